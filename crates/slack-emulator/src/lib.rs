@@ -1,1 +1,31 @@
+//! A faithful local Slack for tests and local trials: the Web API methods ovice-slack uses
+//! (`auth.test`, `users.info`, `users.lookupByEmail`, `conversations.open`, `chat.postMessage`,
+//! `oauth.v2.access`), the OAuth v2 authorize screen, Slack's error shapes, `X-OAuth-Scopes`,
+//! rate limits with 429 + `Retry-After`, fault injection and a record of what it saw.
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use slack_emulator::{Emulator, Seed};
+//! let slack = Emulator::start(Seed::demo()).await?;
+//! let api_base = slack.api_url(); // http://127.0.0.1:PORT/api/
+//! # let _ = api_base;
+//! slack.shutdown().await;
+//! # Ok(()) }
+//! ```
 
+mod api;
+mod control;
+pub mod faults;
+pub mod limits;
+mod oauth;
+pub mod record;
+pub mod seed;
+mod server;
+mod state;
+
+pub use faults::{Chaos, Fault, FaultKind};
+pub use limits::RateLimitConfig;
+pub use oauth::pkce_s256;
+pub use record::{RecordedCall, RecordedCallView, RecordedMessage, TokenKind};
+pub use seed::{BotTokenSeed, OAuthAppSeed, Seed, UserSeed, WorkspaceSeed};
+pub use server::{Emulator, EmulatorHandle};

@@ -1,1 +1,37 @@
+//! IntegrationConfigService (SPEC 2.1): an organization owner sets up, views, replaces and removes the
+//! org's Slack workspace settings; the project's own services read the bot token.
 
+pub mod app;
+pub mod domain;
+mod error;
+mod grpc;
+pub mod store;
+
+use ovice_slack_proto::v1::integration_config_service_server::IntegrationConfigServiceServer;
+use ovice_slack_runtime::{auth::AuthInterceptor, db::Database};
+use ovice_slack_secrets::TokenCipher;
+use slack_client::SlackClient;
+use tonic::service::interceptor::InterceptedService;
+
+pub use app::IntegrationConfig;
+pub use error::ConfigError;
+pub use grpc::IntegrationConfigGrpc;
+
+/// The tonic server of this service, with the auth interceptor attached.
+pub type Server = InterceptedService<IntegrationConfigServiceServer<IntegrationConfigGrpc>, AuthInterceptor>;
+
+/// Everything the service needs.
+pub struct Deps {
+    pub db: Database,
+    pub cipher: TokenCipher,
+    pub slack: SlackClient,
+}
+
+/// Runs the migrations and builds the service.
+pub async fn start(deps: Deps, auth: AuthInterceptor, max_request_bytes: usize) -> anyhow::Result<Server> {
+    let store = store::open(&deps.db).await?;
+    let app = IntegrationConfig::new(store, deps.cipher, deps.slack);
+    let server = IntegrationConfigServiceServer::new(IntegrationConfigGrpc::new(app))
+        .max_decoding_message_size(max_request_bytes);
+    Ok(InterceptedService::new(server, auth))
+}

@@ -1,0 +1,92 @@
+use clap::{Args, Parser, Subcommand};
+use ovice_slack_runtime::{
+    TargetSet,
+    config::{
+        AuthConfig, DataDirConfig, DatabaseConfig, EncryptionConfig, PeerConfig, ServerConfig, SlackConfig,
+        TelemetryConfig,
+    },
+};
+
+/// The Slack integration of ovice: direct messages received in ovice also reach people in Slack.
+#[derive(Parser, Debug)]
+#[command(name = "ovice-slack", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Serve one or more targets (default: all of them in one process, SQLite under ./data).
+    Serve(Box<ServeArgs>),
+    /// Mint a JWT from the configured secret, for grpcurl and tests.
+    Token(Box<TokenArgs>),
+    /// Run every service's database migrations and exit (a Kubernetes Job before a rollout).
+    Migrate(MigrateArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    /// Targets to run: all, or a comma list of integration-config, account-links, delivery, gateway.
+    #[arg(long, env = "OVICE_SLACK_TARGET", default_value = "all")]
+    pub target: TargetSet,
+    #[command(flatten)]
+    pub server: ServerConfig,
+    #[command(flatten)]
+    pub data: DataDirConfig,
+    #[command(flatten)]
+    pub database: DatabaseConfig,
+    #[command(flatten)]
+    pub auth: AuthConfig,
+    #[command(flatten)]
+    pub encryption: EncryptionConfig,
+    #[command(flatten)]
+    pub peers: PeerConfig,
+    #[command(flatten)]
+    pub slack: SlackConfig,
+    #[command(flatten)]
+    pub telemetry: TelemetryConfig,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct TokenArgs {
+    /// Subject: the ovice user id, or a service name.
+    #[arg(long)]
+    pub sub: String,
+    /// Organization id.
+    #[arg(long)]
+    pub org: Option<String>,
+    /// Email of the ovice account.
+    #[arg(long)]
+    pub email: Option<String>,
+    /// Organization role: owner or member.
+    #[arg(long)]
+    pub org_role: Option<String>,
+    /// Permission (repeatable), e.g. integrations.manage.
+    #[arg(long = "perm")]
+    pub perms: Vec<String>,
+    /// Space id the call is about.
+    #[arg(long)]
+    pub space: Option<String>,
+    /// Role in that space: admin, member or visitor.
+    #[arg(long)]
+    pub space_role: Option<String>,
+    /// Non-human caller role: platform, service or operator.
+    #[arg(long)]
+    pub svc_role: Option<String>,
+    /// Lifetime in seconds.
+    #[arg(long, default_value_t = 3600)]
+    pub ttl: i64,
+    #[command(flatten)]
+    pub data: DataDirConfig,
+    #[command(flatten)]
+    pub auth: AuthConfig,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct MigrateArgs {
+    #[command(flatten)]
+    pub data: DataDirConfig,
+    #[command(flatten)]
+    pub database: DatabaseConfig,
+}

@@ -1,0 +1,54 @@
+use serde::{Deserialize, Serialize};
+
+/// The organization role of a person.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrgRole {
+    Owner,
+    Member,
+}
+
+/// The role of a person in the space the call is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SpaceRoleClaim {
+    Admin,
+    Member,
+    Visitor,
+}
+
+/// The role of a non-human caller.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SvcRole {
+    /// The ovice platform: publishes chat messages.
+    Platform,
+    /// Another ovice-slack service.
+    Service,
+    /// A person operating the system with grpcurl.
+    Operator,
+}
+
+/// The claims of an ovice JWT (SPEC 4). Unknown role values make the token invalid.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    pub sub: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org_role: Option<OrgRole>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub perms: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub space: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub space_role: Option<SpaceRoleClaim>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub svc_role: Option<SvcRole>,
+    pub exp: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iat: Option<i64>,
+    pub aud: String,
+}

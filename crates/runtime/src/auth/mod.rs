@@ -1,0 +1,15 @@
+//! Identity per SPEC 4: every call carries `authorization: Bearer <JWT>` minted by the platform.
+//! The interceptor verifies it once and leaves a [`Caller`] in the request extensions; services decide
+//! what that caller may do with the helpers on `Caller`.
+
+mod caller;
+mod claims;
+mod interceptor;
+mod keys;
+mod service_tokens;
+
+pub use caller::{AccessDenied, Caller};
+pub use claims::{Claims, OrgRole, SpaceRoleClaim, SvcRole};
+pub use interceptor::{AuthInterceptor, caller_of};
+pub use keys::{JwtKeys, JwtKeysError, TokenMinter};
+pub use service_tokens::ServiceTokens;

@@ -1,0 +1,159 @@
+//! Configuration blocks, flattened into the binary's commands. Every option is a flag with an
+//! `OVICE_SLACK_*` environment variable; secrets are read as `SecretString` and never printed.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use secrecy::SecretString;
+use url::Url;
+
+fn secret(s: &str) -> Result<SecretString, String> {
+    Ok(SecretString::from(s.to_owned()))
+}
+
+fn duration_secs(s: &str) -> Result<Duration, String> {
+    s.parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite() && *v >= 0.0)
+        .map(Duration::from_secs_f64)
+        .ok_or_else(|| format!("`{s}` is not a number of seconds"))
+}
+
+/// Where the process keeps its embedded-mode files (SQLite database, generated development secrets).
+#[derive(clap::Args, Clone, Debug)]
+pub struct DataDirConfig {
+    /// Directory for the embedded SQLite database and generated development secrets (mode 0600).
+    #[arg(long, env = "OVICE_SLACK_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+}
+
+/// The database.
+#[derive(clap::Args, Clone, Debug)]
+pub struct DatabaseConfig {
+    /// Database URL: `sqlite://PATH` or `postgres://…`. Default: `sqlite://<data-dir>/ovice-slack.db`.
+    #[arg(long, env = "OVICE_SLACK_DATABASE_URL", value_parser = secret, hide_env_values = true)]
+    pub database_url: Option<SecretString>,
+    /// Maximum connections in the pool (per process).
+    #[arg(long, env = "OVICE_SLACK_DATABASE_MAX_CONNECTIONS", default_value_t = 8)]
+    pub database_max_connections: u32,
+}
+
+/// Identity: how JWTs are verified and how the services sign their calls to each other.
+#[derive(clap::Args, Clone, Debug)]
+pub struct AuthConfig {
+    /// HS256 shared secret (at least 32 bytes). Default with `--target all`: generated in the data dir.
+    #[arg(long, env = "OVICE_SLACK_JWT_SECRET", value_parser = secret, hide_env_values = true)]
+    pub jwt_secret: Option<SecretString>,
+    /// File holding the HS256 shared secret (e.g. a mounted Kubernetes Secret).
+    #[arg(long, env = "OVICE_SLACK_JWT_SECRET_FILE")]
+    pub jwt_secret_file: Option<PathBuf>,
+    /// PEM file with the platform's Ed25519 or RSA public key (EdDSA / RS256 tokens).
+    #[arg(long, env = "OVICE_SLACK_JWT_PUBLIC_KEY_FILE")]
+    pub jwt_public_key_file: Option<PathBuf>,
+    /// PEM file with a private key the services sign their calls to each other with (when no secret).
+    #[arg(long, env = "OVICE_SLACK_JWT_SIGNING_KEY_FILE")]
+    pub jwt_signing_key_file: Option<PathBuf>,
+    /// The `aud` every token must carry.
+    #[arg(long, env = "OVICE_SLACK_JWT_AUDIENCE", default_value = "ovice-slack")]
+    pub jwt_audience: String,
+}
+
+/// Encryption of Slack tokens at rest.
+#[derive(clap::Args, Clone, Debug)]
+pub struct EncryptionConfig {
+    /// AES-256 keys as `id:base64key[,id:base64key…]`; the first seals new tokens, the others only open
+    /// old ones (rotation). Default with `--target all`: generated in the data dir.
+    #[arg(long, env = "OVICE_SLACK_ENCRYPTION_KEYS", value_parser = secret, hide_env_values = true)]
+    pub encryption_keys: Option<SecretString>,
+    /// File holding the keys in the same form, one per line or comma separated.
+    #[arg(long, env = "OVICE_SLACK_ENCRYPTION_KEYS_FILE")]
+    pub encryption_keys_file: Option<PathBuf>,
+}
+
+/// The gRPC server of this process.
+#[derive(clap::Args, Clone, Debug)]
+pub struct ServerConfig {
+    /// Address the gRPC server listens on (all targets of the process share it).
+    #[arg(long, env = "OVICE_SLACK_LISTEN", default_value = "127.0.0.1:50051")]
+    pub listen: SocketAddr,
+    /// Address of the HTTP server (OAuth callback pages, Prometheus metrics).
+    #[arg(long, env = "OVICE_SLACK_HTTP_LISTEN", default_value = "127.0.0.1:8090")]
+    pub http_listen: SocketAddr,
+    /// HTTP/2 streams one client connection may have open at once.
+    #[arg(long, env = "OVICE_SLACK_MAX_CONCURRENT_STREAMS", default_value_t = 256)]
+    pub max_concurrent_streams: u32,
+    /// Requests in flight in the whole process; beyond it calls are shed with UNAVAILABLE.
+    #[arg(long, env = "OVICE_SLACK_MAX_IN_FLIGHT", default_value_t = 2048)]
+    pub max_in_flight: usize,
+    /// Largest request message accepted, in bytes.
+    #[arg(long, env = "OVICE_SLACK_MAX_REQUEST_BYTES", default_value_t = 256 * 1024)]
+    pub max_request_bytes: usize,
+    /// Seconds a request may take before it is cancelled with DEADLINE_EXCEEDED.
+    #[arg(long, env = "OVICE_SLACK_REQUEST_TIMEOUT", value_parser = duration_secs, default_value = "30")]
+    pub request_timeout: Duration,
+    /// Seconds to finish in-flight work after SIGTERM before the process exits.
+    #[arg(long, env = "OVICE_SLACK_SHUTDOWN_GRACE", value_parser = duration_secs, default_value = "20")]
+    pub shutdown_grace: Duration,
+}
+
+/// Where the services of other processes are (microservices form). Targets run in this process are
+/// reached in-process whatever these say.
+#[derive(clap::Args, Clone, Debug)]
+pub struct PeerConfig {
+    /// gRPC address of IntegrationConfigService, e.g. `http://integration-config:50051`.
+    #[arg(long, env = "OVICE_SLACK_INTEGRATION_CONFIG_ADDR")]
+    pub integration_config_addr: Option<String>,
+    /// gRPC address of AccountLinkService.
+    #[arg(long, env = "OVICE_SLACK_ACCOUNT_LINKS_ADDR")]
+    pub account_links_addr: Option<String>,
+    /// gRPC address of DeliveryService.
+    #[arg(long, env = "OVICE_SLACK_DELIVERY_ADDR")]
+    pub delivery_addr: Option<String>,
+}
+
+/// Slack: the Web API, and the operator's distributed Slack app for Connect.
+#[derive(clap::Args, Clone, Debug)]
+pub struct SlackConfig {
+    /// Slack Web API base URL (the emulator's `/api/` in tests and local trials).
+    #[arg(
+        long = "api-base-url",
+        env = "OVICE_SLACK_API_BASE_URL",
+        default_value = "https://slack.com/api/"
+    )]
+    pub api_base_url: Url,
+    /// Slack's OAuth authorize endpoint.
+    #[arg(
+        long = "authorize-url",
+        env = "OVICE_SLACK_AUTHORIZE_URL",
+        default_value = "https://slack.com/oauth/v2/authorize"
+    )]
+    pub authorize_url: Url,
+    /// Client id of the operator's distributed Slack app (Connect).
+    #[arg(long, env = "OVICE_SLACK_CLIENT_ID")]
+    pub slack_client_id: Option<String>,
+    /// Client secret of that app.
+    #[arg(long, env = "OVICE_SLACK_CLIENT_SECRET", value_parser = secret, hide_env_values = true)]
+    pub slack_client_secret: Option<SecretString>,
+    /// The public URL of `GET /oauth/slack/callback`, registered as the app's redirect URL.
+    #[arg(long, env = "OVICE_SLACK_OAUTH_REDIRECT_URL")]
+    pub oauth_redirect_url: Option<Url>,
+    /// Seconds before a Slack call is abandoned (and retried where that is safe).
+    #[arg(long, env = "OVICE_SLACK_HTTP_TIMEOUT", value_parser = duration_secs, default_value = "10")]
+    pub slack_timeout: Duration,
+}
+
+/// Logs and traces.
+#[derive(clap::Args, Clone, Debug)]
+pub struct TelemetryConfig {
+    /// `human` or `json` log lines.
+    #[arg(long, env = "OVICE_SLACK_LOG_FORMAT", default_value = "human")]
+    pub log_format: LogFormat,
+    /// Log filter, `tracing` syntax (e.g. `info,ovice=debug`).
+    #[arg(long, env = "OVICE_SLACK_LOG", default_value = "info")]
+    pub log: String,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Human,
+    Json,
+}

@@ -1,0 +1,100 @@
+//! Clients of the other services. The generated tonic clients run over a [`GrpcChannel`]: either the
+//! peer's server object in this process (no socket, same interceptors and encoding) or a network
+//! channel to its address. Either way each call carries a service token and the trace context.
+
+use std::{
+    convert::Infallible,
+    task::{Context, Poll},
+    time::Duration,
+};
+
+use http::header::{AUTHORIZATION, HeaderValue};
+use tonic::{body::Body, transport::Endpoint};
+use tower::{BoxError, Layer, Service, ServiceExt, util::BoxCloneSyncService};
+
+use crate::{auth::ServiceTokens, telemetry::inject_trace_context};
+
+/// A type-erased gRPC transport that generated clients accept.
+pub type GrpcChannel = BoxCloneSyncService<http::Request<Body>, http::Response<Body>, BoxError>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PeerError {
+    #[error("`{addr}` is not a valid gRPC address (expected e.g. http://delivery:50051): {source}")]
+    BadAddress {
+        addr: String,
+        source: tonic::transport::Error,
+    },
+}
+
+/// A channel to a server object of this process.
+pub fn in_process<S, B>(server: S) -> GrpcChannel
+where
+    S: Service<http::Request<Body>, Response = http::Response<B>, Error = Infallible>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send + 'static,
+    B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    let traced = crate::telemetry::ServerTraceLayer.layer(server);
+    BoxCloneSyncService::new(
+        traced
+            .map_response(|r: http::Response<B>| r.map(Body::new))
+            .map_err(|e: Infallible| match e {}),
+    )
+}
+
+/// A lazily connecting channel to a peer in another process.
+pub fn remote(addr: &str, timeout: Duration) -> Result<GrpcChannel, PeerError> {
+    let endpoint = Endpoint::from_shared(addr.to_owned())
+        .map_err(|source| PeerError::BadAddress {
+            addr: addr.to_owned(),
+            source,
+        })?
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(timeout)
+        .tcp_nodelay(true)
+        .http2_keep_alive_interval(Duration::from_secs(30))
+        .keep_alive_while_idle(true);
+    let channel = endpoint.connect_lazy();
+    Ok(BoxCloneSyncService::new(channel.map_err(BoxError::from)))
+}
+
+/// Adds the service token and the trace context to every call on `channel`.
+pub fn with_identity(channel: GrpcChannel, tokens: ServiceTokens) -> GrpcChannel {
+    BoxCloneSyncService::new(PeerIdentity {
+        inner: channel,
+        tokens,
+    })
+}
+
+#[derive(Clone)]
+struct PeerIdentity {
+    inner: GrpcChannel,
+    tokens: ServiceTokens,
+}
+
+impl Service<http::Request<Body>> for PeerIdentity {
+    type Response = http::Response<Body>;
+    type Error = BoxError;
+    type Future = <GrpcChannel as Service<http::Request<Body>>>::Future;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: http::Request<Body>) -> Self::Future {
+        inject_trace_context(req.headers_mut());
+        match self.tokens.bearer().map(|b| HeaderValue::from_str(&b)) {
+            Ok(Ok(value)) => {
+                req.headers_mut().insert(AUTHORIZATION, value);
+            }
+            // Without a token the peer answers UNAUTHENTICATED, which the caller reports; better
+            // than a panic in a transport.
+            _ => tracing::error!("could not mint a service token for a peer call"),
+        }
+        self.inner.call(req)
+    }
+}

@@ -1,0 +1,169 @@
+//! The emulator's own control API under `/_emulator/…` (JSON), mirroring `EmulatorHandle` for
+//! the standalone binary and for tests that drive it over HTTP.
+
+use std::sync::Arc;
+
+use axum::extract::State as AxumState;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::faults::{Chaos, Fault};
+use crate::limits::RateLimitConfig;
+use crate::record::RecordedCallView;
+use crate::seed::BotTokenSeed;
+use crate::state::{Shared, TokenStatus};
+
+pub fn routes() -> Router<Arc<Shared>> {
+    Router::new()
+        .route("/_emulator/health", get(|| async { Json(json!({"ok": true})) }))
+        .route("/_emulator/messages", get(messages).delete(clear_messages))
+        .route("/_emulator/calls", get(calls).delete(clear_calls))
+        .route("/_emulator/tokens/revoke", post(revoke_token))
+        .route("/_emulator/tokens/deactivate", post(deactivate_token))
+        .route("/_emulator/tokens/bot", post(add_bot_token))
+        .route("/_emulator/users/email", post(set_user_email))
+        .route("/_emulator/users/deleted", post(set_user_deleted))
+        .route("/_emulator/oauth/redirect_uris", post(add_redirect_uri))
+        .route(
+            "/_emulator/faults",
+            get(faults).post(inject_fault).delete(clear_faults),
+        )
+        .route("/_emulator/chaos", post(set_chaos))
+        .route("/_emulator/rate_limits", get(rate_limits).post(set_rate_limits))
+}
+
+fn done(found: bool) -> Response {
+    if found {
+        Json(json!({"ok": true})).into_response()
+    } else {
+        (
+            StatusCode::NOT_FOUND,
+            Json(json!({"ok": false, "error": "not_found"})),
+        )
+            .into_response()
+    }
+}
+
+async fn messages(AxumState(s): AxumState<Arc<Shared>>) -> Response {
+    Json(s.lock().messages.clone()).into_response()
+}
+
+async fn clear_messages(AxumState(s): AxumState<Arc<Shared>>) -> Response {
+    s.lock().messages.clear();
+    done(true)
+}
+
+async fn calls(AxumState(s): AxumState<Arc<Shared>>) -> Response {
+    let views: Vec<RecordedCallView> = s.lock().calls.iter().map(|c| c.view(s.started)).collect();
+    Json(views).into_response()
+}
+
+async fn clear_calls(AxumState(s): AxumState<Arc<Shared>>) -> Response {
+    s.lock().calls.clear();
+    done(true)
+}
+
+#[derive(Deserialize)]
+struct TokenBody {
+    token: String,
+}
+
+async fn revoke_token(AxumState(s): AxumState<Arc<Shared>>, Json(b): Json<TokenBody>) -> Response {
+    done(s.lock().set_token_status(&b.token, TokenStatus::Revoked))
+}
+
+async fn deactivate_token(AxumState(s): AxumState<Arc<Shared>>, Json(b): Json<TokenBody>) -> Response {
+    done(s.lock().set_token_status(&b.token, TokenStatus::Inactive))
+}
+
+#[derive(Deserialize)]
+struct BotTokenBody {
+    team_id: String,
+    #[serde(flatten)]
+    bot: BotTokenSeed,
+}
+
+async fn add_bot_token(AxumState(s): AxumState<Arc<Shared>>, Json(b): Json<BotTokenBody>) -> Response {
+    done(s.lock().add_bot_token(&b.team_id, &b.bot))
+}
+
+#[derive(Deserialize)]
+struct EmailBody {
+    team_id: String,
+    user_id: String,
+    email: Option<String>,
+}
+
+async fn set_user_email(AxumState(s): AxumState<Arc<Shared>>, Json(b): Json<EmailBody>) -> Response {
+    let mut state = s.lock();
+    let user = state.user_mut(&b.team_id, &b.user_id);
+    let found = user.is_some();
+    if let Some(u) = user {
+        u.email = b.email;
+    }
+    done(found)
+}
+
+#[derive(Deserialize)]
+struct DeletedBody {
+    team_id: String,
+    user_id: String,
+    deleted: bool,
+}
+
+async fn set_user_deleted(AxumState(s): AxumState<Arc<Shared>>, Json(b): Json<DeletedBody>) -> Response {
+    let mut state = s.lock();
+    let user = state.user_mut(&b.team_id, &b.user_id);
+    let found = user.is_some();
+    if let Some(u) = user {
+        u.deleted = b.deleted;
+    }
+    done(found)
+}
+
+#[derive(Deserialize)]
+struct RedirectBody {
+    client_id: String,
+    uri: String,
+}
+
+async fn add_redirect_uri(AxumState(s): AxumState<Arc<Shared>>, Json(b): Json<RedirectBody>) -> Response {
+    done(crate::server::add_redirect_uri(
+        &mut s.lock(),
+        &b.client_id,
+        &b.uri,
+    ))
+}
+
+async fn faults(AxumState(s): AxumState<Arc<Shared>>) -> Response {
+    let state = s.lock();
+    Json(json!({"pending": state.faults.pending(), "chaos": state.faults.chaos})).into_response()
+}
+
+async fn inject_fault(AxumState(s): AxumState<Arc<Shared>>, Json(f): Json<Fault>) -> Response {
+    s.lock().faults.push(f);
+    done(true)
+}
+
+async fn clear_faults(AxumState(s): AxumState<Arc<Shared>>) -> Response {
+    s.lock().faults.clear();
+    done(true)
+}
+
+async fn set_chaos(AxumState(s): AxumState<Arc<Shared>>, Json(c): Json<Chaos>) -> Response {
+    s.lock().faults.chaos = c;
+    done(true)
+}
+
+async fn rate_limits(AxumState(s): AxumState<Arc<Shared>>) -> Response {
+    Json(s.lock().limiter.config).into_response()
+}
+
+async fn set_rate_limits(AxumState(s): AxumState<Arc<Shared>>, Json(c): Json<RateLimitConfig>) -> Response {
+    s.lock().limiter.set_config(c);
+    done(true)
+}

@@ -1,0 +1,63 @@
+//! What the emulator saw: every Web API call and every message posted, for tests to assert on.
+
+use std::time::Instant;
+
+use serde::Serialize;
+
+/// Which kind of token made a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenKind {
+    Bot,
+    User,
+}
+
+/// A message accepted by `chat.postMessage`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RecordedMessage {
+    pub team_id: String,
+    /// The conversation it landed in (always the `D…` id for DMs, even when posted to a `U…` id).
+    pub channel: String,
+    /// The author: the token's user (a bot user for bot tokens).
+    pub user: String,
+    pub bot_id: Option<String>,
+    pub is_bot: bool,
+    pub token_kind: TokenKind,
+    /// Exactly as received.
+    pub text: String,
+    pub ts: String,
+    pub unfurl_links: Option<bool>,
+    pub unfurl_media: Option<bool>,
+}
+
+/// One request to `/api/<method>`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordedCall {
+    pub method: String,
+    /// The HTTP status served; 0 when the connection was dropped on purpose.
+    pub status: u16,
+    /// The Slack `error` code when the answer was `ok:false`.
+    pub error: Option<String>,
+    /// When the request arrived.
+    pub at: Instant,
+}
+
+/// `RecordedCall` for the HTTP control API: `at` as milliseconds since the emulator started.
+#[derive(Debug, Clone, Serialize)]
+pub struct RecordedCallView {
+    pub method: String,
+    pub status: u16,
+    pub error: Option<String>,
+    pub at_ms: u64,
+}
+
+impl RecordedCall {
+    pub fn view(&self, started: Instant) -> RecordedCallView {
+        RecordedCallView {
+            method: self.method.clone(),
+            status: self.status,
+            error: self.error.clone(),
+            at_ms: u64::try_from(self.at.saturating_duration_since(started).as_millis()).unwrap_or(u64::MAX),
+        }
+    }
+}

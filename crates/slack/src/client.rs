@@ -1,0 +1,420 @@
+//! The HTTP side: one `call` that sends a method, and the typed methods on top of it.
+
+use std::time::{Duration, Instant};
+
+use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER};
+use reqwest::{RequestBuilder, StatusCode};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use url::Url;
+
+use crate::error::{SlackError, TRANSIENT};
+use crate::types::{
+    AuthTest, AuthTestBody, OAuthAccessRequest, OAuthBody, OAuthV2Access, OpenBody, PostMessage,
+    PostedMessage, SlackUser, UserEnvelope, split_scopes,
+};
+
+/// Where Slack is and how long to wait for it.
+#[derive(Debug, Clone)]
+pub struct SlackClientConfig {
+    /// The Web API base; default `https://slack.com/api` (the emulator's `api_url()` in tests).
+    pub api_base_url: Url,
+    /// Whole-request timeout.
+    pub timeout: Duration,
+}
+
+/// Slack's production Web API base.
+pub const SLACK_API_BASE_URL: &str = "https://slack.com/api/";
+
+impl Default for SlackClientConfig {
+    fn default() -> Self {
+        #[allow(clippy::expect_used)] // a constant, checked by a unit test
+        let api_base_url = Url::parse(SLACK_API_BASE_URL).expect("constant URL parses");
+        SlackClientConfig {
+            api_base_url,
+            timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// A Slack Web API client; cheap to clone, safe to share across tasks.
+#[derive(Debug, Clone)]
+pub struct SlackClient {
+    http: reqwest::Client,
+    base: Url,
+}
+
+/// How a call authenticates.
+enum Auth<'a> {
+    Bearer(&'a SecretString),
+    Basic {
+        client_id: &'a str,
+        secret: &'a SecretString,
+    },
+}
+
+/// A request body: form arguments, or JSON where Slack accepts it.
+enum Body<'a> {
+    Form(&'a [(&'a str, &'a str)]),
+    Json(Vec<u8>),
+}
+
+/// The first fields of every Slack answer.
+#[derive(Deserialize)]
+struct Head {
+    ok: bool,
+    #[serde(default)]
+    error: Option<String>,
+    #[serde(default)]
+    needed: Option<String>,
+    #[serde(default)]
+    provided: Option<String>,
+}
+
+impl SlackClient {
+    pub fn new(config: SlackClientConfig) -> Result<SlackClient, SlackError> {
+        let mut base = config.api_base_url;
+        if !matches!(base.scheme(), "http" | "https") || base.cannot_be_a_base() {
+            return Err(SlackError::Config(format!(
+                "api_base_url must be an http(s) URL, got {base}"
+            )));
+        }
+        // `join` replaces the last path segment unless the base ends with '/'.
+        if !base.path().ends_with('/') {
+            let path = format!("{}/", base.path());
+            base.set_path(&path);
+        }
+        if config.timeout.is_zero() {
+            return Err(SlackError::Config("timeout must be greater than zero".into()));
+        }
+        // reqwest is built without a crypto provider and panics without one.
+        crate::install_crypto_provider();
+        let http = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .connect_timeout(config.timeout.min(Duration::from_secs(10)))
+            .user_agent(concat!("ovice-slack/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| SlackError::Config(format!("cannot build the HTTP client: {e}")))?;
+        Ok(SlackClient { http, base })
+    }
+
+    /// `auth.test`, with the granted scopes from `X-OAuth-Scopes`.
+    pub async fn auth_test(&self, token: &SecretString) -> Result<AuthTest, SlackError> {
+        const METHOD: &str = "auth.test";
+        let (headers, bytes) = self.call(METHOD, Auth::Bearer(token), Body::Form(&[])).await?;
+        let body: AuthTestBody = parse(METHOD, &bytes)?;
+        let scopes = headers
+            .get("x-oauth-scopes")
+            .and_then(|v| v.to_str().ok())
+            .map(split_scopes)
+            .unwrap_or_default();
+        Ok(AuthTest {
+            url: body.url,
+            team: body.team,
+            team_id: body.team_id,
+            user: body.user,
+            user_id: body.user_id,
+            bot_id: body.bot_id,
+            scopes,
+        })
+    }
+
+    /// `users.lookupByEmail` (needs `users:read.email`). Sent as a form: Slack ignores JSON here.
+    pub async fn users_lookup_by_email(
+        &self,
+        token: &SecretString,
+        email: &str,
+    ) -> Result<SlackUser, SlackError> {
+        const METHOD: &str = "users.lookupByEmail";
+        let (_, bytes) = self
+            .call(METHOD, Auth::Bearer(token), Body::Form(&[("email", email)]))
+            .await?;
+        Ok(parse::<UserEnvelope>(METHOD, &bytes)?.user.into())
+    }
+
+    /// `users.info` (needs `users:read`; the email also needs `users:read.email`).
+    pub async fn users_info(&self, token: &SecretString, user_id: &str) -> Result<SlackUser, SlackError> {
+        const METHOD: &str = "users.info";
+        let (_, bytes) = self
+            .call(METHOD, Auth::Bearer(token), Body::Form(&[("user", user_id)]))
+            .await?;
+        Ok(parse::<UserEnvelope>(METHOD, &bytes)?.user.into())
+    }
+
+    /// `oauth.v2.access`: exchanges an authorization code (client credentials as HTTP Basic, as
+    /// Slack recommends).
+    pub async fn oauth_v2_access(&self, req: &OAuthAccessRequest) -> Result<OAuthV2Access, SlackError> {
+        const METHOD: &str = "oauth.v2.access";
+        let mut form = vec![
+            ("grant_type", "authorization_code"),
+            ("code", req.code.expose_secret()),
+            ("redirect_uri", req.redirect_uri.as_str()),
+        ];
+        if let Some(v) = &req.code_verifier {
+            form.push(("code_verifier", v.expose_secret()));
+        }
+        let auth = Auth::Basic {
+            client_id: &req.client_id,
+            secret: &req.client_secret,
+        };
+        let (_, bytes) = self.call(METHOD, auth, Body::Form(&form)).await?;
+        let body: OAuthBody = parse(METHOD, &bytes)?;
+        let Some(team) = body.team else {
+            return Err(SlackError::Protocol {
+                method: METHOD,
+                detail: "the answer names no team".into(),
+            });
+        };
+        Ok(OAuthV2Access {
+            app_id: body.app_id,
+            team_id: team.id,
+            team_name: team.name,
+            authed_user_id: body.authed_user.id,
+            authed_user_scopes: body
+                .authed_user
+                .scope
+                .as_deref()
+                .map(split_scopes)
+                .unwrap_or_default(),
+            authed_user_token: body.authed_user.access_token,
+        })
+    }
+
+    /// `conversations.open` for the given users; returns the conversation id (`D…` for a DM).
+    pub async fn conversations_open(
+        &self,
+        token: &SecretString,
+        users: &[&str],
+    ) -> Result<String, SlackError> {
+        const METHOD: &str = "conversations.open";
+        let users = users.join(",");
+        let (_, bytes) = self
+            .call(METHOD, Auth::Bearer(token), Body::Form(&[("users", &users)]))
+            .await?;
+        Ok(parse::<OpenBody>(METHOD, &bytes)?.channel.id)
+    }
+
+    /// `chat.postMessage`, sent as JSON.
+    pub async fn chat_post_message(
+        &self,
+        token: &SecretString,
+        msg: &PostMessage,
+    ) -> Result<PostedMessage, SlackError> {
+        const METHOD: &str = "chat.postMessage";
+        let json = serde_json::to_vec(msg).map_err(|e| SlackError::Protocol {
+            method: METHOD,
+            detail: format!("cannot encode the message: {e}"),
+        })?;
+        let (_, bytes) = self.call(METHOD, Auth::Bearer(token), Body::Json(json)).await?;
+        parse(METHOD, &bytes)
+    }
+
+    /// Sends one method and sorts out transport and HTTP-level failures; the body of a 2xx
+    /// answer is returned for `parse`.
+    async fn call(
+        &self,
+        method: &'static str,
+        auth: Auth<'_>,
+        body: Body<'_>,
+    ) -> Result<(HeaderMap, Vec<u8>), SlackError> {
+        let url = self
+            .base
+            .join(method)
+            .map_err(|e| SlackError::Config(format!("cannot build the URL of {method}: {e}")))?;
+        let mut req: RequestBuilder = self.http.post(url);
+        req = match auth {
+            // bearer_auth/basic_auth mark the header sensitive, keeping it out of debug output.
+            Auth::Bearer(token) => req.bearer_auth(token.expose_secret()),
+            Auth::Basic { client_id, secret } => req.basic_auth(client_id, Some(secret.expose_secret())),
+        };
+        req = match body {
+            Body::Form(args) => req.form(args),
+            Body::Json(bytes) => req
+                .header(
+                    CONTENT_TYPE,
+                    HeaderValue::from_static("application/json; charset=utf-8"),
+                )
+                .body(bytes),
+        };
+        let started = Instant::now();
+        let result = req.send().await;
+        let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let resp = match result {
+            Ok(resp) => resp,
+            Err(e) => {
+                tracing::debug!(slack.method = method, elapsed_ms, error = %describe(&e), "slack call failed");
+                return Err(SlackError::Unavailable {
+                    method,
+                    detail: describe(&e),
+                });
+            }
+        };
+        let status = resp.status();
+        tracing::debug!(
+            slack.method = method,
+            status = status.as_u16(),
+            elapsed_ms,
+            "slack call"
+        );
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            return Err(SlackError::RateLimited {
+                method,
+                retry_after: retry_after(resp.headers()),
+            });
+        }
+        if status.is_server_error() {
+            return Err(SlackError::Unavailable {
+                method,
+                detail: format!("HTTP {status}"),
+            });
+        }
+        if !status.is_success() {
+            return Err(SlackError::Protocol {
+                method,
+                detail: format!("unexpected HTTP {status}"),
+            });
+        }
+        let headers = resp.headers().clone();
+        let bytes = resp.bytes().await.map_err(|e| SlackError::Unavailable {
+            method,
+            detail: describe(&e),
+        })?;
+        Ok((headers, bytes.to_vec()))
+    }
+}
+
+/// Reads Slack's envelope, turning `ok:false` into an error, then the typed answer.
+fn parse<T: DeserializeOwned>(method: &'static str, bytes: &[u8]) -> Result<T, SlackError> {
+    let head: Head = serde_json::from_slice(bytes).map_err(|_| SlackError::Protocol {
+        method,
+        detail: "the answer is not Slack JSON".into(),
+    })?;
+    if !head.ok {
+        let code = head.error.unwrap_or_else(|| "unknown_error".to_owned());
+        if TRANSIENT.contains(&code.as_str()) {
+            return Err(SlackError::Unavailable { method, detail: code });
+        }
+        return Err(SlackError::Api {
+            method,
+            code,
+            needed: head.needed,
+            provided: head.provided,
+        });
+    }
+    serde_json::from_slice(bytes).map_err(|e| SlackError::Protocol {
+        method,
+        detail: safe_serde_detail(&e),
+    })
+}
+
+/// serde_json messages can quote the offending value, which may be a token: keep only
+/// "missing field" messages verbatim.
+fn safe_serde_detail(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    if text.starts_with("missing field") {
+        text
+    } else {
+        format!("malformed answer (line {}, column {})", e.line(), e.column())
+    }
+}
+
+/// Slack sends whole seconds; a missing or unreadable value means "a moment": 1 s.
+fn retry_after(headers: &HeaderMap) -> Duration {
+    headers
+        .get(RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map_or(Duration::from_secs(1), Duration::from_secs)
+}
+
+/// A short reason for a transport failure: its kind and root cause, without the URL.
+fn describe(e: &reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "cannot connect"
+    } else if e.is_body() || e.is_decode() {
+        "the answer broke off"
+    } else {
+        "request failed"
+    };
+    let mut root: &dyn std::error::Error = e;
+    while let Some(next) = root.source() {
+        root = next;
+    }
+    if std::ptr::addr_eq(root, e as &dyn std::error::Error) {
+        kind.to_owned()
+    } else {
+        format!("{kind}: {root}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_defaults_to_one_second() {
+        let mut h = HeaderMap::new();
+        assert_eq!(retry_after(&h), Duration::from_secs(1));
+        h.insert(RETRY_AFTER, HeaderValue::from_static("garbled"));
+        assert_eq!(retry_after(&h), Duration::from_secs(1));
+        h.insert(RETRY_AFTER, HeaderValue::from_static(" 30 "));
+        assert_eq!(retry_after(&h), Duration::from_secs(30));
+    }
+
+    #[test]
+    fn parse_sorts_ok_false_into_error_kinds() {
+        let err = parse::<serde_json::Value>("m", br#"{"ok":false,"error":"internal_error"}"#).unwrap_err();
+        assert!(matches!(err, SlackError::Unavailable { .. }));
+        let err = parse::<serde_json::Value>(
+            "m",
+            br#"{"ok":false,"error":"missing_scope","needed":"chat:write","provided":"users:read"}"#,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err,
+            SlackError::Api {
+                method: "m",
+                code: "missing_scope".into(),
+                needed: Some("chat:write".into()),
+                provided: Some("users:read".into())
+            }
+        );
+        let err = parse::<serde_json::Value>("m", b"<html>oops</html>").unwrap_err();
+        assert!(matches!(err, SlackError::Protocol { .. }));
+    }
+
+    #[test]
+    fn malformed_fields_do_not_echo_values() {
+        let err = parse::<PostedMessage>("m", br#"{"ok":true,"channel":"D1","ts":12345}"#).unwrap_err();
+        assert!(!err.to_string().contains("12345"), "{err}");
+        let err = parse::<PostedMessage>("m", br#"{"ok":true,"channel":"D1"}"#).unwrap_err();
+        assert!(err.to_string().contains("missing field `ts`"), "{err}");
+    }
+
+    #[test]
+    fn base_url_gets_a_trailing_slash_and_must_be_http() {
+        crate::install_crypto_provider();
+        let config = SlackClientConfig {
+            api_base_url: Url::parse("http://127.0.0.1:1/api").unwrap(),
+            ..Default::default()
+        };
+        let client = SlackClient::new(config).unwrap();
+        assert_eq!(client.base.as_str(), "http://127.0.0.1:1/api/");
+        assert_eq!(
+            client.base.join("auth.test").unwrap().as_str(),
+            "http://127.0.0.1:1/api/auth.test"
+        );
+        let bad = SlackClientConfig {
+            api_base_url: Url::parse("ftp://x/").unwrap(),
+            ..Default::default()
+        };
+        assert!(matches!(SlackClient::new(bad), Err(SlackError::Config(_))));
+        assert_eq!(
+            SlackClientConfig::default().api_base_url.as_str(),
+            "https://slack.com/api/"
+        );
+    }
+}

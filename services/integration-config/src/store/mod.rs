@@ -1,0 +1,70 @@
+//! Persistence of workspace settings and the audit log: one trait, a SQLite and a PostgreSQL
+//! implementation sharing their SQL (`sql.rs`), one test suite run on both.
+
+mod postgres;
+mod sql;
+mod sqlite;
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+
+use ovice_slack_runtime::db::Database;
+use ovice_slack_secrets::SealedToken;
+
+use crate::domain::{AuditEntry, Workspace};
+
+pub use postgres::PostgresWorkspaceStore;
+pub use sqlite::SqliteWorkspaceStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("stored row is corrupt: {0}")]
+    Corrupt(String),
+}
+
+/// The org's settings with the sealed bot token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredWorkspace {
+    pub workspace: Workspace,
+    pub token: SealedToken,
+}
+
+/// What a put replaced.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PutOutcome {
+    pub previous_team_id: Option<String>,
+}
+
+#[async_trait::async_trait]
+pub trait WorkspaceStore: Send + Sync + 'static {
+    async fn get(&self, org_id: &str) -> Result<Option<StoredWorkspace>, StoreError>;
+    /// Inserts or replaces the org's settings and writes the audit entry, in one transaction. The
+    /// audit action is derived from the team the org had before.
+    async fn put(&self, ws: &StoredWorkspace, audit: &AuditEntry) -> Result<PutOutcome, StoreError>;
+    /// Removes the settings (and writes the audit entry) when there are any.
+    async fn delete(&self, org_id: &str, audit: &AuditEntry) -> Result<bool, StoreError>;
+    /// Marks the token invalid when the org still has the team the report is about (empty = any).
+    async fn mark_token_invalid(
+        &self,
+        org_id: &str,
+        team_id: &str,
+        reason: &str,
+        audit: &AuditEntry,
+    ) -> Result<Option<StoredWorkspace>, StoreError>;
+    /// Newest first.
+    async fn list_audit(&self, org_id: &str, limit: i64) -> Result<Vec<AuditEntry>, StoreError>;
+}
+
+/// Opens the store of the database's backend and runs its migrations.
+pub async fn open(db: &Database) -> Result<Arc<dyn WorkspaceStore>, ovice_slack_runtime::db::DbError> {
+    static SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+    static POSTGRES: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+    db.migrate(&SQLITE, &POSTGRES).await?;
+    Ok(match db {
+        Database::Sqlite(pool) => Arc::new(SqliteWorkspaceStore::new(pool.clone())),
+        Database::Postgres(pool) => Arc::new(PostgresWorkspaceStore::new(pool.clone())),
+    })
+}

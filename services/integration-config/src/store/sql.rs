@@ -1,0 +1,230 @@
+//! The SQL of both backends. The statements are identical ($n placeholders work on both); only how a
+//! transaction takes its write lock differs, so one macro expands the implementation for each pool.
+
+use ovice_slack_secrets::SealedToken;
+
+use super::{StoreError, StoredWorkspace};
+use crate::domain::{AuditEntry, Workspace, WorkspaceStatus};
+
+pub(super) const SELECT_WORKSPACE: &str = "SELECT org_id, team_id, team_name, workspace_domain, bot_user_id, \
+     scopes, token_key_id, token_ciphertext, status, status_reason, updated_at, updated_by \
+     FROM slack_workspaces WHERE org_id = $1";
+
+pub(super) const UPSERT_WORKSPACE: &str = "INSERT INTO slack_workspaces (org_id, team_id, team_name, \
+     workspace_domain, bot_user_id, scopes, token_key_id, token_ciphertext, status, status_reason, updated_at, \
+     updated_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+     ON CONFLICT (org_id) DO UPDATE SET team_id = excluded.team_id, team_name = excluded.team_name, \
+     workspace_domain = excluded.workspace_domain, bot_user_id = excluded.bot_user_id, scopes = excluded.scopes, \
+     token_key_id = excluded.token_key_id, token_ciphertext = excluded.token_ciphertext, status = excluded.status, \
+     status_reason = excluded.status_reason, updated_at = excluded.updated_at, updated_by = excluded.updated_by";
+
+pub(super) const INSERT_AUDIT: &str = "INSERT INTO slack_workspace_audit (org_id, actor, action, detail, occurred_at) VALUES ($1, $2, $3, $4, $5)";
+
+pub(super) const DELETE_WORKSPACE: &str = "DELETE FROM slack_workspaces WHERE org_id = $1";
+
+pub(super) const MARK_INVALID: &str = "UPDATE slack_workspaces SET status = 'token_invalid', status_reason = $3, \
+     updated_at = $4, updated_by = $5 WHERE org_id = $1 AND ($2 = '' OR team_id = $2) AND status = 'active'";
+
+pub(super) const LIST_AUDIT: &str = "SELECT org_id, actor, action, detail, occurred_at FROM slack_workspace_audit \
+     WHERE org_id = $1 ORDER BY id DESC LIMIT $2";
+
+#[derive(sqlx::FromRow)]
+pub(super) struct WorkspaceRow {
+    org_id: String,
+    pub(super) team_id: String,
+    team_name: String,
+    workspace_domain: String,
+    bot_user_id: String,
+    scopes: String,
+    token_key_id: String,
+    token_ciphertext: Vec<u8>,
+    status: String,
+    status_reason: String,
+    updated_at: i64,
+    updated_by: String,
+}
+
+impl TryFrom<WorkspaceRow> for StoredWorkspace {
+    type Error = StoreError;
+
+    fn try_from(r: WorkspaceRow) -> Result<Self, StoreError> {
+        let status = WorkspaceStatus::parse(&r.status)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown workspace status `{}`", r.status)))?;
+        Ok(StoredWorkspace {
+            workspace: Workspace {
+                org_id: r.org_id,
+                team_id: r.team_id,
+                team_name: r.team_name,
+                domain: r.workspace_domain,
+                bot_user_id: r.bot_user_id,
+                scopes: r
+                    .scopes
+                    .split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+                status,
+                status_reason: r.status_reason,
+                updated_at: r.updated_at,
+                updated_by: r.updated_by,
+            },
+            token: SealedToken {
+                key_id: r.token_key_id,
+                ciphertext: r.token_ciphertext,
+            },
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct AuditRow {
+    org_id: String,
+    actor: String,
+    action: String,
+    detail: String,
+    occurred_at: i64,
+}
+
+impl From<AuditRow> for AuditEntry {
+    fn from(r: AuditRow) -> Self {
+        AuditEntry {
+            org_id: r.org_id,
+            actor: r.actor,
+            action: r.action,
+            detail: r.detail,
+            occurred_at: r.occurred_at,
+        }
+    }
+}
+
+/// Implements `WorkspaceStore` for `$store` over a pool of `$db`, beginning write transactions with
+/// `$begin` and locking the org's row with `$lock` (appended to the SELECT).
+macro_rules! impl_workspace_store {
+    ($store:ident, $pool:ty, $begin:expr, $lock:expr) => {
+        #[derive(Clone, Debug)]
+        pub struct $store {
+            pool: $pool,
+        }
+
+        impl $store {
+            pub fn new(pool: $pool) -> Self {
+                Self { pool }
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::store::WorkspaceStore for $store {
+            async fn get(&self, org_id: &str) -> Result<Option<StoredWorkspace>, StoreError> {
+                let row: Option<WorkspaceRow> = sqlx::query_as(SELECT_WORKSPACE)
+                    .bind(org_id)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.map(StoredWorkspace::try_from).transpose()
+            }
+
+            async fn put(&self, ws: &StoredWorkspace, audit: &AuditEntry) -> Result<PutOutcome, StoreError> {
+                let mut tx = self.pool.begin_with($begin).await?;
+                let previous: Option<WorkspaceRow> =
+                    sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT_WORKSPACE}{}", $lock)))
+                        .bind(&ws.workspace.org_id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                let previous_team_id = previous.map(|p| p.team_id);
+                let w = &ws.workspace;
+                sqlx::query(UPSERT_WORKSPACE)
+                    .bind(&w.org_id)
+                    .bind(&w.team_id)
+                    .bind(&w.team_name)
+                    .bind(&w.domain)
+                    .bind(&w.bot_user_id)
+                    .bind(w.scopes.join(","))
+                    .bind(&ws.token.key_id)
+                    .bind(&ws.token.ciphertext)
+                    .bind(w.status.as_str())
+                    .bind(&w.status_reason)
+                    .bind(w.updated_at)
+                    .bind(&w.updated_by)
+                    .execute(&mut *tx)
+                    .await?;
+                let action = AuditAction::of_put(previous_team_id.as_deref(), &w.team_id);
+                sqlx::query(INSERT_AUDIT)
+                    .bind(&audit.org_id)
+                    .bind(&audit.actor)
+                    .bind(action.as_str())
+                    .bind(&audit.detail)
+                    .bind(audit.occurred_at)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(PutOutcome { previous_team_id })
+            }
+
+            async fn delete(&self, org_id: &str, audit: &AuditEntry) -> Result<bool, StoreError> {
+                let mut tx = self.pool.begin_with($begin).await?;
+                let deleted = sqlx::query(DELETE_WORKSPACE)
+                    .bind(org_id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if deleted > 0 {
+                    sqlx::query(INSERT_AUDIT)
+                        .bind(&audit.org_id)
+                        .bind(&audit.actor)
+                        .bind(&audit.action)
+                        .bind(&audit.detail)
+                        .bind(audit.occurred_at)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(deleted > 0)
+            }
+
+            async fn mark_token_invalid(
+                &self,
+                org_id: &str,
+                team_id: &str,
+                reason: &str,
+                audit: &AuditEntry,
+            ) -> Result<Option<StoredWorkspace>, StoreError> {
+                let mut tx = self.pool.begin_with($begin).await?;
+                let changed = sqlx::query(MARK_INVALID)
+                    .bind(org_id)
+                    .bind(team_id)
+                    .bind(reason)
+                    .bind(audit.occurred_at)
+                    .bind(&audit.actor)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if changed > 0 {
+                    sqlx::query(INSERT_AUDIT)
+                        .bind(&audit.org_id)
+                        .bind(&audit.actor)
+                        .bind(&audit.action)
+                        .bind(&audit.detail)
+                        .bind(audit.occurred_at)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                let row: Option<WorkspaceRow> = sqlx::query_as(SELECT_WORKSPACE)
+                    .bind(org_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                row.map(StoredWorkspace::try_from).transpose()
+            }
+
+            async fn list_audit(&self, org_id: &str, limit: i64) -> Result<Vec<AuditEntry>, StoreError> {
+                let rows: Vec<AuditRow> = sqlx::query_as(LIST_AUDIT)
+                    .bind(org_id)
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?;
+                Ok(rows.into_iter().map(AuditEntry::from).collect())
+            }
+        }
+    };
+}
+
+pub(super) use impl_workspace_store;

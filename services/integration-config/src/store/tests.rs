@@ -1,0 +1,167 @@
+//! One suite, run on SQLite and on PostgreSQL.
+
+use ovice_slack_runtime::test_support::{Backend, TempDirGuard, fresh_database};
+use ovice_slack_secrets::SealedToken;
+use rstest::rstest;
+
+use super::*;
+use crate::domain::{AuditAction, WorkspaceStatus};
+
+fn workspace(org: &str, team: &str) -> StoredWorkspace {
+    StoredWorkspace {
+        workspace: Workspace {
+            org_id: org.into(),
+            team_id: team.into(),
+            team_name: "Acme".into(),
+            domain: "acme".into(),
+            bot_user_id: "UBOT".into(),
+            scopes: vec!["users:read".into(), "chat:write".into()],
+            status: WorkspaceStatus::Active,
+            status_reason: String::new(),
+            updated_at: 1_700_000_000_000,
+            updated_by: "owner-1".into(),
+        },
+        token: SealedToken {
+            key_id: "k1".into(),
+            ciphertext: vec![1, 2, 3, 0, 255],
+        },
+    }
+}
+
+fn audit(org: &str, action: &str, at: i64) -> AuditEntry {
+    AuditEntry {
+        org_id: org.into(),
+        actor: "owner-1".into(),
+        action: action.into(),
+        detail: "d".into(),
+        occurred_at: at,
+    }
+}
+
+async fn store(backend: Backend) -> (Arc<dyn WorkspaceStore>, Option<TempDirGuard>) {
+    let (db, guard) = fresh_database(backend).await.expect("test database");
+    (open(&db).await.expect("migrations"), guard)
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn put_get_replace_and_audit(#[case] backend: Backend) {
+    let (s, _g) = store(backend).await;
+    assert_eq!(s.get("o1").await.unwrap(), None);
+    let first = s
+        .put(&workspace("o1", "T1"), &audit("o1", "ignored", 1))
+        .await
+        .unwrap();
+    assert_eq!(first.previous_team_id, None);
+    assert_eq!(s.get("o1").await.unwrap(), Some(workspace("o1", "T1")));
+    let same = s
+        .put(&workspace("o1", "T1"), &audit("o1", "ignored", 2))
+        .await
+        .unwrap();
+    assert_eq!(same.previous_team_id.as_deref(), Some("T1"));
+    let other = s
+        .put(&workspace("o1", "T2"), &audit("o1", "ignored", 3))
+        .await
+        .unwrap();
+    assert_eq!(other.previous_team_id.as_deref(), Some("T1"));
+    assert_eq!(s.get("o1").await.unwrap().unwrap().workspace.team_id, "T2");
+    let actions: Vec<_> = s
+        .list_audit("o1", 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.action)
+        .collect();
+    assert_eq!(
+        actions,
+        vec![
+            AuditAction::ReplaceTeam.as_str(),
+            AuditAction::Update.as_str(),
+            AuditAction::Create.as_str()
+        ]
+    );
+    assert_eq!(s.list_audit("o1", 1).await.unwrap().len(), 1);
+    assert!(s.list_audit("o2", 10).await.unwrap().is_empty());
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn delete_only_audits_what_existed(#[case] backend: Backend) {
+    let (s, _g) = store(backend).await;
+    assert!(!s.delete("o1", &audit("o1", "workspace.delete", 1)).await.unwrap());
+    assert!(s.list_audit("o1", 10).await.unwrap().is_empty());
+    s.put(&workspace("o1", "T1"), &audit("o1", "", 2)).await.unwrap();
+    assert!(s.delete("o1", &audit("o1", "workspace.delete", 3)).await.unwrap());
+    assert_eq!(s.get("o1").await.unwrap(), None);
+    assert_eq!(
+        s.list_audit("o1", 10).await.unwrap()[0].action,
+        "workspace.delete"
+    );
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn token_invalid_only_for_the_current_team_and_once(#[case] backend: Backend) {
+    let (s, _g) = store(backend).await;
+    s.put(&workspace("o1", "T1"), &audit("o1", "", 1)).await.unwrap();
+    let stale = s
+        .mark_token_invalid(
+            "o1",
+            "T0",
+            "token_revoked",
+            &audit("o1", "workspace.token_invalid", 2),
+        )
+        .await;
+    assert_eq!(stale.unwrap().unwrap().workspace.status, WorkspaceStatus::Active);
+    let marked = s
+        .mark_token_invalid(
+            "o1",
+            "T1",
+            "token_revoked",
+            &audit("o1", "workspace.token_invalid", 3),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(marked.workspace.status, WorkspaceStatus::TokenInvalid);
+    assert_eq!(marked.workspace.status_reason, "token_revoked");
+    // A second report changes nothing and is not audited twice.
+    s.mark_token_invalid(
+        "o1",
+        "",
+        "invalid_auth",
+        &audit("o1", "workspace.token_invalid", 4),
+    )
+    .await
+    .unwrap();
+    let audits = s.list_audit("o1", 10).await.unwrap();
+    assert_eq!(
+        audits
+            .iter()
+            .filter(|a| a.action == "workspace.token_invalid")
+            .count(),
+        1
+    );
+    assert_eq!(
+        s.get("o1").await.unwrap().unwrap().workspace.status_reason,
+        "token_revoked"
+    );
+    // A new put makes it active again.
+    s.put(&workspace("o1", "T1"), &audit("o1", "", 5)).await.unwrap();
+    assert_eq!(
+        s.get("o1").await.unwrap().unwrap().workspace.status,
+        WorkspaceStatus::Active
+    );
+    assert_eq!(
+        s.mark_token_invalid("nobody", "", "x", &audit("nobody", "a", 6))
+            .await
+            .unwrap(),
+        None
+    );
+}

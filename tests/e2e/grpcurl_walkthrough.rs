@@ -1,0 +1,204 @@
+//! The README's operator walk-through, for real: the `ovice-slack` binary with no configuration but a
+//! data dir, a token from `ovice-slack token`, and grpcurl with no proto files at hand.
+
+use std::{
+    io::{BufRead, BufReader},
+    os::unix::fs::PermissionsExt,
+    path::Path,
+    process::{Child, Command, Stdio},
+};
+
+use slack_emulator::{Emulator, Seed};
+
+const BIN: &str = env!("CARGO_BIN_EXE_ovice-slack");
+
+fn command(args: &[&str]) -> Command {
+    let mut c = Command::new(BIN);
+    c.args(args);
+    // The operator's environment must not leak into the test's configuration.
+    for (k, _) in std::env::vars() {
+        if k.starts_with("OVICE_SLACK_") || k.starts_with("OTEL_") {
+            c.env_remove(k);
+        }
+    }
+    c
+}
+
+/// Starts `serve` and returns it with the address from its "serving" log line.
+fn serve(data_dir: &Path, slack_api: &str) -> (Child, String) {
+    let mut child = command(&[
+        "serve",
+        "--data-dir",
+        data_dir.to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+        "--api-base-url",
+        slack_api,
+        "--log-format",
+        "json",
+    ])
+    .stdout(Stdio::piped())
+    .stderr(Stdio::inherit())
+    .spawn()
+    .expect("start ovice-slack serve");
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let addr = loop {
+        let line = lines.next().expect("serve exited before it was serving").unwrap();
+        let Ok(event) = serde_json::from_str::<serde_json::Value>(&line) else {
+            continue;
+        };
+        if event["message"] == "serving" {
+            break event["addr"].as_str().unwrap().to_owned();
+        }
+    };
+    // Keep draining the log so the child never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (child, addr)
+}
+
+fn token(data_dir: &Path) -> String {
+    let out = command(&[
+        "token",
+        "--data-dir",
+        data_dir.to_str().unwrap(),
+        "--sub",
+        "alice",
+        "--org",
+        "org-1",
+        "--org-role",
+        "owner",
+    ])
+    .output()
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "token: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+fn grpcurl(args: &[&str]) -> String {
+    let out = Command::new("grpcurl")
+        .args(args)
+        .output()
+        .expect("grpcurl is not installed: scripts/install-test-deps.sh installs it");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "grpcurl {args:?} failed: {text}");
+    text
+}
+
+fn stop(mut child: Child) {
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = child.wait().unwrap();
+    assert!(
+        status.success(),
+        "serve did not exit cleanly on SIGTERM: {status}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn operator_walkthrough_with_grpcurl() {
+    let slack = Emulator::start(Seed::demo()).await.unwrap();
+    let api = slack.api_url().to_string();
+    let data = tempfile::tempdir().unwrap();
+    let (child, addr) = serve(data.path(), &api);
+
+    let listed = grpcurl(&["-plaintext", &addr, "list"]);
+    for service in [
+        "ovice.slack.v1.IntegrationConfigService",
+        "ovice.slack.v1.AccountLinkService",
+        "ovice.slack.v1.ChatEventService",
+        "ovice.slack.v1.DeliveryService",
+        "grpc.health.v1.Health",
+    ] {
+        assert!(listed.contains(service), "{service} not listed:\n{listed}");
+    }
+    let described = grpcurl(&[
+        "-plaintext",
+        &addr,
+        "describe",
+        "ovice.slack.v1.IntegrationConfigService",
+    ]);
+    assert!(
+        described.contains("Checks the bot token live"),
+        "comments missing:\n{described}"
+    );
+
+    let health = grpcurl(&["-plaintext", &addr, "grpc.health.v1.Health/Check"]);
+    assert!(health.contains("SERVING"), "{health}");
+    let health = grpcurl(&[
+        "-plaintext",
+        "-d",
+        r#"{"service":"ovice.slack.v1.IntegrationConfigService"}"#,
+        &addr,
+        "grpc.health.v1.Health/Check",
+    ]);
+    assert!(health.contains("SERVING"), "{health}");
+
+    let jwt = token(data.path());
+    let auth = format!("authorization: Bearer {jwt}");
+    let put = grpcurl(&[
+        "-plaintext",
+        "-H",
+        &auth,
+        "-d",
+        r#"{"org_id":"org-1","access_token":"xoxb-acme-good","workspace_domain":"acme.slack.com"}"#,
+        &addr,
+        "ovice.slack.v1.IntegrationConfigService/PutSlackWorkspace",
+    ]);
+    assert!(put.contains(r#""teamId": "T0ACME""#), "{put}");
+    assert!(put.contains("WORKSPACE_STATUS_ACTIVE"), "{put}");
+    assert!(!put.contains("xoxb"), "token echoed: {put}");
+    let get_args = [
+        "-plaintext",
+        "-H",
+        &auth,
+        "-d",
+        r#"{"org_id":"org-1"}"#,
+        &addr,
+        "ovice.slack.v1.IntegrationConfigService/GetSlackWorkspace",
+    ];
+    let got = grpcurl(&get_args);
+    assert!(got.contains(r#""workspaceDomain": "acme""#), "{got}");
+
+    // The generated development secrets are private to the owner of the process.
+    for file in ["jwt-secret", "encryption-keys"] {
+        let mode = std::fs::metadata(data.path().join(file))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{file}");
+    }
+    stop(child);
+
+    // After a restart the same secret and key are reused: the old token still works and the stored
+    // workspace is still readable.
+    let (child, addr) = serve(data.path(), &api);
+    let get_args: Vec<&str> = get_args
+        .iter()
+        .map(|a| {
+            if a.starts_with("127.0.0.1") {
+                addr.as_str()
+            } else {
+                a
+            }
+        })
+        .collect();
+    let got = grpcurl(&get_args);
+    assert!(got.contains(r#""teamId": "T0ACME""#), "{got}");
+    stop(child);
+    slack.shutdown().await;
+}

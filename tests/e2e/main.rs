@@ -1,0 +1,10 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed step should fail the test loudly
+
+//! End-to-end tests: the services served on 127.0.0.1:0 exactly as `ovice-slack serve` serves them
+//! (or the real binary, where an operator's view matters), real SQLite and PostgreSQL, the Slack
+//! emulator over HTTP.
+
+mod support;
+
+mod grpcurl_walkthrough;
+mod workspace_setup;

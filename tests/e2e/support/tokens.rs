@@ -1,0 +1,92 @@
+use ovice_slack_runtime::auth::{Claims, JwtKeys, OrgRole, SvcRole};
+use secrecy::SecretString;
+
+/// The HS256 secret every test server is configured with.
+pub const TEST_JWT_SECRET: &str = "e2e-test-secret-e2e-test-secret-0123456789";
+
+/// The callers the tests act as.
+#[derive(Clone, Debug)]
+pub enum Who {
+    Owner(&'static str),
+    Member(&'static str),
+    Manager(&'static str),
+    Service,
+    Operator,
+}
+
+impl Who {
+    pub fn claims(&self) -> Claims {
+        let mut c = Claims {
+            sub: "someone".into(),
+            org: None,
+            email: None,
+            org_role: None,
+            perms: vec![],
+            space: None,
+            space_role: None,
+            svc_role: None,
+            exp: chrono_now() + 3600,
+            iat: None,
+            aud: "ovice-slack".into(),
+        };
+        match self {
+            Who::Owner(org) => {
+                c.sub = format!("owner-of-{org}");
+                c.org = Some(org.to_string());
+                c.org_role = Some(OrgRole::Owner);
+            }
+            Who::Member(org) => {
+                c.sub = format!("member-of-{org}");
+                c.org = Some(org.to_string());
+                c.org_role = Some(OrgRole::Member);
+            }
+            Who::Manager(org) => {
+                c.sub = format!("manager-of-{org}");
+                c.org = Some(org.to_string());
+                c.org_role = Some(OrgRole::Member);
+                c.perms = vec!["integrations.manage".into()];
+            }
+            Who::Service => {
+                c.sub = "ovice-slack/test".into();
+                c.svc_role = Some(SvcRole::Service);
+            }
+            Who::Operator => {
+                c.sub = "operator".into();
+                c.svc_role = Some(SvcRole::Operator);
+            }
+        }
+        c
+    }
+
+    pub fn token(&self) -> String {
+        mint(&self.claims())
+    }
+}
+
+pub fn mint(claims: &Claims) -> String {
+    let keys = JwtKeys::new(
+        Some(&SecretString::from(TEST_JWT_SECRET)),
+        None,
+        None,
+        "ovice-slack",
+    )
+    .unwrap();
+    keys.minter().unwrap().mint(claims).unwrap()
+}
+
+fn chrono_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// Puts `authorization: Bearer <token>` on a request.
+pub fn authed<T>(message: T, who: &Who) -> tonic::Request<T> {
+    let mut r = tonic::Request::new(message);
+    r.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {}", who.token()).parse().unwrap(),
+    );
+    r
+}

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs on a fresh Debian machine: PostgreSQL (real, never mocked),
-# grpcurl (operator walk-through), buf (proto lint). Each step is skipped when already present.
+# grpcurl (operator walk-through), Chromium + ChromeDriver (browser tests), buf (proto lint). Each step is skipped when already present.
 set -euo pipefail
 
 apt_updated=0
@@ -21,6 +21,11 @@ pg_bin() {
 if ! pg_bin >/dev/null; then
   echo "installing PostgreSQL"
   apt_install postgresql
+fi
+
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+  echo "installing Chromium and ChromeDriver (browser tests)"
+  apt_install chromium chromium-driver
 fi
 
 if ! command -v grpcurl >/dev/null 2>&1; then

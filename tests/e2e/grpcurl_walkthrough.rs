@@ -32,6 +32,8 @@ fn serve(data_dir: &Path, slack_api: &str) -> (Child, String) {
         data_dir.to_str().unwrap(),
         "--listen",
         "127.0.0.1:0",
+        "--http-listen",
+        "127.0.0.1:0",
         "--api-base-url",
         slack_api,
         "--log-format",

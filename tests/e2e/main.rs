@@ -6,5 +6,7 @@
 
 mod support;
 
+mod account_linking;
+mod account_linking_browser;
 mod grpcurl_walkthrough;
 mod workspace_setup;

@@ -11,7 +11,7 @@ use slack_emulator::{Emulator, Seed};
 use tonic::{Code, transport::Channel};
 use tonic_types::StatusExt;
 
-use crate::support::{TestServer, Who, tokens::authed};
+use crate::support::{SlackUrls, TestServer, Who, tokens::authed};
 
 fn put(org: &str, token: &str, domain: &str) -> PutSlackWorkspaceRequest {
     PutSlackWorkspaceRequest {
@@ -39,7 +39,7 @@ fn violation_fields(status: &tonic::Status) -> Vec<String> {
 #[tokio::test]
 async fn owner_sets_up_and_reads_back_the_workspace(#[case] backend: Backend) {
     let slack = Emulator::start(Seed::demo()).await.unwrap();
-    let server = TestServer::start(backend, &slack.api_url()).await;
+    let server = TestServer::start(backend, &SlackUrls::of(&slack)).await;
     let mut c = client(&server).await;
 
     let saved = c
@@ -137,7 +137,7 @@ async fn owner_sets_up_and_reads_back_the_workspace(#[case] backend: Backend) {
 #[tokio::test]
 async fn members_and_other_orgs_are_refused(#[case] backend: Backend) {
     let slack = Emulator::start(Seed::demo()).await.unwrap();
-    let server = TestServer::start(backend, &slack.api_url()).await;
+    let server = TestServer::start(backend, &SlackUrls::of(&slack)).await;
     let mut c = client(&server).await;
 
     let member = c
@@ -203,7 +203,7 @@ async fn members_and_other_orgs_are_refused(#[case] backend: Backend) {
 #[tokio::test]
 async fn each_bad_token_or_domain_gets_its_own_readable_error(#[case] backend: Backend) {
     let slack = Emulator::start(Seed::demo()).await.unwrap();
-    let server = TestServer::start(backend, &slack.api_url()).await;
+    let server = TestServer::start(backend, &SlackUrls::of(&slack)).await;
     let mut c = client(&server).await;
     let owner = Who::Owner("org-1");
 
@@ -304,9 +304,9 @@ async fn each_bad_token_or_domain_gets_its_own_readable_error(#[case] backend: B
 #[tokio::test]
 async fn slack_unreachable_is_unavailable_and_stores_nothing(#[case] backend: Backend) {
     let slack = Emulator::start(Seed::demo()).await.unwrap();
-    let api = slack.api_url();
+    let urls = SlackUrls::of(&slack);
     slack.shutdown().await;
-    let server = TestServer::start(backend, &api).await;
+    let server = TestServer::start(backend, &urls).await;
     let mut c = client(&server).await;
     let owner = Who::Owner("org-1");
     let down = c
@@ -337,7 +337,7 @@ async fn slack_unreachable_is_unavailable_and_stores_nothing(#[case] backend: Ba
 #[tokio::test]
 async fn replacing_and_removing_are_audited_and_the_token_is_never_plaintext(#[case] backend: Backend) {
     let slack = Emulator::start(Seed::demo()).await.unwrap();
-    let server = TestServer::start(backend, &slack.api_url()).await;
+    let server = TestServer::start(backend, &SlackUrls::of(&slack)).await;
     let mut c = client(&server).await;
     let owner = Who::Owner("org-1");
     c.put_slack_workspace(authed(put("org-1", "xoxb-acme-good", "acme"), &owner))

@@ -8,6 +8,7 @@ use ovice_slack_runtime::{
     Target,
     auth::{AuthInterceptor, ServiceTokens},
     db::Database,
+    http,
     peer::{self, GrpcChannel},
     server::GrpcServerBuilder,
     shutdown, telemetry,
@@ -18,18 +19,34 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{cli::ServeArgs, secrets};
 
+/// The sockets of a process: gRPC for every service, HTTP for the OAuth callback pages.
+pub struct Listeners {
+    pub grpc: TcpListener,
+    pub http: TcpListener,
+}
+
+impl Listeners {
+    pub async fn bind(args: &ServeArgs) -> anyhow::Result<Self> {
+        let grpc = TcpListener::bind(args.server.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", args.server.listen))?;
+        let http = TcpListener::bind(args.server.http_listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", args.server.http_listen))?;
+        Ok(Self { grpc, http })
+    }
+}
+
 /// Entry point of `ovice-slack serve`.
 pub async fn main(args: ServeArgs) -> anyhow::Result<()> {
     let _telemetry = telemetry::init(&args.telemetry, "ovice-slack")?;
     let shutdown = shutdown::on_signal();
-    let listener = TcpListener::bind(args.server.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", args.server.listen))?;
-    run(args, listener, shutdown).await
+    let listeners = Listeners::bind(&args).await?;
+    run(args, listeners, shutdown).await
 }
 
-/// Serves `args.target` on `listener` until `shutdown` is cancelled.
-pub async fn run(args: ServeArgs, listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<()> {
+/// Serves `args.target` until `shutdown` is cancelled.
+pub async fn run(args: ServeArgs, listeners: Listeners, shutdown: CancellationToken) -> anyhow::Result<()> {
     let started = Instant::now();
     ovice_slack_runtime::install_crypto_providers();
     let embedded = args.target.is_all();
@@ -39,12 +56,14 @@ pub async fn run(args: ServeArgs, listener: TcpListener, shutdown: CancellationT
         .minter()
         .cloned()
         .context("no key to sign the services' own calls")?;
-    let service_tokens = ServiceTokens::new(minter, format!("ovice-slack/{}", args.target), keys.audience());
+    let mut peers = Peers {
+        tokens: ServiceTokens::new(minter, format!("ovice-slack/{}", args.target), keys.audience()),
+        args: &args,
+        integration_config: None,
+    };
     let max_bytes = args.server.max_request_bytes;
 
-    let needs_db = args.target.contains(Target::IntegrationConfig)
-        || args.target.contains(Target::AccountLinks)
-        || args.target.contains(Target::Delivery);
+    let needs_db = args.target.iter().any(|t| t != Target::Gateway);
     let db = if needs_db {
         let url = secrets::database_url(&args.database, &args.data, embedded)?;
         Some(Database::connect(&url, args.database.database_max_connections).await?)
@@ -57,7 +76,7 @@ pub async fn run(args: ServeArgs, listener: TcpListener, shutdown: CancellationT
     })?;
 
     let mut grpc = GrpcServerBuilder::new();
-    let mut local = LocalPeers::default();
+    let mut http_routes = http::base_routes();
     for target in args.target.iter() {
         match target {
             Target::IntegrationConfig => {
@@ -67,81 +86,120 @@ pub async fn run(args: ServeArgs, listener: TcpListener, shutdown: CancellationT
                     slack: slack.clone(),
                 };
                 let server = integration_config::start(deps, auth.clone(), max_bytes).await?;
-                local.integration_config = Some(peer::in_process(server.clone()));
+                peers.integration_config = Some(peer::in_process(server.clone()));
                 grpc.add_service(server);
             }
             Target::AccountLinks => {
-                let server = account_links::server(auth.clone(), max_bytes);
-                local.account_links = Some(peer::in_process(server.clone()));
+                let deps = account_links::Deps {
+                    db: require(&db)?,
+                    cipher: secrets::token_cipher(&args.encryption, &args.data, embedded)?,
+                    slack: slack.clone(),
+                    integration_config: peers.integration_config()?,
+                    connect: connect_config(&args)?,
+                };
+                let (server, routes) = account_links::start(deps, auth.clone(), max_bytes).await?;
                 grpc.add_service(server);
+                http_routes = http_routes.merge(routes);
             }
             Target::Delivery => {
-                let server = delivery::server(auth.clone(), max_bytes);
-                local.delivery = Some(peer::in_process(server.clone()));
-                grpc.add_service(server);
+                grpc.add_service(delivery::server(auth.clone(), max_bytes));
             }
             Target::Gateway => {
                 grpc.add_service(gateway::server(auth.clone(), max_bytes));
             }
         }
     }
-    // Peers are wired with the service identity; later targets use them.
-    let _peers = Peers::resolve(&local, &args, &service_tokens)?;
 
     let server = grpc.build().await?;
     server.set_serving().await;
-    let addr: SocketAddr = listener.local_addr()?;
+    let addr: SocketAddr = listeners.grpc.local_addr()?;
+    let http_addr: SocketAddr = listeners.http.local_addr()?;
     tracing::info!(
         %addr,
+        %http_addr,
         targets = %args.target,
         database = db.as_ref().map(Database::backend_name).unwrap_or("none"),
         startup_ms = started.elapsed().as_millis() as u64,
         "serving"
     );
-    let result = server.serve(listener, &args.server, shutdown).await;
+    // If either server fails, the other is stopped too: a half-running process helps no one.
+    let stop_all = shutdown.clone();
+    let grpc_task = async {
+        let r = server.serve(listeners.grpc, &args.server, shutdown.clone()).await;
+        stop_all.cancel();
+        r
+    };
+    let http_task = async {
+        let r = http::serve(listeners.http, http_routes, shutdown.clone()).await;
+        shutdown.cancel();
+        r
+    };
+    let (grpc_result, http_result) = tokio::join!(grpc_task, http_task);
     if let Some(db) = &db {
         db.close().await;
     }
     tracing::info!("stopped");
-    result
+    grpc_result.and(http_result)
 }
 
 fn require(db: &Option<Database>) -> anyhow::Result<Database> {
     db.clone().context("this target needs a database")
 }
 
-/// Server objects of targets in this process, reachable without a socket.
-#[derive(Default)]
-struct LocalPeers {
-    integration_config: Option<GrpcChannel>,
-    account_links: Option<GrpcChannel>,
-    delivery: Option<GrpcChannel>,
+/// The operator's Slack app for Connect; `None` (Connect says it is not configured) when unset.
+fn connect_config(args: &ServeArgs) -> anyhow::Result<Option<account_links::ConnectConfig>> {
+    let s = &args.slack;
+    match (&s.slack_client_id, &s.slack_client_secret, &s.oauth_redirect_url) {
+        (Some(id), Some(secret), Some(redirect)) => Ok(Some(account_links::ConnectConfig {
+            client_id: id.clone(),
+            client_secret: secret.clone(),
+            redirect_url: redirect.clone(),
+            authorize_url: s.authorize_url.clone(),
+        })),
+        (None, None, None) => {
+            tracing::warn!(
+                "Slack Connect is not configured (OVICE_SLACK_CLIENT_ID, _CLIENT_SECRET, _OAUTH_REDIRECT_URL)"
+            );
+            Ok(None)
+        }
+        _ => anyhow::bail!(
+            "Slack Connect needs all of OVICE_SLACK_CLIENT_ID, OVICE_SLACK_CLIENT_SECRET and OVICE_SLACK_OAUTH_REDIRECT_URL"
+        ),
+    }
 }
 
-/// Channels to every peer: in-process when the peer runs here, by address otherwise.
-#[allow(dead_code)]
-struct Peers {
+/// Channels to the other services: in-process when the peer runs here, by address otherwise; every
+/// call carries this process's service token.
+struct Peers<'a> {
+    tokens: ServiceTokens,
+    args: &'a ServeArgs,
     integration_config: Option<GrpcChannel>,
-    account_links: Option<GrpcChannel>,
-    delivery: Option<GrpcChannel>,
 }
 
-impl Peers {
-    fn resolve(local: &LocalPeers, args: &ServeArgs, tokens: &ServiceTokens) -> anyhow::Result<Self> {
-        let timeout = args.server.request_timeout;
-        let pick =
-            |local: &Option<GrpcChannel>, addr: &Option<String>| -> anyhow::Result<Option<GrpcChannel>> {
-                let channel = match (local, addr) {
-                    (Some(c), _) => Some(c.clone()),
-                    (None, Some(addr)) => Some(peer::remote(addr, timeout)?),
-                    (None, None) => None,
-                };
-                Ok(channel.map(|c| peer::with_identity(c, tokens.clone())))
-            };
-        Ok(Self {
-            integration_config: pick(&local.integration_config, &args.peers.integration_config_addr)?,
-            account_links: pick(&local.account_links, &args.peers.account_links_addr)?,
-            delivery: pick(&local.delivery, &args.peers.delivery_addr)?,
-        })
+impl Peers<'_> {
+    fn channel(
+        &self,
+        local: &Option<GrpcChannel>,
+        addr: &Option<String>,
+        what: &str,
+        flag: &str,
+    ) -> anyhow::Result<GrpcChannel> {
+        let channel = match (local, addr) {
+            (Some(c), _) => c.clone(),
+            (None, Some(addr)) => peer::remote(addr, self.args.server.request_timeout)?,
+            (None, None) => {
+                anyhow::bail!("{what} is needed: run it in this process (--target) or set {flag}")
+            }
+        };
+        Ok(peer::with_identity(channel, self.tokens.clone()))
+    }
+
+    fn integration_config(&self) -> anyhow::Result<GrpcChannel> {
+        self.channel(
+            &self.integration_config,
+            &self.args.peers.integration_config_addr,
+            "IntegrationConfigService",
+            "--integration-config-addr",
+        )
     }
 }

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod config;
 pub mod data_dir;
 pub mod db;
+pub mod http;
 pub mod peer;
 pub mod server;
 pub mod shutdown;

@@ -15,7 +15,14 @@ use tower::{BoxError, Layer, Service, ServiceExt, util::BoxCloneSyncService};
 use crate::{auth::ServiceTokens, telemetry::inject_trace_context};
 
 /// A type-erased gRPC transport that generated clients accept.
-pub type GrpcChannel = BoxCloneSyncService<http::Request<Body>, http::Response<Body>, BoxError>;
+pub type GrpcChannel = BoxCloneSyncService<http::Request<Body>, http::Response<Body>, TransportError>;
+
+/// A transport failure of a peer call (connection refused, reset, …). A concrete type rather than
+/// `BoxError`, because generated clients over a boxed-error service trip a higher-ranked lifetime
+/// limitation of rustc inside `Send` futures.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct TransportError(pub BoxError);
 
 #[derive(Debug, thiserror::Error)]
 pub enum PeerError {
@@ -59,7 +66,9 @@ pub fn remote(addr: &str, timeout: Duration) -> Result<GrpcChannel, PeerError> {
         .http2_keep_alive_interval(Duration::from_secs(30))
         .keep_alive_while_idle(true);
     let channel = endpoint.connect_lazy();
-    Ok(BoxCloneSyncService::new(channel.map_err(BoxError::from)))
+    Ok(BoxCloneSyncService::new(
+        channel.map_err(|e| TransportError(e.into())),
+    ))
 }
 
 /// Adds the service token and the trace context to every call on `channel`.
@@ -78,7 +87,7 @@ struct PeerIdentity {
 
 impl Service<http::Request<Body>> for PeerIdentity {
     type Response = http::Response<Body>;
-    type Error = BoxError;
+    type Error = TransportError;
     type Future = <GrpcChannel as Service<http::Request<Body>>>::Future;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {

@@ -1,70 +1,52 @@
-//! AccountLinkService (SPEC 2.2). Account linking is built by the "Account linking" issue; until then
-//! every method answers UNIMPLEMENTED and says so, rather than pretending.
+//! AccountLinkService (SPEC 2.2): the Slack item of Personal Integration Settings, Connect through
+//! Slack's consent page with the email check, Disconnect, and the lookups delivery needs. The OAuth
+//! callback (`GET /oauth/slack/callback`) is served over HTTP by the same process.
 
-use ovice_slack_proto::v1::{
-    BeginSlackConnectRequest, BeginSlackConnectResponse, DisconnectSlackRequest, DisconnectSlackResponse,
-    GetSlackConnectionRequest, ListSlackConnectionsRequest, ListSlackConnectionsResponse,
-    ReportUserTokenInvalidRequest, ReportUserTokenInvalidResponse, ResolveSlackUsersRequest,
-    ResolveSlackUsersResponse, SlackConnection,
-    account_link_service_server::{AccountLinkService, AccountLinkServiceServer},
-};
-use ovice_slack_runtime::auth::AuthInterceptor;
-use tonic::{Request, Response, Status, service::interceptor::InterceptedService};
+pub mod app;
+mod callback;
+pub mod domain;
+mod error;
+mod grpc;
+mod pages;
+pub mod store;
+mod workspaces;
 
+use ovice_slack_proto::v1::account_link_service_server::AccountLinkServiceServer;
+use ovice_slack_runtime::{auth::AuthInterceptor, db::Database, peer::GrpcChannel};
+use ovice_slack_secrets::TokenCipher;
+use slack_client::SlackClient;
+use tonic::service::interceptor::InterceptedService;
+
+pub use app::{AccountLinks, ConnectConfig};
+pub use callback::CALLBACK_PATH;
+pub use error::LinkError;
+pub use grpc::AccountLinksGrpc;
+
+/// The tonic server of this service, with the auth interceptor attached.
 pub type Server = InterceptedService<AccountLinkServiceServer<AccountLinksGrpc>, AuthInterceptor>;
 
-pub fn server(auth: AuthInterceptor, max_request_bytes: usize) -> Server {
-    InterceptedService::new(
-        AccountLinkServiceServer::new(AccountLinksGrpc).max_decoding_message_size(max_request_bytes),
-        auth,
-    )
+/// Everything the service needs.
+pub struct Deps {
+    pub db: Database,
+    pub cipher: TokenCipher,
+    pub slack: SlackClient,
+    /// IntegrationConfigService (in-process or remote), with the service identity attached.
+    pub integration_config: GrpcChannel,
+    /// `None` when the operator has not configured the Slack app: Connect then says so.
+    pub connect: Option<ConnectConfig>,
 }
 
-pub struct AccountLinksGrpc;
-
-fn missing(method: &str) -> Status {
-    Status::unimplemented(format!(
-        "AccountLinkService.{method} is not available yet: Slack account linking (Connect / Disconnect) is \
-         still being built"
-    ))
-}
-
-#[tonic::async_trait]
-impl AccountLinkService for AccountLinksGrpc {
-    async fn get_slack_connection(
-        &self,
-        _: Request<GetSlackConnectionRequest>,
-    ) -> Result<Response<SlackConnection>, Status> {
-        Err(missing("GetSlackConnection"))
-    }
-    async fn begin_slack_connect(
-        &self,
-        _: Request<BeginSlackConnectRequest>,
-    ) -> Result<Response<BeginSlackConnectResponse>, Status> {
-        Err(missing("BeginSlackConnect"))
-    }
-    async fn disconnect_slack(
-        &self,
-        _: Request<DisconnectSlackRequest>,
-    ) -> Result<Response<DisconnectSlackResponse>, Status> {
-        Err(missing("DisconnectSlack"))
-    }
-    async fn list_slack_connections(
-        &self,
-        _: Request<ListSlackConnectionsRequest>,
-    ) -> Result<Response<ListSlackConnectionsResponse>, Status> {
-        Err(missing("ListSlackConnections"))
-    }
-    async fn resolve_slack_users(
-        &self,
-        _: Request<ResolveSlackUsersRequest>,
-    ) -> Result<Response<ResolveSlackUsersResponse>, Status> {
-        Err(missing("ResolveSlackUsers"))
-    }
-    async fn report_user_token_invalid(
-        &self,
-        _: Request<ReportUserTokenInvalidRequest>,
-    ) -> Result<Response<ReportUserTokenInvalidResponse>, Status> {
-        Err(missing("ReportUserTokenInvalid"))
-    }
+/// Runs the migrations and builds the gRPC server and the HTTP routes of the callback.
+pub async fn start(
+    deps: Deps,
+    auth: AuthInterceptor,
+    max_request_bytes: usize,
+) -> anyhow::Result<(Server, axum::Router)> {
+    let store = store::open(&deps.db).await?;
+    let workspaces = workspaces::Workspaces::new(deps.integration_config);
+    let app = AccountLinks::new(store, deps.cipher, deps.slack, workspaces, deps.connect);
+    let routes = callback::routes(app.clone());
+    let server = AccountLinkServiceServer::new(AccountLinksGrpc::new(app))
+        .max_decoding_message_size(max_request_bytes);
+    Ok((InterceptedService::new(server, auth), routes))
 }

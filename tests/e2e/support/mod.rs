@@ -1,7 +1,9 @@
 //! Starting servers and minting tokens for the tests.
 
+pub mod browser;
+pub mod consent;
 pub mod server;
 pub mod tokens;
 
-pub use server::TestServer;
+pub use server::{SlackUrls, TestServer};
 pub use tokens::Who;

@@ -1,7 +1,10 @@
 use std::net::SocketAddr;
 
 use clap::Parser;
-use ovice_slack::cli::{Cli, Command};
+use ovice_slack::{
+    cli::{Cli, Command},
+    serve::Listeners,
+};
 use ovice_slack_runtime::{
     db::Database,
     test_support::{Backend, TempDirGuard, fresh_postgres_database, fresh_sqlite_database},
@@ -19,6 +22,7 @@ use super::tokens::TEST_JWT_SECRET;
 /// `ovice-slack serve --target all` on 127.0.0.1:0, in this process, on a fresh database.
 pub struct TestServer {
     pub addr: SocketAddr,
+    pub http_addr: SocketAddr,
     pub database_url: SecretString,
     shutdown: CancellationToken,
     task: Option<JoinHandle<anyhow::Result<()>>>,
@@ -26,10 +30,30 @@ pub struct TestServer {
     _db_dir: Option<TempDirGuard>,
 }
 
+/// The emulator's demo OAuth app (`Seed::demo()`), used as the operator's distributed Slack app.
+pub const TEST_CLIENT_ID: &str = "111.222";
+pub const TEST_CLIENT_SECRET: &str = "emulator-secret";
+
+/// Where the test server finds Slack.
+pub struct SlackUrls {
+    pub api_url: url::Url,
+    pub authorize_url: url::Url,
+}
+
+impl SlackUrls {
+    /// The emulator's endpoints; registers `callback` as a redirect URI of the demo app once known.
+    pub fn of(slack: &slack_emulator::EmulatorHandle) -> Self {
+        Self {
+            api_url: slack.api_url(),
+            authorize_url: slack.authorize_url(),
+        }
+    }
+}
+
 pub const TEST_ENCRYPTION_KEYS: &str = "e2e1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 
 impl TestServer {
-    pub async fn start(backend: Backend, slack_api: &url::Url) -> Self {
+    pub async fn start(backend: Backend, slack: &SlackUrls) -> Self {
         let (database_url, db_dir) = match backend {
             Backend::Sqlite => {
                 let (url, guard) = fresh_sqlite_database().unwrap();
@@ -38,8 +62,11 @@ impl TestServer {
             Backend::Postgres => (fresh_postgres_database().await.unwrap(), None),
         };
         let dir = tempfile::tempdir().unwrap();
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
+        let grpc = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let http = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = grpc.local_addr().unwrap();
+        let http_addr = http.local_addr().unwrap();
+        let callback_url = format!("http://{http_addr}/oauth/slack/callback");
         let cli = Cli::try_parse_from([
             "ovice-slack",
             "serve",
@@ -54,7 +81,15 @@ impl TestServer {
             "--encryption-keys",
             TEST_ENCRYPTION_KEYS,
             "--api-base-url",
-            slack_api.as_str(),
+            slack.api_url.as_str(),
+            "--authorize-url",
+            slack.authorize_url.as_str(),
+            "--slack-client-id",
+            TEST_CLIENT_ID,
+            "--slack-client-secret",
+            TEST_CLIENT_SECRET,
+            "--oauth-redirect-url",
+            &callback_url,
             "--slack-timeout",
             "5",
         ])
@@ -63,9 +98,14 @@ impl TestServer {
             unreachable!()
         };
         let shutdown = CancellationToken::new();
-        let task = tokio::spawn(ovice_slack::serve::run(*args, listener, shutdown.clone()));
+        let task = tokio::spawn(ovice_slack::serve::run(
+            *args,
+            Listeners { grpc, http },
+            shutdown.clone(),
+        ));
         let server = Self {
             addr,
+            http_addr,
             database_url,
             shutdown,
             task: Some(task),
@@ -74,6 +114,13 @@ impl TestServer {
         };
         server.wait_serving().await;
         server
+    }
+
+    /// The OAuth callback URL; registers it with the emulator's demo app like an operator would.
+    pub fn register_callback(&self, slack: &slack_emulator::EmulatorHandle) -> String {
+        let url = format!("http://{}/oauth/slack/callback", self.http_addr);
+        assert!(slack.add_redirect_uri(TEST_CLIENT_ID, &url));
+        url
     }
 
     pub async fn channel(&self) -> Channel {

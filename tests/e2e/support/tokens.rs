@@ -1,4 +1,4 @@
-use ovice_slack_runtime::auth::{Claims, JwtKeys, OrgRole, SvcRole};
+use ovice_slack_runtime::auth::{Claims, JwtKeys, OrgRole, SpaceRoleClaim, SvcRole};
 use secrecy::SecretString;
 
 /// The HS256 secret every test server is configured with.
@@ -10,11 +10,30 @@ pub enum Who {
     Owner(&'static str),
     Member(&'static str),
     Manager(&'static str),
+    /// A person in a space of `org`, with the ovice account's email.
+    Person {
+        org: &'static str,
+        user: &'static str,
+        email: &'static str,
+        space: &'static str,
+        role: SpaceRoleClaim,
+    },
     Service,
     Operator,
 }
 
 impl Who {
+    /// A member of `space` in org `org-1`.
+    pub fn member(user: &'static str, email: &'static str, space: &'static str) -> Who {
+        Who::Person {
+            org: "org-1",
+            user,
+            email,
+            space,
+            role: SpaceRoleClaim::Member,
+        }
+    }
+
     pub fn claims(&self) -> Claims {
         let mut c = Claims {
             sub: "someone".into(),
@@ -45,6 +64,20 @@ impl Who {
                 c.org = Some(org.to_string());
                 c.org_role = Some(OrgRole::Member);
                 c.perms = vec!["integrations.manage".into()];
+            }
+            Who::Person {
+                org,
+                user,
+                email,
+                space,
+                role,
+            } => {
+                c.sub = user.to_string();
+                c.org = Some(org.to_string());
+                c.org_role = Some(OrgRole::Member);
+                c.email = Some(email.to_string());
+                c.space = Some(space.to_string());
+                c.space_role = Some(*role);
             }
             Who::Service => {
                 c.sub = "ovice-slack/test".into();

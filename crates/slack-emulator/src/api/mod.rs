@@ -239,8 +239,7 @@ async fn handle(
     if !decision.delay.is_zero() {
         tokio::time::sleep(decision.delay).await;
     }
-    if let Some(kind) = decision.kind {
-        let (response, status, error) = fault_response(kind);
+    if let Some((response, status, error)) = decision.kind.and_then(fault_response) {
         record(&shared, &method, status, error, at);
         return response;
     }
@@ -279,8 +278,9 @@ fn record(shared: &Shared, method: &str, status: u16, error: Option<String>, at:
     });
 }
 
-fn fault_response(kind: FaultKind) -> (Response, u16, Option<String>) {
-    match kind {
+/// The misbehaving answer, with the status and error to record; `None` answers normally.
+fn fault_response(kind: FaultKind) -> Option<(Response, u16, Option<String>)> {
+    let answer = match kind {
         FaultKind::HttpStatus { status } => {
             let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             let body = format!("emulated HTTP {}", code.as_u16());
@@ -294,7 +294,8 @@ fn fault_response(kind: FaultKind) -> (Response, u16, Option<String>) {
             let reply = ApiReply::rate_limited(retry_after_secs.map(Duration::from_secs));
             (reply.into_response(), 429, Some("ratelimited".into()))
         }
-        FaultKind::Delay { .. } => (ApiReply::err("internal_error").into_response(), 200, None),
+        // The plan turns a delay into a wait before the call; it never reaches here as a kind.
+        FaultKind::Delay { .. } => return None,
         FaultKind::Drop => {
             // A body that fails before its first byte makes hyper abort the connection without
             // writing a response, which the client sees as a connection closed mid-request.
@@ -303,7 +304,8 @@ fn fault_response(kind: FaultKind) -> (Response, u16, Option<String>) {
             });
             (Response::new(Body::from_stream(stream)), 0, None)
         }
-    }
+    };
+    Some(answer)
 }
 
 async fn parse_request(req: Request) -> Result<ApiRequest, ApiReply> {

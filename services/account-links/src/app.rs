@@ -1,0 +1,489 @@
+//! The use cases of SPEC 2.2: the Slack item of Personal Integration Settings, Connect (begin and the
+//! callback's four checks), Disconnect, and the lookups the delivery service makes.
+
+use std::sync::Arc;
+
+use ovice_slack_runtime::{
+    auth::{AccessDenied, Caller, SpaceRoleClaim},
+    time::now_millis,
+};
+use ovice_slack_secrets::TokenCipher;
+use secrecy::SecretString;
+use sha2::{Digest, Sha256};
+use slack_client::{
+    OAuthAccessRequest, SlackClient, SlackError,
+    oauth::{AuthorizeParams, Pkce, random_state},
+};
+use url::Url;
+
+use crate::{
+    domain::connect::EmailOwner,
+    domain::{
+        CONNECT_TTL_MILLIS, ConnectRefusal, Consent, Link, LinkState, PendingConnect, SpaceAccess,
+        USER_SCOPES, check_consent, item_visible,
+    },
+    error::LinkError,
+    store::LinkStore,
+    workspaces::{OrgWorkspace, Workspaces},
+};
+
+/// The operator's distributed Slack app (SPEC 2.2).
+#[derive(Clone, Debug)]
+pub struct ConnectConfig {
+    pub client_id: String,
+    pub client_secret: SecretString,
+    pub redirect_url: Url,
+    pub authorize_url: Url,
+}
+
+/// What the Slack item shows.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ConnectionView {
+    pub visible: bool,
+    pub available: bool,
+    pub state: ViewState,
+    pub slack_user_id: String,
+    pub slack_user_name: String,
+    pub workspace_domain: String,
+    pub connected_at: Option<i64>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ViewState {
+    #[default]
+    NotConnected,
+    Connected,
+    NeedsReconnect,
+}
+
+impl From<LinkState> for ViewState {
+    fn from(s: LinkState) -> Self {
+        match s {
+            LinkState::Connected => ViewState::Connected,
+            LinkState::NeedsReconnect => ViewState::NeedsReconnect,
+        }
+    }
+}
+
+/// A user as the delivery service needs them.
+pub struct ResolvedUser {
+    pub user_id: String,
+    pub state: ViewState,
+    pub slack_user_id: String,
+    pub slack_team_id: String,
+    pub token: Option<SecretString>,
+}
+
+/// The callback's query parameters, as Slack sends them.
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+pub struct CallbackQuery {
+    pub code: Option<String>,
+    pub state: Option<String>,
+    pub error: Option<String>,
+}
+
+/// How the callback ended: linked, refused for a reason the person can act on, or broken on our side.
+pub enum CallbackOutcome {
+    Connected { slack_user_name: String, domain: String },
+    Refused(ConnectRefusal),
+    SlackUnavailable,
+    Failed,
+}
+
+#[derive(Clone)]
+pub struct AccountLinks {
+    store: Arc<dyn LinkStore>,
+    cipher: TokenCipher,
+    slack: SlackClient,
+    workspaces: Workspaces,
+    connect: Option<ConnectConfig>,
+}
+
+fn link_context(org_id: &str, user_id: &str) -> String {
+    format!("link:{org_id}:{user_id}")
+}
+
+fn state_hash(state: &str) -> String {
+    hex::encode(Sha256::digest(state.as_bytes()))
+}
+
+fn space_access(caller: &Caller, space_id: &str) -> SpaceAccess {
+    if caller.space.as_deref() != Some(space_id) {
+        return SpaceAccess::Unknown;
+    }
+    match caller.space_role {
+        Some(SpaceRoleClaim::Admin) => SpaceAccess::Admin,
+        Some(SpaceRoleClaim::Member) => SpaceAccess::Member,
+        Some(SpaceRoleClaim::Visitor) => SpaceAccess::Visitor,
+        None => SpaceAccess::Unknown,
+    }
+}
+
+/// A person acting on their own settings in a space of their org.
+fn ensure_person_in_space(caller: &Caller, org_id: &str, space_id: &str) -> Result<(), AccessDenied> {
+    ensure_person(caller, org_id)?;
+    match caller.space.as_deref() {
+        Some(s) if s == space_id => Ok(()),
+        Some(s) => Err(AccessDenied(format!(
+            "your token is for space `{s}`, not `{space_id}`"
+        ))),
+        None => Err(AccessDenied("your token names no space (`space` claim)".into())),
+    }
+}
+
+fn ensure_person(caller: &Caller, org_id: &str) -> Result<(), AccessDenied> {
+    if caller.is_service() {
+        return Err(AccessDenied(
+            "Personal Integration Settings belong to a person: call with that person's token".into(),
+        ));
+    }
+    caller.ensure_org(org_id)
+}
+
+impl AccountLinks {
+    pub fn new(
+        store: Arc<dyn LinkStore>,
+        cipher: TokenCipher,
+        slack: SlackClient,
+        workspaces: Workspaces,
+        connect: Option<ConnectConfig>,
+    ) -> Self {
+        Self {
+            store,
+            cipher,
+            slack,
+            workspaces,
+            connect,
+        }
+    }
+
+    /// The caller's current link, ignoring one made in a team the org no longer uses.
+    async fn current_link(
+        &self,
+        org_id: &str,
+        user_id: &str,
+        ws: &OrgWorkspace,
+    ) -> Result<Option<Link>, LinkError> {
+        Ok(self
+            .store
+            .get_link(org_id, user_id)
+            .await?
+            .filter(|l| l.is_current(&ws.team_id)))
+    }
+
+    pub async fn connection(
+        &self,
+        caller: &Caller,
+        org_id: &str,
+        space_id: &str,
+    ) -> Result<ConnectionView, LinkError> {
+        ensure_person_in_space(caller, org_id, space_id)?;
+        let Some(ws) = self.workspaces.get(org_id).await? else {
+            return Ok(ConnectionView::default());
+        };
+        let visible = item_visible(true, space_access(caller, space_id));
+        if !visible {
+            // Visitors learn nothing about the org's Slack, not even that it exists.
+            return Ok(ConnectionView::default());
+        }
+        let mut view = ConnectionView {
+            visible,
+            available: ws.active && self.connect.is_some(),
+            workspace_domain: ws.domain.clone(),
+            ..ConnectionView::default()
+        };
+        if let Some(link) = self.current_link(org_id, &caller.subject, &ws).await? {
+            view.state = link.state.into();
+            view.slack_user_id = link.slack_user_id;
+            view.slack_user_name = link.slack_user_name;
+            view.connected_at = Some(link.connected_at);
+        }
+        Ok(view)
+    }
+
+    /// Starts Connect: a single-use state and a PKCE pair, valid for 10 minutes.
+    pub async fn begin_connect(
+        &self,
+        caller: &Caller,
+        org_id: &str,
+        space_id: &str,
+    ) -> Result<(Url, i64), LinkError> {
+        ensure_person_in_space(caller, org_id, space_id)?;
+        if !item_visible(true, space_access(caller, space_id)) {
+            return Err(AccessDenied(
+                "only admins and members of the space can connect Slack; visitors cannot".into(),
+            )
+            .into());
+        }
+        let email = caller
+            .email
+            .clone()
+            .filter(|e| !e.trim().is_empty())
+            .ok_or(LinkError::NoEmail)?;
+        let config = self.connect.as_ref().ok_or(LinkError::ConnectNotConfigured)?;
+        let ws = self
+            .workspaces
+            .get(org_id)
+            .await?
+            .ok_or_else(|| LinkError::NotConfigured(org_id.to_owned()))?;
+        if !ws.active {
+            return Err(LinkError::WorkspaceTokenInvalid(org_id.to_owned()));
+        }
+        let state = random_state();
+        let pkce = Pkce::generate();
+        let now = now_millis();
+        let hash = state_hash(&state);
+        let pending = PendingConnect {
+            verifier: self.cipher.seal(&pkce.verifier, &format!("connect:{hash}"))?,
+            state_hash: hash,
+            org_id: org_id.to_owned(),
+            user_id: caller.subject.clone(),
+            email,
+            space_id: space_id.to_owned(),
+            team_id: ws.team_id.clone(),
+            created_at: now,
+            expires_at: now + CONNECT_TTL_MILLIS,
+            used: false,
+        };
+        self.store.insert_pending(&pending).await?;
+        // Old flows are of no use to anyone; sweeping them here keeps the table small without a timer.
+        let _ = self.store.purge_pending(now - CONNECT_TTL_MILLIS).await;
+        let url = AuthorizeParams {
+            client_id: config.client_id.clone(),
+            scopes: vec![],
+            user_scopes: USER_SCOPES.iter().map(|s| s.to_string()).collect(),
+            redirect_uri: config.redirect_url.to_string(),
+            state,
+            team: Some(ws.team_id),
+            code_challenge: Some(pkce.challenge),
+        }
+        .to_url(&config.authorize_url);
+        tracing::info!(org_id, user_id = %caller.subject, "slack connect started");
+        Ok((url, pending.expires_at))
+    }
+
+    /// The callback: check 1 (state), the exchange, then checks 2–4, and the link.
+    pub async fn complete_connect(&self, query: CallbackQuery) -> CallbackOutcome {
+        match self.try_complete(query).await {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                tracing::error!(error = %e, "slack connect callback failed");
+                match e {
+                    LinkError::PeerUnavailable(_) => CallbackOutcome::SlackUnavailable,
+                    _ => CallbackOutcome::Failed,
+                }
+            }
+        }
+    }
+
+    async fn try_complete(&self, query: CallbackQuery) -> Result<CallbackOutcome, LinkError> {
+        use CallbackOutcome::Refused;
+        let Some(config) = self.connect.as_ref() else {
+            return Err(LinkError::ConnectNotConfigured);
+        };
+        let Some(state) = query.state.filter(|s| !s.is_empty() && s.len() <= 256) else {
+            return Ok(Refused(ConnectRefusal::MissingState));
+        };
+        let hash = state_hash(&state);
+        let now = now_millis();
+        let Some(pending) = self.store.find_pending(&hash).await? else {
+            return Ok(Refused(ConnectRefusal::UnknownState));
+        };
+        if pending.used {
+            return Ok(Refused(ConnectRefusal::StateUsed));
+        }
+        if pending.expires_at <= now {
+            return Ok(Refused(ConnectRefusal::StateExpired));
+        }
+        if !self.store.spend_pending(&hash, now).await? {
+            return Ok(Refused(ConnectRefusal::StateUsed));
+        }
+        let (org_id, user_id) = (pending.org_id.as_str(), pending.user_id.as_str());
+        if let Some(error) = query.error {
+            tracing::info!(org_id, user_id, error = %error, "slack connect not completed");
+            return Ok(Refused(if error == "access_denied" {
+                ConnectRefusal::Cancelled
+            } else {
+                ConnectRefusal::SlackDenied(error.chars().take(64).collect())
+            }));
+        }
+        let Some(code) = query.code.filter(|c| !c.is_empty() && c.len() <= 512) else {
+            return Ok(Refused(ConnectRefusal::SlackDenied("no code".into())));
+        };
+        let verifier = self.cipher.open(&pending.verifier, &format!("connect:{hash}"))?;
+        let exchange = self
+            .slack
+            .oauth_v2_access(&OAuthAccessRequest {
+                client_id: config.client_id.clone(),
+                client_secret: config.client_secret.clone(),
+                code: SecretString::from(code),
+                redirect_uri: config.redirect_url.to_string(),
+                code_verifier: Some(verifier),
+            })
+            .await;
+        let access = match exchange {
+            Ok(a) => a,
+            Err(SlackError::Api { code, .. }) => {
+                tracing::warn!(org_id, user_id, code = %code, "oauth.v2.access refused");
+                return Ok(Refused(ConnectRefusal::SlackDenied(code)));
+            }
+            Err(e) => {
+                tracing::warn!(org_id, user_id, error = %e, "oauth.v2.access failed");
+                return Ok(CallbackOutcome::SlackUnavailable);
+            }
+        };
+        let Some(user_token) = access.authed_user_token else {
+            return Ok(Refused(ConnectRefusal::SlackDenied(
+                "no user token granted".into(),
+            )));
+        };
+        let Some(ws) = self.workspaces.get(org_id).await? else {
+            return Ok(Refused(ConnectRefusal::WorkspaceGone));
+        };
+        let mut consent = Consent {
+            chosen_team_id: access.team_id.clone(),
+            chosen_team_name: access.team_name.clone(),
+            authed_user_id: access.authed_user_id.clone(),
+            email_owner: None,
+        };
+        // Check 2 first: a consent for another team must not cost a lookup in ours.
+        if consent.chosen_team_id == ws.team_id {
+            match self
+                .slack
+                .users_lookup_by_email(&ws.bot_token, &pending.email)
+                .await
+            {
+                Ok(u) if !u.deleted => {
+                    consent.email_owner = Some(EmailOwner {
+                        user_id: u.id,
+                        name: u.name,
+                    })
+                }
+                Ok(_) => {}
+                Err(SlackError::Api { code, .. }) if code == "users_not_found" => {}
+                Err(SlackError::Api { code, .. }) => {
+                    tracing::warn!(org_id, code = %code, "users.lookupByEmail refused");
+                    return Ok(Refused(ConnectRefusal::SlackDenied(code)));
+                }
+                Err(e) => {
+                    tracing::warn!(org_id, error = %e, "users.lookupByEmail failed");
+                    return Ok(CallbackOutcome::SlackUnavailable);
+                }
+            }
+        }
+        let owner = match check_consent(&ws.team_id, &ws.domain, &pending.email, &consent) {
+            Ok(owner) => owner,
+            Err(refusal) => {
+                tracing::info!(org_id, user_id, refusal = %refusal, "slack connect refused");
+                return Ok(Refused(refusal));
+            }
+        };
+        let link = Link {
+            org_id: org_id.to_owned(),
+            user_id: user_id.to_owned(),
+            slack_team_id: ws.team_id.clone(),
+            slack_user_id: owner.user_id,
+            slack_user_name: owner.name.clone(),
+            scopes: access.authed_user_scopes,
+            token: self.cipher.seal(&user_token, &link_context(org_id, user_id))?,
+            state: LinkState::Connected,
+            state_reason: String::new(),
+            connected_at: now,
+            updated_at: now,
+        };
+        self.store.put_link(&link).await?;
+        tracing::info!(org_id, user_id, slack_user_id = %link.slack_user_id, "slack account connected");
+        Ok(CallbackOutcome::Connected {
+            slack_user_name: owner.name,
+            domain: ws.domain,
+        })
+    }
+
+    pub async fn disconnect(&self, caller: &Caller, org_id: &str) -> Result<bool, LinkError> {
+        ensure_person(caller, org_id)?;
+        let removed = self.store.delete_link(org_id, &caller.subject).await?;
+        tracing::info!(org_id, user_id = %caller.subject, removed, "slack disconnect");
+        Ok(removed)
+    }
+
+    /// The org's current links (owners, integrations.manage holders, operators).
+    pub async fn list(
+        &self,
+        caller: &Caller,
+        org_id: &str,
+        after: &str,
+        limit: i64,
+    ) -> Result<Vec<Link>, LinkError> {
+        caller.ensure_manager_or_operator(org_id)?;
+        let Some(ws) = self.workspaces.get(org_id).await? else {
+            return Ok(vec![]);
+        };
+        let links = self.store.list_links(org_id, after, limit).await?;
+        Ok(links.into_iter().filter(|l| l.is_current(&ws.team_id)).collect())
+    }
+
+    /// Resolves ovice users for the delivery service; tokens only for CONNECTED links of the current team.
+    pub async fn resolve(
+        &self,
+        caller: &Caller,
+        org_id: &str,
+        user_ids: &[String],
+    ) -> Result<Vec<ResolvedUser>, LinkError> {
+        caller.ensure_internal_service(org_id)?;
+        let team = self.workspaces.get(org_id).await?.map(|w| w.team_id);
+        let mut users = Vec::with_capacity(user_ids.len());
+        for user_id in user_ids {
+            let link = match &team {
+                Some(team) => self
+                    .store
+                    .get_link(org_id, user_id)
+                    .await?
+                    .filter(|l| l.is_current(team)),
+                None => None,
+            };
+            users.push(match link {
+                None => ResolvedUser {
+                    user_id: user_id.clone(),
+                    state: ViewState::NotConnected,
+                    slack_user_id: String::new(),
+                    slack_team_id: String::new(),
+                    token: None,
+                },
+                Some(link) => {
+                    let token = match link.state {
+                        LinkState::Connected => {
+                            Some(self.cipher.open(&link.token, &link_context(org_id, user_id))?)
+                        }
+                        LinkState::NeedsReconnect => None,
+                    };
+                    ResolvedUser {
+                        user_id: user_id.clone(),
+                        state: link.state.into(),
+                        slack_user_id: link.slack_user_id,
+                        slack_team_id: link.slack_team_id,
+                        token,
+                    }
+                }
+            });
+        }
+        Ok(users)
+    }
+
+    pub async fn report_user_token_invalid(
+        &self,
+        caller: &Caller,
+        org_id: &str,
+        user_id: &str,
+        reason: &str,
+    ) -> Result<bool, LinkError> {
+        caller.ensure_internal_service(org_id)?;
+        let marked = self
+            .store
+            .mark_needs_reconnect(org_id, user_id, reason, now_millis())
+            .await?;
+        if marked {
+            tracing::warn!(org_id, user_id, reason, "slack connection needs reconnect");
+        }
+        Ok(marked)
+    }
+}

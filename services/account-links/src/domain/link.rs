@@ -1,0 +1,50 @@
+use ovice_slack_secrets::SealedToken;
+
+/// The state of a stored link.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinkState {
+    Connected,
+    /// Slack rejected the person's token; they should connect again.
+    NeedsReconnect,
+}
+
+impl LinkState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkState::Connected => "connected",
+            LinkState::NeedsReconnect => "needs_reconnect",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "connected" => Some(Self::Connected),
+            "needs_reconnect" => Some(Self::NeedsReconnect),
+            _ => None,
+        }
+    }
+}
+
+/// A person's link in an organization: one per (org, ovice user), valid in every space of the org.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Link {
+    pub org_id: String,
+    pub user_id: String,
+    pub slack_team_id: String,
+    pub slack_user_id: String,
+    pub slack_user_name: String,
+    pub scopes: Vec<String>,
+    pub token: SealedToken,
+    pub state: LinkState,
+    pub state_reason: String,
+    pub connected_at: i64,
+    pub updated_at: i64,
+}
+
+impl Link {
+    /// Slack user ids are per workspace: a link made in another team than the org's current one no
+    /// longer means anything (SPEC 2.1, replacing the workspace invalidates the links).
+    pub fn is_current(&self, org_team_id: &str) -> bool {
+        self.slack_team_id == org_team_id
+    }
+}

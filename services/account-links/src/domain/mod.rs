@@ -1,0 +1,10 @@
+//! The rules of SPEC 2.2 in plain Rust: who sees the Slack item, what state a link is in, and the four
+//! checks that decide whether a consent on Slack's page becomes a link.
+
+pub(crate) mod connect;
+mod link;
+mod visibility;
+
+pub use connect::{CONNECT_TTL_MILLIS, ConnectRefusal, Consent, PendingConnect, USER_SCOPES, check_consent};
+pub use link::{Link, LinkState};
+pub use visibility::{SpaceAccess, item_visible};

@@ -1,0 +1,51 @@
+use ovice_slack_runtime::auth::AccessDenied;
+use tonic::Status;
+
+use crate::store::StoreError;
+
+/// Everything that can go wrong in AccountLinkService's RPCs, mapped to gRPC once, below.
+#[derive(Debug, thiserror::Error)]
+pub enum LinkError {
+    #[error(transparent)]
+    Denied(#[from] AccessDenied),
+    #[error("Slack is not set up for organization `{0}`: an organization owner must set it up first")]
+    NotConfigured(String),
+    #[error(
+        "the Slack token of organization `{0}` no longer works: an organization owner must put a new one \
+         before anyone can connect"
+    )]
+    WorkspaceTokenInvalid(String),
+    #[error(
+        "Connect is not configured on this server: the operator must set OVICE_SLACK_CLIENT_ID, OVICE_SLACK_CLIENT_SECRET and OVICE_SLACK_OAUTH_REDIRECT_URL"
+    )]
+    ConnectNotConfigured,
+    #[error("your ovice account has no email address, so it cannot be matched to a Slack account")]
+    NoEmail,
+    #[error("the settings service could not be reached ({0}); try again shortly")]
+    PeerUnavailable(String),
+    #[error("storage failed: {0}")]
+    Store(#[from] StoreError),
+    #[error("a stored secret cannot be decrypted: {0}")]
+    Cipher(#[from] ovice_slack_secrets::CipherError),
+}
+
+impl From<LinkError> for Status {
+    fn from(e: LinkError) -> Self {
+        match e {
+            LinkError::Denied(d) => d.into(),
+            LinkError::NotConfigured(_)
+            | LinkError::WorkspaceTokenInvalid(_)
+            | LinkError::ConnectNotConfigured
+            | LinkError::NoEmail => Status::failed_precondition(e.to_string()),
+            LinkError::PeerUnavailable(_) => Status::unavailable(e.to_string()),
+            LinkError::Store(err) => {
+                tracing::error!(error = %err, "link store failed");
+                Status::internal("storage failed; the operators have been told")
+            }
+            LinkError::Cipher(err) => {
+                tracing::error!(error = %err, "link secret decryption failed");
+                Status::internal("a stored Slack token cannot be decrypted; connect Slack again")
+            }
+        }
+    }
+}

@@ -1,0 +1,189 @@
+//! The gRPC face: validation of requests (once, here), proto <-> domain conversion, Status mapping.
+
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use ovice_slack_proto::v1::{
+    BeginSlackConnectRequest, BeginSlackConnectResponse, ConnectionState, DisconnectSlackRequest,
+    DisconnectSlackResponse, GetSlackConnectionRequest, ListSlackConnectionsRequest,
+    ListSlackConnectionsResponse, ReportUserTokenInvalidRequest, ReportUserTokenInvalidResponse,
+    ResolveSlackUsersRequest, ResolveSlackUsersResponse, ResolvedSlackUser, SlackConnection,
+    SlackConnectionEntry, account_link_service_server::AccountLinkService,
+};
+use ovice_slack_runtime::{
+    auth::caller_of,
+    status::{FieldViolations, invalid_field, required},
+    time::to_timestamp,
+};
+use secrecy::ExposeSecret;
+use tonic::{Request, Response, Status};
+
+use crate::app::{AccountLinks, ViewState};
+
+const MAX_ID: usize = 128;
+const MAX_RESOLVE: usize = 100;
+
+pub struct AccountLinksGrpc {
+    app: AccountLinks,
+}
+
+impl AccountLinksGrpc {
+    pub fn new(app: AccountLinks) -> Self {
+        Self { app }
+    }
+}
+
+fn proto_state(s: ViewState) -> i32 {
+    match s {
+        ViewState::NotConnected => ConnectionState::NotConnected,
+        ViewState::Connected => ConnectionState::Connected,
+        ViewState::NeedsReconnect => ConnectionState::NeedsReconnect,
+    }
+    .into()
+}
+
+fn org_and_space(org_id: &str, space_id: &str) -> Result<(String, String), Status> {
+    let mut v = FieldViolations::new();
+    let org = required(&mut v, "org_id", org_id, MAX_ID);
+    let space = required(&mut v, "space_id", space_id, MAX_ID);
+    v.into_result().map(|()| (org, space))
+}
+
+fn org(org_id: &str) -> Result<String, Status> {
+    let mut v = FieldViolations::new();
+    let org = required(&mut v, "org_id", org_id, MAX_ID);
+    v.into_result().map(|()| org)
+}
+
+#[tonic::async_trait]
+impl AccountLinkService for AccountLinksGrpc {
+    async fn get_slack_connection(
+        &self,
+        request: Request<GetSlackConnectionRequest>,
+    ) -> Result<Response<SlackConnection>, Status> {
+        let caller = caller_of(&request)?;
+        let (org, space) = org_and_space(&request.get_ref().org_id, &request.get_ref().space_id)?;
+        let view = self.app.connection(&caller, &org, &space).await?;
+        Ok(Response::new(SlackConnection {
+            visible: view.visible,
+            available: view.available,
+            state: proto_state(view.state),
+            slack_user_id: view.slack_user_id,
+            slack_user_name: view.slack_user_name,
+            workspace_domain: view.workspace_domain,
+            connected_at: view.connected_at.map(to_timestamp),
+        }))
+    }
+
+    async fn begin_slack_connect(
+        &self,
+        request: Request<BeginSlackConnectRequest>,
+    ) -> Result<Response<BeginSlackConnectResponse>, Status> {
+        let caller = caller_of(&request)?;
+        let (org, space) = org_and_space(&request.get_ref().org_id, &request.get_ref().space_id)?;
+        let (url, expires_at) = self.app.begin_connect(&caller, &org, &space).await?;
+        Ok(Response::new(BeginSlackConnectResponse {
+            authorize_url: url.to_string(),
+            expires_at: Some(to_timestamp(expires_at)),
+        }))
+    }
+
+    async fn disconnect_slack(
+        &self,
+        request: Request<DisconnectSlackRequest>,
+    ) -> Result<Response<DisconnectSlackResponse>, Status> {
+        let caller = caller_of(&request)?;
+        let org = org(&request.get_ref().org_id)?;
+        let disconnected = self.app.disconnect(&caller, &org).await?;
+        Ok(Response::new(DisconnectSlackResponse { disconnected }))
+    }
+
+    async fn list_slack_connections(
+        &self,
+        request: Request<ListSlackConnectionsRequest>,
+    ) -> Result<Response<ListSlackConnectionsResponse>, Status> {
+        let caller = caller_of(&request)?;
+        let r = request.get_ref();
+        let org = org(&r.org_id)?;
+        let limit = match r.page_size {
+            0 => 100,
+            n @ 1..=1000 => i64::from(n),
+            _ => return Err(invalid_field("page_size", "must be between 0 and 1000")),
+        };
+        let after = if r.page_token.is_empty() {
+            String::new()
+        } else {
+            URL_SAFE_NO_PAD
+                .decode(&r.page_token)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .ok_or_else(|| invalid_field("page_token", "is not a token this service issued"))?
+        };
+        let links = self.app.list(&caller, &org, &after, limit).await?;
+        let next_page_token = match links.last() {
+            Some(last) if links.len() as i64 == limit => URL_SAFE_NO_PAD.encode(&last.user_id),
+            _ => String::new(),
+        };
+        Ok(Response::new(ListSlackConnectionsResponse {
+            connections: links
+                .into_iter()
+                .map(|l| SlackConnectionEntry {
+                    user_id: l.user_id,
+                    slack_user_id: l.slack_user_id,
+                    slack_user_name: l.slack_user_name,
+                    state: proto_state(l.state.into()),
+                    connected_at: Some(to_timestamp(l.connected_at)),
+                })
+                .collect(),
+            next_page_token,
+        }))
+    }
+
+    async fn resolve_slack_users(
+        &self,
+        request: Request<ResolveSlackUsersRequest>,
+    ) -> Result<Response<ResolveSlackUsersResponse>, Status> {
+        let caller = caller_of(&request)?;
+        let r = request.get_ref();
+        let mut v = FieldViolations::new();
+        let org = required(&mut v, "org_id", &r.org_id, MAX_ID);
+        if r.user_ids.is_empty() || r.user_ids.len() > MAX_RESOLVE {
+            v.add("user_ids", format!("must name 1 to {MAX_RESOLVE} users"));
+        }
+        for (i, id) in r.user_ids.iter().enumerate() {
+            if id.trim().is_empty() || id.len() > MAX_ID {
+                v.add(format!("user_ids[{i}]"), format!("must be 1 to {MAX_ID} bytes"));
+            }
+        }
+        v.into_result()?;
+        let users = self.app.resolve(&caller, &org, &r.user_ids).await?;
+        Ok(Response::new(ResolveSlackUsersResponse {
+            users: users
+                .into_iter()
+                .map(|u| ResolvedSlackUser {
+                    user_id: u.user_id,
+                    state: proto_state(u.state),
+                    slack_user_id: u.slack_user_id,
+                    user_access_token: u.token.map(|t| t.expose_secret().to_owned()).unwrap_or_default(),
+                    slack_team_id: u.slack_team_id,
+                })
+                .collect(),
+        }))
+    }
+
+    async fn report_user_token_invalid(
+        &self,
+        request: Request<ReportUserTokenInvalidRequest>,
+    ) -> Result<Response<ReportUserTokenInvalidResponse>, Status> {
+        let caller = caller_of(&request)?;
+        let r = request.get_ref();
+        let mut v = FieldViolations::new();
+        let org = required(&mut v, "org_id", &r.org_id, MAX_ID);
+        let user = required(&mut v, "user_id", &r.user_id, MAX_ID);
+        let reason = required(&mut v, "reason", &r.reason, MAX_ID);
+        v.into_result()?;
+        let marked = self
+            .app
+            .report_user_token_invalid(&caller, &org, &user, &reason)
+            .await?;
+        Ok(Response::new(ReportUserTokenInvalidResponse { marked }))
+    }
+}

@@ -1,0 +1,64 @@
+//! Persistence of links and pending Connect flows: one trait, SQLite and PostgreSQL sharing their SQL
+//! (`sql.rs`), one test suite run on both.
+
+mod postgres;
+mod sql;
+mod sqlite;
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+
+use ovice_slack_runtime::db::{Database, DbError};
+
+use crate::domain::{Link, PendingConnect};
+
+pub use postgres::PostgresLinkStore;
+pub use sqlite::SqliteLinkStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("stored row is corrupt: {0}")]
+    Corrupt(String),
+}
+
+#[async_trait::async_trait]
+pub trait LinkStore: Send + Sync + 'static {
+    async fn insert_pending(&self, pending: &PendingConnect) -> Result<(), StoreError>;
+    async fn find_pending(&self, state_hash: &str) -> Result<Option<PendingConnect>, StoreError>;
+    /// Spends a pending flow: true for exactly one caller, and only while it is unexpired.
+    async fn spend_pending(&self, state_hash: &str, now: i64) -> Result<bool, StoreError>;
+    /// Removes flows that expired before `before`.
+    async fn purge_pending(&self, before: i64) -> Result<u64, StoreError>;
+    async fn get_link(&self, org_id: &str, user_id: &str) -> Result<Option<Link>, StoreError>;
+    async fn put_link(&self, link: &Link) -> Result<(), StoreError>;
+    async fn delete_link(&self, org_id: &str, user_id: &str) -> Result<bool, StoreError>;
+    /// The org's links ordered by user id, after `after_user_id`.
+    async fn list_links(
+        &self,
+        org_id: &str,
+        after_user_id: &str,
+        limit: i64,
+    ) -> Result<Vec<Link>, StoreError>;
+    /// Marks a connected link NEEDS_RECONNECT; false when there was none (or it was already marked).
+    async fn mark_needs_reconnect(
+        &self,
+        org_id: &str,
+        user_id: &str,
+        reason: &str,
+        now: i64,
+    ) -> Result<bool, StoreError>;
+}
+
+/// Opens the store of the database's backend and runs its migrations.
+pub async fn open(db: &Database) -> Result<Arc<dyn LinkStore>, DbError> {
+    static SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+    static POSTGRES: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+    db.migrate(&SQLITE, &POSTGRES).await?;
+    Ok(match db {
+        Database::Sqlite(pool) => Arc::new(SqliteLinkStore::new(pool.clone())),
+        Database::Postgres(pool) => Arc::new(PostgresLinkStore::new(pool.clone())),
+    })
+}

@@ -1,0 +1,263 @@
+//! The SQL of both backends; statements are identical ($n placeholders work on both), so one macro
+//! expands the implementation for each pool. No statement here needs more than one round trip.
+
+use ovice_slack_secrets::SealedToken;
+
+use super::StoreError;
+use crate::domain::{Link, LinkState, PendingConnect};
+
+pub(super) const INSERT_PENDING: &str = "INSERT INTO slack_connect_states (state_hash, org_id, user_id, email, \
+     space_id, team_id, verifier_key_id, verifier_ciphertext, created_at, expires_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+
+pub(super) const SELECT_PENDING: &str = "SELECT state_hash, org_id, user_id, email, space_id, team_id, \
+     verifier_key_id, verifier_ciphertext, created_at, expires_at, used_at FROM slack_connect_states \
+     WHERE state_hash = $1";
+
+pub(super) const SPEND_PENDING: &str = "UPDATE slack_connect_states SET used_at = $2 \
+     WHERE state_hash = $1 AND used_at IS NULL AND expires_at > $2";
+
+pub(super) const PURGE_PENDING: &str = "DELETE FROM slack_connect_states WHERE expires_at < $1";
+
+const LINK_COLUMNS: &str = "org_id, user_id, slack_team_id, slack_user_id, slack_user_name, scopes, token_key_id, \
+     token_ciphertext, state, state_reason, connected_at, updated_at";
+
+pub(super) fn select_link() -> String {
+    format!("SELECT {LINK_COLUMNS} FROM slack_links WHERE org_id = $1 AND user_id = $2")
+}
+
+pub(super) fn list_links() -> String {
+    format!(
+        "SELECT {LINK_COLUMNS} FROM slack_links WHERE org_id = $1 AND user_id > $2 ORDER BY user_id LIMIT $3"
+    )
+}
+
+pub(super) fn upsert_link() -> String {
+    format!(
+        "INSERT INTO slack_links ({LINK_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+         ON CONFLICT (org_id, user_id) DO UPDATE SET slack_team_id = excluded.slack_team_id, \
+         slack_user_id = excluded.slack_user_id, slack_user_name = excluded.slack_user_name, \
+         scopes = excluded.scopes, token_key_id = excluded.token_key_id, \
+         token_ciphertext = excluded.token_ciphertext, state = excluded.state, \
+         state_reason = excluded.state_reason, connected_at = excluded.connected_at, \
+         updated_at = excluded.updated_at"
+    )
+}
+
+pub(super) const DELETE_LINK: &str = "DELETE FROM slack_links WHERE org_id = $1 AND user_id = $2";
+
+pub(super) const MARK_NEEDS_RECONNECT: &str = "UPDATE slack_links SET state = 'needs_reconnect', \
+     state_reason = $3, updated_at = $4 WHERE org_id = $1 AND user_id = $2 AND state = 'connected'";
+
+#[derive(sqlx::FromRow)]
+pub(super) struct PendingRow {
+    state_hash: String,
+    org_id: String,
+    user_id: String,
+    email: String,
+    space_id: String,
+    team_id: String,
+    verifier_key_id: String,
+    verifier_ciphertext: Vec<u8>,
+    created_at: i64,
+    expires_at: i64,
+    used_at: Option<i64>,
+}
+
+impl From<PendingRow> for PendingConnect {
+    fn from(r: PendingRow) -> Self {
+        PendingConnect {
+            state_hash: r.state_hash,
+            org_id: r.org_id,
+            user_id: r.user_id,
+            email: r.email,
+            space_id: r.space_id,
+            team_id: r.team_id,
+            verifier: SealedToken {
+                key_id: r.verifier_key_id,
+                ciphertext: r.verifier_ciphertext,
+            },
+            created_at: r.created_at,
+            expires_at: r.expires_at,
+            used: r.used_at.is_some(),
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct LinkRow {
+    org_id: String,
+    user_id: String,
+    slack_team_id: String,
+    slack_user_id: String,
+    slack_user_name: String,
+    scopes: String,
+    token_key_id: String,
+    token_ciphertext: Vec<u8>,
+    state: String,
+    state_reason: String,
+    connected_at: i64,
+    updated_at: i64,
+}
+
+impl TryFrom<LinkRow> for Link {
+    type Error = StoreError;
+
+    fn try_from(r: LinkRow) -> Result<Self, StoreError> {
+        let state = LinkState::parse(&r.state)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown link state `{}`", r.state)))?;
+        Ok(Link {
+            org_id: r.org_id,
+            user_id: r.user_id,
+            slack_team_id: r.slack_team_id,
+            slack_user_id: r.slack_user_id,
+            slack_user_name: r.slack_user_name,
+            scopes: r
+                .scopes
+                .split(',')
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            token: SealedToken {
+                key_id: r.token_key_id,
+                ciphertext: r.token_ciphertext,
+            },
+            state,
+            state_reason: r.state_reason,
+            connected_at: r.connected_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+/// Implements `LinkStore` for `$store` over a pool of type `$pool`.
+macro_rules! impl_link_store {
+    ($store:ident, $pool:ty) => {
+        #[derive(Clone, Debug)]
+        pub struct $store {
+            pool: $pool,
+        }
+
+        impl $store {
+            pub fn new(pool: $pool) -> Self {
+                Self { pool }
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::store::LinkStore for $store {
+            async fn insert_pending(&self, p: &PendingConnect) -> Result<(), StoreError> {
+                sqlx::query(INSERT_PENDING)
+                    .bind(&p.state_hash)
+                    .bind(&p.org_id)
+                    .bind(&p.user_id)
+                    .bind(&p.email)
+                    .bind(&p.space_id)
+                    .bind(&p.team_id)
+                    .bind(&p.verifier.key_id)
+                    .bind(&p.verifier.ciphertext)
+                    .bind(p.created_at)
+                    .bind(p.expires_at)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn find_pending(&self, state_hash: &str) -> Result<Option<PendingConnect>, StoreError> {
+                let row: Option<PendingRow> = sqlx::query_as(SELECT_PENDING)
+                    .bind(state_hash)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(row.map(PendingConnect::from))
+            }
+
+            async fn spend_pending(&self, state_hash: &str, now: i64) -> Result<bool, StoreError> {
+                let r = sqlx::query(SPEND_PENDING)
+                    .bind(state_hash)
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn purge_pending(&self, before: i64) -> Result<u64, StoreError> {
+                Ok(sqlx::query(PURGE_PENDING)
+                    .bind(before)
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected())
+            }
+
+            async fn get_link(&self, org_id: &str, user_id: &str) -> Result<Option<Link>, StoreError> {
+                let row: Option<LinkRow> = sqlx::query_as(sqlx::AssertSqlSafe(select_link()))
+                    .bind(org_id)
+                    .bind(user_id)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.map(Link::try_from).transpose()
+            }
+
+            async fn put_link(&self, l: &Link) -> Result<(), StoreError> {
+                sqlx::query(sqlx::AssertSqlSafe(upsert_link()))
+                    .bind(&l.org_id)
+                    .bind(&l.user_id)
+                    .bind(&l.slack_team_id)
+                    .bind(&l.slack_user_id)
+                    .bind(&l.slack_user_name)
+                    .bind(l.scopes.join(","))
+                    .bind(&l.token.key_id)
+                    .bind(&l.token.ciphertext)
+                    .bind(l.state.as_str())
+                    .bind(&l.state_reason)
+                    .bind(l.connected_at)
+                    .bind(l.updated_at)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn delete_link(&self, org_id: &str, user_id: &str) -> Result<bool, StoreError> {
+                let r = sqlx::query(DELETE_LINK)
+                    .bind(org_id)
+                    .bind(user_id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(r.rows_affected() > 0)
+            }
+
+            async fn list_links(
+                &self,
+                org_id: &str,
+                after: &str,
+                limit: i64,
+            ) -> Result<Vec<Link>, StoreError> {
+                let rows: Vec<LinkRow> = sqlx::query_as(sqlx::AssertSqlSafe(list_links()))
+                    .bind(org_id)
+                    .bind(after)
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.into_iter().map(Link::try_from).collect()
+            }
+
+            async fn mark_needs_reconnect(
+                &self,
+                org_id: &str,
+                user_id: &str,
+                reason: &str,
+                now: i64,
+            ) -> Result<bool, StoreError> {
+                let r = sqlx::query(MARK_NEEDS_RECONNECT)
+                    .bind(org_id)
+                    .bind(user_id)
+                    .bind(reason)
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(r.rows_affected() > 0)
+            }
+        }
+    };
+}
+
+pub(super) use impl_link_store;

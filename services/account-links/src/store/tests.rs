@@ -1,0 +1,139 @@
+//! One suite, run on SQLite and on PostgreSQL.
+
+use ovice_slack_runtime::test_support::{Backend, TempDirGuard, fresh_database};
+use ovice_slack_secrets::SealedToken;
+use rstest::rstest;
+
+use super::*;
+use crate::domain::LinkState;
+
+async fn store(backend: Backend) -> (Arc<dyn LinkStore>, Option<TempDirGuard>) {
+    let (db, guard) = fresh_database(backend).await.expect("test database");
+    (open(&db).await.expect("migrations"), guard)
+}
+
+fn pending(hash: &str, expires_at: i64) -> PendingConnect {
+    PendingConnect {
+        state_hash: hash.into(),
+        org_id: "o1".into(),
+        user_id: "u1".into(),
+        email: "a@x.test".into(),
+        space_id: "s1".into(),
+        team_id: "T1".into(),
+        verifier: SealedToken {
+            key_id: "k1".into(),
+            ciphertext: vec![9, 8, 7],
+        },
+        created_at: 1,
+        expires_at,
+        used: false,
+    }
+}
+
+fn link(user: &str) -> Link {
+    Link {
+        org_id: "o1".into(),
+        user_id: user.into(),
+        slack_team_id: "T1".into(),
+        slack_user_id: format!("U-{user}"),
+        slack_user_name: user.into(),
+        scopes: vec!["chat:write".into(), "im:write".into()],
+        token: SealedToken {
+            key_id: "k1".into(),
+            ciphertext: vec![1, 2, 3],
+        },
+        state: LinkState::Connected,
+        state_reason: String::new(),
+        connected_at: 10,
+        updated_at: 10,
+    }
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn a_pending_flow_is_spent_once_and_only_before_expiry(#[case] backend: Backend) {
+    let (s, _g) = store(backend).await;
+    s.insert_pending(&pending("h1", 100)).await.unwrap();
+    s.insert_pending(&pending("h2", 100)).await.unwrap();
+    assert_eq!(s.find_pending("h1").await.unwrap(), Some(pending("h1", 100)));
+    assert_eq!(s.find_pending("nope").await.unwrap(), None);
+    assert!(s.spend_pending("h1", 50).await.unwrap());
+    assert!(!s.spend_pending("h1", 51).await.unwrap(), "spent twice");
+    assert!(s.find_pending("h1").await.unwrap().unwrap().used);
+    assert!(!s.spend_pending("h2", 100).await.unwrap(), "spent at expiry");
+    assert_eq!(s.purge_pending(101).await.unwrap(), 2);
+    assert_eq!(s.find_pending("h2").await.unwrap(), None);
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn concurrent_spends_have_one_winner(#[case] backend: Backend) {
+    let (s, _g) = store(backend).await;
+    s.insert_pending(&pending("h1", 1000)).await.unwrap();
+    let spends = (0..8).map(|_| {
+        let s = s.clone();
+        tokio::spawn(async move { s.spend_pending("h1", 5).await.unwrap() })
+    });
+    let mut winners = 0;
+    for spend in spends {
+        winners += usize::from(spend.await.unwrap());
+    }
+    assert_eq!(winners, 1);
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn links_are_per_org_and_user(#[case] backend: Backend) {
+    let (s, _g) = store(backend).await;
+    assert_eq!(s.get_link("o1", "u1").await.unwrap(), None);
+    s.put_link(&link("u1")).await.unwrap();
+    s.put_link(&link("u2")).await.unwrap();
+    let mut other_org = link("u1");
+    other_org.org_id = "o2".into();
+    s.put_link(&other_org).await.unwrap();
+    assert_eq!(s.get_link("o1", "u1").await.unwrap(), Some(link("u1")));
+    // Reconnecting replaces the link.
+    let mut again = link("u1");
+    again.slack_user_name = "alice".into();
+    s.put_link(&again).await.unwrap();
+    assert_eq!(
+        s.get_link("o1", "u1").await.unwrap().unwrap().slack_user_name,
+        "alice"
+    );
+
+    let page1 = s.list_links("o1", "", 1).await.unwrap();
+    assert_eq!(
+        page1.iter().map(|l| l.user_id.as_str()).collect::<Vec<_>>(),
+        ["u1"]
+    );
+    let page2 = s.list_links("o1", "u1", 10).await.unwrap();
+    assert_eq!(
+        page2.iter().map(|l| l.user_id.as_str()).collect::<Vec<_>>(),
+        ["u2"]
+    );
+
+    assert!(
+        s.mark_needs_reconnect("o1", "u2", "token_revoked", 20)
+            .await
+            .unwrap()
+    );
+    assert!(!s.mark_needs_reconnect("o1", "u2", "again", 21).await.unwrap());
+    let marked = s.get_link("o1", "u2").await.unwrap().unwrap();
+    assert_eq!(
+        (marked.state, marked.state_reason.as_str()),
+        (LinkState::NeedsReconnect, "token_revoked")
+    );
+
+    assert!(s.delete_link("o1", "u1").await.unwrap());
+    assert!(!s.delete_link("o1", "u1").await.unwrap());
+    assert!(
+        s.get_link("o2", "u1").await.unwrap().is_some(),
+        "another org's link is untouched"
+    );
+}

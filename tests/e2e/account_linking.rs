@@ -1,0 +1,635 @@
+//! SPEC 2.2 without a browser: the consent page is posted over HTTP like a browser without JavaScript
+//! would. Every refusal leaves nothing linked.
+
+use ovice_slack_proto::v1::{
+    BeginSlackConnectRequest, ConnectionState, DisconnectSlackRequest, GetSlackConnectionRequest,
+    ListSlackConnectionsRequest, PutSlackWorkspaceRequest, ReportUserTokenInvalidRequest,
+    ResolveSlackUsersRequest, account_link_service_client::AccountLinkServiceClient,
+    integration_config_service_client::IntegrationConfigServiceClient,
+};
+use ovice_slack_runtime::{auth::SpaceRoleClaim, db::Database, test_support::Backend};
+use reqwest::StatusCode;
+use rstest::rstest;
+use slack_emulator::{Emulator, EmulatorHandle, Fault, FaultKind, Seed};
+use tonic::{Code, transport::Channel};
+
+use crate::support::{
+    SlackUrls, TestServer, Who,
+    consent::{Consent, Decision, with_param},
+    tokens::authed,
+};
+
+pub const ALICE: Who = Who::Person {
+    org: "org-1",
+    user: "alice",
+    email: "alice@acme.test",
+    space: "space-1",
+    role: SpaceRoleClaim::Member,
+};
+pub const BOB: Who = Who::Person {
+    org: "org-1",
+    user: "bob",
+    email: "bob@acme.test",
+    space: "space-1",
+    role: SpaceRoleClaim::Admin,
+};
+
+/// A running server whose org-1 has the demo Acme workspace set up, and its callback registered.
+pub struct Fixture {
+    pub slack: EmulatorHandle,
+    pub server: TestServer,
+    pub links: AccountLinkServiceClient<Channel>,
+    pub config: IntegrationConfigServiceClient<Channel>,
+}
+
+impl Fixture {
+    pub async fn start(backend: Backend) -> Self {
+        let slack = Emulator::start(Seed::demo()).await.unwrap();
+        let server = TestServer::start(backend, &SlackUrls::of(&slack)).await;
+        server.register_callback(&slack);
+        let channel = server.channel().await;
+        let mut config = IntegrationConfigServiceClient::new(channel.clone());
+        config
+            .put_slack_workspace(authed(
+                PutSlackWorkspaceRequest {
+                    org_id: "org-1".into(),
+                    access_token: "xoxb-acme-good".into(),
+                    workspace_domain: "acme".into(),
+                },
+                &Who::Owner("org-1"),
+            ))
+            .await
+            .unwrap();
+        Self {
+            slack,
+            server,
+            links: AccountLinkServiceClient::new(channel),
+            config,
+        }
+    }
+
+    pub async fn begin(&mut self, who: &Who) -> String {
+        let space = match who {
+            Who::Person { space, .. } => space.to_string(),
+            _ => unreachable!(),
+        };
+        self.links
+            .begin_slack_connect(authed(
+                BeginSlackConnectRequest {
+                    org_id: "org-1".into(),
+                    space_id: space,
+                },
+                who,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .authorize_url
+    }
+
+    pub async fn state_of(&mut self, who: &Who) -> ConnectionState {
+        let space = match who {
+            Who::Person { space, .. } => space.to_string(),
+            _ => unreachable!(),
+        };
+        let c = self
+            .links
+            .get_slack_connection(authed(
+                GetSlackConnectionRequest {
+                    org_id: "org-1".into(),
+                    space_id: space,
+                },
+                who,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        ConnectionState::try_from(c.state).unwrap()
+    }
+
+    pub async fn linked_users(&mut self) -> Vec<String> {
+        self.links
+            .list_slack_connections(authed(
+                ListSlackConnectionsRequest {
+                    org_id: "org-1".into(),
+                    page_size: 0,
+                    page_token: String::new(),
+                },
+                &Who::Owner("org-1"),
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .connections
+            .into_iter()
+            .map(|c| c.user_id)
+            .collect()
+    }
+
+    pub async fn stop(self) {
+        self.server.stop().await;
+        self.slack.shutdown().await;
+    }
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn connect_links_the_person_whose_email_matches(#[case] backend: Backend) {
+    let mut f = Fixture::start(backend).await;
+    let url = f.begin(&ALICE).await;
+    let parsed = url::Url::parse(&url).unwrap();
+    let q: std::collections::HashMap<_, _> = parsed.query_pairs().into_owned().collect();
+    assert_eq!(q["team"], "T0ACME");
+    assert_eq!(q["user_scope"], "chat:write,im:write");
+    assert_eq!(q["code_challenge_method"], "S256");
+    assert!(q["state"].len() >= 32, "state must be unguessable");
+
+    let consent = Consent::new();
+    let callback = consent
+        .decide(
+            &url,
+            Decision::Allow {
+                team: "T0ACME",
+                user: "U0ALICE",
+            },
+        )
+        .await;
+    let page = consent.open(&callback).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.html);
+    assert_eq!(
+        page.message,
+        "Connected as @alice in acme.slack.com — you can close this window."
+    );
+    assert!(!page.html.contains("xoxp-"), "a token reached the page");
+    assert_eq!(f.state_of(&ALICE).await, ConnectionState::Connected);
+    assert_eq!(f.linked_users().await, ["alice"]);
+
+    // The delivery service resolves the link, with the user token; operators and people may not.
+    let resolve = || ResolveSlackUsersRequest {
+        org_id: "org-1".into(),
+        user_ids: vec!["alice".into(), "nobody".into()],
+    };
+    let users = f
+        .links
+        .resolve_slack_users(authed(resolve(), &Who::Service))
+        .await
+        .unwrap()
+        .into_inner()
+        .users;
+    assert_eq!(users[0].slack_user_id, "U0ALICE");
+    assert!(users[0].user_access_token.starts_with("xoxp-"));
+    assert_eq!(users[1].state, ConnectionState::NotConnected as i32);
+    for who in [Who::Operator, ALICE, Who::Owner("org-1")] {
+        let denied = f
+            .links
+            .resolve_slack_users(authed(resolve(), &who))
+            .await
+            .unwrap_err();
+        assert_eq!(denied.code(), Code::PermissionDenied, "{who:?}");
+    }
+
+    // Slack later rejects her token: the item says to reconnect, and no token is handed out.
+    f.links
+        .report_user_token_invalid(authed(
+            ReportUserTokenInvalidRequest {
+                org_id: "org-1".into(),
+                user_id: "alice".into(),
+                reason: "token_revoked".into(),
+            },
+            &Who::Service,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(f.state_of(&ALICE).await, ConnectionState::NeedsReconnect);
+    let users = f
+        .links
+        .resolve_slack_users(authed(resolve(), &Who::Service))
+        .await
+        .unwrap()
+        .into_inner()
+        .users;
+    assert!(users[0].user_access_token.is_empty());
+
+    // The stored user token is never plaintext.
+    assert_user_token_sealed(&f.server).await;
+
+    // Disconnect removes the link for the whole org.
+    let out = f
+        .links
+        .disconnect_slack(authed(
+            DisconnectSlackRequest {
+                org_id: "org-1".into(),
+            },
+            &ALICE,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(out.disconnected);
+    assert_eq!(f.state_of(&ALICE).await, ConnectionState::NotConnected);
+    f.stop().await;
+}
+
+async fn assert_user_token_sealed(server: &TestServer) {
+    let db = server.database().await;
+    let rows: Vec<(Vec<u8>,)> = match &db {
+        Database::Sqlite(p) => sqlx::query_as("SELECT token_ciphertext FROM slack_links")
+            .fetch_all(p)
+            .await
+            .unwrap(),
+        Database::Postgres(p) => sqlx::query_as("SELECT token_ciphertext FROM slack_links")
+            .fetch_all(p)
+            .await
+            .unwrap(),
+    };
+    assert_eq!(rows.len(), 1);
+    assert!(!String::from_utf8_lossy(&rows[0].0).contains("xoxp-"));
+    db.close().await;
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn visitors_do_not_see_the_item_and_cannot_connect(#[case] backend: Backend) {
+    let mut f = Fixture::start(backend).await;
+    let visitor = Who::Person {
+        org: "org-1",
+        user: "val",
+        email: "val@guest.test",
+        space: "space-1",
+        role: SpaceRoleClaim::Visitor,
+    };
+    let item = f
+        .links
+        .get_slack_connection(authed(
+            GetSlackConnectionRequest {
+                org_id: "org-1".into(),
+                space_id: "space-1".into(),
+            },
+            &visitor,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!item.visible);
+    assert!(
+        item.workspace_domain.is_empty(),
+        "a visitor learns nothing of the org's Slack"
+    );
+    let refused = f
+        .links
+        .begin_slack_connect(authed(
+            BeginSlackConnectRequest {
+                org_id: "org-1".into(),
+                space_id: "space-1".into(),
+            },
+            &visitor,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::PermissionDenied);
+    assert!(refused.message().contains("visitors"), "{}", refused.message());
+
+    // A member sees it; another org's person and a token for another space are refused.
+    let item = f
+        .links
+        .get_slack_connection(authed(
+            GetSlackConnectionRequest {
+                org_id: "org-1".into(),
+                space_id: "space-1".into(),
+            },
+            &ALICE,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(item.visible && item.available);
+    assert_eq!(item.workspace_domain, "acme");
+    let elsewhere = Who::Person {
+        org: "org-2",
+        user: "x",
+        email: "x@y.test",
+        space: "space-1",
+        role: SpaceRoleClaim::Member,
+    };
+    let denied = f
+        .links
+        .get_slack_connection(authed(
+            GetSlackConnectionRequest {
+                org_id: "org-1".into(),
+                space_id: "space-1".into(),
+            },
+            &elsewhere,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(denied.code(), Code::PermissionDenied);
+    let other_space = f
+        .links
+        .begin_slack_connect(authed(
+            BeginSlackConnectRequest {
+                org_id: "org-1".into(),
+                space_id: "space-9".into(),
+            },
+            &ALICE,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(other_space.code(), Code::PermissionDenied);
+    assert!(f.linked_users().await.is_empty());
+    f.stop().await;
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn forged_reused_and_expired_states_link_nothing(#[case] backend: Backend) {
+    let mut f = Fixture::start(backend).await;
+    let consent = Consent::new();
+    let url = f.begin(&ALICE).await;
+    let callback = consent
+        .decide(
+            &url,
+            Decision::Allow {
+                team: "T0ACME",
+                user: "U0ALICE",
+            },
+        )
+        .await;
+
+    let forged = consent
+        .open(&with_param(&callback, "state", "forged-state-value"))
+        .await;
+    assert_eq!(
+        (forged.status, forged.outcome.as_str()),
+        (StatusCode::BAD_REQUEST, "unknown_state")
+    );
+    let missing = consent
+        .open(
+            &url::Url::parse(&format!(
+                "http://{}/oauth/slack/callback?code=x",
+                f.server.http_addr
+            ))
+            .unwrap(),
+        )
+        .await;
+    assert_eq!(
+        (missing.status, missing.outcome.as_str()),
+        (StatusCode::BAD_REQUEST, "missing_state")
+    );
+
+    // The state is spent by its first use (here a cancel); the real code then comes too late.
+    let cancel = consent
+        .open(&with_param(
+            &with_param(&callback, "error", "access_denied"),
+            "code",
+            "",
+        ))
+        .await;
+    assert_eq!(
+        (cancel.status, cancel.outcome.as_str()),
+        (StatusCode::OK, "cancelled")
+    );
+    let reused = consent.open(&callback).await;
+    assert_eq!(
+        (reused.status, reused.outcome.as_str()),
+        (StatusCode::CONFLICT, "state_used")
+    );
+    assert!(reused.message.contains("already"), "{}", reused.message);
+
+    // An expired flow: the row says it expired before the person came back.
+    let url = f.begin(&ALICE).await;
+    let callback = consent
+        .decide(
+            &url,
+            Decision::Allow {
+                team: "T0ACME",
+                user: "U0ALICE",
+            },
+        )
+        .await;
+    let db = f.server.database().await;
+    match &db {
+        Database::Sqlite(p) => sqlx::query("UPDATE slack_connect_states SET expires_at = 1")
+            .execute(p)
+            .await
+            .map(|_| ()),
+        Database::Postgres(p) => sqlx::query("UPDATE slack_connect_states SET expires_at = 1")
+            .execute(p)
+            .await
+            .map(|_| ()),
+    }
+    .unwrap();
+    db.close().await;
+    let expired = consent.open(&callback).await;
+    assert_eq!(
+        (expired.status, expired.outcome.as_str()),
+        (StatusCode::GONE, "state_expired")
+    );
+
+    assert_eq!(f.state_of(&ALICE).await, ConnectionState::NotConnected);
+    assert!(f.linked_users().await.is_empty());
+    f.stop().await;
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn wrong_people_and_workspaces_link_nothing(#[case] backend: Backend) {
+    let mut f = Fixture::start(backend).await;
+    let consent = Consent::new();
+
+    // Another workspace picked in the drop-down.
+    let url = f.begin(&ALICE).await;
+    let cb = consent
+        .decide(
+            &url,
+            Decision::Allow {
+                team: "T0GLOBEX",
+                user: "U0GALICE",
+            },
+        )
+        .await;
+    let page = consent.open(&cb).await;
+    assert_eq!(
+        (page.status, page.outcome.as_str()),
+        (StatusCode::FORBIDDEN, "wrong_workspace")
+    );
+    assert!(page.message.contains("acme.slack.com"), "{}", page.message);
+
+    // Alice's ovice email belongs to U0ALICE, but Bob clicked Allow.
+    let url = f.begin(&ALICE).await;
+    let cb = consent
+        .decide(
+            &url,
+            Decision::Allow {
+                team: "T0ACME",
+                user: "U0BOB",
+            },
+        )
+        .await;
+    let page = consent.open(&cb).await;
+    assert_eq!(
+        (page.status, page.outcome.as_str()),
+        (StatusCode::FORBIDDEN, "email_mismatch")
+    );
+
+    // Bob's Connect link completed by Alice (a state from another user): her Slack account is not Bob's.
+    let url = f.begin(&BOB).await;
+    let cb = consent
+        .decide(
+            &url,
+            Decision::Allow {
+                team: "T0ACME",
+                user: "U0ALICE",
+            },
+        )
+        .await;
+    let page = consent.open(&cb).await;
+    assert_eq!(
+        (page.status, page.outcome.as_str()),
+        (StatusCode::FORBIDDEN, "email_mismatch")
+    );
+
+    // An ovice email with no Slack account in the workspace.
+    let erin = Who::member("erin", "erin@acme.test", "space-1");
+    let url = f.begin(&erin).await;
+    let cb = consent
+        .decide(
+            &url,
+            Decision::Allow {
+                team: "T0ACME",
+                user: "U0CAROL",
+            },
+        )
+        .await;
+    let page = consent.open(&cb).await;
+    assert_eq!(
+        (page.status, page.outcome.as_str()),
+        (StatusCode::NOT_FOUND, "no_slack_account")
+    );
+    assert_eq!(
+        page.message,
+        "No Slack account with the email erin@acme.test exists in acme.slack.com."
+    );
+
+    assert!(f.linked_users().await.is_empty());
+    assert_eq!(f.state_of(&ALICE).await, ConnectionState::NotConnected);
+    assert_eq!(f.state_of(&BOB).await, ConnectionState::NotConnected);
+    f.stop().await;
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn a_differing_redirect_uri_or_slack_down_links_nothing(#[case] backend: Backend) {
+    let mut f = Fixture::start(backend).await;
+    let consent = Consent::new();
+
+    // The code was issued for another (registered) redirect URI: Slack refuses our exchange.
+    let other = format!("http://{}/elsewhere", f.server.http_addr);
+    assert!(f.slack.add_redirect_uri("111.222", &other));
+    let url = f.begin(&ALICE).await;
+    let tampered = with_param(&url::Url::parse(&url).unwrap(), "redirect_uri", &other);
+    let cb = consent
+        .decide(
+            tampered.as_str(),
+            Decision::Allow {
+                team: "T0ACME",
+                user: "U0ALICE",
+            },
+        )
+        .await;
+    assert!(cb.as_str().starts_with(&other));
+    let ours = url::Url::parse(&format!(
+        "http://{}/oauth/slack/callback?{}",
+        f.server.http_addr,
+        cb.query().unwrap()
+    ))
+    .unwrap();
+    let page = consent.open(&ours).await;
+    assert_eq!(
+        (page.status, page.outcome.as_str()),
+        (StatusCode::BAD_REQUEST, "slack_error")
+    );
+    assert!(page.message.contains("bad_redirect_uri"), "{}", page.message);
+
+    // Slack is down during the exchange.
+    let url = f.begin(&ALICE).await;
+    let cb = consent
+        .decide(
+            &url,
+            Decision::Allow {
+                team: "T0ACME",
+                user: "U0ALICE",
+            },
+        )
+        .await;
+    f.slack
+        .inject_fault(Fault::next(FaultKind::HttpStatus { status: 503 }).on("oauth.v2.access"));
+    let page = consent.open(&cb).await;
+    assert_eq!(
+        (page.status, page.outcome.as_str()),
+        (StatusCode::SERVICE_UNAVAILABLE, "slack_unavailable")
+    );
+
+    assert!(f.linked_users().await.is_empty());
+    f.stop().await;
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn replacing_the_workspace_with_another_team_invalidates_links(#[case] backend: Backend) {
+    let mut f = Fixture::start(backend).await;
+    let consent = Consent::new();
+    let url = f.begin(&ALICE).await;
+    let cb = consent
+        .decide(
+            &url,
+            Decision::Allow {
+                team: "T0ACME",
+                user: "U0ALICE",
+            },
+        )
+        .await;
+    assert_eq!(consent.open(&cb).await.status, StatusCode::OK);
+    assert_eq!(f.state_of(&ALICE).await, ConnectionState::Connected);
+
+    f.config
+        .put_slack_workspace(authed(
+            PutSlackWorkspaceRequest {
+                org_id: "org-1".into(),
+                access_token: "xoxb-globex-good".into(),
+                workspace_domain: "globex".into(),
+            },
+            &Who::Owner("org-1"),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(f.state_of(&ALICE).await, ConnectionState::NotConnected);
+    assert!(f.linked_users().await.is_empty());
+    let users = f
+        .links
+        .resolve_slack_users(authed(
+            ResolveSlackUsersRequest {
+                org_id: "org-1".into(),
+                user_ids: vec!["alice".into()],
+            },
+            &Who::Service,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .users;
+    assert_eq!(users[0].state, ConnectionState::NotConnected as i32);
+    assert!(users[0].user_access_token.is_empty());
+    f.stop().await;
+}

@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 scripts/install-test-deps.sh
 
 pg_dir=$(mktemp -d /tmp/ovice-slack-pg.XXXXXX)
-pg_port=${OVICE_SLACK_TEST_PG_PORT:-55432}
+# A free port, so a PostgreSQL already running on this machine is never in the way.
+pg_port=${OVICE_SLACK_TEST_PG_PORT:-$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
 eval "$(scripts/postgres.sh start "$pg_dir" "$pg_port")"
 trap 'scripts/postgres.sh stop "$pg_dir"; rm -rf "$pg_dir"' EXIT
 

@@ -1,62 +1,22 @@
 //! The README's operator walk-through, for real: the `ovice-slack` binary with no configuration but a
 //! data dir, a token from `ovice-slack token`, and grpcurl with no proto files at hand.
 
-use std::{
-    io::{BufRead, BufReader},
-    os::unix::fs::PermissionsExt,
-    path::Path,
-    process::{Child, Command, Stdio},
-};
+use std::{os::unix::fs::PermissionsExt, path::Path, process::Command};
 
 use slack_emulator::{Emulator, Seed};
 
-const BIN: &str = env!("CARGO_BIN_EXE_ovice-slack");
-
-fn command(args: &[&str]) -> Command {
-    let mut c = Command::new(BIN);
-    c.args(args);
-    // The operator's environment must not leak into the test's configuration.
-    for (k, _) in std::env::vars() {
-        if k.starts_with("OVICE_SLACK_") || k.starts_with("OTEL_") {
-            c.env_remove(k);
-        }
-    }
-    c
-}
+use crate::support::process::{ServeProcess, command};
 
 /// Starts `serve` and returns it with the address from its "serving" log line.
-fn serve(data_dir: &Path, slack_api: &str) -> (Child, String) {
-    let mut child = command(&[
-        "serve",
+fn serve(data_dir: &Path, slack_api: &str) -> (ServeProcess, String) {
+    let process = ServeProcess::start(&[
         "--data-dir",
         data_dir.to_str().unwrap(),
-        "--listen",
-        "127.0.0.1:0",
-        "--http-listen",
-        "127.0.0.1:0",
         "--api-base-url",
         slack_api,
-        "--log-format",
-        "json",
-    ])
-    .stdout(Stdio::piped())
-    .stderr(Stdio::inherit())
-    .spawn()
-    .expect("start ovice-slack serve");
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let addr = loop {
-        let line = lines.next().expect("serve exited before it was serving").unwrap();
-        let Ok(event) = serde_json::from_str::<serde_json::Value>(&line) else {
-            continue;
-        };
-        if event["message"] == "serving" {
-            break event["addr"].as_str().unwrap().to_owned();
-        }
-    };
-    // Keep draining the log so the child never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    (child, addr)
+    ]);
+    let addr = process.grpc_addr.clone();
+    (process, addr)
 }
 
 fn token(data_dir: &Path) -> String {
@@ -95,20 +55,8 @@ fn grpcurl(args: &[&str]) -> String {
     text
 }
 
-fn stop(mut child: Child) {
-    let pid = child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let status = child.wait().unwrap();
-    assert!(
-        status.success(),
-        "serve did not exit cleanly on SIGTERM: {status}"
-    );
+fn stop(process: ServeProcess) {
+    process.stop();
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -9,4 +9,5 @@ mod support;
 mod account_linking;
 mod account_linking_browser;
 mod grpcurl_walkthrough;
+mod separate_processes;
 mod workspace_setup;

@@ -15,6 +15,7 @@ pub enum Decision<'a> {
 
 impl Consent {
     pub fn new() -> Self {
+        slack_client::install_crypto_provider();
         Self {
             http: reqwest::Client::builder()
                 .redirect(Policy::none())

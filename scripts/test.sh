@@ -18,6 +18,9 @@ buf lint
 buf format -d --exit-code
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+echo "== deployment manifests"
+scripts/check-deploy.sh
+
 echo "== build"
 cargo build --workspace --all-targets --locked
 

@@ -32,6 +32,9 @@ pub struct DatabaseConfig {
     /// Database URL: `sqlite://PATH` or `postgres://…`. Default: `sqlite://<data-dir>/ovice-slack.db`.
     #[arg(long, env = "OVICE_SLACK_DATABASE_URL", value_parser = secret, hide_env_values = true)]
     pub database_url: Option<SecretString>,
+    /// File holding the database URL (it carries a password: mount it from a Secret).
+    #[arg(long, env = "OVICE_SLACK_DATABASE_URL_FILE")]
+    pub database_url_file: Option<PathBuf>,
     /// Maximum connections in the pool (per process).
     #[arg(long, env = "OVICE_SLACK_DATABASE_MAX_CONNECTIONS", default_value_t = 8)]
     pub database_max_connections: u32,
@@ -133,6 +136,9 @@ pub struct SlackConfig {
     /// Client secret of that app.
     #[arg(long, env = "OVICE_SLACK_CLIENT_SECRET", value_parser = secret, hide_env_values = true)]
     pub slack_client_secret: Option<SecretString>,
+    /// File holding the client secret (a mounted Secret).
+    #[arg(long, env = "OVICE_SLACK_CLIENT_SECRET_FILE")]
+    pub slack_client_secret_file: Option<PathBuf>,
     /// The public URL of `GET /oauth/slack/callback`, registered as the app's redirect URL.
     #[arg(long, env = "OVICE_SLACK_OAUTH_REDIRECT_URL")]
     pub oauth_redirect_url: Option<Url>,

@@ -4,9 +4,9 @@ use axum::{Router, routing::get};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-/// The routes every process serves, to which targets add theirs.
+/// The routes every process serves (liveness, Prometheus metrics), to which targets add theirs.
 pub fn base_routes() -> Router {
-    Router::new().route("/healthz", get(|| async { "ok\n" }))
+    Router::new().route("/healthz", get(|| async { "ok\n" })).merge(crate::metrics::routes())
 }
 
 /// Serves `router` until `shutdown` is cancelled; requests in flight are finished.

@@ -212,7 +212,21 @@ impl SlackClient {
 
     /// Sends one method and sorts out transport and HTTP-level failures; the body of a 2xx
     /// answer is returned for `parse`.
+    /// One Web API call, in its own client span and counted by method and outcome.
     async fn call(
+        &self,
+        method: &'static str,
+        auth: Auth<'_>,
+        body: Body<'_>,
+    ) -> Result<(HeaderMap, Vec<u8>), SlackError> {
+        let span = tracing::info_span!("slack.call", otel.name = method, otel.kind = "client", slack.method = method);
+        let started = Instant::now();
+        let result = tracing::Instrument::instrument(self.call_inner(method, auth, body), span).await;
+        crate::metrics::record(method, &result, started.elapsed());
+        result
+    }
+
+    async fn call_inner(
         &self,
         method: &'static str,
         auth: Auth<'_>,

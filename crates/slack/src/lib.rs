@@ -6,6 +6,7 @@
 
 mod client;
 mod error;
+mod metrics;
 pub mod oauth;
 mod types;
 

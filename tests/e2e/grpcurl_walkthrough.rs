@@ -19,6 +19,15 @@ fn serve(data_dir: &Path, slack_api: &str) -> (ServeProcess, String) {
     (process, addr)
 }
 
+async fn metrics(process: &ServeProcess) -> String {
+    slack_client::install_crypto_provider();
+    let response = reqwest::get(format!("http://{}/metrics", process.http_addr))
+        .await
+        .unwrap();
+    assert!(response.status().is_success());
+    response.text().await.unwrap()
+}
+
 fn token(data_dir: &Path) -> String {
     let out = command(&[
         "token",
@@ -123,6 +132,18 @@ async fn operator_walkthrough_with_grpcurl() {
     ];
     let got = grpcurl(&get_args);
     assert!(got.contains(r#""workspaceDomain": "acme""#), "{got}");
+
+    // Operators scrape the Slack calls just made.
+    let scraped = metrics(&child).await;
+    assert!(
+        scraped
+            .lines()
+            .any(|l| l.starts_with("ovice_slack_slack_calls_total{")
+                && l.contains(r#"method="auth.test""#)
+                && l.contains(r#"outcome="ok""#)
+                && l.ends_with(" 1")),
+        "{scraped}"
+    );
 
     // The generated development secrets are private to the owner of the process.
     for file in ["jwt-secret", "encryption-keys"] {

@@ -8,6 +8,7 @@ mod support;
 
 mod account_linking;
 mod account_linking_browser;
+mod delivery;
 mod grpcurl_walkthrough;
 mod separate_processes;
 mod workspace_setup;

@@ -45,6 +45,10 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub slack: SlackConfig,
     #[command(flatten)]
+    pub delivery: delivery::DeliveryConfig,
+    #[command(flatten)]
+    pub gateway: gateway::GatewayConfig,
+    #[command(flatten)]
     pub telemetry: TelemetryConfig,
 }
 

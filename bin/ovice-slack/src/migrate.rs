@@ -9,6 +9,7 @@ pub async fn main(args: MigrateArgs) -> anyhow::Result<()> {
     let db = Database::connect(&url, 2).await?;
     integration_config::store::open(&db).await?;
     account_links::store::open(&db).await?;
+    delivery::store::open(&db).await?;
     println!("migrations applied ({})", db.backend_name());
     db.close().await;
     Ok(())

@@ -7,7 +7,7 @@ use anyhow::{Context, bail};
 use base64::{Engine, engine::general_purpose::STANDARD};
 use ovice_slack_runtime::{
     auth::JwtKeys,
-    config::{AuthConfig, DataDirConfig, DatabaseConfig, EncryptionConfig},
+    config::{AuthConfig, DataDirConfig, DatabaseConfig, EncryptionConfig, SlackConfig},
     data_dir,
 };
 use ovice_slack_secrets::{KeyRing, TokenCipher};
@@ -84,15 +84,25 @@ pub fn token_cipher(
     Ok(TokenCipher::new(KeyRing::parse(&description)?))
 }
 
+/// The Slack app's client secret, from the flag or its file.
+pub fn client_secret(slack: &SlackConfig) -> anyhow::Result<Option<SecretString>> {
+    match (&slack.slack_client_secret, &slack.slack_client_secret_file) {
+        (Some(s), _) => Ok(Some(s.clone())),
+        (None, Some(path)) => Ok(Some(SecretString::from(read(path, "Slack client secret")?))),
+        (None, None) => Ok(None),
+    }
+}
+
 /// The database URL. `embedded`: SQLite in the data dir when none is configured.
 pub fn database_url(
     db: &DatabaseConfig,
     data: &DataDirConfig,
     embedded: bool,
 ) -> anyhow::Result<SecretString> {
-    match &db.database_url {
-        Some(url) => Ok(url.clone()),
-        None if embedded => {
+    match (&db.database_url, &db.database_url_file) {
+        (Some(url), _) => Ok(url.clone()),
+        (None, Some(path)) => Ok(SecretString::from(read(path, "database URL")?)),
+        (None, None) if embedded => {
             data_dir::ensure_dir(&data.data_dir)
                 .with_context(|| format!("cannot create the data directory {}", data.data_dir.display()))?;
             Ok(SecretString::from(format!(
@@ -100,6 +110,8 @@ pub fn database_url(
                 data.data_dir.display()
             )))
         }
-        None => bail!("no database configured: set OVICE_SLACK_DATABASE_URL (sqlite://… or postgres://…)"),
+        (None, None) => {
+            bail!("no database configured: set OVICE_SLACK_DATABASE_URL (sqlite://… or postgres://…)")
+        }
     }
 }

@@ -49,6 +49,7 @@ pub async fn main(args: ServeArgs) -> anyhow::Result<()> {
 pub async fn run(args: ServeArgs, listeners: Listeners, shutdown: CancellationToken) -> anyhow::Result<()> {
     let started = Instant::now();
     ovice_slack_runtime::install_crypto_providers();
+    ovice_slack_runtime::metrics::install();
     let embedded = args.target.is_all();
     let keys = Arc::new(secrets::jwt_keys(&args.auth, &args.data, embedded)?);
     let auth = AuthInterceptor::new(keys.clone());
@@ -60,7 +61,10 @@ pub async fn run(args: ServeArgs, listeners: Listeners, shutdown: CancellationTo
         tokens: ServiceTokens::new(minter, format!("ovice-slack/{}", args.target), keys.audience()),
         args: &args,
         integration_config: None,
+        account_links: None,
+        delivery: None,
     };
+    let mut workers = None;
     let max_bytes = args.server.max_request_bytes;
 
     let needs_db = args.target.iter().any(|t| t != Target::Gateway);
@@ -98,19 +102,39 @@ pub async fn run(args: ServeArgs, listeners: Listeners, shutdown: CancellationTo
                     connect: connect_config(&args)?,
                 };
                 let (server, routes) = account_links::start(deps, auth.clone(), max_bytes).await?;
+                peers.account_links = Some(peer::in_process(server.clone()));
                 grpc.add_service(server);
                 http_routes = http_routes.merge(routes);
             }
             Target::Delivery => {
-                grpc.add_service(delivery::server(auth.clone(), max_bytes));
+                let directory =
+                    delivery::GrpcDirectory::new(peers.integration_config()?, peers.account_links()?);
+                let deps = delivery::Deps {
+                    db: require(&db)?,
+                    slack: slack.clone(),
+                    directory: Arc::new(directory),
+                    config: args.delivery.clone(),
+                };
+                let (server, delivery_workers) = delivery::start(deps, auth.clone(), max_bytes).await?;
+                peers.delivery = Some(peer::in_process(server.clone()));
+                grpc.add_service(server);
+                workers = Some(delivery_workers);
             }
             Target::Gateway => {
-                grpc.add_service(gateway::server(auth.clone(), max_bytes));
+                let deps = gateway::GatewayDeps {
+                    delivery: peers.delivery()?,
+                    config: args.gateway.clone(),
+                };
+                grpc.add_service(gateway::server(deps, auth.clone(), max_bytes));
             }
         }
     }
 
     let server = grpc.build().await?;
+    // Workers stop on their own token: after the servers have stopped accepting, so that nothing
+    // accepted is left unclaimed by a worker that already quit.
+    let stop_workers = CancellationToken::new();
+    let workers = workers.map(|w| w.spawn(stop_workers.clone()));
     server.set_serving().await;
     let addr: SocketAddr = listeners.grpc.local_addr()?;
     let http_addr: SocketAddr = listeners.http.local_addr()?;
@@ -135,6 +159,18 @@ pub async fn run(args: ServeArgs, listeners: Listeners, shutdown: CancellationTo
         r
     };
     let (grpc_result, http_result) = tokio::join!(grpc_task, http_task);
+    if let Some(workers) = workers {
+        // Bounded by the configured grace: in-flight sends finish, claimed rows are handed back.
+        stop_workers.cancel();
+        if tokio::time::timeout(args.server.shutdown_grace, workers.stop())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                "delivery workers did not stop within the shutdown grace; their leases will expire"
+            );
+        }
+    }
     if let Some(db) = &db {
         db.close().await;
     }
@@ -149,10 +185,14 @@ fn require(db: &Option<Database>) -> anyhow::Result<Database> {
 /// The operator's Slack app for Connect; `None` (Connect says it is not configured) when unset.
 fn connect_config(args: &ServeArgs) -> anyhow::Result<Option<account_links::ConnectConfig>> {
     let s = &args.slack;
-    match (&s.slack_client_id, &s.slack_client_secret, &s.oauth_redirect_url) {
+    match (
+        &s.slack_client_id,
+        secrets::client_secret(s)?,
+        &s.oauth_redirect_url,
+    ) {
         (Some(id), Some(secret), Some(redirect)) => Ok(Some(account_links::ConnectConfig {
             client_id: id.clone(),
-            client_secret: secret.clone(),
+            client_secret: secret,
             redirect_url: redirect.clone(),
             authorize_url: s.authorize_url.clone(),
         })),
@@ -163,7 +203,7 @@ fn connect_config(args: &ServeArgs) -> anyhow::Result<Option<account_links::Conn
             Ok(None)
         }
         _ => anyhow::bail!(
-            "Slack Connect needs all of OVICE_SLACK_CLIENT_ID, OVICE_SLACK_CLIENT_SECRET and OVICE_SLACK_OAUTH_REDIRECT_URL"
+            "Slack Connect needs all of OVICE_SLACK_CLIENT_ID, OVICE_SLACK_CLIENT_SECRET (or _FILE) and OVICE_SLACK_OAUTH_REDIRECT_URL"
         ),
     }
 }
@@ -174,6 +214,8 @@ struct Peers<'a> {
     tokens: ServiceTokens,
     args: &'a ServeArgs,
     integration_config: Option<GrpcChannel>,
+    account_links: Option<GrpcChannel>,
+    delivery: Option<GrpcChannel>,
 }
 
 impl Peers<'_> {
@@ -200,6 +242,24 @@ impl Peers<'_> {
             &self.args.peers.integration_config_addr,
             "IntegrationConfigService",
             "--integration-config-addr",
+        )
+    }
+
+    fn account_links(&self) -> anyhow::Result<GrpcChannel> {
+        self.channel(
+            &self.account_links,
+            &self.args.peers.account_links_addr,
+            "AccountLinkService",
+            "--account-links-addr",
+        )
+    }
+
+    fn delivery(&self) -> anyhow::Result<GrpcChannel> {
+        self.channel(
+            &self.delivery,
+            &self.args.peers.delivery_addr,
+            "DeliveryService",
+            "--delivery-addr",
         )
     }
 }

@@ -6,7 +6,9 @@ use tokio_util::sync::CancellationToken;
 
 /// The routes every process serves (liveness, Prometheus metrics), to which targets add theirs.
 pub fn base_routes() -> Router {
-    Router::new().route("/healthz", get(|| async { "ok\n" })).merge(crate::metrics::routes())
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .merge(crate::metrics::routes())
 }
 
 /// Serves `router` until `shutdown` is cancelled; requests in flight are finished.

@@ -45,7 +45,11 @@ pub fn routes() -> Router {
             async move {
                 let mut body = Vec::with_capacity(16 * 1024);
                 match exporter.export(&mut body) {
-                    Ok(()) => ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body).into_response(),
+                    Ok(()) => (
+                        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+                        body,
+                    )
+                        .into_response(),
                     Err(e) => {
                         tracing::error!(error = %e, "metrics rendering failed");
                         axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response()

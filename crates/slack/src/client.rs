@@ -219,7 +219,12 @@ impl SlackClient {
         auth: Auth<'_>,
         body: Body<'_>,
     ) -> Result<(HeaderMap, Vec<u8>), SlackError> {
-        let span = tracing::info_span!("slack.call", otel.name = method, otel.kind = "client", slack.method = method);
+        let span = tracing::info_span!(
+            "slack.call",
+            otel.name = method,
+            otel.kind = "client",
+            slack.method = method
+        );
         let started = Instant::now();
         let result = tracing::Instrument::instrument(self.call_inner(method, auth, body), span).await;
         crate::metrics::record(method, &result, started.elapsed());

@@ -49,9 +49,10 @@ pub(crate) fn record<T>(method: &'static str, result: &Result<T, SlackError>, el
     };
     let i = instruments();
     let method_kv = KeyValue::new("method", method);
-    i.calls.add(1, &[method_kv.clone(), KeyValue::new("outcome", outcome)]);
+    i.calls
+        .add(1, &[method_kv.clone(), KeyValue::new("outcome", outcome)]);
     if matches!(result, Err(SlackError::RateLimited { .. })) {
-        i.rate_limited.add(1, &[method_kv.clone()]);
+        i.rate_limited.add(1, std::slice::from_ref(&method_kv));
     }
     i.duration.record(elapsed.as_secs_f64(), &[method_kv]);
 }

@@ -1,49 +1,73 @@
-//! DeliveryService (SPEC 2.3). Message delivery is built by the "Message delivery" issue; until then
-//! every method answers UNIMPLEMENTED and says so, rather than pretending.
+//! DeliveryService (SPEC 2.3): the durable outbox of direct messages and the workers that forward
+//! them to Slack.
+//!
+//! `EnqueueDirectMessage` decides whether a chat message is a direct message, checks that the org
+//! and the recipient are set up (cached answers), and stores it durably before answering. The
+//! [`DeliveryWorkers`] claim due deliveries with a lease, check again, send as the sender or as the
+//! org's bot, retry transient failures with backoff, and record the Slack channel and ts.
 
-use ovice_slack_proto::v1::{
-    Delivery, EnqueueDirectMessageRequest, EnqueueDirectMessageResponse, GetDeliveryRequest,
-    ListDeliveriesRequest, ListDeliveriesResponse, RetryDeliveryRequest,
-    delivery_service_server::{DeliveryService, DeliveryServiceServer},
-};
-use ovice_slack_runtime::auth::AuthInterceptor;
-use tonic::{Request, Response, Status, service::interceptor::InterceptedService};
+pub mod app;
+pub mod config;
+pub mod directory;
+pub mod domain;
+mod error;
+mod grpc;
+mod metrics;
+pub mod pacer;
+pub mod sender;
+pub mod store;
+mod trace;
+pub mod worker;
 
+use std::sync::Arc;
+
+use ovice_slack_proto::v1::delivery_service_server::DeliveryServiceServer;
+use ovice_slack_runtime::{auth::AuthInterceptor, db::Database};
+use slack_client::SlackClient;
+use tokio::sync::Notify;
+use tonic::service::interceptor::InterceptedService;
+
+pub use app::{DeliveryApp, Disposition};
+pub use config::DeliveryConfig;
+pub use directory::{Directory, GrpcDirectory, StaticDirectory};
+pub use error::DeliveryError;
+pub use grpc::{DeliveryGrpc, validate_chat_message};
+pub use worker::{DeliveryWorkers, DeliveryWorkersHandle};
+
+/// The tonic server of this service, with the auth interceptor attached.
 pub type Server = InterceptedService<DeliveryServiceServer<DeliveryGrpc>, AuthInterceptor>;
 
-pub fn server(auth: AuthInterceptor, max_request_bytes: usize) -> Server {
-    InterceptedService::new(
-        DeliveryServiceServer::new(DeliveryGrpc).max_decoding_message_size(max_request_bytes),
-        auth,
-    )
+/// Everything the service needs.
+pub struct Deps {
+    pub db: Database,
+    pub slack: SlackClient,
+    /// IntegrationConfigService and AccountLinkService (`GrpcDirectory` in the binary).
+    pub directory: Arc<dyn Directory>,
+    pub config: DeliveryConfig,
 }
 
-pub struct DeliveryGrpc;
-
-fn missing(method: &str) -> Status {
-    Status::unimplemented(format!(
-        "DeliveryService.{method} is not available yet: forwarding direct messages to Slack is still being built"
-    ))
-}
-
-#[tonic::async_trait]
-impl DeliveryService for DeliveryGrpc {
-    async fn enqueue_direct_message(
-        &self,
-        _: Request<EnqueueDirectMessageRequest>,
-    ) -> Result<Response<EnqueueDirectMessageResponse>, Status> {
-        Err(missing("EnqueueDirectMessage"))
-    }
-    async fn get_delivery(&self, _: Request<GetDeliveryRequest>) -> Result<Response<Delivery>, Status> {
-        Err(missing("GetDelivery"))
-    }
-    async fn list_deliveries(
-        &self,
-        _: Request<ListDeliveriesRequest>,
-    ) -> Result<Response<ListDeliveriesResponse>, Status> {
-        Err(missing("ListDeliveries"))
-    }
-    async fn retry_delivery(&self, _: Request<RetryDeliveryRequest>) -> Result<Response<Delivery>, Status> {
-        Err(missing("RetryDelivery"))
-    }
+/// Runs the migrations and builds the service and its workers (not yet running: call
+/// [`DeliveryWorkers::spawn`]).
+pub async fn start(
+    deps: Deps,
+    auth: AuthInterceptor,
+    max_request_bytes: usize,
+) -> anyhow::Result<(Server, DeliveryWorkers)> {
+    deps.config.validate().map_err(anyhow::Error::msg)?;
+    let store = store::open(&deps.db).await?;
+    let directory = directory::CachedDirectory::new(deps.directory, deps.config.directory_cache_ttl);
+    let wake = Arc::new(Notify::new());
+    let pacer = Arc::new(pacer::Pacer::new(deps.config.pacing()));
+    let sender = sender::DeliverySender::new(deps.slack, directory.clone(), pacer.clone());
+    let workers = DeliveryWorkers::new(
+        store.clone(),
+        sender,
+        pacer,
+        wake.clone(),
+        deps.config.worker_settings(),
+    );
+    let app = DeliveryApp::new(store, directory, wake);
+    let server =
+        DeliveryServiceServer::new(DeliveryGrpc::new(app)).max_decoding_message_size(max_request_bytes);
+    Ok((InterceptedService::new(server, auth), workers))
 }

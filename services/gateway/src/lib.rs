@@ -1,52 +1,33 @@
-//! ChatEventService (SPEC 2.3), the platform's entry point. Publishing is built by the "Message
-//! delivery" issue; until then both methods answer UNIMPLEMENTED and say so, rather than pretending.
+//! ChatEventService (SPEC 2.3), the platform's entry point: it authenticates the platform,
+//! validates each chat message, applies the per-organization publish limit and hands the message to
+//! DeliveryService, answering only once the delivery is stored durably.
 
-use std::pin::Pin;
+pub mod config;
+mod grpc;
 
 use ovice_slack_proto::v1::{
-    PublishChatMessageRequest, PublishChatMessageResponse,
-    chat_event_service_server::{ChatEventService, ChatEventServiceServer},
+    chat_event_service_server::ChatEventServiceServer, delivery_service_client::DeliveryServiceClient,
 };
-use ovice_slack_runtime::auth::AuthInterceptor;
-use tonic::{
-    Request, Response, Status, Streaming, codegen::tokio_stream::Stream,
-    service::interceptor::InterceptedService,
-};
+use ovice_slack_runtime::{auth::AuthInterceptor, peer::GrpcChannel};
+use tonic::service::interceptor::InterceptedService;
 
+pub use config::GatewayConfig;
+pub use grpc::GatewayGrpc;
+
+/// The tonic server of this service, with the auth interceptor attached.
 pub type Server = InterceptedService<ChatEventServiceServer<GatewayGrpc>, AuthInterceptor>;
 
-pub fn server(auth: AuthInterceptor, max_request_bytes: usize) -> Server {
+/// Everything the gateway needs.
+pub struct GatewayDeps {
+    /// DeliveryService, with the service identity attached (`peer::with_identity`).
+    pub delivery: GrpcChannel,
+    pub config: GatewayConfig,
+}
+
+pub fn server(deps: GatewayDeps, auth: AuthInterceptor, max_request_bytes: usize) -> Server {
+    let grpc = GatewayGrpc::new(DeliveryServiceClient::new(deps.delivery), &deps.config);
     InterceptedService::new(
-        ChatEventServiceServer::new(GatewayGrpc).max_decoding_message_size(max_request_bytes),
+        ChatEventServiceServer::new(grpc).max_decoding_message_size(max_request_bytes),
         auth,
     )
-}
-
-pub struct GatewayGrpc;
-
-fn missing(method: &str) -> Status {
-    Status::unimplemented(format!(
-        "ChatEventService.{method} is not available yet: forwarding direct messages to Slack is still being built"
-    ))
-}
-
-type ResponseStream = Pin<Box<dyn Stream<Item = Result<PublishChatMessageResponse, Status>> + Send>>;
-
-#[tonic::async_trait]
-impl ChatEventService for GatewayGrpc {
-    type StreamChatMessagesStream = ResponseStream;
-
-    async fn publish_chat_message(
-        &self,
-        _: Request<PublishChatMessageRequest>,
-    ) -> Result<Response<PublishChatMessageResponse>, Status> {
-        Err(missing("PublishChatMessage"))
-    }
-
-    async fn stream_chat_messages(
-        &self,
-        _: Request<Streaming<PublishChatMessageRequest>>,
-    ) -> Result<Response<Self::StreamChatMessagesStream>, Status> {
-        Err(missing("StreamChatMessages"))
-    }
 }

@@ -20,6 +20,7 @@ pub enum Who {
     },
     Service,
     Operator,
+    Platform,
 }
 
 impl Who {
@@ -82,6 +83,10 @@ impl Who {
             Who::Service => {
                 c.sub = "ovice-slack/test".into();
                 c.svc_role = Some(SvcRole::Service);
+            }
+            Who::Platform => {
+                c.sub = "ovice-platform".into();
+                c.svc_role = Some(SvcRole::Platform);
             }
             Who::Operator => {
                 c.sub = "operator".into();

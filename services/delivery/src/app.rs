@@ -1,0 +1,204 @@
+//! The use cases of DeliveryService: who may do what, the accept-time checks, the outbox.
+
+use std::sync::Arc;
+
+use ovice_slack_runtime::{auth::Caller, time::now_millis};
+use tokio::sync::Notify;
+
+use crate::{
+    directory::{CachedDirectory, Freshness},
+    domain::{ChatMessage, Classification, Delivery, DeliveryStatus, SkipReason, classify},
+    error::DeliveryError,
+    metrics,
+    store::OutboxStore,
+};
+
+/// What happened to an enqueued message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Disposition {
+    /// Stored durably; the workers will send it.
+    Accepted {
+        delivery_id: String,
+    },
+    /// The org published this message id before.
+    Duplicate {
+        delivery_id: String,
+    },
+    Skipped(SkipReason),
+}
+
+/// A page of deliveries.
+#[derive(Clone, Debug)]
+pub struct Page {
+    pub deliveries: Vec<Delivery>,
+    /// The last delivery id when more follow.
+    pub next: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct DeliveryApp {
+    store: Arc<dyn OutboxStore>,
+    directory: CachedDirectory,
+    wake: Arc<Notify>,
+}
+
+impl DeliveryApp {
+    pub fn new(store: Arc<dyn OutboxStore>, directory: CachedDirectory, wake: Arc<Notify>) -> Self {
+        Self {
+            store,
+            directory,
+            wake,
+        }
+    }
+
+    pub async fn enqueue(&self, caller: &Caller, message: ChatMessage) -> Result<Disposition, DeliveryError> {
+        caller.ensure_internal_service(&message.org_id)?;
+        let recipient = match classify(&message) {
+            Classification::Skip(reason) => {
+                metrics::enqueued("skipped", Some(reason));
+                return Ok(Disposition::Skipped(reason));
+            }
+            Classification::Direct { recipient_user_id } => recipient_user_id,
+        };
+        let org = message.org_id.as_str();
+        // A message seen before stays what it was, whatever changed since.
+        if let Some(existing) = self.store.get(org, &message.message_id).await? {
+            metrics::enqueued("duplicate", None);
+            return Ok(Disposition::Duplicate {
+                delivery_id: existing.delivery_id,
+            });
+        }
+        if let Some(reason) = self.skip_reason(org, &recipient).await {
+            tracing::info!(org_id = org, message_id = %message.message_id, reason = reason.as_str(), "message skipped");
+            metrics::enqueued("skipped", Some(reason));
+            return Ok(Disposition::Skipped(reason));
+        }
+        let now = now_millis();
+        let delivery = Delivery::accept(
+            uuid::Uuid::now_v7().to_string(),
+            &message,
+            &recipient,
+            now,
+            crate::trace::current_traceparent(),
+        );
+        // Committed before we answer: "accepted" means durable.
+        let (stored, inserted) = self.store.insert_if_absent(&delivery).await?;
+        metrics::enqueued(if inserted { "accepted" } else { "duplicate" }, None);
+        if inserted {
+            self.wake.notify_one();
+            tracing::info!(org_id = org, message_id = %message.message_id, delivery_id = %stored.delivery_id, "message accepted");
+            Ok(Disposition::Accepted {
+                delivery_id: stored.delivery_id,
+            })
+        } else {
+            Ok(Disposition::Duplicate {
+                delivery_id: stored.delivery_id,
+            })
+        }
+    }
+
+    /// The accept-time check (cached answers). When the services cannot be asked, the message is
+    /// accepted anyway: the send-time check decides, and nothing is lost meanwhile.
+    async fn skip_reason(&self, org_id: &str, recipient: &str) -> Option<SkipReason> {
+        let creds = match self.directory.bot_credentials(org_id, Freshness::Cached).await {
+            Ok(None) => return Some(SkipReason::WorkspaceNotConfigured),
+            Ok(Some(c)) if !c.active => return Some(SkipReason::WorkspaceTokenInvalid),
+            Ok(Some(c)) => c,
+            Err(e) => {
+                tracing::warn!(org_id, error = %e, "accepting without the workspace check");
+                return None;
+            }
+        };
+        match self
+            .directory
+            .resolve_users(org_id, &[recipient.to_owned()], Freshness::Cached)
+            .await
+        {
+            Ok(users) if users.first().is_some_and(|u| u.connected_in(&creds.team_id)) => None,
+            Ok(_) => Some(SkipReason::RecipientNotConnected),
+            Err(e) => {
+                tracing::warn!(org_id, error = %e, "accepting without the recipient check");
+                None
+            }
+        }
+    }
+
+    pub async fn get(
+        &self,
+        caller: &Caller,
+        org_id: &str,
+        message_id: &str,
+    ) -> Result<Delivery, DeliveryError> {
+        caller.ensure_manager_or_operator(org_id)?;
+        self.store
+            .get(org_id, message_id)
+            .await?
+            .ok_or_else(|| DeliveryError::MessageNotFound {
+                org_id: org_id.to_owned(),
+                message_id: message_id.to_owned(),
+            })
+    }
+
+    pub async fn list(
+        &self,
+        caller: &Caller,
+        org_id: &str,
+        status: Option<DeliveryStatus>,
+        page_size: u32,
+        after: Option<&str>,
+    ) -> Result<Page, DeliveryError> {
+        caller.ensure_manager_or_operator(org_id)?;
+        let mut deliveries = self
+            .store
+            .list(org_id, status, after, page_size.saturating_add(1))
+            .await?;
+        let more = deliveries.len() > page_size as usize;
+        deliveries.truncate(page_size as usize);
+        let next = if more {
+            deliveries.last().map(|d| d.delivery_id.clone())
+        } else {
+            None
+        };
+        Ok(Page { deliveries, next })
+    }
+
+    pub async fn retry(
+        &self,
+        caller: &Caller,
+        org_id: &str,
+        delivery_id: &str,
+    ) -> Result<Delivery, DeliveryError> {
+        caller.ensure_org(org_id)?;
+        if !caller.is_operator() {
+            return Err(ovice_slack_runtime::auth::AccessDenied(
+                "retrying deliveries is for operators (svc_role operator)".into(),
+            )
+            .into());
+        }
+        if let Some(d) = self.store.retry(org_id, delivery_id, now_millis()).await? {
+            tracing::info!(org_id, delivery_id, operator = %caller.subject, "delivery retried by an operator");
+            self.wake.notify_one();
+            return Ok(d);
+        }
+        match self.store.get_by_id(delivery_id).await? {
+            Some(d) if d.org_id == org_id => Err(DeliveryError::NotRetryable {
+                delivery_id: delivery_id.to_owned(),
+                status: status_name(d.status),
+            }),
+            _ => Err(DeliveryError::DeliveryNotFound {
+                org_id: org_id.to_owned(),
+                delivery_id: delivery_id.to_owned(),
+            }),
+        }
+    }
+}
+
+fn status_name(s: DeliveryStatus) -> &'static str {
+    match s {
+        DeliveryStatus::Pending => "PENDING",
+        DeliveryStatus::Sent => "SENT",
+        DeliveryStatus::Skipped => "SKIPPED",
+        DeliveryStatus::Failed => "FAILED",
+        DeliveryStatus::Dead => "DEAD",
+    }
+}

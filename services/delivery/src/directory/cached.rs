@@ -1,0 +1,209 @@
+//! Short-lived caches in front of a [`Directory`].
+
+use std::{sync::Arc, time::Duration};
+
+use moka::future::Cache;
+
+use super::{Directory, DirectoryError, OrgCredentials, ResolvedUser};
+
+/// Whether an answer may come from the cache.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Freshness {
+    /// Accept time: a few seconds old is fine.
+    Cached,
+    /// Send time: ask the services (and refresh the cache with the answer).
+    Fresh,
+}
+
+#[derive(Clone)]
+pub struct CachedDirectory {
+    inner: Arc<dyn Directory>,
+    credentials: Cache<String, Option<OrgCredentials>>,
+    users: Cache<(String, String), ResolvedUser>,
+}
+
+impl CachedDirectory {
+    pub fn new(inner: Arc<dyn Directory>, ttl: Duration) -> Self {
+        Self {
+            inner,
+            credentials: Cache::builder().max_capacity(10_000).time_to_live(ttl).build(),
+            users: Cache::builder().max_capacity(100_000).time_to_live(ttl).build(),
+        }
+    }
+
+    pub async fn bot_credentials(
+        &self,
+        org_id: &str,
+        freshness: Freshness,
+    ) -> Result<Option<OrgCredentials>, DirectoryError> {
+        if freshness == Freshness::Fresh {
+            let answer = self.inner.bot_credentials(org_id).await?;
+            self.credentials.insert(org_id.to_owned(), answer.clone()).await;
+            return Ok(answer);
+        }
+        // Concurrent misses for one org share one peer call.
+        let inner = self.inner.clone();
+        let org = org_id.to_owned();
+        self.credentials
+            .try_get_with(
+                org_id.to_owned(),
+                async move { inner.bot_credentials(&org).await },
+            )
+            .await
+            .map_err(|e| (*e).clone())
+    }
+
+    pub async fn resolve_users(
+        &self,
+        org_id: &str,
+        user_ids: &[String],
+        freshness: Freshness,
+    ) -> Result<Vec<ResolvedUser>, DirectoryError> {
+        let mut answers: Vec<Option<ResolvedUser>> = Vec::with_capacity(user_ids.len());
+        for id in user_ids {
+            answers.push(match freshness {
+                Freshness::Cached => self.users.get(&(org_id.to_owned(), id.clone())).await,
+                Freshness::Fresh => None,
+            });
+        }
+        let missing: Vec<String> = user_ids
+            .iter()
+            .zip(&answers)
+            .filter(|(_, a)| a.is_none())
+            .map(|(id, _)| id.clone())
+            .collect();
+        if !missing.is_empty() {
+            let fetched = self.inner.resolve_users(org_id, &missing).await?;
+            for user in fetched {
+                self.users
+                    .insert((org_id.to_owned(), user.user_id.clone()), user.clone())
+                    .await;
+                for (id, slot) in user_ids.iter().zip(answers.iter_mut()) {
+                    if slot.is_none() && *id == user.user_id {
+                        *slot = Some(user.clone());
+                    }
+                }
+            }
+        }
+        Ok(user_ids
+            .iter()
+            .zip(answers)
+            .map(|(id, a)| a.unwrap_or_else(|| ResolvedUser::not_connected(id)))
+            .collect())
+    }
+
+    pub async fn report_workspace_token_invalid(
+        &self,
+        org_id: &str,
+        team_id: &str,
+        reason: &str,
+    ) -> Result<(), DirectoryError> {
+        // Forget first: even if the report fails, the next accept asks afresh.
+        self.credentials.invalidate(org_id).await;
+        self.inner
+            .report_workspace_token_invalid(org_id, team_id, reason)
+            .await
+    }
+
+    pub async fn report_user_token_invalid(
+        &self,
+        org_id: &str,
+        user_id: &str,
+        reason: &str,
+    ) -> Result<(), DirectoryError> {
+        self.users
+            .invalidate(&(org_id.to_owned(), user_id.to_owned()))
+            .await;
+        self.inner
+            .report_user_token_invalid(org_id, user_id, reason)
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::directory::{LinkState, StaticDirectory};
+
+    #[tokio::test]
+    async fn cached_answers_are_reused_and_fresh_ones_refresh_the_cache() {
+        let source = Arc::new(StaticDirectory::new());
+        source.set_workspace("o1", "T1", "xoxb-1");
+        source.link_user("o1", "bob", "U0BOB", "T1", Some("xoxp-bob"));
+        let dir = CachedDirectory::new(source.clone(), Duration::from_secs(60));
+        let ids = vec!["bob".to_owned(), "carol".to_owned(), "bob".to_owned()];
+
+        assert!(
+            dir.bot_credentials("o1", Freshness::Cached)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        let users = dir.resolve_users("o1", &ids, Freshness::Cached).await.unwrap();
+        let states: Vec<_> = users.iter().map(|u| u.state).collect();
+        assert_eq!(
+            states,
+            vec![
+                LinkState::Connected,
+                LinkState::NotConnected,
+                LinkState::Connected
+            ]
+        );
+        let calls = source.lookups();
+        source.remove_workspace("o1");
+        source.unlink_user("o1", "bob");
+        // Within the TTL the cache answers, without asking.
+        assert!(
+            dir.bot_credentials("o1", Freshness::Cached)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        let again = dir.resolve_users("o1", &ids, Freshness::Cached).await.unwrap();
+        assert!(again[0].connected_in("T1"));
+        assert_eq!(source.lookups(), calls);
+        // Fresh asks, and the answer replaces the cached one.
+        assert!(
+            dir.bot_credentials("o1", Freshness::Fresh)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            dir.bot_credentials("o1", Freshness::Cached)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        let fresh = dir.resolve_users("o1", &ids, Freshness::Fresh).await.unwrap();
+        assert!(!fresh[0].connected_in("T1"));
+        assert!(!dir.resolve_users("o1", &ids, Freshness::Cached).await.unwrap()[0].connected_in("T1"));
+    }
+
+    #[tokio::test]
+    async fn errors_are_not_cached_and_reports_forget_the_entry() {
+        let source = Arc::new(StaticDirectory::new());
+        source.set_workspace("o1", "T1", "xoxb-1");
+        let dir = CachedDirectory::new(source.clone(), Duration::from_secs(60));
+        source.set_unavailable(true);
+        assert!(dir.bot_credentials("o1", Freshness::Cached).await.is_err());
+        source.set_unavailable(false);
+        assert!(
+            dir.bot_credentials("o1", Freshness::Cached)
+                .await
+                .unwrap()
+                .unwrap()
+                .active
+        );
+        dir.report_workspace_token_invalid("o1", "T1", "token_revoked")
+            .await
+            .unwrap();
+        assert!(
+            !dir.bot_credentials("o1", Freshness::Cached)
+                .await
+                .unwrap()
+                .unwrap()
+                .active
+        );
+    }
+}

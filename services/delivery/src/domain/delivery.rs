@@ -1,0 +1,233 @@
+//! One direct message on its way to Slack, and the states it moves through:
+//!
+//! ```text
+//! PENDING ──► SENT | SKIPPED | FAILED | DEAD
+//!    ▲                            │       │
+//!    └──── RetryDelivery ─────────┴───────┘   (attempts start again from zero)
+//! ```
+
+use super::{ChatMessage, SkipReason, SpaceRole};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DeliveryStatus {
+    Pending,
+    Sent,
+    Skipped,
+    Failed,
+    Dead,
+}
+
+impl DeliveryStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "pending",
+            DeliveryStatus::Sent => "sent",
+            DeliveryStatus::Skipped => "skipped",
+            DeliveryStatus::Failed => "failed",
+            DeliveryStatus::Dead => "dead",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            DeliveryStatus::Pending,
+            DeliveryStatus::Sent,
+            DeliveryStatus::Skipped,
+            DeliveryStatus::Failed,
+            DeliveryStatus::Dead,
+        ]
+        .into_iter()
+        .find(|st| st.as_str() == s)
+    }
+
+    /// Everything but PENDING is an end state (until an operator retries FAILED or DEAD).
+    pub fn is_final(self) -> bool {
+        self != DeliveryStatus::Pending
+    }
+
+    /// Whether an operator may put it back to PENDING.
+    pub fn is_retryable(self) -> bool {
+        matches!(self, DeliveryStatus::Failed | DeliveryStatus::Dead)
+    }
+
+    /// The transitions of the state machine above.
+    pub fn can_become(self, next: DeliveryStatus) -> bool {
+        match self {
+            DeliveryStatus::Pending => next != DeliveryStatus::Pending,
+            DeliveryStatus::Failed | DeliveryStatus::Dead => next == DeliveryStatus::Pending,
+            DeliveryStatus::Sent | DeliveryStatus::Skipped => false,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DeliveryMode {
+    /// Posted as the sender into the sender-recipient DM.
+    AsSender,
+    /// Sent by the org's app bot to the recipient.
+    BotDm,
+}
+
+impl DeliveryMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryMode::AsSender => "as_sender",
+            DeliveryMode::BotDm => "bot_dm",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "as_sender" => Some(DeliveryMode::AsSender),
+            "bot_dm" => Some(DeliveryMode::BotDm),
+            _ => None,
+        }
+    }
+}
+
+/// A row of the outbox. Times are milliseconds since the Unix epoch.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub delivery_id: String,
+    pub org_id: String,
+    pub message_id: String,
+    pub space_id: String,
+    pub space_name: String,
+    pub sender_user_id: String,
+    /// Emptied with the text once the delivery is final.
+    pub sender_name: String,
+    pub sender_role: SpaceRole,
+    pub recipient_user_id: String,
+    /// Private: never logged, emptied once the delivery is final.
+    pub text: String,
+    pub link_url: String,
+    pub sent_at: i64,
+    pub status: DeliveryStatus,
+    pub mode: Option<DeliveryMode>,
+    pub attempts: u32,
+    pub last_error: String,
+    pub skip_reason: Option<SkipReason>,
+    pub slack_channel_id: String,
+    pub slack_ts: String,
+    pub next_attempt_at: i64,
+    pub lease_owner: Option<String>,
+    pub lease_until: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    /// The W3C `traceparent` of the accepting call, so the send continues that trace.
+    pub accepted_trace: String,
+}
+
+impl Delivery {
+    /// A new PENDING delivery of `message` to `recipient_user_id`, due at once.
+    pub fn accept(
+        delivery_id: String,
+        message: &ChatMessage,
+        recipient_user_id: &str,
+        now: i64,
+        accepted_trace: String,
+    ) -> Self {
+        Self {
+            delivery_id,
+            org_id: message.org_id.clone(),
+            message_id: message.message_id.clone(),
+            space_id: message.space_id.clone(),
+            space_name: message.space_name.clone(),
+            sender_user_id: message.sender.user_id.clone(),
+            sender_name: message.sender.display_name.clone(),
+            sender_role: message.sender.role,
+            recipient_user_id: recipient_user_id.to_owned(),
+            text: message.text.clone(),
+            link_url: message
+                .link_url
+                .as_ref()
+                .map(|l| l.as_str().to_owned())
+                .unwrap_or_default(),
+            sent_at: message.sent_at,
+            status: DeliveryStatus::Pending,
+            mode: None,
+            attempts: 0,
+            last_error: String::new(),
+            skip_reason: None,
+            slack_channel_id: String::new(),
+            slack_ts: String::new(),
+            next_attempt_at: now,
+            lease_owner: None,
+            lease_until: None,
+            created_at: now,
+            updated_at: now,
+            accepted_trace,
+        }
+    }
+}
+
+// Debug never shows the text or the sender's name.
+impl std::fmt::Debug for Delivery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Delivery")
+            .field("delivery_id", &self.delivery_id)
+            .field("org_id", &self.org_id)
+            .field("message_id", &self.message_id)
+            .field("recipient_user_id", &self.recipient_user_id)
+            .field("status", &self.status)
+            .field("mode", &self.mode)
+            .field("attempts", &self.attempts)
+            .field("last_error", &self.last_error)
+            .field("skip_reason", &self.skip_reason)
+            .field("next_attempt_at", &self.next_attempt_at)
+            .field("lease_owner", &self.lease_owner)
+            .field("lease_until", &self.lease_until)
+            .field("text_len", &self.text.len())
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use DeliveryStatus::*;
+
+    #[test]
+    fn the_state_machine() {
+        for end in [Sent, Skipped, Failed, Dead] {
+            assert!(Pending.can_become(end));
+            assert!(end.is_final());
+            assert!(!end.can_become(end));
+        }
+        assert!(!Pending.can_become(Pending));
+        assert!(Failed.can_become(Pending) && Dead.can_become(Pending));
+        assert!(!Sent.can_become(Pending) && !Skipped.can_become(Pending));
+        assert!(Failed.is_retryable() && Dead.is_retryable());
+        assert!(!Sent.is_retryable() && !Pending.is_retryable());
+        for s in [Pending, Sent, Skipped, Failed, Dead] {
+            assert_eq!(DeliveryStatus::parse(s.as_str()), Some(s));
+        }
+        for m in [DeliveryMode::AsSender, DeliveryMode::BotDm] {
+            assert_eq!(DeliveryMode::parse(m.as_str()), Some(m));
+        }
+    }
+
+    #[test]
+    fn debug_hides_the_text() {
+        let message = ChatMessage {
+            org_id: "o".into(),
+            space_id: "s".into(),
+            space_name: "S".into(),
+            message_id: "m".into(),
+            sent_at: 1,
+            sender: crate::domain::Sender {
+                user_id: "a".into(),
+                display_name: "Alice Secretname".into(),
+                role: SpaceRole::Member,
+            },
+            text: "the secret plan".into(),
+            mentions: vec![],
+            link_url: None,
+        };
+        let d = Delivery::accept("d1".into(), &message, "b", 5, String::new());
+        let shown = format!("{d:?} {message:?}");
+        assert!(!shown.contains("secret"), "{shown}");
+        assert_eq!(d.status, Pending);
+        assert_eq!(d.next_attempt_at, 5);
+    }
+}

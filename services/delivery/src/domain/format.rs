@@ -1,0 +1,322 @@
+//! How a message reads in Slack (SPEC 2.3): who sent it, the space, the text and a link back, with
+//! everything from ovice escaped for mrkdwn so no sender can trigger `@channel`, `@here` or a mention.
+
+use std::fmt::Write as _;
+
+/// Slack advises keeping a message under 4,000 characters; the text is cut well below that so the
+/// header and the link always fit.
+pub const MAX_SLACK_TEXT_CHARS: usize = 3_000;
+
+/// Appended to a cut text.
+pub const SHORTENED_MARKER: &str = "… (shortened, open in ovice for the full message)";
+
+/// Names (sender, space) are cut at this many characters of Slack text.
+const MAX_NAME_CHARS: usize = 80;
+
+/// The longest link accepted.
+const MAX_LINK_BYTES: usize = 2_048;
+
+/// Escapes Slack's three control characters. Slack then shows `<!channel>` or `<@U1>` as the
+/// literal text it is instead of notifying anyone.
+pub fn escape_mrkdwn(text: &str) -> String {
+    escape_within(text, usize::MAX).0
+}
+
+/// Escapes `text` into at most `limit` characters of Slack text, cutting on a character boundary
+/// (never inside an entity). Returns whether it was cut.
+fn escape_within(text: &str, limit: usize) -> (String, bool) {
+    let mut out = String::with_capacity(text.len().min(limit.saturating_mul(4)));
+    let mut used = 0usize;
+    for c in text.chars() {
+        let piece = match c {
+            '&' => "&amp;",
+            '<' => "&lt;",
+            '>' => "&gt;",
+            _ => "",
+        };
+        let width = if piece.is_empty() { 1 } else { piece.len() };
+        if used + width > limit {
+            return (out, true);
+        }
+        used += width;
+        if piece.is_empty() {
+            out.push(c);
+        } else {
+            out.push_str(piece);
+        }
+    }
+    (out, false)
+}
+
+/// Why a link back to ovice was refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum LinkUrlError {
+    #[error("must be an absolute http or https URL")]
+    NotHttp,
+    #[error("is longer than {MAX_LINK_BYTES} bytes")]
+    TooLong,
+    #[error("must not contain whitespace or control characters")]
+    Whitespace,
+    #[error("must not contain a user name or password")]
+    Credentials,
+}
+
+/// An http(s) link back to ovice that is safe inside Slack's `<url|label>`: no whitespace, and `|`,
+/// `<`, `>` percent-encoded, so it cannot end the link early or start a mention.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinkUrl(String);
+
+impl LinkUrl {
+    pub fn parse(raw: &str) -> Result<Self, LinkUrlError> {
+        if raw.len() > MAX_LINK_BYTES {
+            return Err(LinkUrlError::TooLong);
+        }
+        if raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(LinkUrlError::Whitespace);
+        }
+        let url = url::Url::parse(raw).map_err(|_| LinkUrlError::NotHttp)?;
+        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
+            return Err(LinkUrlError::NotHttp);
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(LinkUrlError::Credentials);
+        }
+        // The URL parser already percent-encodes `<`, `>` and spaces; `|` it keeps.
+        let mut safe = String::with_capacity(url.as_str().len());
+        for c in url.as_str().chars() {
+            match c {
+                '|' => safe.push_str("%7C"),
+                '<' => safe.push_str("%3C"),
+                '>' => safe.push_str("%3E"),
+                c if c.is_whitespace() || c.is_control() => return Err(LinkUrlError::Whitespace),
+                c => safe.push(c),
+            }
+        }
+        if safe.len() > MAX_LINK_BYTES {
+            return Err(LinkUrlError::TooLong);
+        }
+        Ok(Self(safe))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The parts of a Slack message; `render` makes the mrkdwn text.
+#[derive(Clone, Copy, Debug)]
+pub struct SlackText<'a> {
+    pub sender_name: &'a str,
+    pub sender_is_visitor: bool,
+    pub space_name: &'a str,
+    pub text: &'a str,
+    pub link: Option<&'a LinkUrl>,
+}
+
+impl SlackText<'_> {
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let name = name_or(self.sender_name, "Someone");
+        out.push_str(&name);
+        if self.sender_is_visitor {
+            out.push_str(" (visitor)");
+        }
+        out.push_str(" in ");
+        out.push_str(&name_or(self.space_name, "ovice"));
+        out.push_str(":\n");
+        if self.text.trim().is_empty() {
+            out.push_str("(open the message in ovice to read it)");
+        } else {
+            let (text, cut) = escape_within(self.text, MAX_SLACK_TEXT_CHARS);
+            out.push_str(&text);
+            if cut {
+                out.push_str(SHORTENED_MARKER);
+            }
+        }
+        if let Some(link) = self.link {
+            // `&` is escaped like everywhere else in the text; Slack unescapes it in the URL.
+            let _ = write!(out, "\n<{}|Open in ovice>", escape_mrkdwn(link.as_str()));
+        }
+        out
+    }
+}
+
+fn name_or(name: &str, fallback: &str) -> String {
+    let name = name.trim();
+    if name.is_empty() {
+        return fallback.to_owned();
+    }
+    let (escaped, cut) = escape_within(name, MAX_NAME_CHARS);
+    if cut { format!("{escaped}…") } else { escaped }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text<'a>(text: &'a str, link: Option<&'a LinkUrl>) -> SlackText<'a> {
+        SlackText {
+            sender_name: "Alice",
+            sender_is_visitor: false,
+            space_name: "Lobby",
+            text,
+            link,
+        }
+    }
+
+    #[test]
+    fn control_characters_arrive_as_literal_text() {
+        assert_eq!(
+            escape_mrkdwn("<!channel> <!here> <@U123> & a>b"),
+            "&lt;!channel&gt; &lt;!here&gt; &lt;@U123&gt; &amp; a&gt;b"
+        );
+        let rendered = SlackText {
+            sender_name: "<!here> Mallory & co",
+            sender_is_visitor: true,
+            space_name: "<@U1>",
+            text: "hi <!channel>",
+            link: None,
+        }
+        .render();
+        assert_eq!(
+            rendered,
+            "&lt;!here&gt; Mallory &amp; co (visitor) in &lt;@U1&gt;:\nhi &lt;!channel&gt;"
+        );
+    }
+
+    #[test]
+    fn a_message_shows_sender_space_text_and_link() {
+        let link = LinkUrl::parse("https://ovice.example/space/1?m=2&x=3").unwrap();
+        assert_eq!(
+            text("See you at 3", Some(&link)).render(),
+            "Alice in Lobby:\nSee you at 3\n<https://ovice.example/space/1?m=2&amp;x=3|Open in ovice>"
+        );
+        let empty = SlackText {
+            sender_name: " ",
+            sender_is_visitor: false,
+            space_name: "",
+            text: "",
+            link: None,
+        };
+        assert_eq!(
+            empty.render(),
+            "Someone in ovice:\n(open the message in ovice to read it)"
+        );
+    }
+
+    #[test]
+    fn long_text_is_cut_on_a_char_boundary_with_a_marker() {
+        let long = "é".repeat(MAX_SLACK_TEXT_CHARS + 10);
+        let rendered = text(&long, None).render();
+        assert!(rendered.ends_with(SHORTENED_MARKER));
+        let body = rendered
+            .strip_prefix("Alice in Lobby:\n")
+            .unwrap()
+            .strip_suffix(SHORTENED_MARKER)
+            .unwrap();
+        assert_eq!(body.chars().count(), MAX_SLACK_TEXT_CHARS);
+        // Entities are never split: the cut text stays well-formed.
+        let amps = "&".repeat(MAX_SLACK_TEXT_CHARS);
+        let rendered = text(&amps, None).render();
+        let body = rendered
+            .strip_prefix("Alice in Lobby:\n")
+            .unwrap()
+            .strip_suffix(SHORTENED_MARKER)
+            .unwrap();
+        assert_eq!(body, "&amp;".repeat(MAX_SLACK_TEXT_CHARS / 5));
+        // Exactly at the limit: not cut.
+        let exact = "a".repeat(MAX_SLACK_TEXT_CHARS);
+        assert!(!text(&exact, None).render().contains(SHORTENED_MARKER));
+    }
+
+    #[test]
+    fn long_names_are_cut() {
+        let name = "n".repeat(200);
+        let rendered = SlackText {
+            sender_name: &name,
+            ..text("x", None)
+        }
+        .render();
+        assert!(rendered.starts_with(&format!("{}… in Lobby", "n".repeat(80))));
+    }
+
+    #[test]
+    fn links_must_be_http_and_cannot_break_out_of_the_link_syntax() {
+        assert_eq!(
+            LinkUrl::parse("https://o.example/a|b?q=<x>|y#f|g")
+                .unwrap()
+                .as_str(),
+            "https://o.example/a%7Cb?q=%3Cx%3E%7Cy#f%7Cg"
+        );
+        assert_eq!(
+            LinkUrl::parse("http://o.example").unwrap().as_str(),
+            "http://o.example/"
+        );
+        for bad in [
+            "javascript:alert(1)",
+            "ftp://o.example/",
+            "mailto:a@b.c",
+            "/relative",
+            "https://",
+            "data:text/html,hi",
+        ] {
+            assert_eq!(LinkUrl::parse(bad), Err(LinkUrlError::NotHttp), "{bad}");
+        }
+        assert_eq!(
+            LinkUrl::parse("https://o.example/a b"),
+            Err(LinkUrlError::Whitespace)
+        );
+        assert_eq!(
+            LinkUrl::parse("https://o.example/a\nb"),
+            Err(LinkUrlError::Whitespace)
+        );
+        assert_eq!(
+            LinkUrl::parse("https://u:p@o.example/"),
+            Err(LinkUrlError::Credentials)
+        );
+        let long = format!("https://o.example/{}", "a".repeat(MAX_LINK_BYTES));
+        assert_eq!(LinkUrl::parse(&long), Err(LinkUrlError::TooLong));
+    }
+
+    #[test]
+    fn rendered_text_never_contains_an_unescaped_control_sequence() {
+        // A deterministic sweep over tricky inputs (a property test in spirit): whatever the
+        // sender writes, the only `<` in the output is the link we add.
+        let pieces = [
+            "<",
+            ">",
+            "&",
+            "<!channel>",
+            "<@U1|x>",
+            "|",
+            "&lt;",
+            "\u{0}",
+            "é",
+            "💬",
+            " ",
+            "\n",
+            "*",
+        ];
+        for a in pieces {
+            for b in pieces {
+                for c in pieces {
+                    let input = format!("{a}{b}{c}{a}");
+                    let link = LinkUrl::parse("https://o.example/x").unwrap();
+                    let rendered = SlackText {
+                        sender_name: &input,
+                        sender_is_visitor: false,
+                        space_name: &input,
+                        text: &input,
+                        link: Some(&link),
+                    }
+                    .render();
+                    let without_link = rendered
+                        .strip_suffix("\n<https://o.example/x|Open in ovice>")
+                        .unwrap();
+                    assert!(!without_link.contains('<'), "{input:?} -> {rendered:?}");
+                    assert!(!without_link.contains('>'), "{input:?} -> {rendered:?}");
+                }
+            }
+        }
+    }
+}

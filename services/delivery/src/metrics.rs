@@ -1,0 +1,95 @@
+//! Deliveries by outcome and skip reason, accept-to-Slack latency, outbox depth and the age of the
+//! oldest pending delivery, on the process's OpenTelemetry meter (Prometheus text on `/metrics`,
+//! OTLP when configured). Slack calls by method and status are counted by the Slack client.
+
+use std::sync::OnceLock;
+
+use opentelemetry::{
+    KeyValue, global,
+    metrics::{Counter, Gauge, Histogram},
+};
+
+use crate::domain::{DeliveryMode, SkipReason};
+
+struct Instruments {
+    enqueued: Counter<u64>,
+    outcomes: Counter<u64>,
+    latency: Histogram<f64>,
+    pending: Gauge<u64>,
+    oldest_pending: Gauge<f64>,
+}
+
+// Built on first use, after the binary has installed its meter provider.
+fn instruments() -> &'static Instruments {
+    static INSTRUMENTS: OnceLock<Instruments> = OnceLock::new();
+    INSTRUMENTS.get_or_init(|| {
+        let meter = global::meter("ovice-slack");
+        Instruments {
+            enqueued: meter
+                .u64_counter("ovice_slack_delivery_enqueued")
+                .with_description("Chat messages enqueued, by disposition (accepted, duplicate, skipped) and skip reason")
+                .build(),
+            outcomes: meter
+                .u64_counter("ovice_slack_delivery_outcomes")
+                .with_description(
+                    "Delivery attempts by outcome (sent, skipped, failed, dead, retried, deferred, abandoned), mode and skip reason",
+                )
+                .build(),
+            latency: meter
+                .f64_histogram("ovice_slack_delivery_latency")
+                .with_unit("s")
+                .with_description("Time from accepting a message to its arrival in Slack")
+                .build(),
+            pending: meter
+                .u64_gauge("ovice_slack_outbox_pending")
+                .with_description("Deliveries waiting to be sent")
+                .build(),
+            oldest_pending: meter
+                .f64_gauge("ovice_slack_outbox_oldest_pending_age")
+                .with_unit("s")
+                .with_description("Age of the oldest delivery waiting to be sent")
+                .build(),
+        }
+    })
+}
+
+pub(crate) fn enqueued(disposition: &'static str, skip: Option<SkipReason>) {
+    instruments().enqueued.add(
+        1,
+        &[
+            KeyValue::new("disposition", disposition),
+            KeyValue::new("skip_reason", skip.map_or("", SkipReason::as_str)),
+        ],
+    );
+}
+
+pub(crate) fn outcome(outcome: &'static str, mode: Option<DeliveryMode>, skip: Option<SkipReason>) {
+    outcomes(outcome, mode, skip, 1);
+}
+
+pub(crate) fn outcomes(
+    outcome: &'static str,
+    mode: Option<DeliveryMode>,
+    skip: Option<SkipReason>,
+    count: u64,
+) {
+    instruments().outcomes.add(
+        count,
+        &[
+            KeyValue::new("outcome", outcome),
+            KeyValue::new("mode", mode.map_or("", DeliveryMode::as_str)),
+            KeyValue::new("skip_reason", skip.map_or("", SkipReason::as_str)),
+        ],
+    );
+}
+
+pub(crate) fn sent_after(accepted_at_ms: i64, now_ms: i64) {
+    let seconds = (now_ms.saturating_sub(accepted_at_ms)).max(0) as f64 / 1000.0;
+    instruments().latency.record(seconds, &[]);
+}
+
+pub(crate) fn outbox(pending: u64, oldest_age_ms: i64) {
+    let i = instruments();
+    i.pending.record(pending, &[]);
+    i.oldest_pending.record(oldest_age_ms.max(0) as f64 / 1000.0, &[]);
+}

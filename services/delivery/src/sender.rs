@@ -1,0 +1,373 @@
+//! Sends one delivery as SPEC 2.3 describes, deciding at send time (the accept-time checks may be
+//! stale): the org's workspace must be configured and ACTIVE and the recipient connected to it,
+//! else the delivery is SKIPPED. A connected sender posts as themself into the sender↔recipient DM
+//! (`conversations.open` + `chat.postMessage` with their user token); if that token no longer works
+//! the person is flagged NEEDS_RECONNECT and the same attempt falls back to the bot DM
+//! (`chat.postMessage` with the bot token to the recipient's user id).
+
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use moka::future::Cache;
+use secrecy::SecretString;
+use slack_client::{ErrorClass, PostMessage, SlackClient, SlackError};
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::{
+    directory::{CachedDirectory, Freshness, OrgCredentials, ResolvedUser},
+    domain::{Delivery, DeliveryMode, LinkUrl, SkipReason, SlackText, SpaceRole},
+    pacer::{Lane, Pace, Pacer},
+};
+
+/// What became of one attempt.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SendOutcome {
+    Sent {
+        mode: DeliveryMode,
+        channel: String,
+        ts: String,
+    },
+    Skipped(SkipReason),
+    /// Slack refused it for good (this recipient, this request).
+    Failed {
+        mode: Option<DeliveryMode>,
+        error: String,
+    },
+    /// A transient failure; `retry_after` is Slack's, when it sent one.
+    Retry {
+        mode: Option<DeliveryMode>,
+        error: String,
+        retry_after: Option<Duration>,
+    },
+    /// Slack rejected the org's bot token; it has been reported. The org's other pending deliveries
+    /// cannot succeed either.
+    WorkspaceTokenRejected {
+        error: String,
+    },
+    /// A rate-limit lane is busy this long: try again later, no attempt counted.
+    Deferred(Duration),
+    /// Nothing was posted (shutdown, or too little lease left to post safely).
+    Abandoned,
+}
+
+/// The (team, sender, recipient) Slack ids of a DM whose conversation id is known.
+type DmKey = (String, String, String);
+
+pub struct DeliverySender {
+    slack: SlackClient,
+    directory: CachedDirectory,
+    pacer: Arc<Pacer>,
+    dms: Cache<DmKey, String>,
+}
+
+/// The result of the as-sender path.
+enum AsSender {
+    Done(SendOutcome),
+    FallBack,
+}
+
+const OPEN: &str = "conversations.open";
+
+impl DeliverySender {
+    pub fn new(slack: SlackClient, directory: CachedDirectory, pacer: Arc<Pacer>) -> Self {
+        Self {
+            slack,
+            directory,
+            pacer,
+            // DM ids never change; the cache only spares Slack's Tier 3 conversations.open.
+            dms: Cache::builder()
+                .max_capacity(100_000)
+                .time_to_idle(Duration::from_secs(24 * 3600))
+                .build(),
+        }
+    }
+
+    /// One attempt. No post starts after `post_deadline` (the lease must outlast the call, or
+    /// another worker could send the message a second time).
+    pub async fn send(
+        &self,
+        d: &Delivery,
+        post_deadline: Instant,
+        cancel: &CancellationToken,
+    ) -> SendOutcome {
+        let creds = match self.directory.bot_credentials(&d.org_id, Freshness::Fresh).await {
+            Ok(Some(c)) if c.active => c,
+            Ok(Some(_)) => return SendOutcome::Skipped(SkipReason::WorkspaceTokenInvalid),
+            Ok(None) => return SendOutcome::Skipped(SkipReason::WorkspaceNotConfigured),
+            Err(e) => return retry_later(None, e.to_string()),
+        };
+        let ids = [d.recipient_user_id.clone(), d.sender_user_id.clone()];
+        let users = match self
+            .directory
+            .resolve_users(&d.org_id, &ids, Freshness::Fresh)
+            .await
+        {
+            Ok(users) => users,
+            Err(e) => return retry_later(None, e.to_string()),
+        };
+        let (Some(recipient), Some(sender)) = (users.first(), users.get(1)) else {
+            return retry_later(None, "AccountLinkService answered too few users".into());
+        };
+        if !recipient.connected_in(&creds.team_id) {
+            return SendOutcome::Skipped(SkipReason::RecipientNotConnected);
+        }
+        let link = LinkUrl::parse(&d.link_url).ok();
+        let text = SlackText {
+            sender_name: &d.sender_name,
+            sender_is_visitor: d.sender_role == SpaceRole::Visitor,
+            space_name: &d.space_name,
+            text: &d.text,
+            link: link.as_ref(),
+        }
+        .render();
+        // Visitors are never posted as, even should they hold a link.
+        if d.sender_role != SpaceRole::Visitor
+            && sender.connected_in(&creds.team_id)
+            && sender.slack_user_id != recipient.slack_user_id
+            && let Some(token) = &sender.user_token
+        {
+            let route = Route {
+                d,
+                team_id: &creds.team_id,
+                text: &text,
+                post_deadline,
+                cancel,
+            };
+            match self.as_sender(&route, sender, recipient, token).await {
+                AsSender::Done(outcome) => return outcome,
+                AsSender::FallBack => {}
+            }
+        }
+        let route = Route {
+            d,
+            team_id: &creds.team_id,
+            text: &text,
+            post_deadline,
+            cancel,
+        };
+        self.bot_dm(&route, &creds, recipient).await
+    }
+
+    async fn as_sender(
+        &self,
+        route: &Route<'_>,
+        sender: &ResolvedUser,
+        recipient: &ResolvedUser,
+        token: &SecretString,
+    ) -> AsSender {
+        let key: DmKey = (
+            route.team_id.to_owned(),
+            sender.slack_user_id.clone(),
+            recipient.slack_user_id.clone(),
+        );
+        let channel = match self.dms.get(&key).await {
+            Some(channel) => channel,
+            None => {
+                let lane = Lane::Tier3 {
+                    team_id: route.team_id,
+                    method: OPEN,
+                };
+                if let Some(outcome) = self.pace(lane, route.cancel).await {
+                    return AsSender::Done(outcome);
+                }
+                let users = [recipient.slack_user_id.as_str()];
+                let call = self
+                    .slack
+                    .conversations_open(token, &users)
+                    .instrument(slack_span(OPEN));
+                match call.await {
+                    Ok(channel) => {
+                        self.dms.insert(key.clone(), channel.clone()).await;
+                        channel
+                    }
+                    Err(e) => return self.user_token_failure(route, lane, e).await,
+                }
+            }
+        };
+        let lane = Lane::Post {
+            team_id: route.team_id,
+            channel: &channel,
+        };
+        if let Some(outcome) = self.pace(lane, route.cancel).await {
+            return AsSender::Done(outcome);
+        }
+        if Instant::now() > route.post_deadline {
+            return AsSender::Done(SendOutcome::Abandoned);
+        }
+        match self.post(token, &channel, route.text).await {
+            Ok(posted) => AsSender::Done(SendOutcome::Sent {
+                mode: DeliveryMode::AsSender,
+                channel: posted.channel,
+                ts: posted.ts,
+            }),
+            Err(e) => {
+                if e.code() == Some("channel_not_found") {
+                    // Should a cached DM ever vanish, the next attempt opens it afresh.
+                    self.dms.invalidate(&key).await;
+                }
+                self.user_token_failure(route, lane, e).await
+            }
+        }
+    }
+
+    /// The sender's token failed: transient failures are retried as sender; anything permanent
+    /// falls back to the bot DM, flagging the person when their token itself was refused.
+    async fn user_token_failure(&self, route: &Route<'_>, lane: Lane<'_>, e: SlackError) -> AsSender {
+        let d = route.d;
+        match e.class() {
+            ErrorClass::Retryable => {
+                self.close_on_429(lane, &e);
+                AsSender::Done(retry_later_after(Some(DeliveryMode::AsSender), &e))
+            }
+            ErrorClass::PerOrg => {
+                let reason = e.code().unwrap_or("token_rejected");
+                tracing::warn!(
+                    delivery_id = %d.delivery_id, org_id = %d.org_id, user_id = %d.sender_user_id, reason,
+                    "Slack rejected the sender's token; falling back to the bot DM"
+                );
+                if let Err(report) = self
+                    .directory
+                    .report_user_token_invalid(&d.org_id, &d.sender_user_id, reason)
+                    .await
+                {
+                    tracing::warn!(error = %report, "could not report the sender's rejected token");
+                }
+                AsSender::FallBack
+            }
+            ErrorClass::PerUser | ErrorClass::Permanent => {
+                tracing::info!(
+                    delivery_id = %d.delivery_id, org_id = %d.org_id, error = %e,
+                    "posting as the sender failed; falling back to the bot DM"
+                );
+                AsSender::FallBack
+            }
+        }
+    }
+
+    async fn bot_dm(
+        &self,
+        route: &Route<'_>,
+        creds: &OrgCredentials,
+        recipient: &ResolvedUser,
+    ) -> SendOutcome {
+        let d = route.d;
+        // A bot DM is addressed by the recipient's user id; Slack resolves it to the bot's DM.
+        let channel = recipient.slack_user_id.as_str();
+        let lane_key = format!("bot:{channel}");
+        let lane = Lane::Post {
+            team_id: route.team_id,
+            channel: &lane_key,
+        };
+        if let Some(outcome) = self.pace(lane, route.cancel).await {
+            return outcome;
+        }
+        if Instant::now() > route.post_deadline {
+            return SendOutcome::Abandoned;
+        }
+        match self.post(&creds.bot_token, channel, route.text).await {
+            Ok(posted) => SendOutcome::Sent {
+                mode: DeliveryMode::BotDm,
+                channel: posted.channel,
+                ts: posted.ts,
+            },
+            Err(e) => match e.class() {
+                ErrorClass::Retryable => {
+                    self.close_on_429(lane, &e);
+                    retry_later_after(Some(DeliveryMode::BotDm), &e)
+                }
+                ErrorClass::PerOrg => {
+                    let reason = e.code().unwrap_or("token_rejected");
+                    tracing::warn!(
+                        delivery_id = %d.delivery_id, org_id = %d.org_id, team_id = %creds.team_id, reason,
+                        "Slack rejected the workspace's bot token; delivery for the organization stops"
+                    );
+                    if let Err(report) = self
+                        .directory
+                        .report_workspace_token_invalid(&d.org_id, &creds.team_id, reason)
+                        .await
+                    {
+                        tracing::warn!(error = %report, "could not report the rejected bot token");
+                    }
+                    SendOutcome::WorkspaceTokenRejected {
+                        error: format!("Slack rejected the workspace's bot token: {reason}"),
+                    }
+                }
+                ErrorClass::PerUser | ErrorClass::Permanent => SendOutcome::Failed {
+                    mode: Some(DeliveryMode::BotDm),
+                    error: e.to_string(),
+                },
+            },
+        }
+    }
+
+    async fn post(
+        &self,
+        token: &SecretString,
+        channel: &str,
+        text: &str,
+    ) -> Result<slack_client::PostedMessage, SlackError> {
+        let message = PostMessage {
+            channel: channel.to_owned(),
+            text: text.to_owned(),
+            // A link preview of ovice would only repeat the link.
+            unfurl_links: false,
+            unfurl_media: false,
+        };
+        self.slack
+            .chat_post_message(token, &message)
+            .instrument(slack_span("chat.postMessage"))
+            .await
+    }
+
+    /// `None` to go ahead; otherwise what to answer.
+    async fn pace(&self, lane: Lane<'_>, cancel: &CancellationToken) -> Option<SendOutcome> {
+        match self.pacer.acquire(lane, cancel).await {
+            Pace::Go => None,
+            Pace::Defer(wait) => Some(SendOutcome::Deferred(wait)),
+            Pace::Cancelled => Some(SendOutcome::Abandoned),
+        }
+    }
+
+    fn close_on_429(&self, lane: Lane<'_>, e: &SlackError) {
+        if let Some(retry_after) = e.retry_after() {
+            self.pacer.close(lane, retry_after);
+        }
+    }
+}
+
+/// What both paths of one attempt share.
+struct Route<'a> {
+    d: &'a Delivery,
+    team_id: &'a str,
+    text: &'a str,
+    post_deadline: Instant,
+    cancel: &'a CancellationToken,
+}
+
+fn retry_later(mode: Option<DeliveryMode>, error: String) -> SendOutcome {
+    SendOutcome::Retry {
+        mode,
+        error,
+        retry_after: None,
+    }
+}
+
+fn retry_later_after(mode: Option<DeliveryMode>, e: &SlackError) -> SendOutcome {
+    SendOutcome::Retry {
+        mode,
+        error: e.to_string(),
+        retry_after: e.retry_after(),
+    }
+}
+
+fn slack_span(method: &'static str) -> tracing::Span {
+    tracing::info_span!(
+        "slack.call",
+        otel.name = method,
+        otel.kind = "client",
+        slack.method = method
+    )
+}

@@ -1,0 +1,164 @@
+//! The durable outbox: one trait, a SQLite and a PostgreSQL implementation sharing their SQL
+//! (`sql.rs`), one test suite run on both.
+//!
+//! Workers claim due rows with a lease: a claimed row stays PENDING, and every later change is
+//! conditional on the lease owner, so a worker whose lease ran out cannot overwrite the result of
+//! the worker that took the row over. Messages to one recipient go out in order: only the oldest
+//! pending row of each (org, recipient) can be claimed.
+
+mod postgres;
+mod sql;
+mod sqlite;
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+
+use ovice_slack_runtime::db::Database;
+
+use crate::domain::{Delivery, DeliveryMode, DeliveryStatus, SkipReason};
+
+pub use postgres::PostgresOutboxStore;
+pub use sqlite::SqliteOutboxStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("stored row is corrupt: {0}")]
+    Corrupt(String),
+}
+
+/// One claim round of a worker.
+#[derive(Clone, Copy, Debug)]
+pub struct Claim<'a> {
+    pub worker_id: &'a str,
+    pub now: i64,
+    /// The claimed rows are reserved until then.
+    pub lease_until: i64,
+    /// At most this many rows.
+    pub limit: u32,
+    /// At most this many rows of one organization, so one org's backlog cannot starve the others;
+    /// within the limit the orgs take turns (each org's oldest due row first).
+    pub per_org: u32,
+}
+
+/// How a claimed delivery ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Sent {
+        mode: DeliveryMode,
+        channel: String,
+        ts: String,
+    },
+    Skipped(SkipReason),
+    Failed {
+        mode: Option<DeliveryMode>,
+        error: String,
+    },
+    Dead {
+        mode: Option<DeliveryMode>,
+        error: String,
+    },
+}
+
+impl Outcome {
+    pub fn status(&self) -> DeliveryStatus {
+        match self {
+            Outcome::Sent { .. } => DeliveryStatus::Sent,
+            Outcome::Skipped(_) => DeliveryStatus::Skipped,
+            Outcome::Failed { .. } => DeliveryStatus::Failed,
+            Outcome::Dead { .. } => DeliveryStatus::Dead,
+        }
+    }
+}
+
+#[async_trait::async_trait]
+pub trait OutboxStore: Send + Sync + 'static {
+    /// Stores `delivery` unless the org already has a delivery of that message id; returns the
+    /// stored row and whether it is new. Concurrent calls for one message store exactly one row.
+    async fn insert_if_absent(&self, delivery: &Delivery) -> Result<(Delivery, bool), StoreError>;
+
+    async fn get(&self, org_id: &str, message_id: &str) -> Result<Option<Delivery>, StoreError>;
+
+    async fn get_by_id(&self, delivery_id: &str) -> Result<Option<Delivery>, StoreError>;
+
+    /// Newest first; `after` is the last delivery id of the previous page.
+    async fn list(
+        &self,
+        org_id: &str,
+        status: Option<DeliveryStatus>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Delivery>, StoreError>;
+
+    /// Leases due rows to `claim.worker_id`. Rows whose lease is still valid are not claimed; those
+    /// of a crashed worker come back once their lease has expired.
+    async fn claim_due(&self, claim: Claim<'_>) -> Result<Vec<Delivery>, StoreError>;
+
+    /// Records how a claimed delivery ended (counting the attempt unless it was skipped). The text
+    /// and sender name are erased for SENT and SKIPPED, and for FAILED and DEAD when
+    /// `erase_failed_text`. False when `lease_owner` no longer holds the row.
+    async fn complete(
+        &self,
+        delivery_id: &str,
+        lease_owner: &str,
+        outcome: &Outcome,
+        now: i64,
+        erase_failed_text: bool,
+    ) -> Result<bool, StoreError>;
+
+    /// Counts a failed attempt and makes the row due again at `next_attempt_at`.
+    async fn reschedule(
+        &self,
+        delivery_id: &str,
+        lease_owner: &str,
+        next_attempt_at: i64,
+        mode: Option<DeliveryMode>,
+        error: &str,
+        now: i64,
+    ) -> Result<bool, StoreError>;
+
+    /// Gives a claimed row back without counting an attempt (shutdown, pacing), due no earlier than
+    /// `not_before`.
+    async fn release(
+        &self,
+        delivery_id: &str,
+        lease_owner: &str,
+        not_before: i64,
+    ) -> Result<bool, StoreError>;
+
+    /// The org's bot token was rejected: every PENDING row of the org that no worker holds ends
+    /// FAILED with `reason`. Returns how many.
+    async fn fail_pending_for_org(
+        &self,
+        org_id: &str,
+        reason: &str,
+        now: i64,
+        erase_failed_text: bool,
+    ) -> Result<u64, StoreError>;
+
+    /// Puts a FAILED or DEAD delivery back to PENDING, due at once, attempts from zero. `None` when
+    /// the org has no such delivery in one of those states.
+    async fn retry(&self, org_id: &str, delivery_id: &str, now: i64) -> Result<Option<Delivery>, StoreError>;
+
+    /// The earliest time after `now` at which a pending row becomes due or its lease expires.
+    async fn next_wakeup(&self, now: i64) -> Result<Option<i64>, StoreError>;
+
+    /// How many rows are PENDING, and when the oldest of them was accepted.
+    async fn pending_stats(&self) -> Result<(u64, Option<i64>), StoreError>;
+
+    /// Erases the text of FAILED and DEAD rows last changed before `before`. Returns how many.
+    async fn erase_text_before(&self, before: i64) -> Result<u64, StoreError>;
+}
+
+/// Opens the store of the database's backend and runs its migrations.
+pub async fn open(db: &Database) -> Result<Arc<dyn OutboxStore>, ovice_slack_runtime::db::DbError> {
+    static SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+    static POSTGRES: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+    db.migrate(&SQLITE, &POSTGRES).await?;
+    Ok(match db {
+        Database::Sqlite(pool) => Arc::new(SqliteOutboxStore::new(pool.clone())),
+        Database::Postgres(pool) => Arc::new(PostgresOutboxStore::new(pool.clone())),
+    })
+}

@@ -1,0 +1,445 @@
+//! The SQL of both backends. The statements are identical ($n placeholders work on both); how a
+//! claim locks differs (PostgreSQL skips rows other claimers hold, SQLite has a single writer), so
+//! one macro expands the implementation for each pool.
+
+use super::StoreError;
+use crate::domain::{Delivery, DeliveryMode, DeliveryStatus, SkipReason, SpaceRole};
+
+macro_rules! columns {
+    () => {
+        "delivery_id, org_id, message_id, space_id, space_name, sender_user_id, sender_name, sender_role, \
+         recipient_user_id, text, link_url, sent_at, status, mode, attempts, last_error, skip_reason, \
+         slack_channel_id, slack_ts, next_attempt_at, lease_owner, lease_until, created_at, updated_at, \
+         accepted_trace"
+    };
+}
+
+pub(super) const INSERT: &str = concat!(
+    "INSERT INTO deliveries (",
+    columns!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
+     $21, $22, $23, $24, $25) ON CONFLICT (org_id, message_id) DO NOTHING RETURNING ",
+    columns!()
+);
+
+pub(super) const SELECT_BY_MESSAGE: &str = concat!(
+    "SELECT ",
+    columns!(),
+    " FROM deliveries WHERE org_id = $1 AND message_id = $2"
+);
+
+pub(super) const SELECT_BY_ID: &str =
+    concat!("SELECT ", columns!(), " FROM deliveries WHERE delivery_id = $1");
+
+pub(super) const LIST: &str = concat!(
+    "SELECT ",
+    columns!(),
+    " FROM deliveries WHERE org_id = $1 AND ($2 = '' OR status = $2) AND ($3 = '' OR delivery_id < $3) \
+     ORDER BY delivery_id DESC LIMIT $4"
+);
+
+/// Due, unleased rows that are the oldest pending row of their (org, recipient), numbered per org
+/// so that the orgs take turns: every org's first row, then every org's second, and so on.
+/// `{lock}` is appended to the innermost row selection (PostgreSQL: `FOR UPDATE SKIP LOCKED`).
+/// The outer conditions are repeated on the locked row because PostgreSQL re-checks them against a
+/// row another claimer changed while we waited, which the uncorrelated IN-list would not catch.
+pub(super) const CLAIM_TEMPLATE: &str = concat!(
+    "UPDATE deliveries SET lease_owner = $1, lease_until = $2 WHERE delivery_id IN (\
+       SELECT d.delivery_id FROM deliveries d \
+       WHERE d.status = 'pending' AND d.next_attempt_at <= $3 \
+         AND (d.lease_until IS NULL OR d.lease_until <= $3) \
+         AND d.delivery_id IN (\
+           SELECT c.delivery_id FROM (\
+             SELECT h.delivery_id, h.next_attempt_at, \
+                    ROW_NUMBER() OVER (PARTITION BY h.org_id ORDER BY h.next_attempt_at, h.delivery_id) AS rn \
+             FROM deliveries h \
+             WHERE h.status = 'pending' AND h.next_attempt_at <= $3 \
+               AND (h.lease_until IS NULL OR h.lease_until <= $3) \
+               AND NOT EXISTS (\
+                 SELECT 1 FROM deliveries e \
+                 WHERE e.org_id = h.org_id AND e.recipient_user_id = h.recipient_user_id \
+                   AND e.status = 'pending' \
+                   AND (e.sent_at < h.sent_at OR (e.sent_at = h.sent_at AND e.delivery_id < h.delivery_id)))\
+           ) c WHERE c.rn <= $4 ORDER BY c.rn, c.next_attempt_at, c.delivery_id LIMIT $5)\
+       {lock}) RETURNING ",
+    columns!()
+);
+
+/// `$11`: erase the text and the sender name.
+pub(super) const COMPLETE: &str = "UPDATE deliveries SET status = $3, \
+     mode = CASE WHEN $4 = '' THEN mode ELSE $4 END, attempts = attempts + $5, last_error = $6, \
+     skip_reason = $7, slack_channel_id = $8, slack_ts = $9, lease_owner = NULL, lease_until = NULL, \
+     updated_at = $10, text = CASE WHEN $11 THEN '' ELSE text END, \
+     sender_name = CASE WHEN $11 THEN '' ELSE sender_name END \
+     WHERE delivery_id = $1 AND lease_owner = $2 AND status = 'pending'";
+
+pub(super) const RESCHEDULE: &str = "UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = $3, \
+     mode = CASE WHEN $4 = '' THEN mode ELSE $4 END, last_error = $5, lease_owner = NULL, \
+     lease_until = NULL, updated_at = $6 \
+     WHERE delivery_id = $1 AND lease_owner = $2 AND status = 'pending'";
+
+pub(super) const RELEASE: &str = "UPDATE deliveries SET lease_owner = NULL, lease_until = NULL, \
+     next_attempt_at = CASE WHEN $3 > next_attempt_at THEN $3 ELSE next_attempt_at END \
+     WHERE delivery_id = $1 AND lease_owner = $2 AND status = 'pending'";
+
+pub(super) const FAIL_PENDING_FOR_ORG: &str = "UPDATE deliveries SET status = 'failed', last_error = $2, \
+     lease_owner = NULL, lease_until = NULL, updated_at = $3, \
+     text = CASE WHEN $4 THEN '' ELSE text END, sender_name = CASE WHEN $4 THEN '' ELSE sender_name END \
+     WHERE org_id = $1 AND status = 'pending' AND (lease_until IS NULL OR lease_until <= $3)";
+
+pub(super) const RETRY: &str = concat!(
+    "UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = $3, last_error = '', \
+     skip_reason = '', lease_owner = NULL, lease_until = NULL, updated_at = $3 \
+     WHERE org_id = $1 AND delivery_id = $2 AND status IN ('failed', 'dead') RETURNING ",
+    columns!()
+);
+
+pub(super) const NEXT_WAKEUP: &str = "SELECT MIN(w) FROM (SELECT CASE \
+     WHEN lease_until IS NOT NULL AND lease_until > next_attempt_at THEN lease_until \
+     ELSE next_attempt_at END AS w FROM deliveries WHERE status = 'pending') t WHERE w > $1";
+
+pub(super) const PENDING_STATS: &str =
+    "SELECT COUNT(*), MIN(created_at) FROM deliveries WHERE status = 'pending'";
+
+pub(super) const ERASE_TEXT_BEFORE: &str = "UPDATE deliveries SET text = '', sender_name = '' \
+     WHERE status IN ('failed', 'dead') AND updated_at < $1 AND (text <> '' OR sender_name <> '')";
+
+#[derive(sqlx::FromRow)]
+pub(super) struct DeliveryRow {
+    delivery_id: String,
+    org_id: String,
+    message_id: String,
+    space_id: String,
+    space_name: String,
+    sender_user_id: String,
+    sender_name: String,
+    sender_role: String,
+    recipient_user_id: String,
+    text: String,
+    link_url: String,
+    sent_at: i64,
+    status: String,
+    mode: String,
+    attempts: i64,
+    last_error: String,
+    skip_reason: String,
+    slack_channel_id: String,
+    slack_ts: String,
+    next_attempt_at: i64,
+    lease_owner: Option<String>,
+    lease_until: Option<i64>,
+    created_at: i64,
+    updated_at: i64,
+    accepted_trace: String,
+}
+
+impl TryFrom<DeliveryRow> for Delivery {
+    type Error = StoreError;
+
+    fn try_from(r: DeliveryRow) -> Result<Self, StoreError> {
+        let corrupt =
+            |what: &str, value: &str| StoreError::Corrupt(format!("{what} `{value}` of {}", r.delivery_id));
+        let status = DeliveryStatus::parse(&r.status).ok_or_else(|| corrupt("status", &r.status))?;
+        let sender_role =
+            SpaceRole::parse(&r.sender_role).ok_or_else(|| corrupt("sender role", &r.sender_role))?;
+        let mode = match r.mode.as_str() {
+            "" => None,
+            m => Some(DeliveryMode::parse(m).ok_or_else(|| corrupt("mode", m))?),
+        };
+        let skip_reason = match r.skip_reason.as_str() {
+            "" => None,
+            s => Some(SkipReason::parse(s).ok_or_else(|| corrupt("skip reason", s))?),
+        };
+        let attempts = u32::try_from(r.attempts).map_err(|_| corrupt("attempts", &r.attempts.to_string()))?;
+        Ok(Delivery {
+            delivery_id: r.delivery_id,
+            org_id: r.org_id,
+            message_id: r.message_id,
+            space_id: r.space_id,
+            space_name: r.space_name,
+            sender_user_id: r.sender_user_id,
+            sender_name: r.sender_name,
+            sender_role,
+            recipient_user_id: r.recipient_user_id,
+            text: r.text,
+            link_url: r.link_url,
+            sent_at: r.sent_at,
+            status,
+            mode,
+            attempts,
+            last_error: r.last_error,
+            skip_reason,
+            slack_channel_id: r.slack_channel_id,
+            slack_ts: r.slack_ts,
+            next_attempt_at: r.next_attempt_at,
+            lease_owner: r.lease_owner,
+            lease_until: r.lease_until,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            accepted_trace: r.accepted_trace,
+        })
+    }
+}
+
+pub(super) fn mode_str(mode: Option<DeliveryMode>) -> &'static str {
+    mode.map_or("", DeliveryMode::as_str)
+}
+
+/// Implements `OutboxStore` for `$store` over a pool of `$pool`, beginning write transactions with
+/// `$begin` and locking claimed rows with `$lock`.
+macro_rules! impl_outbox_store {
+    ($store:ident, $pool:ty, $begin:expr, $lock:expr) => {
+        #[derive(Clone, Debug)]
+        pub struct $store {
+            pool: $pool,
+            claim_sql: String,
+        }
+
+        impl $store {
+            pub fn new(pool: $pool) -> Self {
+                Self {
+                    pool,
+                    claim_sql: CLAIM_TEMPLATE.replace("{lock}", $lock),
+                }
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::store::OutboxStore for $store {
+            async fn insert_if_absent(&self, d: &Delivery) -> Result<(Delivery, bool), StoreError> {
+                let mut tx = self.pool.begin_with($begin).await?;
+                let inserted: Option<DeliveryRow> = sqlx::query_as(INSERT)
+                    .bind(&d.delivery_id)
+                    .bind(&d.org_id)
+                    .bind(&d.message_id)
+                    .bind(&d.space_id)
+                    .bind(&d.space_name)
+                    .bind(&d.sender_user_id)
+                    .bind(&d.sender_name)
+                    .bind(d.sender_role.as_str())
+                    .bind(&d.recipient_user_id)
+                    .bind(&d.text)
+                    .bind(&d.link_url)
+                    .bind(d.sent_at)
+                    .bind(d.status.as_str())
+                    .bind(mode_str(d.mode))
+                    .bind(i64::from(d.attempts))
+                    .bind(&d.last_error)
+                    .bind(d.skip_reason.map_or("", SkipReason::as_str))
+                    .bind(&d.slack_channel_id)
+                    .bind(&d.slack_ts)
+                    .bind(d.next_attempt_at)
+                    .bind(&d.lease_owner)
+                    .bind(d.lease_until)
+                    .bind(d.created_at)
+                    .bind(d.updated_at)
+                    .bind(&d.accepted_trace)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let (row, new) = match inserted {
+                    Some(row) => (row, true),
+                    None => {
+                        // The conflicting insert has committed (PostgreSQL waited for it; SQLite
+                        // serialises writers), so this statement sees its row.
+                        let row: DeliveryRow = sqlx::query_as(SELECT_BY_MESSAGE)
+                            .bind(&d.org_id)
+                            .bind(&d.message_id)
+                            .fetch_one(&mut *tx)
+                            .await?;
+                        (row, false)
+                    }
+                };
+                tx.commit().await?;
+                Ok((Delivery::try_from(row)?, new))
+            }
+
+            async fn get(&self, org_id: &str, message_id: &str) -> Result<Option<Delivery>, StoreError> {
+                let row: Option<DeliveryRow> = sqlx::query_as(SELECT_BY_MESSAGE)
+                    .bind(org_id)
+                    .bind(message_id)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.map(Delivery::try_from).transpose()
+            }
+
+            async fn get_by_id(&self, delivery_id: &str) -> Result<Option<Delivery>, StoreError> {
+                let row: Option<DeliveryRow> = sqlx::query_as(SELECT_BY_ID)
+                    .bind(delivery_id)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.map(Delivery::try_from).transpose()
+            }
+
+            async fn list(
+                &self,
+                org_id: &str,
+                status: Option<DeliveryStatus>,
+                after: Option<&str>,
+                limit: u32,
+            ) -> Result<Vec<Delivery>, StoreError> {
+                let rows: Vec<DeliveryRow> = sqlx::query_as(LIST)
+                    .bind(org_id)
+                    .bind(status.map_or("", DeliveryStatus::as_str))
+                    .bind(after.unwrap_or(""))
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.into_iter().map(Delivery::try_from).collect()
+            }
+
+            async fn claim_due(&self, claim: Claim<'_>) -> Result<Vec<Delivery>, StoreError> {
+                let mut tx = self.pool.begin_with($begin).await?;
+                let rows: Vec<DeliveryRow> = sqlx::query_as(sqlx::AssertSqlSafe(self.claim_sql.as_str()))
+                    .bind(claim.worker_id)
+                    .bind(claim.lease_until)
+                    .bind(claim.now)
+                    .bind(i64::from(claim.per_org.max(1)))
+                    .bind(i64::from(claim.limit))
+                    .fetch_all(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                let mut claimed = rows
+                    .into_iter()
+                    .map(Delivery::try_from)
+                    .collect::<Result<Vec<_>, _>>()?;
+                claimed.sort_by(|a, b| {
+                    (a.next_attempt_at, &a.delivery_id).cmp(&(b.next_attempt_at, &b.delivery_id))
+                });
+                Ok(claimed)
+            }
+
+            async fn complete(
+                &self,
+                delivery_id: &str,
+                lease_owner: &str,
+                outcome: &Outcome,
+                now: i64,
+                erase_failed_text: bool,
+            ) -> Result<bool, StoreError> {
+                let (mode, attempt, error, skip, channel, ts) = match outcome {
+                    Outcome::Sent { mode, channel, ts } => {
+                        (Some(*mode), 1i64, "", "", channel.as_str(), ts.as_str())
+                    }
+                    Outcome::Skipped(reason) => (None, 0, "", reason.as_str(), "", ""),
+                    Outcome::Failed { mode, error } | Outcome::Dead { mode, error } => {
+                        (*mode, 1, error.as_str(), "", "", "")
+                    }
+                };
+                let erase = match outcome {
+                    Outcome::Sent { .. } | Outcome::Skipped(_) => true,
+                    Outcome::Failed { .. } | Outcome::Dead { .. } => erase_failed_text,
+                };
+                let done = sqlx::query(COMPLETE)
+                    .bind(delivery_id)
+                    .bind(lease_owner)
+                    .bind(outcome.status().as_str())
+                    .bind(mode_str(mode))
+                    .bind(attempt)
+                    .bind(error)
+                    .bind(skip)
+                    .bind(channel)
+                    .bind(ts)
+                    .bind(now)
+                    .bind(erase)
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected();
+                Ok(done > 0)
+            }
+
+            async fn reschedule(
+                &self,
+                delivery_id: &str,
+                lease_owner: &str,
+                next_attempt_at: i64,
+                mode: Option<DeliveryMode>,
+                error: &str,
+                now: i64,
+            ) -> Result<bool, StoreError> {
+                let done = sqlx::query(RESCHEDULE)
+                    .bind(delivery_id)
+                    .bind(lease_owner)
+                    .bind(next_attempt_at)
+                    .bind(mode_str(mode))
+                    .bind(error)
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected();
+                Ok(done > 0)
+            }
+
+            async fn release(
+                &self,
+                delivery_id: &str,
+                lease_owner: &str,
+                not_before: i64,
+            ) -> Result<bool, StoreError> {
+                let done = sqlx::query(RELEASE)
+                    .bind(delivery_id)
+                    .bind(lease_owner)
+                    .bind(not_before)
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected();
+                Ok(done > 0)
+            }
+
+            async fn fail_pending_for_org(
+                &self,
+                org_id: &str,
+                reason: &str,
+                now: i64,
+                erase_failed_text: bool,
+            ) -> Result<u64, StoreError> {
+                Ok(sqlx::query(FAIL_PENDING_FOR_ORG)
+                    .bind(org_id)
+                    .bind(reason)
+                    .bind(now)
+                    .bind(erase_failed_text)
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected())
+            }
+
+            async fn retry(
+                &self,
+                org_id: &str,
+                delivery_id: &str,
+                now: i64,
+            ) -> Result<Option<Delivery>, StoreError> {
+                let row: Option<DeliveryRow> = sqlx::query_as(RETRY)
+                    .bind(org_id)
+                    .bind(delivery_id)
+                    .bind(now)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.map(Delivery::try_from).transpose()
+            }
+
+            async fn next_wakeup(&self, now: i64) -> Result<Option<i64>, StoreError> {
+                let (at,): (Option<i64>,) = sqlx::query_as(NEXT_WAKEUP)
+                    .bind(now)
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok(at)
+            }
+
+            async fn pending_stats(&self) -> Result<(u64, Option<i64>), StoreError> {
+                let (count, oldest): (i64, Option<i64>) =
+                    sqlx::query_as(PENDING_STATS).fetch_one(&self.pool).await?;
+                Ok((u64::try_from(count).unwrap_or(0), oldest))
+            }
+
+            async fn erase_text_before(&self, before: i64) -> Result<u64, StoreError> {
+                Ok(sqlx::query(ERASE_TEXT_BEFORE)
+                    .bind(before)
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected())
+            }
+        }
+    };
+}
+
+pub(super) use impl_outbox_store;

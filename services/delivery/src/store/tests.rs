@@ -1,0 +1,577 @@
+//! One suite, run on SQLite and on PostgreSQL.
+
+use std::collections::HashSet;
+
+use ovice_slack_runtime::test_support::{Backend, TempDirGuard, fresh_database};
+use rstest::rstest;
+
+use super::*;
+use crate::domain::{ChatMessage, Sender, SpaceRole};
+
+const T0: i64 = 1_700_000_000_000;
+const LEASE: i64 = 30_000;
+
+async fn store(backend: Backend) -> (Arc<dyn OutboxStore>, Option<TempDirGuard>) {
+    let (db, guard) = fresh_database(backend).await.expect("test database");
+    (open(&db).await.expect("migrations"), guard)
+}
+
+fn delivery(org: &str, message: &str, recipient: &str, sent_at: i64) -> Delivery {
+    let m = ChatMessage {
+        org_id: org.into(),
+        space_id: "s1".into(),
+        space_name: "Lobby".into(),
+        message_id: message.into(),
+        sent_at,
+        sender: Sender {
+            user_id: "alice".into(),
+            display_name: "Alice".into(),
+            role: SpaceRole::Member,
+        },
+        text: format!("text of {message}"),
+        mentions: vec![],
+        link_url: None,
+    };
+    Delivery::accept(
+        uuid::Uuid::now_v7().to_string(),
+        &m,
+        recipient,
+        T0,
+        "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".into(),
+    )
+}
+
+fn claim(worker: &str, now: i64, limit: u32) -> Claim<'_> {
+    Claim {
+        worker_id: worker,
+        now,
+        lease_until: now + LEASE,
+        limit,
+        per_org: 100,
+    }
+}
+
+fn ids(rows: &[Delivery]) -> Vec<String> {
+    rows.iter().map(|d| d.message_id.clone()).collect()
+}
+
+fn sent() -> Outcome {
+    Outcome::Sent {
+        mode: DeliveryMode::BotDm,
+        channel: "D1".into(),
+        ts: "1.000001".into(),
+    }
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn insert_is_idempotent_per_org_and_message(#[case] backend: Backend) {
+    let (s, _g) = store(backend).await;
+    let first = delivery("o1", "m1", "bob", T0);
+    let (stored, inserted) = s.insert_if_absent(&first).await.unwrap();
+    assert!(inserted);
+    assert_eq!(stored, first);
+    let again = delivery("o1", "m1", "carol", T0);
+    let (stored, inserted) = s.insert_if_absent(&again).await.unwrap();
+    assert!(!inserted);
+    assert_eq!(stored, first, "the existing row is returned unchanged");
+    // The same message id in another org is another message.
+    assert!(
+        s.insert_if_absent(&delivery("o2", "m1", "bob", T0))
+            .await
+            .unwrap()
+            .1
+    );
+    assert_eq!(s.get("o1", "m1").await.unwrap(), Some(first.clone()));
+    assert_eq!(s.get("o1", "nope").await.unwrap(), None);
+    assert_eq!(s.get_by_id(&first.delivery_id).await.unwrap(), Some(first));
+    assert_eq!(s.get_by_id("nope").await.unwrap(), None);
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn concurrent_duplicates_store_exactly_one_row(#[case] backend: Backend) {
+    let (s, _g) = store(backend).await;
+    let tasks: Vec<_> = (0..12)
+        .map(|_| {
+            let s = s.clone();
+            tokio::spawn(async move { s.insert_if_absent(&delivery("o1", "m1", "bob", T0)).await })
+        })
+        .collect();
+    let mut winners = 0;
+    let mut seen = HashSet::new();
+    for t in tasks {
+        let (d, inserted) = t.await.unwrap().unwrap();
+        winners += usize::from(inserted);
+        seen.insert(d.delivery_id);
+    }
+    assert_eq!(winners, 1);
+    assert_eq!(seen.len(), 1, "every caller is told the one delivery id");
+    assert_eq!(s.list("o1", None, None, 50).await.unwrap().len(), 1);
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn list_is_newest_first_filtered_and_paged(#[case] backend: Backend) {
+    let (s, _g) = store(backend).await;
+    for i in 0..5 {
+        s.insert_if_absent(&delivery("o1", &format!("m{i}"), &format!("r{i}"), T0))
+            .await
+            .unwrap();
+    }
+    s.insert_if_absent(&delivery("o2", "x", "r", T0)).await.unwrap();
+    let all = s.list("o1", None, None, 50).await.unwrap();
+    assert_eq!(ids(&all), vec!["m4", "m3", "m2", "m1", "m0"]);
+    let page1 = s.list("o1", None, None, 2).await.unwrap();
+    assert_eq!(ids(&page1), vec!["m4", "m3"]);
+    let page2 = s.list("o1", None, Some(&page1[1].delivery_id), 2).await.unwrap();
+    assert_eq!(ids(&page2), vec!["m2", "m1"]);
+    let page3 = s.list("o1", None, Some(&page2[1].delivery_id), 2).await.unwrap();
+    assert_eq!(ids(&page3), vec!["m0"]);
+    // Finish m1 and m3; filter by status.
+    let claimed = s.claim_due(claim("w", T0, 10)).await.unwrap();
+    for d in claimed
+        .iter()
+        .filter(|d| d.message_id == "m1" || d.message_id == "m3")
+    {
+        assert!(s.complete(&d.delivery_id, "w", &sent(), T0, true).await.unwrap());
+    }
+    let done = s.list("o1", Some(DeliveryStatus::Sent), None, 50).await.unwrap();
+    assert_eq!(ids(&done), vec!["m3", "m1"]);
+    let pending = s
+        .list("o1", Some(DeliveryStatus::Pending), None, 50)
+        .await
+        .unwrap();
+    assert_eq!(ids(&pending), vec!["m4", "m2", "m0"]);
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn claims_lease_due_rows_and_an_expired_lease_hands_them_over(#[case] backend: Backend) {
+    let (s, _g) = store(backend).await;
+    let due = delivery("o1", "due", "bob", T0);
+    let mut later = delivery("o1", "later", "carol", T0);
+    later.next_attempt_at = T0 + 60_000;
+    s.insert_if_absent(&due).await.unwrap();
+    s.insert_if_absent(&later).await.unwrap();
+
+    let got = s.claim_due(claim("w1", T0, 10)).await.unwrap();
+    assert_eq!(ids(&got), vec!["due"]);
+    assert_eq!(got[0].lease_owner.as_deref(), Some("w1"));
+    assert_eq!(got[0].lease_until, Some(T0 + LEASE));
+    assert_eq!(got[0].status, DeliveryStatus::Pending);
+    assert_eq!(got[0].text, "text of due");
+    // Leased: nobody else gets it while the lease holds.
+    assert!(
+        s.claim_due(claim("w2", T0 + LEASE - 1, 10))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // w1 "crashed": once the lease expired, w2 takes the row over.
+    let taken = s.claim_due(claim("w2", T0 + LEASE, 10)).await.unwrap();
+    assert_eq!(ids(&taken), vec!["due"]);
+    assert_eq!(taken[0].lease_owner.as_deref(), Some("w2"));
+    // w1 can no longer change it; w2 can.
+    assert!(
+        !s.complete(&due.delivery_id, "w1", &sent(), T0, true)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.reschedule(&due.delivery_id, "w1", T0, None, "x", T0)
+            .await
+            .unwrap()
+    );
+    assert!(!s.release(&due.delivery_id, "w1", T0).await.unwrap());
+    assert!(
+        s.complete(&due.delivery_id, "w2", &sent(), T0 + 1, true)
+            .await
+            .unwrap()
+    );
+    // A finished row is never claimed again, and not changed by its former owner either.
+    assert!(
+        !s.complete(&due.delivery_id, "w2", &sent(), T0 + 2, true)
+            .await
+            .unwrap()
+    );
+    let later_claim = s.claim_due(claim("w3", T0 + 60_000, 10)).await.unwrap();
+    assert_eq!(ids(&later_claim), vec!["later"]);
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn one_recipient_gets_one_message_at_a_time_in_order(#[case] backend: Backend) {
+    let (s, _g) = store(backend).await;
+    // Inserted out of order; sent_at decides.
+    for (m, at) in [("m2", T0 + 2), ("m0", T0), ("m1", T0 + 1)] {
+        s.insert_if_absent(&delivery("o1", m, "bob", at)).await.unwrap();
+    }
+    s.insert_if_absent(&delivery("o1", "other", "carol", T0 + 5))
+        .await
+        .unwrap();
+    let mut order = vec![];
+    for round in 0..3 {
+        let got = s.claim_due(claim("w", T0 + round, 10)).await.unwrap();
+        let bob: Vec<_> = got.iter().filter(|d| d.recipient_user_id == "bob").collect();
+        assert_eq!(bob.len(), 1, "round {round}: {got:?}");
+        order.push(bob[0].message_id.clone());
+        for d in &got {
+            assert!(s.complete(&d.delivery_id, "w", &sent(), T0, true).await.unwrap());
+        }
+    }
+    assert_eq!(order, vec!["m0", "m1", "m2"]);
+    // A retry waiting for its time holds the line behind it.
+    s.insert_if_absent(&delivery("o1", "n0", "dan", T0))
+        .await
+        .unwrap();
+    s.insert_if_absent(&delivery("o1", "n1", "dan", T0 + 1))
+        .await
+        .unwrap();
+    let head = s.claim_due(claim("w", T0, 10)).await.unwrap();
+    assert_eq!(ids(&head), vec!["n0"]);
+    assert!(
+        s.reschedule(&head[0].delivery_id, "w", T0 + 5_000, None, "HTTP 503", T0)
+            .await
+            .unwrap()
+    );
+    assert!(s.claim_due(claim("w", T0 + 1_000, 10)).await.unwrap().is_empty());
+    assert_eq!(
+        ids(&s.claim_due(claim("w", T0 + 5_000, 10)).await.unwrap()),
+        vec!["n0"]
+    );
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn organizations_take_turns(#[case] backend: Backend) {
+    let (s, _g) = store(backend).await;
+    // A big backlog in o1, queued before o2's two messages.
+    for i in 0..10 {
+        s.insert_if_absent(&delivery("o1", &format!("a{i}"), &format!("r{i}"), T0 - 100 + i))
+            .await
+            .unwrap();
+    }
+    for i in 0..2 {
+        s.insert_if_absent(&delivery("o2", &format!("b{i}"), &format!("r{i}"), T0))
+            .await
+            .unwrap();
+    }
+    let got = s.claim_due(claim("w", T0, 4)).await.unwrap();
+    let per_org = |org: &str| got.iter().filter(|d| d.org_id == org).count();
+    assert_eq!((per_org("o1"), per_org("o2")), (2, 2), "{got:?}");
+    let capped = s
+        .claim_due(Claim {
+            per_org: 3,
+            ..claim("w", T0, 50)
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        capped.len(),
+        3,
+        "at most 3 of o1's remaining rows; o2 has none left"
+    );
+    assert!(capped.iter().all(|d| d.org_id == "o1"));
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn concurrent_claimers_never_get_the_same_row(#[case] backend: Backend) {
+    let (s, _g) = store(backend).await;
+    const N: usize = 120;
+    for i in 0..N {
+        s.insert_if_absent(&delivery(
+            &format!("o{}", i % 3),
+            &format!("m{i}"),
+            &format!("r{i}"),
+            T0,
+        ))
+        .await
+        .unwrap();
+    }
+    let claimers: Vec<_> = (0..4)
+        .map(|w| {
+            let s = s.clone();
+            tokio::spawn(async move {
+                let worker = format!("w{w}");
+                let mut mine = vec![];
+                loop {
+                    let got = s.claim_due(claim(&worker, T0, 7)).await.unwrap();
+                    if got.is_empty() {
+                        break;
+                    }
+                    for d in &got {
+                        assert_eq!(d.lease_owner.as_deref(), Some(worker.as_str()));
+                    }
+                    mine.extend(got.into_iter().map(|d| d.delivery_id));
+                    tokio::task::yield_now().await;
+                }
+                mine
+            })
+        })
+        .collect();
+    let mut all = vec![];
+    for c in claimers {
+        all.extend(c.await.unwrap());
+    }
+    let unique: HashSet<_> = all.iter().collect();
+    assert_eq!(unique.len(), all.len(), "a row was claimed twice");
+    assert_eq!(all.len(), N, "every row was claimed");
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn final_states_keep_the_slack_ids_and_erase_the_text(#[case] backend: Backend) {
+    let (s, _g) = store(backend).await;
+    for m in ["sent", "skipped", "failed", "dead"] {
+        s.insert_if_absent(&delivery("o1", m, m, T0)).await.unwrap();
+    }
+    let got = s.claim_due(claim("w", T0, 10)).await.unwrap();
+    let by = |m: &str| {
+        got.iter()
+            .find(|d| d.message_id == m)
+            .unwrap()
+            .delivery_id
+            .clone()
+    };
+    let now = T0 + 10;
+    assert!(s.complete(&by("sent"), "w", &sent(), now, false).await.unwrap());
+    assert!(
+        s.complete(
+            &by("skipped"),
+            "w",
+            &Outcome::Skipped(SkipReason::RecipientNotConnected),
+            now,
+            false
+        )
+        .await
+        .unwrap()
+    );
+    let failed = Outcome::Failed {
+        mode: Some(DeliveryMode::BotDm),
+        error: "Slack chat.postMessage failed: is_archived".into(),
+    };
+    assert!(s.complete(&by("failed"), "w", &failed, now, false).await.unwrap());
+    let dead = Outcome::Dead {
+        mode: None,
+        error: "HTTP 503".into(),
+    };
+    assert!(s.complete(&by("dead"), "w", &dead, now, true).await.unwrap());
+
+    let d = s.get("o1", "sent").await.unwrap().unwrap();
+    assert_eq!(d.status, DeliveryStatus::Sent);
+    assert_eq!(
+        (d.slack_channel_id.as_str(), d.slack_ts.as_str()),
+        ("D1", "1.000001")
+    );
+    assert_eq!(d.mode, Some(DeliveryMode::BotDm));
+    assert_eq!((d.attempts, d.updated_at), (1, now));
+    assert_eq!((d.text.as_str(), d.sender_name.as_str()), ("", ""));
+    assert_eq!((d.lease_owner, d.lease_until), (None, None));
+    let d = s.get("o1", "skipped").await.unwrap().unwrap();
+    assert_eq!(d.status, DeliveryStatus::Skipped);
+    assert_eq!(d.skip_reason, Some(SkipReason::RecipientNotConnected));
+    assert_eq!((d.attempts, d.text.as_str()), (0, ""));
+    // FAILED keeps its text (an operator may retry it) until the retention ends.
+    let d = s.get("o1", "failed").await.unwrap().unwrap();
+    assert_eq!(d.status, DeliveryStatus::Failed);
+    assert_eq!(d.last_error, "Slack chat.postMessage failed: is_archived");
+    assert_eq!(d.text, "text of failed");
+    let d = s.get("o1", "dead").await.unwrap().unwrap();
+    assert_eq!(
+        (d.status, d.text.as_str(), d.mode),
+        (DeliveryStatus::Dead, "", None)
+    );
+
+    assert_eq!(s.erase_text_before(now).await.unwrap(), 0);
+    assert_eq!(s.erase_text_before(now + 1).await.unwrap(), 1);
+    let d = s.get("o1", "failed").await.unwrap().unwrap();
+    assert_eq!((d.text.as_str(), d.sender_name.as_str()), ("", ""));
+    assert_eq!(d.last_error, "Slack chat.postMessage failed: is_archived");
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn reschedule_counts_an_attempt_and_release_does_not(#[case] backend: Backend) {
+    let (s, _g) = store(backend).await;
+    let d = delivery("o1", "m1", "bob", T0);
+    s.insert_if_absent(&d).await.unwrap();
+    s.claim_due(claim("w", T0, 1)).await.unwrap();
+    assert!(
+        s.reschedule(
+            &d.delivery_id,
+            "w",
+            T0 + 2_000,
+            Some(DeliveryMode::AsSender),
+            "HTTP 502",
+            T0 + 1
+        )
+        .await
+        .unwrap()
+    );
+    let r = s.get_by_id(&d.delivery_id).await.unwrap().unwrap();
+    assert_eq!(
+        (r.attempts, r.next_attempt_at, r.last_error.as_str()),
+        (1, T0 + 2_000, "HTTP 502")
+    );
+    assert_eq!(
+        (r.mode, r.lease_owner, r.updated_at),
+        (Some(DeliveryMode::AsSender), None, T0 + 1)
+    );
+    assert_eq!(s.next_wakeup(T0).await.unwrap(), Some(T0 + 2_000));
+    assert!(s.claim_due(claim("w", T0 + 1_999, 1)).await.unwrap().is_empty());
+    assert_eq!(s.claim_due(claim("w", T0 + 2_000, 1)).await.unwrap().len(), 1);
+    // While leased, the next wake-up is the lease's end.
+    assert_eq!(s.next_wakeup(T0 + 2_000).await.unwrap(), Some(T0 + 2_000 + LEASE));
+    // Released: no attempt counted, due no earlier than asked, claimable again.
+    assert!(s.release(&d.delivery_id, "w", T0 + 3_000).await.unwrap());
+    let r = s.get_by_id(&d.delivery_id).await.unwrap().unwrap();
+    assert_eq!(
+        (r.attempts, r.next_attempt_at, r.lease_owner),
+        (1, T0 + 3_000, None)
+    );
+    assert_eq!(s.claim_due(claim("w2", T0 + 3_000, 1)).await.unwrap().len(), 1);
+    assert!(s.release(&d.delivery_id, "w2", T0).await.unwrap());
+    assert_eq!(
+        s.get_by_id(&d.delivery_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .next_attempt_at,
+        T0 + 3_000,
+        "a release never makes a row due earlier"
+    );
+    assert_eq!(s.next_wakeup(T0 + 3_000).await.unwrap(), None);
+    assert_eq!(s.pending_stats().await.unwrap(), (1, Some(T0)));
+    s.claim_due(claim("w3", T0 + 3_000, 1)).await.unwrap();
+    s.complete(&d.delivery_id, "w3", &sent(), T0 + 4_000, true)
+        .await
+        .unwrap();
+    assert_eq!(s.pending_stats().await.unwrap(), (0, None));
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn a_rejected_bot_token_fails_the_orgs_pending_rows(#[case] backend: Backend) {
+    let (s, _g) = store(backend).await;
+    for (org, m, r) in [
+        ("o1", "a", "r1"),
+        ("o1", "b", "r2"),
+        ("o1", "c", "r3"),
+        ("o1", "d", "r4"),
+        ("o2", "x", "r1"),
+    ] {
+        s.insert_if_absent(&delivery(org, m, r, T0)).await.unwrap();
+    }
+    // "a" is being sent by another worker; "b" is already sent.
+    let got = s.claim_due(claim("w", T0, 10)).await.unwrap();
+    let by = |m: &str| {
+        got.iter()
+            .find(|d| d.message_id == m)
+            .unwrap()
+            .delivery_id
+            .clone()
+    };
+    assert!(s.complete(&by("b"), "w", &sent(), T0, true).await.unwrap());
+    for m in ["c", "d", "x"] {
+        assert!(s.release(&by(m), "w", T0).await.unwrap());
+    }
+    let n = s
+        .fail_pending_for_org(
+            "o1",
+            "the workspace's bot token was rejected: token_revoked",
+            T0 + 5,
+            true,
+        )
+        .await
+        .unwrap();
+    assert_eq!(n, 2);
+    for m in ["c", "d"] {
+        let d = s.get("o1", m).await.unwrap().unwrap();
+        assert_eq!(d.status, DeliveryStatus::Failed);
+        assert!(d.last_error.contains("token_revoked"));
+        assert_eq!((d.text.as_str(), d.updated_at), ("", T0 + 5));
+    }
+    assert_eq!(
+        s.get("o1", "a").await.unwrap().unwrap().status,
+        DeliveryStatus::Pending
+    );
+    assert_eq!(
+        s.get("o1", "b").await.unwrap().unwrap().status,
+        DeliveryStatus::Sent
+    );
+    assert_eq!(
+        s.get("o2", "x").await.unwrap().unwrap().status,
+        DeliveryStatus::Pending
+    );
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn retry_puts_failed_and_dead_back_to_pending(#[case] backend: Backend) {
+    let (s, _g) = store(backend).await;
+    for m in ["failed", "dead", "sent"] {
+        s.insert_if_absent(&delivery("o1", m, m, T0)).await.unwrap();
+    }
+    let got = s.claim_due(claim("w", T0, 10)).await.unwrap();
+    let by = |m: &str| {
+        got.iter()
+            .find(|d| d.message_id == m)
+            .unwrap()
+            .delivery_id
+            .clone()
+    };
+    let failed = Outcome::Failed {
+        mode: Some(DeliveryMode::BotDm),
+        error: "user_disabled".into(),
+    };
+    s.complete(&by("failed"), "w", &failed, T0, false).await.unwrap();
+    s.reschedule(&by("dead"), "w", T0, None, "HTTP 500", T0)
+        .await
+        .unwrap();
+    let again = s.claim_due(claim("w", T0, 10)).await.unwrap();
+    assert_eq!(ids(&again), vec!["dead"]);
+    let dead = Outcome::Dead {
+        mode: None,
+        error: "HTTP 500".into(),
+    };
+    s.complete(&by("dead"), "w", &dead, T0, false).await.unwrap();
+    s.complete(&by("sent"), "w", &sent(), T0, false).await.unwrap();
+
+    for m in ["failed", "dead"] {
+        let r = s.retry("o1", &by(m), T0 + 100).await.unwrap().unwrap();
+        assert_eq!(r.status, DeliveryStatus::Pending);
+        assert_eq!(
+            (r.attempts, r.next_attempt_at, r.last_error.as_str()),
+            (0, T0 + 100, "")
+        );
+        assert_eq!(r.text, format!("text of {m}"));
+    }
+    assert_eq!(s.retry("o1", &by("sent"), T0).await.unwrap(), None);
+    assert_eq!(s.retry("o2", &by("failed"), T0).await.unwrap(), None);
+    assert_eq!(s.retry("o1", "nope", T0).await.unwrap(), None);
+    assert_eq!(s.claim_due(claim("w", T0 + 100, 10)).await.unwrap().len(), 2);
+}

@@ -1,0 +1,375 @@
+//! The delivery workers: one claim loop per process leases due rows of the outbox and hands each to
+//! a task (at most `workers` at a time) that sends it and records the outcome.
+//!
+//! The loop wakes when this process enqueues (a `Notify`), when a send finishes (the next message to
+//! that recipient may now go), when the earliest retry or lease expiry is due, and at the poll
+//! interval for work other processes enqueued. On stop it claims nothing more, lets the sends in
+//! flight finish and gives back what was claimed but not yet sent.
+
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use ovice_slack_runtime::time::now_millis;
+use tokio::{
+    sync::{Notify, OwnedSemaphorePermit, Semaphore},
+    task::{JoinHandle, JoinSet},
+};
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::{
+    domain::{Delivery, DeliveryMode, RetryDecision, RetryPolicy},
+    metrics,
+    pacer::Pacer,
+    sender::{DeliverySender, SendOutcome},
+    store::{Claim, OutboxStore, Outcome, StoreError},
+};
+
+/// How the workers behave (from `DeliveryConfig`).
+#[derive(Clone, Copy, Debug)]
+pub struct WorkerSettings {
+    pub workers: usize,
+    pub lease: Duration,
+    pub poll_interval: Duration,
+    pub retry: RetryPolicy,
+    /// How long FAILED and DEAD deliveries keep their text for an operator's retry (zero: erased
+    /// at once, like every other final delivery).
+    pub failed_text_retention: Duration,
+}
+
+/// A random number in `[0, 1)` for the retry jitter; injectable for tests.
+pub type Jitter = Arc<dyn Fn() -> f64 + Send + Sync>;
+
+/// Housekeeping (pacing lanes, expired texts) runs this often.
+const MAINTENANCE_EVERY: Duration = Duration::from_secs(60);
+
+/// The outbox gauges are refreshed this often.
+const GAUGES_EVERY: Duration = Duration::from_secs(5);
+
+/// The workers of one process, ready to run.
+pub struct DeliveryWorkers {
+    ctx: Context,
+}
+
+struct Context {
+    store: Arc<dyn OutboxStore>,
+    sender: DeliverySender,
+    pacer: Arc<Pacer>,
+    wake: Arc<Notify>,
+    settings: WorkerSettings,
+    jitter: Jitter,
+    worker_id: String,
+}
+
+/// Running workers.
+pub struct DeliveryWorkersHandle {
+    stop: CancellationToken,
+    task: JoinHandle<()>,
+}
+
+impl DeliveryWorkersHandle {
+    /// Stops claiming, lets the sends in flight finish, gives back the rest; returns when done.
+    pub async fn stop(self) {
+        self.stop.cancel();
+        self.join().await;
+    }
+
+    /// Waits until the workers have stopped (after the shutdown token was cancelled).
+    pub async fn join(self) {
+        if let Err(e) = self.task.await {
+            tracing::error!(error = %e, "the delivery claim loop failed");
+        }
+    }
+}
+
+impl DeliveryWorkers {
+    pub(crate) fn new(
+        store: Arc<dyn OutboxStore>,
+        sender: DeliverySender,
+        pacer: Arc<Pacer>,
+        wake: Arc<Notify>,
+        settings: WorkerSettings,
+    ) -> Self {
+        Self {
+            ctx: Context {
+                store,
+                sender,
+                pacer,
+                wake,
+                settings,
+                jitter: Arc::new(rand::random::<f64>),
+                worker_id: format!("delivery-{}", uuid::Uuid::new_v4().simple()),
+            },
+        }
+    }
+
+    /// Replaces the random source of the retry jitter (tests).
+    pub fn with_jitter(mut self, jitter: Jitter) -> Self {
+        self.ctx.jitter = jitter;
+        self
+    }
+
+    /// This process's lease owner name.
+    pub fn worker_id(&self) -> &str {
+        &self.ctx.worker_id
+    }
+
+    /// Starts the claim loop; it runs until `shutdown` is cancelled or the handle stops it.
+    pub fn spawn(self, shutdown: CancellationToken) -> DeliveryWorkersHandle {
+        let stop = shutdown.child_token();
+        let task = tokio::spawn(claim_loop(Arc::new(self.ctx), stop.clone()));
+        DeliveryWorkersHandle { stop, task }
+    }
+}
+
+async fn claim_loop(ctx: Arc<Context>, stop: CancellationToken) {
+    let workers = ctx.settings.workers.max(1);
+    let permits = Arc::new(Semaphore::new(workers));
+    let mut sends: JoinSet<()> = JoinSet::new();
+    let mut last_maintenance = Instant::now();
+    let mut last_gauges: Option<Instant> = None;
+    tracing::info!(worker_id = %ctx.worker_id, workers, "delivery workers started");
+    while !stop.is_cancelled() {
+        let free = permits.available_permits();
+        let mut claimed_all_free = false;
+        if free > 0 {
+            let now = now_millis();
+            let claim = Claim {
+                worker_id: &ctx.worker_id,
+                now,
+                lease_until: now.saturating_add(millis(ctx.settings.lease)),
+                limit: u32::try_from(free).unwrap_or(u32::MAX),
+                per_org: u32::try_from(free).unwrap_or(u32::MAX),
+            };
+            match ctx.store.claim_due(claim).await {
+                Ok(rows) => {
+                    claimed_all_free = rows.len() == free;
+                    for row in rows {
+                        let Ok(permit) = permits.clone().try_acquire_owned() else {
+                            // Cannot happen (only this loop takes permits); give the row back.
+                            release(&ctx, &row, now_millis()).await;
+                            continue;
+                        };
+                        sends.spawn(send_one(ctx.clone(), row, permit, stop.clone()));
+                    }
+                }
+                Err(e) => tracing::error!(error = %e, "claiming deliveries failed; trying again shortly"),
+            }
+        }
+        if last_gauges.is_none_or(|t| t.elapsed() >= GAUGES_EVERY) {
+            last_gauges = Some(Instant::now());
+            match ctx.store.pending_stats().await {
+                Ok((pending, oldest)) => {
+                    metrics::outbox(pending, oldest.map_or(0, |at| now_millis().saturating_sub(at)));
+                }
+                Err(e) => tracing::warn!(error = %e, "reading the outbox depth failed"),
+            }
+        }
+        if last_maintenance.elapsed() >= MAINTENANCE_EVERY {
+            last_maintenance = Instant::now();
+            maintenance(&ctx).await;
+        }
+        if claimed_all_free {
+            // Every worker is busy: wait for one to finish (there may be more due).
+            tokio::select! {
+                _ = sends.join_next() => {}
+                () = stop.cancelled() => {}
+            }
+            continue;
+        }
+        let sleep = next_sleep(&ctx).await;
+        tokio::select! {
+            () = ctx.wake.notified() => {}
+            () = tokio::time::sleep(sleep) => {}
+            Some(_) = sends.join_next(), if !sends.is_empty() => {}
+            () = stop.cancelled() => {}
+        }
+    }
+    let in_flight = sends.len();
+    if in_flight > 0 {
+        tracing::info!(
+            in_flight,
+            "delivery workers stopping: finishing the sends in flight"
+        );
+    }
+    while sends.join_next().await.is_some() {}
+    tracing::info!(worker_id = %ctx.worker_id, "delivery workers stopped");
+}
+
+/// Until the next retry or lease expiry, at most the poll interval.
+async fn next_sleep(ctx: &Context) -> Duration {
+    let poll = ctx.settings.poll_interval;
+    let now = now_millis();
+    match ctx.store.next_wakeup(now).await {
+        Ok(Some(at)) => {
+            let until = Duration::from_millis(u64::try_from(at.saturating_sub(now)).unwrap_or(0));
+            until.min(poll)
+        }
+        Ok(None) => poll,
+        Err(e) => {
+            tracing::warn!(error = %e, "reading the next due delivery failed");
+            poll
+        }
+    }
+}
+
+async fn maintenance(ctx: &Context) {
+    ctx.pacer.prune();
+    let retention = ctx.settings.failed_text_retention;
+    if !retention.is_zero() {
+        let before = now_millis().saturating_sub(millis(retention));
+        match ctx.store.erase_text_before(before).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                count = n,
+                "erased the text of failed deliveries past their retention"
+            ),
+            Err(e) => tracing::warn!(error = %e, "erasing expired texts failed"),
+        }
+    }
+}
+
+async fn send_one(ctx: Arc<Context>, d: Delivery, permit: OwnedSemaphorePermit, stop: CancellationToken) {
+    let span = tracing::info_span!(
+        "delivery.send",
+        delivery_id = %d.delivery_id,
+        org_id = %d.org_id,
+        message_id = %d.message_id,
+        attempt = d.attempts + 1,
+    );
+    crate::trace::continue_trace(&span, &d.accepted_trace);
+    async {
+        // Posting must start while at least half the lease is left, so the lease outlasts the call.
+        let post_deadline = Instant::now() + ctx.settings.lease / 2;
+        let outcome = ctx.sender.send(&d, post_deadline, &stop).await;
+        record(&ctx, &d, outcome).await;
+    }
+    .instrument(span)
+    .await;
+    drop(permit);
+}
+
+async fn record(ctx: &Context, d: &Delivery, outcome: SendOutcome) {
+    let store = &ctx.store;
+    let owner = ctx.worker_id.as_str();
+    let id = d.delivery_id.as_str();
+    let erase_failed = ctx.settings.failed_text_retention.is_zero();
+    let result = match outcome {
+        SendOutcome::Sent { mode, channel, ts } => {
+            tracing::info!(mode = mode.as_str(), channel = %channel, ts = %ts, "delivered to Slack");
+            metrics::outcome("sent", Some(mode), None);
+            metrics::sent_after(d.created_at, now_millis());
+            let outcome = Outcome::Sent { mode, channel, ts };
+            persist(|| store.complete(id, owner, &outcome, now_millis(), erase_failed)).await
+        }
+        SendOutcome::Skipped(reason) => {
+            tracing::info!(reason = reason.as_str(), "skipped at send time");
+            metrics::outcome("skipped", None, Some(reason));
+            let outcome = Outcome::Skipped(reason);
+            persist(|| store.complete(id, owner, &outcome, now_millis(), erase_failed)).await
+        }
+        SendOutcome::Failed { mode, error } => {
+            tracing::warn!(error = %error, "delivery failed permanently");
+            metrics::outcome("failed", mode, None);
+            let outcome = Outcome::Failed { mode, error };
+            persist(|| store.complete(id, owner, &outcome, now_millis(), erase_failed)).await
+        }
+        SendOutcome::Retry {
+            mode,
+            error,
+            retry_after,
+        } => {
+            let attempts = d.attempts.saturating_add(1);
+            match ctx.settings.retry.decide(attempts, retry_after, (ctx.jitter)()) {
+                RetryDecision::RetryAfter(delay) => {
+                    tracing::info!(error = %error, attempts, retry_in_ms = millis(delay), "retrying later");
+                    metrics::outcome("retried", mode, None);
+                    let at = now_millis().saturating_add(millis(delay));
+                    persist(|| store.reschedule(id, owner, at, mode, &error, now_millis())).await
+                }
+                RetryDecision::GiveUp => {
+                    tracing::warn!(error = %error, attempts, "retries ran out: delivery is DEAD");
+                    metrics::outcome("dead", mode, None);
+                    let outcome = Outcome::Dead { mode, error };
+                    persist(|| store.complete(id, owner, &outcome, now_millis(), erase_failed)).await
+                }
+            }
+        }
+        SendOutcome::WorkspaceTokenRejected { error } => {
+            metrics::outcome("failed", Some(DeliveryMode::BotDm), None);
+            let outcome = Outcome::Failed {
+                mode: Some(DeliveryMode::BotDm),
+                error: error.clone(),
+            };
+            let mine = persist(|| store.complete(id, owner, &outcome, now_millis(), erase_failed)).await;
+            // Every other pending delivery of the org would hit the same wall: end them now rather
+            // than let each retry against Slack.
+            match persist(|| store.fail_pending_for_org(&d.org_id, &error, now_millis(), erase_failed)).await
+            {
+                Ok(n) => {
+                    tracing::warn!(failed = n, "the organization's pending deliveries failed with it");
+                    metrics::outcomes("failed", None, None, n);
+                }
+                Err(e) => tracing::error!(error = %e, "failing the organization's pending deliveries failed"),
+            }
+            mine
+        }
+        SendOutcome::Deferred(wait) => {
+            metrics::outcome("deferred", None, None);
+            let at = now_millis().saturating_add(millis(wait));
+            persist(|| store.release(id, owner, at)).await
+        }
+        SendOutcome::Abandoned => {
+            metrics::outcome("abandoned", None, None);
+            persist(|| store.release(id, owner, now_millis())).await
+        }
+    };
+    match result {
+        Ok(true) => {}
+        Ok(false) => tracing::warn!(
+            "the lease ran out before the outcome was recorded; another worker owns the delivery now"
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, "recording the delivery's outcome failed; it comes back when its lease expires")
+        }
+    }
+}
+
+async fn release(ctx: &Context, d: &Delivery, not_before: i64) {
+    if let Err(e) = ctx
+        .store
+        .release(&d.delivery_id, &ctx.worker_id, not_before)
+        .await
+    {
+        tracing::warn!(delivery_id = %d.delivery_id, error = %e, "giving a delivery back failed");
+    }
+}
+
+/// A write that must not be lost to a passing database hiccup (a message sent but not recorded
+/// would be sent again once the lease expires): a few tries before giving up.
+async fn persist<T, F, Fut>(mut write: F) -> Result<T, StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, StoreError>>,
+{
+    let mut delay = Duration::from_millis(100);
+    let mut tries = 0;
+    loop {
+        match write().await {
+            Ok(v) => return Ok(v),
+            Err(e) if tries < 4 => {
+                tries += 1;
+                tracing::warn!(error = %e, tries, "a delivery store write failed; trying again");
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}

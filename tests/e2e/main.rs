@@ -9,6 +9,7 @@ mod support;
 mod account_linking;
 mod account_linking_browser;
 mod delivery;
+mod delivery_processes;
 mod grpcurl_walkthrough;
 mod separate_processes;
 mod workspace_setup;

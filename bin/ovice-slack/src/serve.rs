@@ -39,6 +39,8 @@ impl Listeners {
 
 /// Entry point of `ovice-slack serve`.
 pub async fn main(args: ServeArgs) -> anyhow::Result<()> {
+    // Before telemetry: the OTLP exporter's HTTP client needs the TLS provider.
+    ovice_slack_runtime::install_crypto_providers();
     let _telemetry = telemetry::init(&args.telemetry, "ovice-slack")?;
     let shutdown = shutdown::on_signal();
     let listeners = Listeners::bind(&args).await?;

@@ -2,6 +2,7 @@
 
 pub mod browser;
 pub mod consent;
+pub mod otlp;
 pub mod process;
 pub mod server;
 pub mod tokens;

@@ -23,7 +23,9 @@ pub struct OtlpReceiver {
 impl OtlpReceiver {
     pub async fn start() -> Self {
         let spans: Arc<Mutex<Vec<ReceivedSpan>>> = Arc::default();
-        let app = Router::new().route("/v1/traces", post(receive)).with_state(spans.clone());
+        let app = Router::new()
+            .route("/v1/traces", post(receive))
+            .with_state(spans.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let endpoint = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await });
@@ -49,7 +51,11 @@ async fn receive(State(spans): State<Arc<Mutex<Vec<ReceivedSpan>>>>, body: Bytes
             .unwrap_or_default();
         for scope in resource.scope_spans {
             for span in scope.spans {
-                out.push(ReceivedSpan { service: service.clone(), trace_id: hex(&span.trace_id), name: span.name });
+                out.push(ReceivedSpan {
+                    service: service.clone(),
+                    trace_id: hex(&span.trace_id),
+                    name: span.name,
+                });
             }
         }
     }

@@ -30,6 +30,11 @@ impl ServeProcess {
     /// Starts `serve ARGS --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 --log-format json` and waits
     /// until it reports that it is serving.
     pub fn start(args: &[&str]) -> Self {
+        Self::start_with_env(args, &[])
+    }
+
+    /// Like [`ServeProcess::start`], with extra environment variables (e.g. the OTLP endpoint).
+    pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Self {
         let mut all = vec!["serve"];
         all.extend_from_slice(args);
         all.extend_from_slice(&[
@@ -41,6 +46,7 @@ impl ServeProcess {
             "json",
         ]);
         let mut child = command(&all)
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -66,6 +72,12 @@ impl ServeProcess {
             grpc_addr,
             http_addr,
         }
+    }
+
+    /// SIGKILL: the process dies at once, as in a crash or an OOM kill.
+    pub fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
     }
 
     /// SIGTERM, and the process must exit cleanly.

@@ -407,7 +407,7 @@ async fn sigkill_mid_run_loses_no_accepted_message(#[case] backend: Backend) {
     set_up_org(&process, &users()).await;
     // Slack answers slowly, so deliveries are in flight and pending when the process dies.
     slack.inject_fault(
-        Fault::next(FaultKind::Delay { millis: 40 })
+        Fault::next(FaultKind::Delay { millis: 200 })
             .on("chat.postMessage")
             .times(1000),
     );
@@ -435,7 +435,7 @@ async fn sigkill_mid_run_loses_no_accepted_message(#[case] backend: Backend) {
     }
     // Some went out, most did not: kill it now.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while slack.messages().len() < 20 {
+    while slack.messages().is_empty() {
         assert!(
             tokio::time::Instant::now() < deadline,
             "nothing was being delivered"

@@ -30,11 +30,11 @@ use crate::{
     },
 };
 
-const REDIRECT: &str = "http://callback.ovice-slack.test/oauth/slack/callback";
+pub const REDIRECT: &str = "http://callback.ovice-slack.test/oauth/slack/callback";
 const RECIPIENTS: usize = 20;
 
 /// The demo workspace plus `RECIPIENTS` people `user00…`, so deliveries run in parallel streams.
-fn seed() -> Seed {
+pub fn seed() -> Seed {
     let mut seed = Seed::demo();
     for i in 0..RECIPIENTS {
         seed.workspaces[0].users.push(UserSeed {
@@ -98,9 +98,8 @@ async fn channel(addr: &str) -> Channel {
         .unwrap()
 }
 
-/// Puts the Acme workspace for org-1 and connects `users` (ovice id = Slack name) through the
-/// consent flow of the process's callback.
-async fn set_up_org(process: &ServeProcess, users: &[(String, String)]) {
+/// Puts the Acme workspace for org-1 (through `process`'s IntegrationConfigService).
+pub async fn put_workspace(process: &ServeProcess) {
     IntegrationConfigServiceClient::new(channel(&process.grpc_addr).await)
         .put_slack_workspace(authed(
             PutSlackWorkspaceRequest {
@@ -112,6 +111,14 @@ async fn set_up_org(process: &ServeProcess, users: &[(String, String)]) {
         ))
         .await
         .unwrap();
+}
+
+/// Puts the workspace (when `put` is set) and connects `users` (ovice id, Slack id) through the
+/// consent flow of `process`'s callback.
+pub async fn set_up_org(process: &ServeProcess, users: &[(String, String)], put: bool) {
+    if put {
+        put_workspace(process).await;
+    }
     let mut links = ovice_slack_proto::v1::account_link_service_client::AccountLinkServiceClient::new(
         channel(&process.grpc_addr).await,
     );
@@ -157,7 +164,7 @@ async fn set_up_org(process: &ServeProcess, users: &[(String, String)]) {
     }
 }
 
-fn users() -> Vec<(String, String)> {
+pub fn users() -> Vec<(String, String)> {
     let mut users = vec![
         ("alice".to_owned(), "U0ALICE".to_owned()),
         ("bob".to_owned(), "U0BOB".to_owned()),
@@ -230,7 +237,7 @@ async fn one_trace_spans_gateway_delivery_and_the_slack_call() {
             ("OTEL_BSP_SCHEDULE_DELAY", "100"),
         ],
     );
-    set_up_org(&process, &users()[..2]).await;
+    set_up_org(&process, &users()[..2], true).await;
 
     let mut gateway = ChatEventServiceClient::new(channel(&process.grpc_addr).await);
     let m = message("m1", person("alice"), vec![to("bob")], "[m1] hello");
@@ -331,7 +338,7 @@ async fn two_delivery_processes_deliver_a_thousand_messages_once_each() {
         &common,
         &[],
     );
-    set_up_org(&main, &users()).await;
+    set_up_org(&main, &users(), true).await;
 
     let gateway = ChatEventServiceClient::new(channel(&main.grpc_addr).await);
     let ids: Vec<String> = (0..1000).map(|i| format!("msg{i:04}")).collect();
@@ -404,7 +411,7 @@ async fn sigkill_mid_run_loses_no_accepted_message(#[case] backend: Backend) {
     // A short lease, so the killed process's claims come back within the test.
     common.extend(["--delivery-lease".to_owned(), "4".to_owned()]);
     let process = start(&["--target", "all"], &common, &[]);
-    set_up_org(&process, &users()).await;
+    set_up_org(&process, &users(), true).await;
     // Slack answers slowly, so deliveries are in flight and pending when the process dies.
     slack.inject_fault(
         Fault::next(FaultKind::Delay { millis: 200 })

@@ -11,5 +11,6 @@ mod account_linking_browser;
 mod delivery;
 mod delivery_processes;
 mod grpcurl_walkthrough;
+mod microservices;
 mod separate_processes;
 mod workspace_setup;

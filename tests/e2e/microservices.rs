@@ -1,0 +1,170 @@
+//! The microservices overlay on one machine: four processes, one per target, configured the way the
+//! Kubernetes manifests configure them (the same environment variables, secrets as mounted files),
+//! on PostgreSQL; the delivery scenario passes through the gateway.
+
+use std::time::Duration;
+
+use ovice_slack_proto::v1::{
+    DeliveryMode, DeliveryStatus, Disposition, GetDeliveryRequest, PublishChatMessageRequest,
+    chat_event_service_client::ChatEventServiceClient, delivery_service_client::DeliveryServiceClient,
+};
+use ovice_slack_runtime::test_support::fresh_postgres_database;
+use secrecy::ExposeSecret;
+use slack_emulator::{Emulator, TokenKind};
+use tonic::transport::Channel;
+
+use crate::{
+    delivery::{message, person, to},
+    delivery_processes::{REDIRECT, seed, set_up_org, users},
+    support::{
+        Who,
+        process::ServeProcess,
+        server::{TEST_CLIENT_ID, TEST_CLIENT_SECRET, TEST_ENCRYPTION_KEYS},
+        tokens::{TEST_JWT_SECRET, authed},
+    },
+};
+
+async fn channel(addr: &str) -> Channel {
+    Channel::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn four_processes_on_postgres_deliver_through_the_gateway() {
+    let slack = Emulator::start(seed()).await.unwrap();
+    assert!(slack.add_redirect_uri(TEST_CLIENT_ID, REDIRECT));
+    let db = fresh_postgres_database().await.unwrap();
+
+    // The Secret `ovice-slack-secrets`, mounted as files like deploy/kubernetes mounts it.
+    let secrets = tempfile::tempdir().unwrap();
+    let file = |name: &str, value: &str| {
+        let path = secrets.path().join(name);
+        std::fs::write(&path, value).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let jwt = file("jwt-secret", TEST_JWT_SECRET);
+    let keys = file("encryption-keys", TEST_ENCRYPTION_KEYS);
+    let client_secret = file("slack-client-secret", TEST_CLIENT_SECRET);
+    let database = file("database-url", db.expose_secret());
+    let api = slack.api_url().to_string();
+    let authorize = slack.authorize_url().to_string();
+    // The ConfigMap `ovice-slack-config` plus each Deployment's own variables.
+    let config: Vec<(&str, &str)> = vec![
+        ("OVICE_SLACK_API_BASE_URL", &api),
+        ("OVICE_SLACK_AUTHORIZE_URL", &authorize),
+        ("OVICE_SLACK_OAUTH_REDIRECT_URL", REDIRECT),
+        ("OVICE_SLACK_CLIENT_ID", TEST_CLIENT_ID),
+        ("OVICE_SLACK_JWT_SECRET_FILE", &jwt),
+        ("OVICE_SLACK_ENCRYPTION_KEYS_FILE", &keys),
+        ("OVICE_SLACK_CLIENT_SECRET_FILE", &client_secret),
+        ("OVICE_SLACK_SHUTDOWN_GRACE", "20"),
+    ];
+    let with = |extra: Vec<(&'static str, String)>| -> Vec<(String, String)> {
+        config
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .chain(extra.into_iter().map(|(k, v)| (k.to_owned(), v)))
+            .collect()
+    };
+    let start = |target: &str, env: Vec<(String, String)>| {
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        ServeProcess::start_with_env(&["--target", target], &env)
+    };
+
+    let config_svc = start(
+        "integration-config",
+        with(vec![("OVICE_SLACK_DATABASE_URL_FILE", database.clone())]),
+    );
+    let config_addr = format!("http://{}", config_svc.grpc_addr);
+    let links = start(
+        "account-links",
+        with(vec![
+            ("OVICE_SLACK_DATABASE_URL_FILE", database.clone()),
+            ("OVICE_SLACK_INTEGRATION_CONFIG_ADDR", config_addr.clone()),
+        ]),
+    );
+    let links_addr = format!("http://{}", links.grpc_addr);
+    let delivery = start(
+        "delivery",
+        with(vec![
+            ("OVICE_SLACK_DATABASE_URL_FILE", database.clone()),
+            ("OVICE_SLACK_INTEGRATION_CONFIG_ADDR", config_addr.clone()),
+            ("OVICE_SLACK_ACCOUNT_LINKS_ADDR", links_addr.clone()),
+        ]),
+    );
+    let gateway = start(
+        "gateway",
+        with(vec![(
+            "OVICE_SLACK_DELIVERY_ADDR",
+            format!("http://{}", delivery.grpc_addr),
+        )]),
+    );
+
+    // Settings through integration-config, links through account-links' callback.
+    set_up_org_split(&config_svc, &links).await;
+
+    let mut publisher = ChatEventServiceClient::new(channel(&gateway.grpc_addr).await);
+    for (id, sender) in [("m1", "alice"), ("m2", "carol")] {
+        let m = message(id, person(sender), vec![to("bob")], &format!("[{id}] hello"));
+        let r = publisher
+            .publish_chat_message(authed(
+                PublishChatMessageRequest { message: Some(m) },
+                &Who::Platform,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(r.disposition, Disposition::Accepted as i32, "{r:?}");
+    }
+    let mut deliveries = DeliveryServiceClient::new(channel(&delivery.grpc_addr).await);
+    let mut settled = Vec::new();
+    for id in ["m1", "m2"] {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let d = deliveries
+                .get_delivery(authed(
+                    GetDeliveryRequest {
+                        org_id: "org-1".into(),
+                        message_id: id.into(),
+                    },
+                    &Who::Operator,
+                ))
+                .await
+                .unwrap()
+                .into_inner();
+            if d.status != DeliveryStatus::Pending as i32 {
+                settled.push(d);
+                break;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "{id} still pending");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    assert_eq!(
+        (settled[0].status, settled[0].mode),
+        (DeliveryStatus::Sent as i32, DeliveryMode::AsSender as i32)
+    );
+    assert_eq!(
+        (settled[1].status, settled[1].mode),
+        (DeliveryStatus::Sent as i32, DeliveryMode::BotDm as i32)
+    );
+    let sent = slack.messages();
+    assert_eq!(
+        sent.iter().map(|m| m.token_kind).collect::<Vec<_>>(),
+        [TokenKind::User, TokenKind::Bot]
+    );
+
+    for process in [gateway, delivery, links, config_svc] {
+        process.stop();
+    }
+    slack.shutdown().await;
+}
+
+/// The org's settings go to integration-config, the people connect through account-links.
+async fn set_up_org_split(config_svc: &ServeProcess, links: &ServeProcess) {
+    crate::delivery_processes::put_workspace(config_svc).await;
+    set_up_org(links, &users()[..2], false).await;
+}

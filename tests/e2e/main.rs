@@ -11,6 +11,7 @@ mod account_linking_browser;
 mod delivery;
 mod delivery_processes;
 mod grpcurl_walkthrough;
+mod key_rotation;
 mod microservices;
 mod separate_processes;
 mod workspace_setup;

@@ -23,6 +23,9 @@ pub enum Command {
     Token(Box<TokenArgs>),
     /// Run every service's database migrations and exit (a Kubernetes Job before a rollout).
     Migrate(MigrateArgs),
+    /// Re-seal every stored Slack token with the active encryption key (after adding a new key first
+    /// in the key list), so the old key can be retired.
+    ResealTokens(ResealArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -93,4 +96,14 @@ pub struct MigrateArgs {
     pub data: DataDirConfig,
     #[command(flatten)]
     pub database: DatabaseConfig,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ResealArgs {
+    #[command(flatten)]
+    pub data: DataDirConfig,
+    #[command(flatten)]
+    pub database: DatabaseConfig,
+    #[command(flatten)]
+    pub encryption: EncryptionConfig,
 }

@@ -89,6 +89,11 @@ impl TokenCipher {
             .map_err(|_| CipherError::Tampered)
     }
 
+    /// The id of the key new tokens are sealed with.
+    pub fn active_key_id(&self) -> &str {
+        self.ring.active_id()
+    }
+
     /// True when the token was sealed with a key other than the active one (it should be re-sealed).
     pub fn needs_reseal(&self, sealed: &SealedToken) -> bool {
         sealed.key_id != self.ring.active_id()

@@ -487,3 +487,20 @@ impl AccountLinks {
         Ok(marked)
     }
 }
+
+/// Re-seals every user token sealed with an older key with the active one (key rotation); a
+/// reconnect meanwhile wins. Returns how many were re-sealed.
+pub async fn reseal_tokens(store: &dyn LinkStore, cipher: &TokenCipher) -> Result<usize, LinkError> {
+    let mut resealed = 0;
+    for (org_id, user_id, old) in store
+        .tokens_sealed_with_other_keys(cipher.active_key_id())
+        .await?
+    {
+        let token = cipher.open(&old, &link_context(&org_id, &user_id))?;
+        let new = cipher.seal(&token, &link_context(&org_id, &user_id))?;
+        if store.replace_token(&org_id, &user_id, &old, &new).await? {
+            resealed += 1;
+        }
+    }
+    Ok(resealed)
+}

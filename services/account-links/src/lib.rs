@@ -36,6 +36,12 @@ pub struct Deps {
     pub connect: Option<ConnectConfig>,
 }
 
+/// Re-seals the user tokens with the active key (the `reseal-tokens` command, after a key rotation).
+pub async fn reseal_tokens(db: &Database, cipher: &TokenCipher) -> anyhow::Result<usize> {
+    let store = store::open(db).await?;
+    Ok(app::reseal_tokens(store.as_ref(), cipher).await?)
+}
+
 /// Runs the migrations and builds the gRPC server and the HTTP routes of the callback.
 pub async fn start(
     deps: Deps,

@@ -194,3 +194,20 @@ impl IntegrationConfig {
             .ok_or_else(|| ConfigError::NotConfigured(org_id.to_owned()))
     }
 }
+
+/// Re-seals every bot token sealed with an older key with the active one (key rotation); a concurrent
+/// put wins. Returns how many were re-sealed.
+pub async fn reseal_tokens(store: &dyn WorkspaceStore, cipher: &TokenCipher) -> Result<usize, ConfigError> {
+    let mut resealed = 0;
+    for (org_id, old) in store
+        .tokens_sealed_with_other_keys(cipher.active_key_id())
+        .await?
+    {
+        let token = cipher.open(&old, &token_context(&org_id))?;
+        let new = cipher.seal(&token, &token_context(&org_id))?;
+        if store.replace_token(&org_id, &old, &new).await? {
+            resealed += 1;
+        }
+    }
+    Ok(resealed)
+}

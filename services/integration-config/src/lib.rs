@@ -27,6 +27,12 @@ pub struct Deps {
     pub slack: SlackClient,
 }
 
+/// Re-seals the bot tokens with the active key (the `reseal-tokens` command, after a key rotation).
+pub async fn reseal_tokens(db: &Database, cipher: &TokenCipher) -> anyhow::Result<usize> {
+    let store = store::open(db).await?;
+    Ok(app::reseal_tokens(store.as_ref(), cipher).await?)
+}
+
 /// Runs the migrations and builds the service.
 pub async fn start(deps: Deps, auth: AuthInterceptor, max_request_bytes: usize) -> anyhow::Result<Server> {
     let store = store::open(&deps.db).await?;

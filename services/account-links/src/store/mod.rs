@@ -50,7 +50,23 @@ pub trait LinkStore: Send + Sync + 'static {
         reason: &str,
         now: i64,
     ) -> Result<bool, StoreError>;
+    /// User tokens sealed with another key than `active_key_id` (org, user, token).
+    async fn tokens_sealed_with_other_keys(
+        &self,
+        active_key_id: &str,
+    ) -> Result<Vec<SealedLinkToken>, StoreError>;
+    /// Replaces a link's sealed token, only if it is still `old` (a reconnect meanwhile wins).
+    async fn replace_token(
+        &self,
+        org_id: &str,
+        user_id: &str,
+        old: &ovice_slack_secrets::SealedToken,
+        new: &ovice_slack_secrets::SealedToken,
+    ) -> Result<bool, StoreError>;
 }
+
+/// A sealed user token and the link it belongs to.
+pub type SealedLinkToken = (String, String, ovice_slack_secrets::SealedToken);
 
 /// Opens the store of the database's backend and runs its migrations.
 pub async fn open(db: &Database) -> Result<Arc<dyn LinkStore>, DbError> {

@@ -1,8 +1,9 @@
 use super::{
     StoreError,
     sql::{
-        DELETE_LINK, INSERT_PENDING, LinkRow, MARK_NEEDS_RECONNECT, PURGE_PENDING, PendingRow,
-        SELECT_PENDING, SPEND_PENDING, impl_link_store, list_links, select_link, upsert_link,
+        DELETE_LINK, INSERT_PENDING, LinkRow, MARK_NEEDS_RECONNECT, OTHER_KEY_TOKENS, PURGE_PENDING,
+        PendingRow, REPLACE_TOKEN, SELECT_PENDING, SPEND_PENDING, impl_link_store, list_links, select_link,
+        upsert_link,
     },
 };
 use crate::domain::{Link, PendingConnect};

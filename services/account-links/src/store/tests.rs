@@ -137,3 +137,25 @@ async fn links_are_per_org_and_user(#[case] backend: Backend) {
         "another org's link is untouched"
     );
 }
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn user_tokens_are_resealed_only_if_unchanged(#[case] backend: Backend) {
+    let (s, _g) = store(backend).await;
+    s.put_link(&link("u1")).await.unwrap();
+    let old = link("u1").token;
+    assert!(s.tokens_sealed_with_other_keys("k1").await.unwrap().is_empty());
+    assert_eq!(
+        s.tokens_sealed_with_other_keys("k2").await.unwrap(),
+        vec![("o1".into(), "u1".into(), old.clone())]
+    );
+    let new = SealedToken {
+        key_id: "k2".into(),
+        ciphertext: vec![5; 40],
+    };
+    assert!(s.replace_token("o1", "u1", &old, &new).await.unwrap());
+    assert!(!s.replace_token("o1", "u1", &old, &new).await.unwrap());
+    assert_eq!(s.get_link("o1", "u1").await.unwrap().unwrap().token, new);
+}

@@ -56,6 +56,18 @@ pub trait WorkspaceStore: Send + Sync + 'static {
     ) -> Result<Option<StoredWorkspace>, StoreError>;
     /// Newest first.
     async fn list_audit(&self, org_id: &str, limit: i64) -> Result<Vec<AuditEntry>, StoreError>;
+    /// Tokens sealed with another key than `active_key_id` (for re-sealing after a key rotation).
+    async fn tokens_sealed_with_other_keys(
+        &self,
+        active_key_id: &str,
+    ) -> Result<Vec<(String, SealedToken)>, StoreError>;
+    /// Replaces the org's sealed token, only if it is still `old` (a concurrent put wins).
+    async fn replace_token(
+        &self,
+        org_id: &str,
+        old: &SealedToken,
+        new: &SealedToken,
+    ) -> Result<bool, StoreError>;
 }
 
 /// Opens the store of the database's backend and runs its migrations.

@@ -28,6 +28,11 @@ pub(super) const MARK_INVALID: &str = "UPDATE slack_workspaces SET status = 'tok
 pub(super) const LIST_AUDIT: &str = "SELECT org_id, actor, action, detail, occurred_at FROM slack_workspace_audit \
      WHERE org_id = $1 ORDER BY id DESC LIMIT $2";
 
+pub(super) const OTHER_KEY_TOKENS: &str = "SELECT org_id, token_key_id, token_ciphertext FROM slack_workspaces WHERE token_key_id <> $1 ORDER BY org_id";
+
+pub(super) const REPLACE_TOKEN: &str = "UPDATE slack_workspaces SET token_key_id = $4, token_ciphertext = $5 \
+     WHERE org_id = $1 AND token_key_id = $2 AND token_ciphertext = $3";
+
 #[derive(sqlx::FromRow)]
 pub(super) struct WorkspaceRow {
     org_id: String,
@@ -222,6 +227,37 @@ macro_rules! impl_workspace_store {
                     .fetch_all(&self.pool)
                     .await?;
                 Ok(rows.into_iter().map(AuditEntry::from).collect())
+            }
+
+            async fn tokens_sealed_with_other_keys(
+                &self,
+                active_key_id: &str,
+            ) -> Result<Vec<(String, SealedToken)>, StoreError> {
+                let rows: Vec<(String, String, Vec<u8>)> = sqlx::query_as(OTHER_KEY_TOKENS)
+                    .bind(active_key_id)
+                    .fetch_all(&self.pool)
+                    .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(org, key_id, ciphertext)| (org, SealedToken { key_id, ciphertext }))
+                    .collect())
+            }
+
+            async fn replace_token(
+                &self,
+                org_id: &str,
+                old: &SealedToken,
+                new: &SealedToken,
+            ) -> Result<bool, StoreError> {
+                let r = sqlx::query(REPLACE_TOKEN)
+                    .bind(org_id)
+                    .bind(&old.key_id)
+                    .bind(&old.ciphertext)
+                    .bind(&new.key_id)
+                    .bind(&new.ciphertext)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(r.rows_affected() == 1)
             }
         }
     };

@@ -165,3 +165,37 @@ async fn token_invalid_only_for_the_current_team_and_once(#[case] backend: Backe
         None
     );
 }
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn tokens_are_resealed_only_if_unchanged(#[case] backend: Backend) {
+    let (s, _g) = store(backend).await;
+    s.put(&workspace("o1", "T1"), &audit("o1", "", 1)).await.unwrap();
+    let old = workspace("o1", "T1").token;
+    assert_eq!(s.tokens_sealed_with_other_keys("k1").await.unwrap(), vec![]);
+    assert_eq!(
+        s.tokens_sealed_with_other_keys("k2").await.unwrap(),
+        vec![("o1".to_owned(), old.clone())]
+    );
+    let new = SealedToken {
+        key_id: "k2".into(),
+        ciphertext: vec![7; 40],
+    };
+    assert!(s.replace_token("o1", &old, &new).await.unwrap());
+    // A second re-seal from the stale value changes nothing.
+    assert!(
+        !s.replace_token(
+            "o1",
+            &old,
+            &SealedToken {
+                key_id: "k3".into(),
+                ciphertext: vec![1]
+            }
+        )
+        .await
+        .unwrap()
+    );
+    assert_eq!(s.get("o1").await.unwrap().unwrap().token, new);
+}

@@ -44,8 +44,13 @@ pub struct Fixture {
 
 impl Fixture {
     pub async fn start(backend: Backend) -> Self {
+        Self::start_with(backend, &[]).await
+    }
+
+    /// Like [`Fixture::start`], with extra `serve` flags.
+    pub async fn start_with(backend: Backend, extra: &[&str]) -> Self {
         let slack = Emulator::start(Seed::demo()).await.unwrap();
-        let server = TestServer::start(backend, &SlackUrls::of(&slack)).await;
+        let server = TestServer::start_with(backend, &SlackUrls::of(&slack), extra).await;
         server.register_callback(&slack);
         let channel = server.channel().await;
         let mut config = IntegrationConfigServiceClient::new(channel.clone());

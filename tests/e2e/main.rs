@@ -8,10 +8,12 @@ mod support;
 
 mod account_linking;
 mod account_linking_browser;
+mod authorization_matrix;
 mod delivery;
 mod delivery_processes;
 mod grpcurl_walkthrough;
 mod key_rotation;
+mod limits;
 mod microservices;
 mod separate_processes;
 mod workspace_setup;

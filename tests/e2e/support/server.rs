@@ -54,6 +54,11 @@ pub const TEST_ENCRYPTION_KEYS: &str = "e2e1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBk
 
 impl TestServer {
     pub async fn start(backend: Backend, slack: &SlackUrls) -> Self {
+        Self::start_with(backend, slack, &[]).await
+    }
+
+    /// Like [`TestServer::start`], with extra `serve` flags.
+    pub async fn start_with(backend: Backend, slack: &SlackUrls, extra: &[&str]) -> Self {
         let (database_url, db_dir) = match backend {
             Backend::Sqlite => {
                 let (url, guard) = fresh_sqlite_database().unwrap();
@@ -67,32 +72,36 @@ impl TestServer {
         let addr = grpc.local_addr().unwrap();
         let http_addr = http.local_addr().unwrap();
         let callback_url = format!("http://{http_addr}/oauth/slack/callback");
-        let cli = Cli::try_parse_from([
-            "ovice-slack",
-            "serve",
-            "--target",
-            "all",
-            "--data-dir",
-            dir.path().to_str().unwrap(),
-            "--database-url",
-            database_url.expose_secret(),
-            "--jwt-secret",
-            TEST_JWT_SECRET,
-            "--encryption-keys",
-            TEST_ENCRYPTION_KEYS,
-            "--api-base-url",
-            slack.api_url.as_str(),
-            "--authorize-url",
-            slack.authorize_url.as_str(),
-            "--slack-client-id",
-            TEST_CLIENT_ID,
-            "--slack-client-secret",
-            TEST_CLIENT_SECRET,
-            "--oauth-redirect-url",
-            &callback_url,
-            "--slack-timeout",
-            "5",
-        ])
+        let cli = Cli::try_parse_from(
+            [
+                "ovice-slack",
+                "serve",
+                "--target",
+                "all",
+                "--data-dir",
+                dir.path().to_str().unwrap(),
+                "--database-url",
+                database_url.expose_secret(),
+                "--jwt-secret",
+                TEST_JWT_SECRET,
+                "--encryption-keys",
+                TEST_ENCRYPTION_KEYS,
+                "--api-base-url",
+                slack.api_url.as_str(),
+                "--authorize-url",
+                slack.authorize_url.as_str(),
+                "--slack-client-id",
+                TEST_CLIENT_ID,
+                "--slack-client-secret",
+                TEST_CLIENT_SECRET,
+                "--oauth-redirect-url",
+                &callback_url,
+                "--slack-timeout",
+                "5",
+            ]
+            .into_iter()
+            .chain(extra.iter().copied()),
+        )
         .unwrap();
         let Command::Serve(args) = cli.command else {
             unreachable!()

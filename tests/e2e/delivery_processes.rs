@@ -49,12 +49,12 @@ pub fn seed() -> Seed {
     seed
 }
 
-fn recipient(i: usize) -> String {
+pub fn recipient(i: usize) -> String {
     format!("user{:02}", i % RECIPIENTS)
 }
 
 /// Flags every process of a test shares.
-fn common_args(db: &SecretString, slack: &EmulatorHandle) -> Vec<String> {
+pub fn common_args(db: &SecretString, slack: &EmulatorHandle) -> Vec<String> {
     [
         "--database-url",
         db.expose_secret(),
@@ -84,7 +84,7 @@ fn common_args(db: &SecretString, slack: &EmulatorHandle) -> Vec<String> {
     .to_vec()
 }
 
-fn start(extra: &[&str], common: &[String], env: &[(&str, &str)]) -> ServeProcess {
+pub fn start(extra: &[&str], common: &[String], env: &[(&str, &str)]) -> ServeProcess {
     let mut args: Vec<&str> = extra.to_vec();
     args.extend(common.iter().map(String::as_str));
     ServeProcess::start_with_env(&args, env)
@@ -187,7 +187,11 @@ fn delivered_counts(slack: &EmulatorHandle, ids: &[String]) -> HashMap<String, u
 }
 
 /// Waits (bounded) until every id is in Slack at least once.
-async fn wait_delivered(slack: &EmulatorHandle, ids: &[String], within: Duration) -> HashMap<String, usize> {
+pub async fn wait_delivered(
+    slack: &EmulatorHandle,
+    ids: &[String],
+    within: Duration,
+) -> HashMap<String, usize> {
     let deadline = tokio::time::Instant::now() + within;
     loop {
         let counts = delivered_counts(slack, ids);

@@ -11,6 +11,7 @@ mod account_linking_browser;
 mod authorization_matrix;
 mod delivery;
 mod delivery_processes;
+mod graceful_shutdown;
 mod grpcurl_walkthrough;
 mod key_rotation;
 mod limits;

@@ -80,6 +80,12 @@ impl ServeProcess {
         self.child.wait().unwrap();
     }
 
+    /// Waits for the process to exit (after a signal sent elsewhere); it must exit cleanly.
+    pub fn wait_success(mut self) {
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "serve did not exit cleanly: {status}");
+    }
+
     /// SIGTERM, and the process must exit cleanly.
     pub fn stop(mut self) {
         let pid = self.child.id().to_string();

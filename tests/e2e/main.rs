@@ -16,5 +16,6 @@ mod grpcurl_walkthrough;
 mod key_rotation;
 mod limits;
 mod microservices;
+mod outages;
 mod separate_processes;
 mod workspace_setup;

@@ -9,6 +9,7 @@ mod support;
 mod account_linking;
 mod account_linking_browser;
 mod authorization_matrix;
+mod chaos_soak;
 mod delivery;
 mod delivery_processes;
 mod graceful_shutdown;

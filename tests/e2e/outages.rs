@@ -22,7 +22,11 @@ use crate::{
 };
 
 async fn channel(addr: &str) -> Channel {
-    Channel::from_shared(format!("http://{addr}")).unwrap().connect().await.unwrap()
+    Channel::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap()
 }
 
 fn long_tests() -> bool {
@@ -38,7 +42,15 @@ async fn slack_down_then_back_every_delivery_completes_without_a_herd() {
     let db = SecretString::from(format!("sqlite://{}/ovice-slack.db", dir.path().display()));
     let mut common = common_args(&db, &slack);
     common.extend(
-        ["--delivery-retry-base", "0.5", "--delivery-retry-cap", "10", "--delivery-max-attempts", "100"].map(str::to_owned),
+        [
+            "--delivery-retry-base",
+            "0.5",
+            "--delivery-retry-cap",
+            "10",
+            "--delivery-max-attempts",
+            "100",
+        ]
+        .map(str::to_owned),
     );
     let process = start(&["--target", "all"], &common, &[]);
     set_up_org(&process, &users(), true).await;
@@ -48,18 +60,35 @@ async fn slack_down_then_back_every_delivery_completes_without_a_herd() {
     let mut gateway = ChatEventServiceClient::new(channel(&process.grpc_addr).await);
     let ids: Vec<String> = (0..100).map(|i| format!("o{i:03}")).collect();
     for (i, id) in ids.iter().enumerate() {
-        let m = message(id, person("carol"), vec![to(&recipient(i))], &format!("[{id}] hi"));
-        let r = gateway.publish_chat_message(authed(PublishChatMessageRequest { message: Some(m) }, &Who::Platform)).await;
+        let m = message(
+            id,
+            person("carol"),
+            vec![to(&recipient(i))],
+            &format!("[{id}] hi"),
+        );
+        let r = gateway
+            .publish_chat_message(authed(
+                PublishChatMessageRequest { message: Some(m) },
+                &Who::Platform,
+            ))
+            .await;
         assert_eq!(r.unwrap().get_ref().disposition, Disposition::Accepted as i32);
     }
-    let outage = if long_tests() { Duration::from_secs(180) } else { Duration::from_secs(8) };
+    let outage = if long_tests() {
+        Duration::from_secs(180)
+    } else {
+        Duration::from_secs(8)
+    };
     // The outage itself: there is no condition to wait for, only time to let pass.
     tokio::time::sleep(outage).await;
 
     let slack = Emulator::bind(seed(), addr).await.unwrap();
     let back = Instant::now();
     let counts = wait_delivered(&slack, &ids, Duration::from_secs(60)).await;
-    assert!(counts.values().all(|c| *c == 1), "duplicates after an outage: {counts:?}");
+    assert!(
+        counts.values().all(|c| *c == 1),
+        "duplicates after an outage: {counts:?}"
+    );
 
     // Backoff was bounded: with a 0.5 s base, a 10 s cap and full jitter (waits average a quarter to a
     // half of the cap once grown), attempts grow with the outage divided by a few seconds — never one
@@ -69,14 +98,23 @@ async fn slack_down_then_back_every_delivery_completes_without_a_herd() {
     let mut max_attempts = 0;
     for id in &ids {
         let d = deliveries
-            .get_delivery(authed(GetDeliveryRequest { org_id: "org-1".into(), message_id: id.clone() }, &Who::Operator))
+            .get_delivery(authed(
+                GetDeliveryRequest {
+                    org_id: "org-1".into(),
+                    message_id: id.clone(),
+                },
+                &Who::Operator,
+            ))
             .await
             .unwrap()
             .into_inner();
         assert_eq!(d.status, DeliveryStatus::Sent as i32);
         max_attempts = max_attempts.max(d.attempts);
     }
-    assert!(max_attempts <= bound, "{max_attempts} attempts for a {outage:?} outage (bound {bound})");
+    assert!(
+        max_attempts <= bound,
+        "{max_attempts} attempts for a {outage:?} outage (bound {bound})"
+    );
 
     // No thundering herd: jittered retries spread the recovery out.
     let posts: Vec<Duration> = slack
@@ -87,11 +125,21 @@ async fn slack_down_then_back_every_delivery_completes_without_a_herd() {
         .collect();
     let busiest = posts
         .iter()
-        .map(|t| posts.iter().filter(|u| **u >= *t && **u < *t + Duration::from_millis(100)).count())
+        .map(|t| {
+            posts
+                .iter()
+                .filter(|u| **u >= *t && **u < *t + Duration::from_millis(100))
+                .count()
+        })
         .max()
         .unwrap_or(0);
-    eprintln!("outage {outage:?}: max attempts {max_attempts}, busiest 100 ms after recovery {busiest} posts");
-    assert!(busiest <= 40, "{busiest} of 100 posts in one 100 ms window after recovery");
+    eprintln!(
+        "outage {outage:?}: max attempts {max_attempts}, busiest 100 ms after recovery {busiest} posts"
+    );
+    assert!(
+        busiest <= 40,
+        "{busiest} of 100 posts in one 100 ms window after recovery"
+    );
     process.stop();
     slack.shutdown().await;
 }
@@ -100,18 +148,43 @@ async fn slack_down_then_back_every_delivery_completes_without_a_herd() {
 async fn postgres_restarted_under_load_recovers_on_its_own() {
     // A PostgreSQL of this test's own, so restarting it disturbs no other test.
     let pg_dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/postgres.sh");
-    let started = Command::new(script).args(["start", pg_dir.path().to_str().unwrap(), &port.to_string()]).output().unwrap();
-    assert!(started.status.success(), "{}", String::from_utf8_lossy(&started.stderr));
+    let started = Command::new(script)
+        .args(["start", pg_dir.path().to_str().unwrap(), &port.to_string()])
+        .output()
+        .unwrap();
+    assert!(
+        started.status.success(),
+        "{}",
+        String::from_utf8_lossy(&started.stderr)
+    );
     let pg_bin = || {
-        let out = Command::new("sh").args(["-c", "ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1"]).output().unwrap();
+        let out = Command::new("sh")
+            .args(["-c", "ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1"])
+            .output()
+            .unwrap();
         String::from_utf8(out.stdout).unwrap().trim().to_owned()
     };
     let pg_ctl = |action: &str| {
         let data = pg_dir.path().join("data");
         let status = Command::new("runuser")
-            .args(["-u", "postgres", "--", &format!("{}/pg_ctl", pg_bin()), "-D", data.to_str().unwrap(), "-w", "-m", "fast", action])
+            .args([
+                "-u",
+                "postgres",
+                "--",
+                &format!("{}/pg_ctl", pg_bin()),
+                "-D",
+                data.to_str().unwrap(),
+                "-w",
+                "-m",
+                "fast",
+                action,
+            ])
             .status()
             .unwrap();
         assert!(status.success(), "pg_ctl {action}");
@@ -132,8 +205,19 @@ async fn postgres_restarted_under_load_recovers_on_its_own() {
             let id = format!("r{i:03}");
             // The platform retries what fails; here, until it is accepted.
             loop {
-                let m = message(&id, person("carol"), vec![to(&recipient(i))], &format!("[{id}] hi"));
-                match gateway.publish_chat_message(authed(PublishChatMessageRequest { message: Some(m) }, &Who::Platform)).await {
+                let m = message(
+                    &id,
+                    person("carol"),
+                    vec![to(&recipient(i))],
+                    &format!("[{id}] hi"),
+                );
+                match gateway
+                    .publish_chat_message(authed(
+                        PublishChatMessageRequest { message: Some(m) },
+                        &Who::Platform,
+                    ))
+                    .await
+                {
                     Ok(r) if r.get_ref().disposition != Disposition::Skipped as i32 => break,
                     Ok(r) => panic!("{r:?}"),
                     Err(s) => {
@@ -156,7 +240,9 @@ async fn postgres_restarted_under_load_recovers_on_its_own() {
     pg_ctl("restart");
     let (ids, refused) = publisher.await.unwrap();
     let counts = wait_delivered(&slack, &ids, Duration::from_secs(60)).await;
-    eprintln!("postgres restart: {refused} publishes refused (UNAVAILABLE) during the restart, all 300 delivered");
+    eprintln!(
+        "postgres restart: {refused} publishes refused (UNAVAILABLE) during the restart, all 300 delivered"
+    );
     assert!(counts.values().all(|c| *c == 1), "{counts:?}");
     process.stop();
     pg_ctl("stop");

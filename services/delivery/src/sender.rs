@@ -97,7 +97,7 @@ impl DeliverySender {
             Ok(Some(c)) if c.active => c,
             Ok(Some(_)) => return SendOutcome::Skipped(SkipReason::WorkspaceTokenInvalid),
             Ok(None) => return SendOutcome::Skipped(SkipReason::WorkspaceNotConfigured),
-            Err(e) => return retry_later(None, e.to_string()),
+            Err(e) => return peer_outage(d, &e.to_string()),
         };
         let ids = [d.recipient_user_id.clone(), d.sender_user_id.clone()];
         let users = match self
@@ -106,10 +106,10 @@ impl DeliverySender {
             .await
         {
             Ok(users) => users,
-            Err(e) => return retry_later(None, e.to_string()),
+            Err(e) => return peer_outage(d, &e.to_string()),
         };
         let (Some(recipient), Some(sender)) = (users.first(), users.get(1)) else {
-            return retry_later(None, "AccountLinkService answered too few users".into());
+            return peer_outage(d, "AccountLinkService answered too few users");
         };
         if !recipient.connected_in(&creds.team_id) {
             return SendOutcome::Skipped(SkipReason::RecipientNotConnected);
@@ -347,19 +347,26 @@ struct Route<'a> {
     cancel: &'a CancellationToken,
 }
 
-fn retry_later(mode: Option<DeliveryMode>, error: String) -> SendOutcome {
-    SendOutcome::Retry {
-        mode,
-        error,
-        retry_after: None,
-    }
+/// How long a delivery waits when one of our own services cannot be asked who is connected.
+const PEER_OUTAGE_WAIT: Duration = Duration::from_secs(2);
+
+/// Our own services (integration-config, account-links) could not answer: nothing was tried with
+/// Slack, so no attempt is counted — a restart of a peer must not use up a delivery's retries.
+fn peer_outage(d: &Delivery, error: &str) -> SendOutcome {
+    tracing::warn!(delivery_id = %d.delivery_id, org_id = %d.org_id, error, "peer unavailable; delivery waits");
+    SendOutcome::Deferred(PEER_OUTAGE_WAIT)
 }
 
+/// A transient Slack failure. A 429 is Slack asking to wait, not a failed attempt: the delivery is
+/// deferred by its `Retry-After` without counting one, so a long rate-limit spell never makes it DEAD.
 fn retry_later_after(mode: Option<DeliveryMode>, e: &SlackError) -> SendOutcome {
-    SendOutcome::Retry {
-        mode,
-        error: e.to_string(),
-        retry_after: e.retry_after(),
+    match e {
+        SlackError::RateLimited { retry_after, .. } => SendOutcome::Deferred(*retry_after),
+        _ => SendOutcome::Retry {
+            mode,
+            error: e.to_string(),
+            retry_after: e.retry_after(),
+        },
     }
 }
 

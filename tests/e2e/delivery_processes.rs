@@ -16,10 +16,10 @@ use ovice_slack_runtime::{
 use rstest::rstest;
 use secrecy::{ExposeSecret, SecretString};
 use slack_emulator::{Emulator, EmulatorHandle, Fault, FaultKind, Seed, UserSeed};
-use tonic::transport::Channel;
 
 use crate::{
     delivery::{message, person, to},
+    support::process::channel,
     support::{
         Who,
         consent::{Consent, Decision},
@@ -88,14 +88,6 @@ pub fn start(extra: &[&str], common: &[String], env: &[(&str, &str)]) -> ServePr
     let mut args: Vec<&str> = extra.to_vec();
     args.extend(common.iter().map(String::as_str));
     ServeProcess::start_with_env(&args, env)
-}
-
-async fn channel(addr: &str) -> Channel {
-    Channel::from_shared(format!("http://{addr}"))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap()
 }
 
 /// Puts the Acme workspace for org-1 (through `process`'s IntegrationConfigService).

@@ -13,21 +13,13 @@ use ovice_slack_proto::v1::{
 };
 use secrecy::SecretString;
 use slack_emulator::{Emulator, Fault, FaultKind};
-use tonic::transport::Channel;
 
 use crate::{
     delivery::{message, person, to},
     delivery_processes::{REDIRECT, common_args, recipient, seed, set_up_org, start, users, wait_delivered},
+    support::process::channel,
     support::{Who, server::TEST_CLIENT_ID, tokens::authed},
 };
-
-async fn channel(addr: &str) -> Channel {
-    Channel::from_shared(format!("http://{addr}"))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap()
-}
 
 #[derive(Default)]
 struct Outcomes {

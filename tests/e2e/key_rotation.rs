@@ -10,10 +10,10 @@ use ovice_slack_proto::v1::{
 use ovice_slack_runtime::db::Database;
 use secrecy::SecretString;
 use slack_emulator::Emulator;
-use tonic::transport::Channel;
 
 use crate::{
     delivery_processes::{REDIRECT, seed, set_up_org, users},
+    support::process::channel,
     support::{
         Who,
         process::{ServeProcess, command},
@@ -24,14 +24,6 @@ use crate::{
 
 const OLD: &str = "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 const NEW: &str = "k2:ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=";
-
-async fn channel(addr: &str) -> Channel {
-    Channel::from_shared(format!("http://{addr}"))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap()
-}
 
 fn serve(db: &str, keys: &str, slack: &slack_emulator::EmulatorHandle) -> ServeProcess {
     ServeProcess::start(&[

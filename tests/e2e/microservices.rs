@@ -11,11 +11,11 @@ use ovice_slack_proto::v1::{
 use ovice_slack_runtime::test_support::fresh_postgres_database;
 use secrecy::ExposeSecret;
 use slack_emulator::{Emulator, TokenKind};
-use tonic::transport::Channel;
 
 use crate::{
     delivery::{message, person, to},
     delivery_processes::{REDIRECT, seed, set_up_org, users},
+    support::process::channel,
     support::{
         Who,
         process::ServeProcess,
@@ -23,14 +23,6 @@ use crate::{
         tokens::{TEST_JWT_SECRET, authed},
     },
 };
-
-async fn channel(addr: &str) -> Channel {
-    Channel::from_shared(format!("http://{addr}"))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap()
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn four_processes_on_postgres_deliver_through_the_gateway() {

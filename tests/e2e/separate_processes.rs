@@ -9,10 +9,10 @@ use ovice_slack_proto::v1::{
 use ovice_slack_runtime::test_support::fresh_postgres_database;
 use secrecy::ExposeSecret;
 use slack_emulator::{Emulator, Seed};
-use tonic::transport::Channel;
 
 use crate::{
     account_linking::ALICE,
+    support::process::channel,
     support::{
         Who,
         consent::{Consent, Decision},
@@ -21,14 +21,6 @@ use crate::{
         tokens::{TEST_JWT_SECRET, authed},
     },
 };
-
-async fn channel(addr: &str) -> Channel {
-    Channel::from_shared(format!("http://{addr}"))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap()
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn account_links_reaches_integration_config_over_the_network() {

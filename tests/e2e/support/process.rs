@@ -7,6 +7,15 @@ use std::{
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_ovice-slack");
 
+/// A connected gRPC channel to `addr` (host:port).
+pub async fn channel(addr: &str) -> tonic::transport::Channel {
+    tonic::transport::Channel::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap()
+}
+
 /// `ovice-slack ARGS` with the operator's environment kept out of the test's configuration.
 pub fn command(args: &[&str]) -> Command {
     let mut c = Command::new(BIN);

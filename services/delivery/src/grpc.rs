@@ -336,3 +336,144 @@ impl DeliveryService for DeliveryGrpc {
         )))
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    //! Whatever the platform sends, validation answers with the message or with INVALID_ARGUMENT
+    //! naming every bad field; it never panics.
+    use proptest::prelude::*;
+    use tonic::Code;
+    use tonic_types::StatusExt;
+
+    use super::*;
+
+    fn text(max: usize) -> impl Strategy<Value = String> {
+        prop_oneof![
+            4 => "[ a-z0-9-]{0,12}",
+            2 => any::<String>(),
+            1 => Just(String::new()),
+            1 => Just("   ".to_owned()),
+            1 => (max - 2..max + 3).prop_map(|n| "x".repeat(n)),
+        ]
+    }
+
+    fn enum_value() -> impl Strategy<Value = i32> {
+        prop_oneof![0..5i32, any::<i32>()]
+    }
+
+    fn mention() -> impl Strategy<Value = pb::Mention> {
+        use pb::mention::Target;
+        prop_oneof![
+            Just(pb::Mention { target: None }),
+            text(MAX_ID).prop_map(|u| pb::Mention {
+                target: Some(Target::UserId(u))
+            }),
+            (enum_value(), text(MAX_ID)).prop_map(|(kind, group_id)| pb::Mention {
+                target: Some(Target::Group(pb::GroupMention { kind, group_id }))
+            }),
+        ]
+    }
+
+    prop_compose! {
+        fn chat_message()(
+            org_id in text(MAX_ID),
+            space_id in text(MAX_ID),
+            space_name in text(MAX_NAME),
+            message_id in text(MAX_ID),
+            sent_at in prop::option::of((any::<i64>(), any::<i32>())),
+            sender in prop::option::of((text(MAX_ID), text(MAX_NAME), enum_value())),
+            body in prop_oneof![text(64), (MAX_TEXT - 1..MAX_TEXT + 2).prop_map(|n| "é".repeat(n / 2))],
+            mentions in prop_oneof![
+                prop::collection::vec(mention(), 0..4),
+                prop::collection::vec(mention(), MAX_MENTIONS - 1..MAX_MENTIONS + 40),
+            ],
+            link_url in prop_oneof![Just(String::new()), "https://o\\.example/[ -~]{0,20}", any::<String>()],
+        ) -> pb::ChatMessage {
+            pb::ChatMessage {
+                org_id,
+                space_id,
+                space_name,
+                message_id,
+                sent_at: sent_at.map(|(seconds, nanos)| prost_types::Timestamp { seconds, nanos }),
+                sender: sender.map(|(user_id, display_name, role)| pb::Sender { user_id, display_name, role }),
+                text: body,
+                mentions,
+                link_url,
+            }
+        }
+    }
+
+    fn bad_id(s: &str, max: usize) -> bool {
+        s.trim().is_empty() || s.trim().len() > max
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 1_000, ..ProptestConfig::default() })]
+
+        #[test]
+        fn every_bad_field_is_named_and_nothing_panics(m in chat_message()) {
+            // The fields a person can check without reading the code.
+            let mut expected = Vec::new();
+            if bad_id(&m.org_id, MAX_ID) { expected.push("message.org_id".to_owned()); }
+            if bad_id(&m.space_id, MAX_ID) { expected.push("message.space_id".to_owned()); }
+            if bad_id(&m.message_id, MAX_ID) { expected.push("message.message_id".to_owned()); }
+            if m.space_name.trim().len() > MAX_NAME { expected.push("message.space_name".to_owned()); }
+            if m.text.len() > MAX_TEXT { expected.push("message.text".to_owned()); }
+            if m.mentions.len() > MAX_MENTIONS { expected.push("message.mentions".to_owned()); }
+            match &m.sender {
+                None => expected.push("message.sender".to_owned()),
+                Some(s) => {
+                    if bad_id(&s.user_id, MAX_ID) { expected.push("message.sender.user_id".to_owned()); }
+                    if !(1..=3).contains(&s.role) { expected.push("message.sender.role".to_owned()); }
+                }
+            }
+            for (i, mention) in m.mentions.iter().take(MAX_MENTIONS).enumerate() {
+                use pb::mention::Target;
+                match &mention.target {
+                    None => expected.push(format!("message.mentions[{i}]")),
+                    Some(Target::UserId(u)) if bad_id(u, MAX_ID) => {
+                        expected.push(format!("message.mentions[{i}].user_id"))
+                    }
+                    Some(Target::Group(g)) if !(1..=3).contains(&g.kind) => {
+                        expected.push(format!("message.mentions[{i}].group.kind"))
+                    }
+                    _ => {}
+                }
+            }
+            match validate_chat_message(Some(&m)) {
+                Ok(valid) => {
+                    prop_assert!(expected.is_empty(), "accepted although {expected:?} are bad");
+                    prop_assert_eq!(valid.org_id.as_str(), m.org_id.trim());
+                    prop_assert!(valid.mentions.len() <= MAX_MENTIONS);
+                    prop_assert!(valid.text.len() <= MAX_TEXT);
+                    prop_assert_eq!(valid.link_url.is_some(), !m.link_url.is_empty());
+                }
+                Err(status) => {
+                    prop_assert_eq!(status.code(), Code::InvalidArgument);
+                    let details = status.get_error_details();
+                    let violations = details.bad_request().map(|b| b.field_violations.clone()).unwrap_or_default();
+                    prop_assert!(!violations.is_empty(), "no field violations in {status:?}");
+                    let named: Vec<&str> = violations.iter().map(|v| v.field.as_str()).collect();
+                    for field in &expected {
+                        prop_assert!(named.contains(&field.as_str()), "{field} missing from {named:?}");
+                    }
+                    prop_assert!(named.iter().all(|f| f.starts_with("message")), "{named:?}");
+                    // The message names fields, never echoes the (private) text.
+                    if m.text.len() > 8 {
+                        prop_assert!(!status.message().contains(&m.text));
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_missing_message_is_named() {
+        let status = validate_chat_message(None).unwrap_err();
+        assert_eq!(status.code(), Code::InvalidArgument);
+        assert_eq!(
+            status.get_error_details().bad_request().unwrap().field_violations[0].field,
+            "message"
+        );
+    }
+}

@@ -63,7 +63,7 @@ impl Gateway {
     ) -> Result<PublishChatMessageResponse, Status> {
         let raw = request.message.as_ref();
         // Authorization before validation, so a stranger learns nothing from the error messages.
-        caller.ensure_internal_service(raw.map_or("", |m| m.org_id.trim()))?;
+        caller.ensure_publisher(raw.map_or("", |m| m.org_id.trim()))?;
         let message = delivery::validate_chat_message(raw)?;
         self.admit(&message.org_id)?;
         let enqueue = EnqueueDirectMessageRequest {
@@ -150,7 +150,7 @@ impl ChatEventService for GatewayGrpc {
     ) -> Result<Response<Self::StreamChatMessagesStream>, Status> {
         let caller = caller_of(&request)?;
         // Refuse a stream from a person at once; the org of each message is checked per message.
-        if !caller.is_internal_service() {
+        if !caller.is_publisher() {
             return Err(Status::permission_denied(
                 "publishing chat messages is for the ovice platform (svc_role platform or service)",
             ));

@@ -52,9 +52,27 @@ impl Caller {
         self.svc_role == Some(SvcRole::Operator)
     }
 
-    /// The project's own services (and the platform) may read credentials; operators may not.
+    /// The project's own services read credentials and enqueue work. The platform only publishes
+    /// (through the gateway, under its per-org limits); operators only inspect.
     pub fn is_internal_service(&self) -> bool {
-        matches!(self.svc_role, Some(SvcRole::Service | SvcRole::Platform))
+        self.svc_role == Some(SvcRole::Service)
+    }
+
+    /// Who may publish chat messages: the ovice platform (and the project's own services).
+    pub fn is_publisher(&self) -> bool {
+        matches!(self.svc_role, Some(SvcRole::Platform | SvcRole::Service))
+    }
+
+    /// The platform publishing for an org (a token with `org` only for that org).
+    pub fn ensure_publisher(&self, org_id: &str) -> Result<(), AccessDenied> {
+        self.ensure_org(org_id)?;
+        if self.is_publisher() {
+            Ok(())
+        } else {
+            Err(AccessDenied(
+                "publishing chat messages is for the ovice platform (svc_role platform)".into(),
+            ))
+        }
     }
 
     /// A person acts only on the org of their token. A service token without `org` may act on any org;

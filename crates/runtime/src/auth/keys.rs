@@ -251,3 +251,151 @@ mod tests {
         ));
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    //! The JWT check against arbitrary and tampered input: it never panics, and nothing but an
+    //! untouched token signed with our key verifies.
+    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::auth::claims::{OrgRole, SpaceRoleClaim, SvcRole};
+
+    const SECRET: &str = "proptest-secret-proptest-secret-0123456789";
+
+    fn keys() -> JwtKeys {
+        JwtKeys::new(Some(&SecretString::from(SECRET)), None, None, "ovice-slack").unwrap()
+    }
+
+    prop_compose! {
+        fn claims()(
+            sub in "[ -~]{1,20}",
+            org in prop::option::of(any::<String>()),
+            email in prop::option::of("[a-z]{1,8}@[a-z]{1,8}\\.test"),
+            owner in prop::option::of(any::<bool>()),
+            perms in prop::collection::vec("[a-z.]{1,20}", 0..3),
+            space in prop::option::of("[a-z0-9-]{1,10}"),
+            space_role in prop::option::of(0..3u8),
+            svc_role in prop::option::of(0..3u8),
+        ) -> Claims {
+            Claims {
+                sub,
+                org,
+                email,
+                org_role: owner.map(|o| if o { OrgRole::Owner } else { OrgRole::Member }),
+                perms,
+                space,
+                space_role: space_role.map(|r| [SpaceRoleClaim::Admin, SpaceRoleClaim::Member, SpaceRoleClaim::Visitor][r as usize]),
+                svc_role: svc_role.map(|r| [SvcRole::Platform, SvcRole::Service, SvcRole::Operator][r as usize]),
+                exp: chrono::Utc::now().timestamp() + 3600,
+                iat: None,
+                aud: "ovice-slack".into(),
+            }
+        }
+    }
+
+    /// Ways to change a token: each yields a different string.
+    #[derive(Clone, Debug)]
+    enum Tamper {
+        /// Replace the character at (index mod len) with another base64url character.
+        Flip(usize, u8),
+        Truncate(usize),
+        Append(String),
+        /// Re-encode the header with another `alg` (keeping payload and signature).
+        Alg(&'static str),
+        /// Re-encode the payload with a field changed (keeping header and signature).
+        Claim(&'static str, serde_json::Value),
+        /// Drop the signature.
+        Unsigned,
+    }
+
+    fn tamper() -> impl Strategy<Value = Tamper> {
+        prop_oneof![
+            4 => (any::<usize>(), any::<u8>()).prop_map(|(i, c)| Tamper::Flip(i, c)),
+            1 => (1usize..40).prop_map(Tamper::Truncate),
+            1 => "[A-Za-z0-9._=-]{1,8}".prop_map(Tamper::Append),
+            1 => prop::sample::select(vec!["none", "None", "HS512", "HS384", "RS256", "EdDSA", "ES256", ""]).prop_map(Tamper::Alg),
+            1 => prop_oneof![
+                Just(("org", serde_json::json!("org-2"))),
+                Just(("svc_role", serde_json::json!("service"))),
+                Just(("org_role", serde_json::json!("owner"))),
+                Just(("exp", serde_json::json!(i64::MAX))),
+                Just(("aud", serde_json::json!("ovice-slack"))),
+                Just(("perms", serde_json::json!(["integrations.manage"]))),
+            ].prop_map(|(k, v)| Tamper::Claim(k, v)),
+            1 => Just(Tamper::Unsigned),
+        ]
+    }
+
+    const B64URL: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+    fn reencode(part: &str, edit: impl FnOnce(&mut serde_json::Value)) -> String {
+        let mut value: serde_json::Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap();
+        edit(&mut value);
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(&value).unwrap())
+    }
+
+    fn apply(token: &str, t: &Tamper) -> String {
+        let parts: Vec<&str> = token.split('.').collect();
+        match t {
+            Tamper::Flip(i, c) => {
+                let mut bytes = token.as_bytes().to_vec();
+                let i = i % bytes.len();
+                let mut replacement = B64URL[*c as usize % B64URL.len()];
+                if replacement == bytes[i] {
+                    replacement = if bytes[i] == b'A' { b'B' } else { b'A' };
+                }
+                bytes[i] = replacement;
+                String::from_utf8(bytes).unwrap()
+            }
+            Tamper::Truncate(n) => token[..token.len().saturating_sub(*n)].to_owned(),
+            Tamper::Append(s) => format!("{token}{s}"),
+            Tamper::Alg(alg) => {
+                let header = reencode(parts[0], |h| h["alg"] = serde_json::json!(alg));
+                format!("{header}.{}.{}", parts[1], parts[2])
+            }
+            Tamper::Claim(k, v) => {
+                let payload = reencode(parts[1], |p| p[*k] = v.clone());
+                format!("{}.{payload}.{}", parts[0], parts[2])
+            }
+            Tamper::Unsigned => format!("{}.{}.", parts[0], parts[1]),
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2_000, ..ProptestConfig::default() })]
+
+        #[test]
+        fn arbitrary_strings_never_verify(s in prop_oneof![
+            any::<String>(),
+            "[A-Za-z0-9_-]{0,40}\\.[A-Za-z0-9_-]{0,60}\\.[A-Za-z0-9_-]{0,50}",
+            // A well-formed header of each algorithm, with arbitrary claims and signature.
+            (prop::sample::select(vec!["none", "HS256", "RS256", "EdDSA"]), any::<Vec<u8>>(), any::<Vec<u8>>())
+                .prop_map(|(alg, claims, sig)| format!(
+                    "{}.{}.{}",
+                    URL_SAFE_NO_PAD.encode(format!("{{\"alg\":\"{alg}\",\"typ\":\"JWT\"}}")),
+                    URL_SAFE_NO_PAD.encode(claims),
+                    URL_SAFE_NO_PAD.encode(sig),
+                )),
+        ]) {
+            let error = keys().verify(&s).unwrap_err();
+            // The reason never repeats the token (a dotted one: no fixed reason has a dot).
+            if s.len() > 8 && s.contains('.') {
+                prop_assert!(!error.contains(&s), "{error}");
+            }
+        }
+
+        #[test]
+        fn our_tokens_verify_and_every_tampered_one_fails(c in claims(), t in tamper()) {
+            let k = keys();
+            let token = k.minter().unwrap().mint(&c).unwrap();
+            prop_assert_eq!(k.verify(&token).unwrap(), c);
+            let tampered = apply(&token, &t);
+            prop_assume!(tampered != token);
+            let result = k.verify(&tampered);
+            prop_assert!(result.is_err(), "{t:?} verified: {tampered}");
+        }
+    }
+}

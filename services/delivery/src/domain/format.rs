@@ -142,6 +142,20 @@ impl SlackText<'_> {
 }
 
 fn name_or(name: &str, fallback: &str) -> String {
+    // A name is one line: newlines, control characters and bidi overrides would let a sender fake
+    // the header layout in Slack.
+    let name: String = name
+        .chars()
+        .map(|c| {
+            if c.is_control()
+                || matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+            {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect();
     let name = name.trim();
     if name.is_empty() {
         return fallback.to_owned();
@@ -153,6 +167,12 @@ fn name_or(name: &str, fallback: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_stay_on_one_line() {
+        assert_eq!(name_or("Mallory\n*Boss*:\u{202E}", "x"), "Mallory *Boss*:");
+        assert_eq!(name_or("\n\t", "Someone"), "Someone");
+    }
 
     fn text<'a>(text: &'a str, link: Option<&'a LinkUrl>) -> SlackText<'a> {
         SlackText {
@@ -316,6 +336,152 @@ mod tests {
                     assert!(!without_link.contains('<'), "{input:?} -> {rendered:?}");
                     assert!(!without_link.contains('>'), "{input:?} -> {rendered:?}");
                 }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod proptests {
+    //! Whatever a sender writes (text, display name, space name), nothing in the Slack text can act
+    //! as a Slack control sequence, and the text stays within its cap.
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Strings made of the pieces that matter to mrkdwn, mixed with arbitrary Unicode.
+    fn tricky() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            Just("<".to_owned()),
+            Just(">".to_owned()),
+            Just("&".to_owned()),
+            Just("<!channel>".to_owned()),
+            Just("<!here|here>".to_owned()),
+            Just("<!subteam^S1>".to_owned()),
+            Just("<@U0ALICE>".to_owned()),
+            Just("<#C0GENERAL|general>".to_owned()),
+            Just("<https://evil.example|ovice>".to_owned()),
+            Just("&lt;".to_owned()),
+            Just("&amp;lt;".to_owned()),
+            Just("&#60;".to_owned()),
+            Just("|".to_owned()),
+            Just("\u{0}".to_owned()),
+            Just("\u{202e}".to_owned()),
+            Just("\u{fe64}".to_owned()),
+            Just("💬".to_owned()),
+            Just("é".to_owned()),
+            Just("\n".to_owned()),
+            Just(" ".to_owned()),
+            any::<char>().prop_map(String::from),
+            "[a-z]{1,8}",
+        ];
+        prop_oneof![
+            3 => prop::collection::vec(piece, 0..64).prop_map(|v| v.concat()),
+            1 => any::<String>(),
+            // Long enough to be cut.
+            1 => prop::collection::vec("[<>&a-zé💬]{50}", 55..80).prop_map(|v| v.concat()),
+        ]
+    }
+
+    /// `&amp;`, `&lt;`, `&gt;` back to the characters.
+    fn unescape(s: &str) -> String {
+        s.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    }
+
+    /// Every `&` starts one of the three entities we write; no `<` or `>` at all.
+    fn assert_inert(s: &str) -> Result<(), TestCaseError> {
+        prop_assert!(!s.contains('<') && !s.contains('>'), "{s:?}");
+        for (i, _) in s.match_indices('&') {
+            let rest = &s[i..];
+            prop_assert!(
+                rest.starts_with("&amp;") || rest.starts_with("&lt;") || rest.starts_with("&gt;"),
+                "a bare & at {i} in {s:?}"
+            );
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+        #[test]
+        fn escaping_is_inert_and_lossless(input in tricky()) {
+            let escaped = escape_mrkdwn(&input);
+            assert_inert(&escaped)?;
+            prop_assert_eq!(unescape(&escaped), input);
+        }
+
+        #[test]
+        fn rendered_text_has_no_control_sequence_and_stays_within_the_cap(
+            sender in tricky(),
+            space in tricky(),
+            text in tricky(),
+            visitor in any::<bool>(),
+            link in prop::option::of(prop_oneof![
+                any::<String>(),
+                "https?://[a-z]{1,10}\\.example/[ -~]{0,60}",
+                "https://o\\.example/[&|<>a]{0,3000}",
+            ]),
+        ) {
+            let link = link.and_then(|l| LinkUrl::parse(&l).ok());
+            let rendered = SlackText {
+                sender_name: &sender,
+                sender_is_visitor: visitor,
+                space_name: &space,
+                text: &text,
+                link: link.as_ref(),
+            }
+            .render();
+            // The only markup is the link we add at the end, itself free of `<`, `>`, `|` and spaces.
+            let (body, link_part) = match &link {
+                Some(l) => {
+                    let suffix = format!("\n<{}|Open in ovice>", escape_mrkdwn(l.as_str()));
+                    prop_assert!(rendered.ends_with(&suffix), "{rendered:?}");
+                    let inner = escape_mrkdwn(l.as_str());
+                    prop_assert!(!inner.contains(['<', '>', '|']) && !inner.contains(char::is_whitespace));
+                    prop_assert!(inner.starts_with("http://") || inner.starts_with("https://"));
+                    (&rendered[..rendered.len() - suffix.len()], inner)
+                }
+                None => (rendered.as_str(), String::new()),
+            };
+            assert_inert(body)?;
+            for sequence in ["<!", "<@", "<#"] {
+                prop_assert!(!rendered.contains(sequence), "{sequence} in {rendered:?}");
+            }
+            // Header: two names of at most 80 characters (+ `…`), then the text within its cap.
+            let (sender_name, space_name) = (name_or(&sender, "Someone"), name_or(&space, "ovice"));
+            for name in [&sender_name, &space_name] {
+                prop_assert!(name.chars().count() <= MAX_NAME_CHARS + 1, "{name:?}");
+            }
+            let visitor_mark = if visitor { " (visitor)" } else { "" };
+            let header = format!("{sender_name}{visitor_mark} in {space_name}:\n");
+            let message = body.strip_prefix(header.as_str());
+            prop_assert!(message.is_some(), "{body:?} does not start with {header:?}");
+            let message = message.unwrap_or_default();
+            let kept = message.strip_suffix(SHORTENED_MARKER).unwrap_or(message);
+            prop_assert!(kept.chars().count() <= MAX_SLACK_TEXT_CHARS);
+            if !text.trim().is_empty() {
+                // What survives is exactly the start of what the sender wrote.
+                prop_assert!(text.starts_with(&unescape(kept)));
+                prop_assert_eq!(message.ends_with(SHORTENED_MARKER), unescape(kept) != text);
+            }
+            // Everything together stays far below Slack's hard limit of 40,000 characters.
+            prop_assert!(rendered.chars().count() <= body.chars().count() + link_part.len() + 20);
+            prop_assert!(rendered.chars().count() < 40_000);
+        }
+
+        #[test]
+        fn links_are_http_and_inert_or_refused(raw in prop_oneof![
+            any::<String>(),
+            "(https?|javascript|data|ftp)://[ -~]{0,80}",
+            "https://[a-z]{1,8}(:[0-9]{1,5})?/[ -~\u{80}-\u{10ffff}]{0,80}",
+        ]) {
+            if let Ok(link) = LinkUrl::parse(&raw) {
+                let s = link.as_str();
+                prop_assert!(s.starts_with("http://") || s.starts_with("https://"), "{s}");
+                prop_assert!(!s.contains(['<', '>', '|']), "{s}");
+                prop_assert!(!s.chars().any(|c| c.is_whitespace() || c.is_control()), "{s:?}");
+                prop_assert!(s.len() <= MAX_LINK_BYTES);
             }
         }
     }

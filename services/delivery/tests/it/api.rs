@@ -105,9 +105,17 @@ async fn only_services_may_enqueue() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied);
+    // The platform publishes through the gateway (and its per-org limits), never straight here.
     let platform = claims("platform", None, None, &[], Some(SvcRole::Platform));
-    let ok = h
+    let err = h
         .as_caller(Some(platform))
+        .enqueue_direct_message(m())
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    let service = claims("gateway", None, None, &[], Some(SvcRole::Service));
+    let ok = h
+        .as_caller(Some(service))
         .enqueue_direct_message(m())
         .await
         .unwrap();

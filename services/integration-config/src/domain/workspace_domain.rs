@@ -25,6 +25,9 @@ impl WorkspaceDomain {
             Ok(Self(s.to_owned()))
         } else if s.is_empty() {
             Err("is required: enter the `acme` part of acme.slack.com".into())
+        } else if lowered.contains("xox") {
+            // Someone pasted a token into the domain field: never echo it back.
+            Err("looks like a Slack token, not a workspace domain: enter only the `acme` part of acme.slack.com".into())
         } else {
             Err(format!(
                 "`{}` is not a Slack workspace domain: enter only the `acme` part of acme.slack.com \
@@ -83,6 +86,12 @@ mod tests {
             WorkspaceDomain::parse(input).is_err(),
             "{input} should be refused"
         );
+    }
+
+    #[test]
+    fn a_token_in_the_domain_field_is_not_echoed() {
+        let err = WorkspaceDomain::parse("xoxb-1234567890-1234567890123-AbCdSecret").unwrap_err();
+        assert!(!err.contains("secret"), "{err}");
     }
 
     #[test]

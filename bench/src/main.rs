@@ -1,0 +1,636 @@
+//! `ovice-slack-bench`: measures ingest, latency, delivery, pickup and footprint of the real
+//! `ovice-slack serve --target all` binary, each beside a baseline measured in the same run (B1 a
+//! bare tonic echo server, B2 raw PostgreSQL inserts, B3 raw SQLite WAL commits), and prints the
+//! table of issue 6. `--smoke` runs every phase for a moment, with no thresholds, for CI.
+
+mod backlog;
+mod db;
+mod delivery;
+mod echo;
+mod load;
+mod office;
+mod perf;
+mod plot;
+mod process;
+mod report;
+mod stream;
+
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use ovice_slack_runtime::test_support::{POSTGRES_URL_VAR, fresh_postgres_database};
+use secrecy::{ExposeSecret, SecretString};
+use slack_emulator::{Emulator, EmulatorHandle};
+
+use crate::{
+    delivery::{BurstPlan, DeliveryPlan},
+    load::{CallFn, Measured, closed_loop, open_loop},
+    office::{ServeConfig, Tokens},
+    process::connections,
+    report::{EchoResults, Footprint, IngestResults, Machine, RunResults, Settings, SweepPoint},
+};
+
+#[derive(Parser, Debug)]
+#[command(name = "ovice-slack-bench", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Sub>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Subcommand, Debug)]
+enum Sub {
+    /// The B1 echo server (started by the benchmark as a child process).
+    #[command(hide = true)]
+    EchoServer {
+        #[arg(long)]
+        listen: SocketAddr,
+    },
+    /// Ingest on an empty outbox, then with `--pending` due deliveries in it: does a backlog slow
+    /// accepting down?
+    Backlog {
+        /// Run on PostgreSQL (OVICE_SLACK_TEST_POSTGRES_URL) instead of SQLite.
+        #[arg(long)]
+        postgres: bool,
+        #[arg(long, default_value_t = 20_000)]
+        pending: usize,
+        #[arg(long, default_value_t = 1000)]
+        recipients: usize,
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 5.0)]
+        measure: f64,
+        #[arg(long)]
+        server_bin: Option<PathBuf>,
+    },
+    /// The medians of saved runs (`run-*.json`): writes summary.md and latency-vs-load.svg.
+    Summarize {
+        files: Vec<PathBuf>,
+        /// Where to write (default: beside the first file).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Args, Debug)]
+struct RunArgs {
+    /// Every phase for about a second, tiny workloads, no thresholds: what CI runs.
+    #[arg(long)]
+    smoke: bool,
+    /// Runs in a row; the table shows the median of each figure.
+    #[arg(long, default_value_t = 1)]
+    runs: usize,
+    /// Where results go (default: bench/results, or a temporary directory with --smoke).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// The `ovice-slack` binary (default: built by cargo beside this one, same profile).
+    #[arg(long)]
+    server_bin: Option<PathBuf>,
+    /// Calls in flight in every closed-loop phase (B1, B2, B3, ingest).
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
+    /// HTTP/2 connections the gRPC load is spread over (streams: one per connection).
+    #[arg(long, default_value_t = 4)]
+    connections: usize,
+    /// Seconds of each measured closed-loop window (default 10, smoke 1).
+    #[arg(long)]
+    measure: Option<f64>,
+    /// Connected recipients (default 1,000, smoke 20).
+    #[arg(long)]
+    recipients: Option<usize>,
+    /// Delivery workers of the process in the delivery-throughput phase (`--delivery-workers`).
+    #[arg(long, default_value_t = 128)]
+    delivery_workers: u32,
+    /// Record a CPU profile (`perf record`) of the server during the unary ingest windows.
+    #[arg(long)]
+    perf: bool,
+    /// Skip the PostgreSQL phases (and B2).
+    #[arg(long)]
+    no_postgres: bool,
+    /// Only the delivery phases (to profile them with --perf; the table then lacks the rest).
+    #[arg(long)]
+    only_delivery: bool,
+}
+
+/// Durations and sizes of one run.
+struct Plan {
+    smoke: bool,
+    warmup: Duration,
+    measure: Duration,
+    sweep: Duration,
+    fractions: Vec<f64>,
+    recipients: usize,
+    concurrency: usize,
+    connections: usize,
+    delivery: DeliveryPlan,
+    extra_starts: usize,
+    only_delivery: bool,
+}
+
+impl Plan {
+    fn new(a: &RunArgs) -> Self {
+        let smoke = a.smoke;
+        let recipients = a.recipients.unwrap_or(if smoke { 20 } else { 1000 });
+        let measure = Duration::from_secs_f64(a.measure.unwrap_or(if smoke { 1.0 } else { 10.0 }));
+        let burst = |channels, per_channel| BurstPlan {
+            channels,
+            per_channel,
+            scale: 10.0,
+        };
+        Self {
+            smoke,
+            warmup: if smoke {
+                Duration::from_millis(200)
+            } else {
+                Duration::from_secs(2)
+            },
+            measure,
+            sweep: if smoke {
+                Duration::from_millis(500)
+            } else {
+                Duration::from_secs(4)
+            },
+            fractions: if smoke {
+                vec![0.5]
+            } else {
+                vec![0.1, 0.25, 0.5, 0.75, 0.9]
+            },
+            recipients,
+            concurrency: a.concurrency.max(1),
+            connections: a.connections.max(1),
+            delivery: DeliveryPlan {
+                recipients,
+                per_recipient: if smoke { 2 } else { 3 },
+                workers: a.delivery_workers,
+                added_latency_ms: 50,
+                burst: if smoke { burst(2, 40) } else { burst(20, 60) },
+                small_burst: if smoke { burst(1, 35) } else { burst(5, 60) },
+                pickup_messages: if smoke { 10 } else { 200 },
+                pickup_spacing: Duration::from_millis(20),
+                concurrency: a.concurrency.max(1),
+            },
+            extra_starts: if smoke { 0 } else { 2 },
+            only_delivery: a.only_delivery,
+        }
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        match cli.command {
+            Some(Sub::EchoServer { listen }) => echo::serve(listen).await,
+            Some(Sub::Summarize { files, out }) => summarize(&files, out.as_deref()),
+            Some(Sub::Backlog {
+                postgres,
+                pending,
+                recipients,
+                concurrency,
+                measure,
+                server_bin,
+            }) => {
+                let bin = process::server_binary(server_bin.as_deref())?;
+                let experiment = backlog::Experiment {
+                    postgres,
+                    pending,
+                    recipients,
+                    concurrency,
+                    connections: 4,
+                    measure: Duration::from_secs_f64(measure),
+                };
+                backlog::run(&bin, experiment).await
+            }
+            None => run(cli.run).await,
+        }
+    })
+}
+
+fn summarize(files: &[PathBuf], out: Option<&Path>) -> anyhow::Result<()> {
+    let Some(first) = files.first() else {
+        bail!("name at least one run-*.json");
+    };
+    let runs = files
+        .iter()
+        .map(|f| report::load(f).with_context(|| format!("reading {}", f.display())))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let out = match out {
+        Some(o) => o.to_owned(),
+        None => first.parent().map(Path::to_owned).unwrap_or_default(),
+    };
+    write_summary(&runs, &out)
+}
+
+fn write_summary(runs: &[RunResults], out: &Path) -> anyhow::Result<()> {
+    let medians = report::medians(runs);
+    let table = report::table(&medians);
+    let details = report::details(&medians, runs);
+    let machine = runs.first().map(|r| r.machine.clone()).unwrap_or_default();
+    let svg = out.join("latency-vs-load.svg");
+    plot::latency_vs_load(runs, &svg)?;
+    let text = format!(
+        "Medians of {} run(s) on {} × {} ({:.1} GiB, Linux {}).\n\n{table}\n{details}\nPlot: {}\n",
+        runs.len(),
+        machine.nproc,
+        machine.cpu,
+        machine.memory_gib,
+        machine.kernel,
+        svg.display()
+    );
+    std::fs::write(out.join("summary.md"), &text)?;
+    println!("\n{text}");
+    Ok(())
+}
+
+async fn run(args: RunArgs) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let out = match &args.out {
+        Some(o) => o.clone(),
+        None if args.smoke => std::env::temp_dir().join("ovice-slack-bench-smoke"),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("results"),
+    };
+    std::fs::create_dir_all(&out)?;
+    let postgres = !args.no_postgres && std::env::var(POSTGRES_URL_VAR).is_ok();
+    if !postgres && !args.no_postgres && !args.smoke {
+        bail!("{POSTGRES_URL_VAR} is not set: give a PostgreSQL admin URL, or pass --no-postgres");
+    }
+    if !postgres {
+        eprintln!("note: PostgreSQL phases skipped ({POSTGRES_URL_VAR} unset or --no-postgres)");
+    }
+    let bin = process::server_binary(args.server_bin.as_deref())?;
+    let plan = Plan::new(&args);
+    let mut runs = Vec::new();
+    for i in 0..args.runs.max(1) {
+        eprintln!("== run {} of {}", i + 1, args.runs.max(1));
+        let result = run_once(&plan, &bin, &out, postgres, args.perf).await?;
+        let stamp = chrono::Utc::now().format("%Y%m%d-%H%M%S");
+        let prefix = if plan.smoke { "smoke" } else { "run" };
+        let file = out.join(format!("{prefix}-{stamp}.json"));
+        report::save(&result, &file)?;
+        eprintln!("saved {}", file.display());
+        runs.push(result);
+    }
+    write_summary(&runs, &out)?;
+    eprintln!("done in {:.0} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// A working directory removed at the end of the run.
+struct WorkDir(PathBuf);
+
+impl Drop for WorkDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+async fn run_once(
+    plan: &Plan,
+    bin: &Path,
+    out: &Path,
+    postgres: bool,
+    perf: bool,
+) -> anyhow::Result<RunResults> {
+    let started = Instant::now();
+    let work =
+        WorkDir(std::env::temp_dir().join(format!("ovice-slack-bench-{}", uuid::Uuid::new_v4().simple())));
+    std::fs::create_dir_all(&work.0)?;
+    let tmp = work.0.as_path();
+    let tokens = Tokens::new()?;
+    let payload_bytes = office::publish_request_size();
+    let mut r = RunResults {
+        started: chrono::Utc::now().to_rfc3339(),
+        machine: Machine::probe(),
+        settings: Settings {
+            smoke: plan.smoke,
+            concurrency: plan.concurrency,
+            connections: plan.connections,
+            warmup_s: plan.warmup.as_secs_f64(),
+            measure_s: plan.measure.as_secs_f64(),
+            sweep_s: plan.sweep.as_secs_f64(),
+            recipients: plan.recipients,
+            payload_bytes,
+            delivery_workers: plan.delivery.workers,
+        },
+        ..Default::default()
+    };
+
+    let slack = Emulator::start(office::seed(plan.recipients + office::PLUGS)).await?;
+    if !plan.only_delivery {
+        baselines_and_ingest(plan, bin, out, postgres, perf, tmp, &slack, &mut r).await?;
+    }
+
+    eprintln!("delivery into the emulator");
+    let dir = office::data_dir(tmp, "delivery")?;
+    let place = delivery::Place {
+        slack: &slack,
+        bin,
+        dir: &dir,
+        tokens: &tokens,
+        perf: perf.then(|| out.join("perf-delivery.data")),
+    };
+    r.delivery = delivery::run(&place, &plan.delivery).await?;
+    if postgres {
+        eprintln!("  delivery throughput with PostgreSQL");
+        let dir = office::data_dir(tmp, "delivery-postgres")?;
+        let url = fresh_postgres_database().await?;
+        let place = delivery::Place {
+            dir: &dir,
+            perf: None,
+            ..place
+        };
+        r.delivery.throughput_postgres =
+            Some(delivery::throughput_on(&place, &plan.delivery, url.expose_secret().to_owned()).await?);
+    }
+
+    for i in 0..plan.extra_starts {
+        let dir = office::data_dir(tmp, &format!("start-{i}"))?;
+        let config = ServeConfig {
+            bin: bin.to_owned(),
+            database_url: format!("sqlite://{}/ovice-slack.db", dir.display()),
+            dir,
+            extra: Vec::new(),
+        };
+        let server = office::start_server(&config, &slack, "start").await?;
+        r.start_samples_ms.push(ms(server.process.serving_after));
+        server.process.kill();
+    }
+    slack.shutdown().await;
+    r.machine.load_after = report::load_average();
+    r.seconds = started.elapsed().as_secs_f64();
+    Ok(r)
+}
+
+/// B1, B3, B2 and ingest on SQLite and PostgreSQL.
+#[allow(clippy::too_many_arguments)]
+async fn baselines_and_ingest(
+    plan: &Plan,
+    bin: &Path,
+    out: &Path,
+    postgres: bool,
+    perf: bool,
+    tmp: &Path,
+    slack: &EmulatorHandle,
+    r: &mut RunResults,
+) -> anyhow::Result<()> {
+    let tokens = Tokens::new()?;
+    let auth = tokens.platform()?;
+    let payload_bytes = r.settings.payload_bytes;
+    eprintln!("B1: bare tonic echo, {payload_bytes}-byte payload");
+    let echo = echo::start(tmp).await?;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let idle = echo.memory()?;
+    let channels = connections(echo.grpc, plan.connections).await?;
+    let call = echo::caller(channels, vec![0x5a; payload_bytes], auth.clone());
+    let closed = closed_loop(call.clone(), plan.concurrency, plan.warmup, plan.measure).await;
+    check("B1", &closed)?;
+    let sweep = sweep(plan, &call, closed.rate()).await;
+    r.b1 = EchoResults {
+        footprint: Footprint {
+            start_to_serving_ms: ms(echo.serving_after),
+            idle_rss_kib: idle.rss_kib,
+            peak_rss_kib: echo.memory()?.hwm_kib,
+        },
+        closed: closed.summary(),
+        sweep,
+    };
+    echo.kill();
+
+    eprintln!("B3: SQLite WAL commits (the service's pragmas and pool)");
+    let url = SecretString::from(format!("sqlite://{}/b3.db", tmp.display()));
+    let sqlite = db::open(&url, 8).await?;
+    let m = closed_loop(
+        db::insert_caller(sqlite.clone(), "b3".into(), 300),
+        plan.concurrency,
+        plan.warmup,
+        plan.measure,
+    )
+    .await;
+    check("B3", &m)?;
+    r.b3 = m.summary();
+    sqlite.close().await;
+    let url = SecretString::from(format!("sqlite://{}/b3-one.db", tmp.display()));
+    let sqlite = db::open(&url, 1).await?;
+    let m = closed_loop(
+        db::insert_caller(sqlite.clone(), "b3one".into(), 300),
+        plan.concurrency,
+        plan.warmup,
+        plan.measure / 2,
+    )
+    .await;
+    r.b3_one_connection = m.summary();
+    sqlite.close().await;
+
+    if postgres {
+        eprintln!("B2: PostgreSQL single-row insert transactions");
+        let url = fresh_postgres_database().await?;
+        let pg = db::open(&url, plan.concurrency as u32).await?;
+        let m = closed_loop(
+            db::insert_caller(pg.clone(), "b2".into(), 300),
+            plan.concurrency,
+            plan.warmup,
+            plan.measure,
+        )
+        .await;
+        check("B2", &m)?;
+        r.b2 = Some(m.summary());
+        pg.close().await;
+        let pg = db::open(&url, 8).await?;
+        let m = closed_loop(
+            db::insert_caller(pg.clone(), "b2pool".into(), 300),
+            plan.concurrency,
+            plan.warmup,
+            plan.measure / 2,
+        )
+        .await;
+        r.b2_service_pool = Some(m.summary());
+        pg.close().await;
+    }
+
+    eprintln!("ingest on SQLite (serve --target all, embedded default)");
+    let dir = office::data_dir(tmp, "ingest-sqlite")?;
+    let database_url = format!("sqlite://{}/ovice-slack.db", dir.display());
+    r.sqlite = ingest(
+        plan,
+        bin,
+        slack,
+        &tokens,
+        dir,
+        database_url,
+        "sqlite",
+        perf.then(|| out.join("perf-sqlite.data")),
+    )
+    .await?;
+
+    if postgres {
+        eprintln!("ingest on PostgreSQL");
+        let dir = office::data_dir(tmp, "ingest-postgres")?;
+        let url = fresh_postgres_database().await?;
+        r.postgres = Some(
+            ingest(
+                plan,
+                bin,
+                slack,
+                &tokens,
+                dir,
+                url.expose_secret().to_owned(),
+                "postgres",
+                perf.then(|| out.join("perf-postgres.data")),
+            )
+            .await?,
+        );
+    }
+
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn ingest(
+    plan: &Plan,
+    bin: &Path,
+    slack: &EmulatorHandle,
+    tokens: &Tokens,
+    dir: PathBuf,
+    database_url: String,
+    backend: &str,
+    perf_data: Option<PathBuf>,
+) -> anyhow::Result<IngestResults> {
+    let config = ServeConfig {
+        bin: bin.to_owned(),
+        dir,
+        database_url,
+        extra: Vec::new(),
+    };
+    let server = office::start_server(&config, slack, "ingest").await?;
+    let start_to_serving_ms = ms(server.process.serving_after);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let idle = server.process.memory()?;
+    let setup = office::set_up_org(&server, slack, tokens, 0..plan.recipients, 16).await?;
+    eprintln!(
+        "  {} people connected in {:.1} s",
+        plan.recipients,
+        setup.as_secs_f64()
+    );
+    let auth = tokens.platform()?;
+    let channels = connections(server.process.grpc, plan.connections).await?;
+    let caller = |prefix: &str| {
+        office::publish_caller(channels.clone(), auth.clone(), prefix.to_owned(), plan.recipients)
+    };
+
+    eprintln!("  unary closed loop, {} in flight", plan.concurrency);
+    let recording = match &perf_data {
+        Some(path) => Some(perf::start(server.process.pid, path)?),
+        None => None,
+    };
+    let unary = closed_loop(caller("u"), plan.concurrency, plan.warmup, plan.measure).await;
+    if let Some(rec) = recording {
+        let text = rec.finish()?;
+        eprintln!("  profile: {}", text.display());
+    }
+    check(&format!("{backend} unary ingest"), &unary)?;
+
+    let half = unary.rate() / 2.0;
+    eprintln!("  open loop at {half:.0}/s (50 % of the maximum)");
+    let open_loop_half = open_loop(caller("h"), half, plan.measure, 10_000).await;
+    eprintln!(
+        "  open loop: p50 {:.2} ms, p99 {:.2} ms, p99.9 {:.2} ms, errors {:?}",
+        open_loop_half.ms(0.5),
+        open_loop_half.ms(0.99),
+        open_loop_half.ms(0.999),
+        open_loop_half.errors
+    );
+    eprintln!("  StreamChatMessages closed loop");
+    let stream = stream::closed_loop(
+        stream::StreamLoad {
+            channels: channels.clone(),
+            auth: auth.clone(),
+            prefix: "s".into(),
+            recipients: plan.recipients,
+            streams: plan.connections,
+            window: (plan.concurrency / plan.connections).max(1),
+        },
+        plan.warmup,
+        plan.measure,
+    )
+    .await;
+    check(&format!("{backend} stream ingest"), &stream)?;
+
+    let sweep = sweep(plan, &caller("w"), unary.rate()).await;
+    let peak = server.process.memory()?;
+    let pending_after = pending(&server).await;
+    server.process.kill();
+    slack.clear_messages();
+    slack.clear_calls();
+    Ok(IngestResults {
+        backend: backend.to_owned(),
+        footprint: Footprint {
+            start_to_serving_ms,
+            idle_rss_kib: idle.rss_kib,
+            peak_rss_kib: peak.hwm_kib,
+        },
+        setup_seconds: setup.as_secs_f64(),
+        unary: unary.summary(),
+        stream: stream.summary(),
+        open_loop_half: open_loop_half.summary(),
+        sweep,
+        pending_after,
+    })
+}
+
+/// Open-loop latency at fractions of `max` per second.
+async fn sweep(plan: &Plan, call: &CallFn, max: f64) -> Vec<SweepPoint> {
+    let mut points = Vec::new();
+    for &fraction in &plan.fractions {
+        let offered = max * fraction;
+        let m = open_loop(call.clone(), offered, plan.sweep, 10_000).await;
+        points.push(SweepPoint {
+            fraction,
+            offered,
+            achieved: m.rate(),
+            p50_ms: m.ms(0.5),
+            p99_ms: m.ms(0.99),
+            p999_ms: m.ms(0.999),
+            errors: m.error_count(),
+        });
+    }
+    points
+}
+
+/// The outbox gauge from the server's /metrics.
+async fn pending(server: &office::Server) -> Option<f64> {
+    let text = reqwest::get(format!("http://{}/metrics", server.http))
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    text.lines()
+        .find(|l| l.starts_with("ovice_slack_outbox_pending"))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
+/// A phase that mostly failed measures nothing: stop rather than print a misleading number.
+fn check(what: &str, m: &Measured) -> anyhow::Result<()> {
+    let errors = m.error_count();
+    eprintln!(
+        "  {what}: {:.0}/s, p50 {:.2} ms, p99 {:.2} ms, {errors} errors",
+        m.rate(),
+        m.ms(0.5),
+        m.ms(0.99)
+    );
+    if m.ok == 0 || errors > m.ok / 100 {
+        bail!("{what}: {} ok, errors {:?}", m.ok, m.errors);
+    }
+    Ok(())
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}

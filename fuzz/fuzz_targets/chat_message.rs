@@ -1,0 +1,41 @@
+//! A published chat message from arbitrary bytes: protobuf decoding, then the gateway's validation,
+//! then the Slack text of what passed. Validation answers with a valid message or INVALID_ARGUMENT,
+//! and never panics.
+#![no_main]
+
+use delivery::{
+    domain::{SlackText, SpaceRole},
+    validate_chat_message,
+};
+use libfuzzer_sys::fuzz_target;
+use ovice_slack_proto::v1::ChatMessage;
+use prost::Message;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(raw) = ChatMessage::decode(data) else {
+        return;
+    };
+    match validate_chat_message(Some(&raw)) {
+        Ok(m) => {
+            for id in [&m.org_id, &m.space_id, &m.message_id, &m.sender.user_id] {
+                assert!(
+                    !id.is_empty() && id.len() <= 128 && id.trim() == id.as_str(),
+                    "{id:?}"
+                );
+            }
+            assert!(m.mentions.len() <= 100 && m.text.len() <= 40_000);
+            let rendered = SlackText {
+                sender_name: &m.sender.display_name,
+                sender_is_visitor: m.sender.role == SpaceRole::Visitor,
+                space_name: &m.space_name,
+                text: &m.text,
+                link: m.link_url.as_ref(),
+            }
+            .render();
+            for sequence in ["<!", "<@", "<#"] {
+                assert!(!rendered.contains(sequence), "{rendered:?}");
+            }
+        }
+        Err(status) => assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}"),
+    }
+});

@@ -24,5 +24,13 @@ scripts/check-deploy.sh
 echo "== build"
 cargo build --workspace --all-targets --locked
 
+echo "== release build (the Dockerfile's build step) and the benchmark's smoke mode"
+scripts/build-release.sh
+cargo run --release --locked -p ovice-slack-bench -- --smoke
+
+echo "== fuzz targets, smoke mode"
+scripts/fuzz-smoke.sh 20
+
+# Last, so that the test runner's summary closes the output.
 echo "== tests"
 cargo nextest run --workspace --locked --no-fail-fast "$@"

@@ -217,6 +217,13 @@ async fn next_sleep(ctx: &Context) -> Duration {
 
 async fn maintenance(ctx: &Context) {
     ctx.pacer.prune();
+    match ctx.store.promote_heads().await {
+        Ok(0) => {}
+        // The store un-queues the next message whenever one ends; finding any here means a path
+        // missed it, and the message would otherwise have waited for ever.
+        Ok(n) => tracing::warn!(count = n, "un-queued deliveries that had nothing left to wait for"),
+        Err(e) => tracing::warn!(error = %e, "checking the delivery queues failed"),
+    }
     let retention = ctx.settings.failed_text_retention;
     if !retention.is_zero() {
         let before = now_millis().saturating_sub(millis(retention));

@@ -4,7 +4,8 @@
 //! Workers claim due rows with a lease: a claimed row stays PENDING, and every later change is
 //! conditional on the lease owner, so a worker whose lease ran out cannot overwrite the result of
 //! the worker that took the row over. Messages to one recipient go out in order: only the oldest
-//! pending row of each (org, recipient) can be claimed.
+//! pending row of each (org, recipient) can be claimed; the rows behind it are marked queued, so
+//! that a claim reads a handful of candidates however long the queues are.
 
 mod postgres;
 mod sql;
@@ -141,6 +142,10 @@ pub trait OutboxStore: Send + Sync + 'static {
     /// Puts a FAILED or DEAD delivery back to PENDING, due at once, attempts from zero. `None` when
     /// the org has no such delivery in one of those states.
     async fn retry(&self, org_id: &str, delivery_id: &str, now: i64) -> Result<Option<Delivery>, StoreError>;
+
+    /// Un-queues every pending row that no earlier pending row to the same person holds back
+    /// (housekeeping: the store keeps this true as rows end; this re-derives it). Returns how many.
+    async fn promote_heads(&self) -> Result<u64, StoreError>;
 
     /// The earliest time after `now` at which a pending row becomes due or its lease expires.
     async fn next_wakeup(&self, now: i64) -> Result<Option<i64>, StoreError>;

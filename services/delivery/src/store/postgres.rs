@@ -1,9 +1,9 @@
 use super::{
     Claim, Outcome, StoreError,
     sql::{
-        CLAIM_TEMPLATE, COMPLETE, DeliveryRow, ERASE_TEXT_BEFORE, FAIL_PENDING_FOR_ORG, INSERT, LIST,
-        NEXT_WAKEUP, PENDING_STATS, RELEASE, RESCHEDULE, RETRY, SELECT_BY_ID, SELECT_BY_MESSAGE,
-        impl_outbox_store, mode_str,
+        CLAIM_TEMPLATE, COMPLETE, DeliveryRow, EARLIER_PENDING_TEMPLATE, ERASE_TEXT_BEFORE,
+        FAIL_PENDING_FOR_ORG, INSERT, LIST, NEXT_WAKEUP, PENDING_STATS, PROMOTE, PROMOTE_HEADS, RELEASE,
+        RESCHEDULE, RETRY, SELECT_BY_ID, SELECT_BY_MESSAGE, claim_candidates, impl_outbox_store, mode_str,
     },
 };
 use crate::domain::{Delivery, DeliveryMode, DeliveryStatus, SkipReason};
@@ -14,5 +14,6 @@ impl_outbox_store!(
     PostgresOutboxStore,
     sqlx::PgPool,
     "BEGIN",
-    " FOR UPDATE SKIP LOCKED"
+    " FOR UPDATE SKIP LOCKED",
+    " FOR SHARE"
 );

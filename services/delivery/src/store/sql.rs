@@ -14,13 +14,22 @@ macro_rules! columns {
     };
 }
 
+/// `$26`: 1 when an earlier pending message to the same person exists (the row waits its turn).
 pub(super) const INSERT: &str = concat!(
     "INSERT INTO deliveries (",
     columns!(),
-    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
-     $21, $22, $23, $24, $25) ON CONFLICT (org_id, message_id) DO NOTHING RETURNING ",
+    ", queued) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
+     $20, $21, $22, $23, $24, $25, $26) ON CONFLICT (org_id, message_id) DO NOTHING RETURNING ",
     columns!()
 );
+
+/// Whether an earlier pending message to the same person exists. `{lock}` is `FOR SHARE` on
+/// PostgreSQL: the row found cannot leave PENDING until the insert has committed, so whoever ends it
+/// sees the new row and un-queues it (`PROMOTE`). SQLite serialises the writers instead.
+pub(super) const EARLIER_PENDING_TEMPLATE: &str = "SELECT delivery_id FROM deliveries \
+     WHERE org_id = $1 AND recipient_user_id = $2 AND status = 'pending' \
+       AND sent_at <= $3 AND (sent_at < $3 OR delivery_id < $4) \
+     LIMIT 1{lock}";
 
 pub(super) const SELECT_BY_MESSAGE: &str = concat!(
     "SELECT ",
@@ -40,6 +49,12 @@ pub(super) const LIST: &str = concat!(
 
 /// Due, unleased rows that are the oldest pending row of their (org, recipient), numbered per org
 /// so that the orgs take turns: every org's first row, then every org's second, and so on.
+/// The candidates are read from two small indexes and capped at `$6` (the oldest due first), so a
+/// claim costs the same with ten or with a hundred thousand rows waiting: unleased rows that are not
+/// queued behind an earlier message, and rows whose lease has expired (a worker died). The head
+/// check stays as the guard of the per-person order.
+/// `e.sent_at <= h.sent_at` is implied by the condition after it, and written out so that both
+/// planners walk the conversation index instead of every pending row of the org.
 /// `{lock}` is appended to the innermost row selection (PostgreSQL: `FOR UPDATE SKIP LOCKED`).
 /// The outer conditions are repeated on the locked row because PostgreSQL re-checks them against a
 /// row another claimer changed while we waited, which the uncorrelated IN-list would not catch.
@@ -52,18 +67,44 @@ pub(super) const CLAIM_TEMPLATE: &str = concat!(
            SELECT c.delivery_id FROM (\
              SELECT h.delivery_id, h.next_attempt_at, \
                     ROW_NUMBER() OVER (PARTITION BY h.org_id ORDER BY h.next_attempt_at, h.delivery_id) AS rn \
-             FROM deliveries h \
-             WHERE h.status = 'pending' AND h.next_attempt_at <= $3 \
-               AND (h.lease_until IS NULL OR h.lease_until <= $3) \
-               AND NOT EXISTS (\
-                 SELECT 1 FROM deliveries e \
-                 WHERE e.org_id = h.org_id AND e.recipient_user_id = h.recipient_user_id \
-                   AND e.status = 'pending' \
-                   AND (e.sent_at < h.sent_at OR (e.sent_at = h.sent_at AND e.delivery_id < h.delivery_id)))\
+             FROM (\
+               SELECT * FROM (\
+                 SELECT delivery_id, org_id, recipient_user_id, sent_at, next_attempt_at FROM deliveries \
+                 WHERE status = 'pending' AND queued = 0 AND lease_owner IS NULL AND next_attempt_at <= $3 \
+                 ORDER BY next_attempt_at LIMIT $6) ready \
+               UNION ALL \
+               SELECT * FROM (\
+                 SELECT delivery_id, org_id, recipient_user_id, sent_at, next_attempt_at FROM deliveries \
+                 WHERE status = 'pending' AND lease_owner IS NOT NULL AND lease_until <= $3 \
+                   AND next_attempt_at <= $3 \
+                 ORDER BY lease_until LIMIT $6) expired\
+             ) h \
+             WHERE NOT EXISTS (\
+               SELECT 1 FROM deliveries e \
+               WHERE e.org_id = h.org_id AND e.recipient_user_id = h.recipient_user_id \
+                 AND e.status = 'pending' \
+                 AND e.sent_at <= h.sent_at AND (e.sent_at < h.sent_at OR e.delivery_id < h.delivery_id))\
            ) c WHERE c.rn <= $4 ORDER BY c.rn, c.next_attempt_at, c.delivery_id LIMIT $5)\
        {lock}) RETURNING ",
     columns!()
 );
+
+/// After a row of (`$1` org, `$2` recipient) left PENDING: the oldest pending row of that
+/// conversation is no longer queued.
+pub(super) const PROMOTE: &str = "UPDATE deliveries SET queued = 0 WHERE delivery_id = (\
+     SELECT delivery_id FROM deliveries WHERE org_id = $1 AND recipient_user_id = $2 AND status = 'pending' \
+     ORDER BY sent_at, delivery_id LIMIT 1) AND queued = 1";
+
+/// Un-queues every queued row that has no earlier pending row (of org `$1`, or of every org when
+/// `$1` is empty): after an org's rows were failed together, and as housekeeping, so no row can
+/// wait behind a message that is no longer pending.
+pub(super) const PROMOTE_HEADS: &str = "UPDATE deliveries SET queued = 0 \
+     WHERE status = 'pending' AND queued = 1 AND ($1 = '' OR org_id = $1) AND NOT EXISTS (\
+       SELECT 1 FROM deliveries e \
+       WHERE e.org_id = deliveries.org_id AND e.recipient_user_id = deliveries.recipient_user_id \
+         AND e.status = 'pending' \
+         AND e.sent_at <= deliveries.sent_at \
+         AND (e.sent_at < deliveries.sent_at OR e.delivery_id < deliveries.delivery_id))";
 
 /// `$11`: erase the text and the sender name.
 pub(super) const COMPLETE: &str = "UPDATE deliveries SET status = $3, \
@@ -71,7 +112,7 @@ pub(super) const COMPLETE: &str = "UPDATE deliveries SET status = $3, \
      skip_reason = $7, slack_channel_id = $8, slack_ts = $9, lease_owner = NULL, lease_until = NULL, \
      updated_at = $10, text = CASE WHEN $11 THEN '' ELSE text END, \
      sender_name = CASE WHEN $11 THEN '' ELSE sender_name END \
-     WHERE delivery_id = $1 AND lease_owner = $2 AND status = 'pending'";
+     WHERE delivery_id = $1 AND lease_owner = $2 AND status = 'pending' RETURNING org_id, recipient_user_id";
 
 pub(super) const RESCHEDULE: &str = "UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = $3, \
      mode = CASE WHEN $4 = '' THEN mode ELSE $4 END, last_error = $5, lease_owner = NULL, \
@@ -88,15 +129,21 @@ pub(super) const FAIL_PENDING_FOR_ORG: &str = "UPDATE deliveries SET status = 'f
      WHERE org_id = $1 AND status = 'pending' AND (lease_until IS NULL OR lease_until <= $3)";
 
 pub(super) const RETRY: &str = concat!(
-    "UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = $3, last_error = '', \
-     skip_reason = '', lease_owner = NULL, lease_until = NULL, updated_at = $3 \
+    "UPDATE deliveries SET status = 'pending', queued = 0, attempts = 0, next_attempt_at = $3, \
+     last_error = '', skip_reason = '', lease_owner = NULL, lease_until = NULL, updated_at = $3 \
      WHERE org_id = $1 AND delivery_id = $2 AND status IN ('failed', 'dead') RETURNING ",
     columns!()
 );
 
-pub(super) const NEXT_WAKEUP: &str = "SELECT MIN(w) FROM (SELECT CASE \
-     WHEN lease_until IS NOT NULL AND lease_until > next_attempt_at THEN lease_until \
-     ELSE next_attempt_at END AS w FROM deliveries WHERE status = 'pending') t WHERE w > $1";
+/// The earliest of: the next unleased head's due time, the next lease's end (both from an index).
+pub(super) const NEXT_WAKEUP: &str = "SELECT MIN(w) FROM (\
+     SELECT * FROM (SELECT next_attempt_at AS w FROM deliveries \
+       WHERE status = 'pending' AND queued = 0 AND lease_owner IS NULL AND next_attempt_at > $1 \
+       ORDER BY next_attempt_at LIMIT 1) a \
+     UNION ALL \
+     SELECT * FROM (SELECT lease_until AS w FROM deliveries \
+       WHERE status = 'pending' AND lease_owner IS NOT NULL AND lease_until > $1 \
+       ORDER BY lease_until LIMIT 1) b) t";
 
 pub(super) const PENDING_STATS: &str =
     "SELECT COUNT(*), MIN(created_at) FROM deliveries WHERE status = 'pending'";
@@ -185,14 +232,21 @@ pub(super) fn mode_str(mode: Option<DeliveryMode>) -> &'static str {
     mode.map_or("", DeliveryMode::as_str)
 }
 
+/// Claim candidates read per claim: enough that per-org turns work among many due heads, few
+/// enough that a claim stays cheap whatever the backlog.
+pub(super) fn claim_candidates(limit: u32) -> i64 {
+    i64::from(limit).saturating_mul(8).max(512)
+}
+
 /// Implements `OutboxStore` for `$store` over a pool of `$pool`, beginning write transactions with
-/// `$begin` and locking claimed rows with `$lock`.
+/// `$begin`, locking claimed rows with `$lock` and the row a new one queues behind with `$share`.
 macro_rules! impl_outbox_store {
-    ($store:ident, $pool:ty, $begin:expr, $lock:expr) => {
+    ($store:ident, $pool:ty, $begin:expr, $lock:expr, $share:expr) => {
         #[derive(Clone, Debug)]
         pub struct $store {
             pool: $pool,
             claim_sql: String,
+            earlier_pending_sql: String,
         }
 
         impl $store {
@@ -200,6 +254,7 @@ macro_rules! impl_outbox_store {
                 Self {
                     pool,
                     claim_sql: CLAIM_TEMPLATE.replace("{lock}", $lock),
+                    earlier_pending_sql: EARLIER_PENDING_TEMPLATE.replace("{lock}", $share),
                 }
             }
         }
@@ -208,6 +263,14 @@ macro_rules! impl_outbox_store {
         impl $crate::store::OutboxStore for $store {
             async fn insert_if_absent(&self, d: &Delivery) -> Result<(Delivery, bool), StoreError> {
                 let mut tx = self.pool.begin_with($begin).await?;
+                let earlier: Option<(String,)> =
+                    sqlx::query_as(sqlx::AssertSqlSafe(self.earlier_pending_sql.as_str()))
+                        .bind(&d.org_id)
+                        .bind(&d.recipient_user_id)
+                        .bind(d.sent_at)
+                        .bind(&d.delivery_id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
                 let inserted: Option<DeliveryRow> = sqlx::query_as(INSERT)
                     .bind(&d.delivery_id)
                     .bind(&d.org_id)
@@ -234,6 +297,7 @@ macro_rules! impl_outbox_store {
                     .bind(d.created_at)
                     .bind(d.updated_at)
                     .bind(&d.accepted_trace)
+                    .bind(i32::from(earlier.is_some()))
                     .fetch_optional(&mut *tx)
                     .await?;
                 let (row, new) = match inserted {
@@ -295,6 +359,7 @@ macro_rules! impl_outbox_store {
                     .bind(claim.now)
                     .bind(i64::from(claim.per_org.max(1)))
                     .bind(i64::from(claim.limit))
+                    .bind(claim_candidates(claim.limit))
                     .fetch_all(&mut *tx)
                     .await?;
                 tx.commit().await?;
@@ -329,7 +394,8 @@ macro_rules! impl_outbox_store {
                     Outcome::Sent { .. } | Outcome::Skipped(_) => true,
                     Outcome::Failed { .. } | Outcome::Dead { .. } => erase_failed_text,
                 };
-                let done = sqlx::query(COMPLETE)
+                let mut tx = self.pool.begin_with($begin).await?;
+                let ended: Option<(String, String)> = sqlx::query_as(COMPLETE)
                     .bind(delivery_id)
                     .bind(lease_owner)
                     .bind(outcome.status().as_str())
@@ -341,10 +407,17 @@ macro_rules! impl_outbox_store {
                     .bind(ts)
                     .bind(now)
                     .bind(erase)
-                    .execute(&self.pool)
-                    .await?
-                    .rows_affected();
-                Ok(done > 0)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if let Some((org_id, recipient)) = &ended {
+                    sqlx::query(PROMOTE)
+                        .bind(org_id)
+                        .bind(recipient)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(ended.is_some())
             }
 
             async fn reschedule(
@@ -392,14 +465,20 @@ macro_rules! impl_outbox_store {
                 now: i64,
                 erase_failed_text: bool,
             ) -> Result<u64, StoreError> {
-                Ok(sqlx::query(FAIL_PENDING_FOR_ORG)
+                let mut tx = self.pool.begin_with($begin).await?;
+                let failed = sqlx::query(FAIL_PENDING_FOR_ORG)
                     .bind(org_id)
                     .bind(reason)
                     .bind(now)
                     .bind(erase_failed_text)
-                    .execute(&self.pool)
+                    .execute(&mut *tx)
                     .await?
-                    .rows_affected())
+                    .rows_affected();
+                // A statement of its own: on PostgreSQL it sees rows inserted while the one above
+                // waited for their locks.
+                sqlx::query(PROMOTE_HEADS).bind(org_id).execute(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(failed)
             }
 
             async fn retry(
@@ -415,6 +494,17 @@ macro_rules! impl_outbox_store {
                     .fetch_optional(&self.pool)
                     .await?;
                 row.map(Delivery::try_from).transpose()
+            }
+
+            async fn promote_heads(&self) -> Result<u64, StoreError> {
+                let mut tx = self.pool.begin_with($begin).await?;
+                let promoted = sqlx::query(PROMOTE_HEADS)
+                    .bind("")
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                tx.commit().await?;
+                Ok(promoted)
             }
 
             async fn next_wakeup(&self, now: i64) -> Result<Option<i64>, StoreError> {

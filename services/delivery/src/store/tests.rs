@@ -575,3 +575,53 @@ async fn retry_puts_failed_and_dead_back_to_pending(#[case] backend: Backend) {
     assert_eq!(s.retry("o1", "nope", T0).await.unwrap(), None);
     assert_eq!(s.claim_due(claim("w", T0 + 100, 10)).await.unwrap().len(), 2);
 }
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn a_long_queue_to_one_person_neither_blocks_others_nor_outlives_its_head(#[case] backend: Backend) {
+    let (s, _g) = store(backend).await;
+    // 600 messages to bob (more than a claim reads as candidates), then one to carol.
+    for i in 0..600 {
+        s.insert_if_absent(&delivery("o1", &format!("b{i:03}"), "bob", T0 + i))
+            .await
+            .unwrap();
+    }
+    s.insert_if_absent(&delivery("o1", "c0", "carol", T0 + 1_000))
+        .await
+        .unwrap();
+    let got = s.claim_due(claim("w", T0 + 2_000, 10)).await.unwrap();
+    assert_eq!(ids(&got), vec!["b000", "c0"]);
+    let by = |m: &str| got.iter().find(|d| d.message_id == m).unwrap().delivery_id.clone();
+
+    // bob's first message is in flight when the org's token is rejected: the rest of bob's queue
+    // fails, and a message accepted afterwards waits for the one in flight, then goes.
+    assert!(s.complete(&by("c0"), "w", &sent(), T0, true).await.unwrap());
+    assert_eq!(
+        s.fail_pending_for_org("o1", "token_revoked", T0 + 3_000, true)
+            .await
+            .unwrap(),
+        599
+    );
+    s.insert_if_absent(&delivery("o1", "b600", "bob", T0 + 4_000))
+        .await
+        .unwrap();
+    assert!(s.claim_due(claim("w", T0 + 5_000, 10)).await.unwrap().is_empty());
+    assert!(s.complete(&by("b000"), "w", &sent(), T0 + 5_000, true).await.unwrap());
+    assert_eq!(ids(&s.claim_due(claim("w", T0 + 5_000, 10)).await.unwrap()), vec!["b600"]);
+
+    // A failed message an operator retries is claimable again, in its place in the order.
+    let failed = s.get("o1", "b001").await.unwrap().unwrap();
+    s.retry("o1", &failed.delivery_id, T0 + 6_000).await.unwrap().unwrap();
+    s.insert_if_absent(&delivery("o1", "c1", "carol", T0 + 6_000))
+        .await
+        .unwrap();
+    let b600 = s.get("o1", "b600").await.unwrap().unwrap();
+    assert!(s.release(&b600.delivery_id, "w", T0 + 6_000).await.unwrap());
+    let mut again = ids(&s.claim_due(claim("w", T0 + 7_000, 10)).await.unwrap());
+    again.sort();
+    assert_eq!(again, vec!["b001", "c1"]);
+    // The store kept every queue's head claimable on its own: housekeeping finds nothing to fix.
+    assert_eq!(s.promote_heads().await.unwrap(), 0);
+}

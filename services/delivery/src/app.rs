@@ -61,14 +61,15 @@ impl DeliveryApp {
             Classification::Direct { recipient_user_id } => recipient_user_id,
         };
         let org = message.org_id.as_str();
-        // A message seen before stays what it was, whatever changed since.
-        if let Some(existing) = self.store.get(org, &message.message_id).await? {
-            metrics::enqueued("duplicate", None);
-            return Ok(Disposition::Duplicate {
-                delivery_id: existing.delivery_id,
-            });
-        }
         if let Some(reason) = self.skip_reason(org, &recipient).await {
+            // A message accepted before stays what it was, whatever changed since. (On the accept
+            // path the insert itself finds the duplicate, which spares a read per message.)
+            if let Some(existing) = self.store.get(org, &message.message_id).await? {
+                metrics::enqueued("duplicate", None);
+                return Ok(Disposition::Duplicate {
+                    delivery_id: existing.delivery_id,
+                });
+            }
             tracing::info!(org_id = org, message_id = %message.message_id, reason = reason.as_str(), "message skipped");
             metrics::enqueued("skipped", Some(reason));
             return Ok(Disposition::Skipped(reason));

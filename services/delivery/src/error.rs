@@ -30,7 +30,9 @@ impl From<DeliveryError> for Status {
             }
             DeliveryError::NotRetryable { .. } => Status::failed_precondition(e.to_string()),
             // Internals go to the log, not to the caller.
-            DeliveryError::Store(err @ StoreError::Database(_)) => {
+            DeliveryError::Store(
+                err @ (StoreError::Database(_) | StoreError::BatchFailed(_) | StoreError::WriterGone),
+            ) => {
                 tracing::error!(error = %err, "delivery store failed");
                 // Nothing was stored: the caller may publish again, which is idempotent.
                 Status::unavailable("the delivery store is unavailable; try again shortly")

@@ -221,7 +221,10 @@ async fn maintenance(ctx: &Context) {
         Ok(0) => {}
         // The store un-queues the next message whenever one ends; finding any here means a path
         // missed it, and the message would otherwise have waited for ever.
-        Ok(n) => tracing::warn!(count = n, "un-queued deliveries that had nothing left to wait for"),
+        Ok(n) => tracing::warn!(
+            count = n,
+            "un-queued deliveries that had nothing left to wait for"
+        ),
         Err(e) => tracing::warn!(error = %e, "checking the delivery queues failed"),
     }
     let retention = ctx.settings.failed_text_retention;

@@ -28,6 +28,11 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("stored row is corrupt: {0}")]
     Corrupt(String),
+    /// The group commit that carried this insert failed (the error itself went to the log).
+    #[error("the batch this delivery was stored with failed: {0}")]
+    BatchFailed(String),
+    #[error("the delivery store's writer has stopped")]
+    WriterGone,
 }
 
 /// One claim round of a worker.

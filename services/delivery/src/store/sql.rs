@@ -14,22 +14,58 @@ macro_rules! columns {
     };
 }
 
-/// `$26`: 1 when an earlier pending message to the same person exists (the row waits its turn).
-pub(super) const INSERT: &str = concat!(
-    "INSERT INTO deliveries (",
+/// Stores a new row unless the org has that message id already (then it returns nothing). `queued`
+/// is 1 when an earlier pending message to the same person exists: the row waits its turn. `{lock}`
+/// is ` FOR SHARE` on PostgreSQL: the earlier row cannot leave PENDING before this insert commits,
+/// so whoever ends it sees the new row and un-queues it (`PROMOTE`); SQLite serialises the writers
+/// instead. One statement, so an accept costs one round trip (`WHERE true` resolves SQLite's parse
+/// ambiguity between `SELECT ... ON CONFLICT` and a join's `ON`).
+pub(super) const INSERT_TEMPLATE: &str = concat!(
+    "WITH earlier AS (SELECT delivery_id FROM deliveries \
+       WHERE org_id = $2 AND recipient_user_id = $9 AND status = 'pending' \
+         AND sent_at <= $12 AND (sent_at < $12 OR delivery_id < $1) LIMIT 1{lock}) \
+     INSERT INTO deliveries (",
     columns!(),
-    ", queued) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
-     $20, $21, $22, $23, $24, $25, $26) ON CONFLICT (org_id, message_id) DO NOTHING RETURNING ",
+    ", queued) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
+     $20, $21, $22, $23, $24, $25, (SELECT COUNT(*) FROM earlier) WHERE true \
+     ON CONFLICT (org_id, message_id) DO NOTHING RETURNING ",
     columns!()
 );
 
-/// Whether an earlier pending message to the same person exists. `{lock}` is `FOR SHARE` on
-/// PostgreSQL: the row found cannot leave PENDING until the insert has committed, so whoever ends it
-/// sees the new row and un-queues it (`PROMOTE`). SQLite serialises the writers instead.
-pub(super) const EARLIER_PENDING_TEMPLATE: &str = "SELECT delivery_id FROM deliveries \
-     WHERE org_id = $1 AND recipient_user_id = $2 AND status = 'pending' \
-       AND sent_at <= $3 AND (sent_at < $3 OR delivery_id < $4) \
-     LIMIT 1{lock}";
+/// The insert of `d` (`INSERT_TEMPLATE` with its lock), ready to run on either backend.
+macro_rules! insert_query {
+    ($sql:expr, $d:expr) => {{
+        let d: &Delivery = $d;
+        sqlx::query_as::<_, DeliveryRow>(sqlx::AssertSqlSafe($sql))
+            .bind(&d.delivery_id)
+            .bind(&d.org_id)
+            .bind(&d.message_id)
+            .bind(&d.space_id)
+            .bind(&d.space_name)
+            .bind(&d.sender_user_id)
+            .bind(&d.sender_name)
+            .bind(d.sender_role.as_str())
+            .bind(&d.recipient_user_id)
+            .bind(&d.text)
+            .bind(&d.link_url)
+            .bind(d.sent_at)
+            .bind(d.status.as_str())
+            .bind(mode_str(d.mode))
+            .bind(i64::from(d.attempts))
+            .bind(&d.last_error)
+            .bind(d.skip_reason.map_or("", SkipReason::as_str))
+            .bind(&d.slack_channel_id)
+            .bind(&d.slack_ts)
+            .bind(d.next_attempt_at)
+            .bind(&d.lease_owner)
+            .bind(d.lease_until)
+            .bind(d.created_at)
+            .bind(d.updated_at)
+            .bind(&d.accepted_trace)
+    }};
+}
+
+pub(super) use insert_query;
 
 pub(super) const SELECT_BY_MESSAGE: &str = concat!(
     "SELECT ",
@@ -239,22 +275,23 @@ pub(super) fn claim_candidates(limit: u32) -> i64 {
 }
 
 /// Implements `OutboxStore` for `$store` over a pool of `$pool`, beginning write transactions with
-/// `$begin`, locking claimed rows with `$lock` and the row a new one queues behind with `$share`.
+/// `$begin`, locking claimed rows with `$lock`; `$writer` stores new rows and decides whose turn it
+/// is to write (`turn`).
 macro_rules! impl_outbox_store {
-    ($store:ident, $pool:ty, $begin:expr, $lock:expr, $share:expr) => {
+    ($store:ident, $pool:ty, $begin:expr, $lock:expr, $writer:ty) => {
         #[derive(Clone, Debug)]
         pub struct $store {
             pool: $pool,
             claim_sql: String,
-            earlier_pending_sql: String,
+            writer: $writer,
         }
 
         impl $store {
             pub fn new(pool: $pool) -> Self {
                 Self {
-                    pool,
                     claim_sql: CLAIM_TEMPLATE.replace("{lock}", $lock),
-                    earlier_pending_sql: EARLIER_PENDING_TEMPLATE.replace("{lock}", $share),
+                    writer: <$writer>::new(pool.clone()),
+                    pool,
                 }
             }
         }
@@ -262,58 +299,7 @@ macro_rules! impl_outbox_store {
         #[async_trait::async_trait]
         impl $crate::store::OutboxStore for $store {
             async fn insert_if_absent(&self, d: &Delivery) -> Result<(Delivery, bool), StoreError> {
-                let mut tx = self.pool.begin_with($begin).await?;
-                let earlier: Option<(String,)> =
-                    sqlx::query_as(sqlx::AssertSqlSafe(self.earlier_pending_sql.as_str()))
-                        .bind(&d.org_id)
-                        .bind(&d.recipient_user_id)
-                        .bind(d.sent_at)
-                        .bind(&d.delivery_id)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                let inserted: Option<DeliveryRow> = sqlx::query_as(INSERT)
-                    .bind(&d.delivery_id)
-                    .bind(&d.org_id)
-                    .bind(&d.message_id)
-                    .bind(&d.space_id)
-                    .bind(&d.space_name)
-                    .bind(&d.sender_user_id)
-                    .bind(&d.sender_name)
-                    .bind(d.sender_role.as_str())
-                    .bind(&d.recipient_user_id)
-                    .bind(&d.text)
-                    .bind(&d.link_url)
-                    .bind(d.sent_at)
-                    .bind(d.status.as_str())
-                    .bind(mode_str(d.mode))
-                    .bind(i64::from(d.attempts))
-                    .bind(&d.last_error)
-                    .bind(d.skip_reason.map_or("", SkipReason::as_str))
-                    .bind(&d.slack_channel_id)
-                    .bind(&d.slack_ts)
-                    .bind(d.next_attempt_at)
-                    .bind(&d.lease_owner)
-                    .bind(d.lease_until)
-                    .bind(d.created_at)
-                    .bind(d.updated_at)
-                    .bind(&d.accepted_trace)
-                    .bind(i32::from(earlier.is_some()))
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                let (row, new) = match inserted {
-                    Some(row) => (row, true),
-                    None => {
-                        // The conflicting insert has committed (PostgreSQL waited for it; SQLite
-                        // serialises writers), so this statement sees its row.
-                        let row: DeliveryRow = sqlx::query_as(SELECT_BY_MESSAGE)
-                            .bind(&d.org_id)
-                            .bind(&d.message_id)
-                            .fetch_one(&mut *tx)
-                            .await?;
-                        (row, false)
-                    }
-                };
-                tx.commit().await?;
+                let (row, new) = self.writer.insert(d).await?;
                 Ok((Delivery::try_from(row)?, new))
             }
 
@@ -352,6 +338,7 @@ macro_rules! impl_outbox_store {
             }
 
             async fn claim_due(&self, claim: Claim<'_>) -> Result<Vec<Delivery>, StoreError> {
+                let _turn = self.writer.turn().await;
                 let mut tx = self.pool.begin_with($begin).await?;
                 let rows: Vec<DeliveryRow> = sqlx::query_as(sqlx::AssertSqlSafe(self.claim_sql.as_str()))
                     .bind(claim.worker_id)
@@ -394,6 +381,7 @@ macro_rules! impl_outbox_store {
                     Outcome::Sent { .. } | Outcome::Skipped(_) => true,
                     Outcome::Failed { .. } | Outcome::Dead { .. } => erase_failed_text,
                 };
+                let _turn = self.writer.turn().await;
                 let mut tx = self.pool.begin_with($begin).await?;
                 let ended: Option<(String, String)> = sqlx::query_as(COMPLETE)
                     .bind(delivery_id)
@@ -429,6 +417,7 @@ macro_rules! impl_outbox_store {
                 error: &str,
                 now: i64,
             ) -> Result<bool, StoreError> {
+                let _turn = self.writer.turn().await;
                 let done = sqlx::query(RESCHEDULE)
                     .bind(delivery_id)
                     .bind(lease_owner)
@@ -448,6 +437,7 @@ macro_rules! impl_outbox_store {
                 lease_owner: &str,
                 not_before: i64,
             ) -> Result<bool, StoreError> {
+                let _turn = self.writer.turn().await;
                 let done = sqlx::query(RELEASE)
                     .bind(delivery_id)
                     .bind(lease_owner)
@@ -465,6 +455,7 @@ macro_rules! impl_outbox_store {
                 now: i64,
                 erase_failed_text: bool,
             ) -> Result<u64, StoreError> {
+                let _turn = self.writer.turn().await;
                 let mut tx = self.pool.begin_with($begin).await?;
                 let failed = sqlx::query(FAIL_PENDING_FOR_ORG)
                     .bind(org_id)
@@ -476,7 +467,10 @@ macro_rules! impl_outbox_store {
                     .rows_affected();
                 // A statement of its own: on PostgreSQL it sees rows inserted while the one above
                 // waited for their locks.
-                sqlx::query(PROMOTE_HEADS).bind(org_id).execute(&mut *tx).await?;
+                sqlx::query(PROMOTE_HEADS)
+                    .bind(org_id)
+                    .execute(&mut *tx)
+                    .await?;
                 tx.commit().await?;
                 Ok(failed)
             }
@@ -487,6 +481,7 @@ macro_rules! impl_outbox_store {
                 delivery_id: &str,
                 now: i64,
             ) -> Result<Option<Delivery>, StoreError> {
+                let _turn = self.writer.turn().await;
                 let row: Option<DeliveryRow> = sqlx::query_as(RETRY)
                     .bind(org_id)
                     .bind(delivery_id)
@@ -497,6 +492,7 @@ macro_rules! impl_outbox_store {
             }
 
             async fn promote_heads(&self) -> Result<u64, StoreError> {
+                let _turn = self.writer.turn().await;
                 let mut tx = self.pool.begin_with($begin).await?;
                 let promoted = sqlx::query(PROMOTE_HEADS)
                     .bind("")
@@ -522,6 +518,7 @@ macro_rules! impl_outbox_store {
             }
 
             async fn erase_text_before(&self, before: i64) -> Result<u64, StoreError> {
+                let _turn = self.writer.turn().await;
                 Ok(sqlx::query(ERASE_TEXT_BEFORE)
                     .bind(before)
                     .execute(&self.pool)

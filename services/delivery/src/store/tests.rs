@@ -593,7 +593,13 @@ async fn a_long_queue_to_one_person_neither_blocks_others_nor_outlives_its_head(
         .unwrap();
     let got = s.claim_due(claim("w", T0 + 2_000, 10)).await.unwrap();
     assert_eq!(ids(&got), vec!["b000", "c0"]);
-    let by = |m: &str| got.iter().find(|d| d.message_id == m).unwrap().delivery_id.clone();
+    let by = |m: &str| {
+        got.iter()
+            .find(|d| d.message_id == m)
+            .unwrap()
+            .delivery_id
+            .clone()
+    };
 
     // bob's first message is in flight when the org's token is rejected: the rest of bob's queue
     // fails, and a message accepted afterwards waits for the one in flight, then goes.
@@ -608,12 +614,22 @@ async fn a_long_queue_to_one_person_neither_blocks_others_nor_outlives_its_head(
         .await
         .unwrap();
     assert!(s.claim_due(claim("w", T0 + 5_000, 10)).await.unwrap().is_empty());
-    assert!(s.complete(&by("b000"), "w", &sent(), T0 + 5_000, true).await.unwrap());
-    assert_eq!(ids(&s.claim_due(claim("w", T0 + 5_000, 10)).await.unwrap()), vec!["b600"]);
+    assert!(
+        s.complete(&by("b000"), "w", &sent(), T0 + 5_000, true)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        ids(&s.claim_due(claim("w", T0 + 5_000, 10)).await.unwrap()),
+        vec!["b600"]
+    );
 
     // A failed message an operator retries is claimable again, in its place in the order.
     let failed = s.get("o1", "b001").await.unwrap().unwrap();
-    s.retry("o1", &failed.delivery_id, T0 + 6_000).await.unwrap().unwrap();
+    s.retry("o1", &failed.delivery_id, T0 + 6_000)
+        .await
+        .unwrap()
+        .unwrap();
     s.insert_if_absent(&delivery("o1", "c1", "carol", T0 + 6_000))
         .await
         .unwrap();

@@ -55,7 +55,14 @@ pub async fn serve(listen: SocketAddr) -> anyhow::Result<()> {
 /// Starts the echo server as a child process of this benchmark's own executable.
 pub async fn start(dir: &Path) -> anyhow::Result<ServerProcess> {
     let addr = free_port()?;
-    let mut command = Command::new(std::env::current_exe()?);
+    // `/proc/self/exe` still runs this binary when a rebuild has replaced the file meanwhile.
+    let me = Path::new("/proc/self/exe");
+    let exe = if me.exists() {
+        me.to_owned()
+    } else {
+        std::env::current_exe()?
+    };
+    let mut command = Command::new(exe);
     command.args(["echo-server", "--listen", &addr.to_string()]);
     ServerProcess::spawn(command, addr, dir.join("echo.log")).await
 }

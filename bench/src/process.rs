@@ -35,9 +35,11 @@ pub fn server_binary(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
             .parent()
             .context("the bench crate lies in the workspace")?;
         let mut build = Command::new(cargo);
+        // The workspace's one build (scripts/build-release.sh): building the binary alone would
+        // unify features differently and compile much of the tree a second time.
         build
             .current_dir(workspace)
-            .args(["build", "-p", "ovice-slack", "--bin", "ovice-slack"]);
+            .args(["build", "--workspace", "--all-targets"]);
         if !cfg!(debug_assertions) {
             build.arg("--release");
         }
@@ -50,7 +52,7 @@ pub fn server_binary(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
     let path = sibling_binary("ovice-slack")?;
     if !path.exists() {
         bail!(
-            "{} does not exist: build it (`cargo build --release -p ovice-slack`) or pass --server-bin",
+            "{} does not exist: build it (`scripts/build-release.sh`) or pass --server-bin",
             path.display()
         );
     }

@@ -5,8 +5,9 @@
 use std::{collections::HashMap, time::Duration};
 
 use ovice_slack_proto::v1::{
-    DeliveryStatus, Disposition, GetDeliveryRequest, PublishChatMessageRequest, PutSlackWorkspaceRequest,
-    chat_event_service_client::ChatEventServiceClient, delivery_service_client::DeliveryServiceClient,
+    ChatMessage, DeliveryStatus, Disposition, GetDeliveryRequest, PublishChatMessageRequest,
+    PublishChatMessageResponse, PutSlackWorkspaceRequest, chat_event_service_client::ChatEventServiceClient,
+    delivery_service_client::DeliveryServiceClient,
     integration_config_service_client::IntegrationConfigServiceClient,
 };
 use ovice_slack_runtime::{
@@ -16,6 +17,7 @@ use ovice_slack_runtime::{
 use rstest::rstest;
 use secrecy::{ExposeSecret, SecretString};
 use slack_emulator::{Emulator, EmulatorHandle, Fault, FaultKind, Seed, UserSeed};
+use tonic_types::StatusExt;
 
 use crate::{
     delivery::{message, person, to},
@@ -314,6 +316,35 @@ async fn one_trace_spans_gateway_delivery_and_the_slack_call() {
     slack.shutdown().await;
 }
 
+/// Publishes as the platform does: a RESOURCE_EXHAUSTED from the per-org limit is waited out as its
+/// RetryInfo says, then the message is published again.
+async fn publish_as_the_platform(
+    gateway: &mut ChatEventServiceClient<tonic::transport::Channel>,
+    m: ChatMessage,
+) -> PublishChatMessageResponse {
+    loop {
+        match gateway
+            .publish_chat_message(authed(
+                PublishChatMessageRequest {
+                    message: Some(m.clone()),
+                },
+                &Who::Platform,
+            ))
+            .await
+        {
+            Ok(r) => return r.into_inner(),
+            Err(status) if status.code() == tonic::Code::ResourceExhausted => {
+                let wait = status
+                    .get_details_retry_info()
+                    .and_then(|info| info.retry_delay)
+                    .expect("the limit says when to retry");
+                tokio::time::sleep(wait).await;
+            }
+            Err(status) => panic!("publishing failed: {status:?}"),
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn two_delivery_processes_deliver_a_thousand_messages_once_each() {
     let slack = Emulator::start(seed()).await.unwrap();
@@ -350,14 +381,7 @@ async fn two_delivery_processes_deliver_a_thousand_messages_once_each() {
                     vec![to(&recipient(i))],
                     &format!("[{id}] hi"),
                 );
-                let r = gateway
-                    .publish_chat_message(authed(
-                        PublishChatMessageRequest { message: Some(m) },
-                        &Who::Platform,
-                    ))
-                    .await
-                    .unwrap()
-                    .into_inner();
+                let r = publish_as_the_platform(&mut gateway, m).await;
                 assert_eq!(r.disposition, Disposition::Accepted as i32, "{r:?}");
             }
         });
@@ -425,14 +449,7 @@ async fn sigkill_mid_run_loses_no_accepted_message(#[case] backend: Backend) {
             vec![to(&recipient(i))],
             &format!("[{id}] hi"),
         );
-        let r = gateway
-            .publish_chat_message(authed(
-                PublishChatMessageRequest { message: Some(m) },
-                &Who::Platform,
-            ))
-            .await
-            .unwrap()
-            .into_inner();
+        let r = publish_as_the_platform(&mut gateway, m).await;
         assert_eq!(r.disposition, Disposition::Accepted as i32);
         accepted.push(id);
     }

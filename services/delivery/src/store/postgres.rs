@@ -1,9 +1,10 @@
 use super::{
     Claim, Outcome, StoreError,
     sql::{
-        CLAIM_TEMPLATE, COMPLETE, DeliveryRow, ERASE_TEXT_BEFORE, FAIL_PENDING_FOR_ORG, INSERT_TEMPLATE,
-        LIST, NEXT_WAKEUP, PENDING_STATS, PROMOTE, PROMOTE_HEADS, RELEASE, RESCHEDULE, RETRY, SELECT_BY_ID,
-        SELECT_BY_MESSAGE, claim_candidates, impl_outbox_store, insert_query, mode_str,
+        CLAIM_TEMPLATE, COMPLETE, Completion, DeliveryRow, ERASE_TEXT_BEFORE, FAIL_PENDING_FOR_ORG,
+        INSERT_TEMPLATE, LIST, NEXT_WAKEUP, PENDING_STATS, PROMOTE, PROMOTE_HEADS, RELEASE, RESCHEDULE,
+        RETRY, Releasing, Rescheduling, SELECT_BY_ID, SELECT_BY_MESSAGE, claim_candidates, impl_outbox_store,
+        impl_outbox_writes, insert_query, mode_str,
     },
 };
 use crate::domain::{Delivery, DeliveryMode, DeliveryStatus, SkipReason};
@@ -18,10 +19,12 @@ impl_outbox_store!(
     PgWriter
 );
 
+impl_outbox_writes!(sqlx::PgConnection);
+
 struct AnyoneMayWrite;
 
 /// PostgreSQL takes concurrent writers as they come (its row locks order them, and concurrent
-/// commits share WAL flushes), so every insert is its own one-statement transaction.
+/// commits share WAL flushes), so every write is a transaction of its own on a pooled connection.
 #[derive(Clone, Debug)]
 struct PgWriter {
     pool: sqlx::PgPool,
@@ -41,19 +44,26 @@ impl PgWriter {
         AnyoneMayWrite
     }
 
-    async fn insert(&self, d: &Delivery) -> Result<(DeliveryRow, bool), StoreError> {
-        if let Some(row) = insert_query!(self.insert_sql.as_str(), d)
-            .fetch_optional(&self.pool)
-            .await?
-        {
-            return Ok((row, true));
-        }
-        // ON CONFLICT waited for the conflicting insert to commit, so this sees its row.
-        let row: DeliveryRow = sqlx::query_as(SELECT_BY_MESSAGE)
-            .bind(&d.org_id)
-            .bind(&d.message_id)
-            .fetch_one(&self.pool)
-            .await?;
-        Ok((row, false))
+    async fn insert(&self, d: Delivery) -> Result<(DeliveryRow, bool), StoreError> {
+        // One statement, no transaction around it: an accept is one round trip.
+        let mut conn = self.pool.acquire().await?;
+        insert_in(&mut conn, &self.insert_sql, &d).await
+    }
+
+    async fn complete(&self, c: Completion) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let done = complete_in(&mut tx, &c).await?;
+        tx.commit().await?;
+        Ok(done)
+    }
+
+    async fn reschedule(&self, r: Rescheduling) -> Result<bool, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        reschedule_in(&mut conn, &r).await
+    }
+
+    async fn release(&self, r: Releasing) -> Result<bool, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        release_in(&mut conn, &r).await
     }
 }

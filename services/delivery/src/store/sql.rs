@@ -2,7 +2,7 @@
 //! claim locks differs (PostgreSQL skips rows other claimers hold, SQLite has a single writer), so
 //! one macro expands the implementation for each pool.
 
-use super::StoreError;
+use super::{Outcome, StoreError};
 use crate::domain::{Delivery, DeliveryMode, DeliveryStatus, SkipReason, SpaceRole};
 
 macro_rules! columns {
@@ -299,7 +299,7 @@ macro_rules! impl_outbox_store {
         #[async_trait::async_trait]
         impl $crate::store::OutboxStore for $store {
             async fn insert_if_absent(&self, d: &Delivery) -> Result<(Delivery, bool), StoreError> {
-                let (row, new) = self.writer.insert(d).await?;
+                let (row, new) = self.writer.insert(d.clone()).await?;
                 Ok((Delivery::try_from(row)?, new))
             }
 
@@ -368,44 +368,15 @@ macro_rules! impl_outbox_store {
                 now: i64,
                 erase_failed_text: bool,
             ) -> Result<bool, StoreError> {
-                let (mode, attempt, error, skip, channel, ts) = match outcome {
-                    Outcome::Sent { mode, channel, ts } => {
-                        (Some(*mode), 1i64, "", "", channel.as_str(), ts.as_str())
-                    }
-                    Outcome::Skipped(reason) => (None, 0, "", reason.as_str(), "", ""),
-                    Outcome::Failed { mode, error } | Outcome::Dead { mode, error } => {
-                        (*mode, 1, error.as_str(), "", "", "")
-                    }
-                };
-                let erase = match outcome {
-                    Outcome::Sent { .. } | Outcome::Skipped(_) => true,
-                    Outcome::Failed { .. } | Outcome::Dead { .. } => erase_failed_text,
-                };
-                let _turn = self.writer.turn().await;
-                let mut tx = self.pool.begin_with($begin).await?;
-                let ended: Option<(String, String)> = sqlx::query_as(COMPLETE)
-                    .bind(delivery_id)
-                    .bind(lease_owner)
-                    .bind(outcome.status().as_str())
-                    .bind(mode_str(mode))
-                    .bind(attempt)
-                    .bind(error)
-                    .bind(skip)
-                    .bind(channel)
-                    .bind(ts)
-                    .bind(now)
-                    .bind(erase)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                if let Some((org_id, recipient)) = &ended {
-                    sqlx::query(PROMOTE)
-                        .bind(org_id)
-                        .bind(recipient)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                tx.commit().await?;
-                Ok(ended.is_some())
+                self.writer
+                    .complete(Completion {
+                        delivery_id: delivery_id.to_owned(),
+                        lease_owner: lease_owner.to_owned(),
+                        outcome: outcome.clone(),
+                        now,
+                        erase_failed_text,
+                    })
+                    .await
             }
 
             async fn reschedule(
@@ -417,18 +388,16 @@ macro_rules! impl_outbox_store {
                 error: &str,
                 now: i64,
             ) -> Result<bool, StoreError> {
-                let _turn = self.writer.turn().await;
-                let done = sqlx::query(RESCHEDULE)
-                    .bind(delivery_id)
-                    .bind(lease_owner)
-                    .bind(next_attempt_at)
-                    .bind(mode_str(mode))
-                    .bind(error)
-                    .bind(now)
-                    .execute(&self.pool)
-                    .await?
-                    .rows_affected();
-                Ok(done > 0)
+                self.writer
+                    .reschedule(Rescheduling {
+                        delivery_id: delivery_id.to_owned(),
+                        lease_owner: lease_owner.to_owned(),
+                        next_attempt_at,
+                        mode,
+                        error: error.to_owned(),
+                        now,
+                    })
+                    .await
             }
 
             async fn release(
@@ -437,15 +406,13 @@ macro_rules! impl_outbox_store {
                 lease_owner: &str,
                 not_before: i64,
             ) -> Result<bool, StoreError> {
-                let _turn = self.writer.turn().await;
-                let done = sqlx::query(RELEASE)
-                    .bind(delivery_id)
-                    .bind(lease_owner)
-                    .bind(not_before)
-                    .execute(&self.pool)
-                    .await?
-                    .rows_affected();
-                Ok(done > 0)
+                self.writer
+                    .release(Releasing {
+                        delivery_id: delivery_id.to_owned(),
+                        lease_owner: lease_owner.to_owned(),
+                        not_before,
+                    })
+                    .await
             }
 
             async fn fail_pending_for_org(
@@ -528,5 +495,129 @@ macro_rules! impl_outbox_store {
         }
     };
 }
+
+/// The arguments of `OutboxStore::complete`, owned, so a writer can queue them.
+#[derive(Clone, Debug)]
+pub(super) struct Completion {
+    pub delivery_id: String,
+    pub lease_owner: String,
+    pub outcome: Outcome,
+    pub now: i64,
+    pub erase_failed_text: bool,
+}
+
+/// The arguments of `OutboxStore::reschedule`.
+#[derive(Clone, Debug)]
+pub(super) struct Rescheduling {
+    pub delivery_id: String,
+    pub lease_owner: String,
+    pub next_attempt_at: i64,
+    pub mode: Option<DeliveryMode>,
+    pub error: String,
+    pub now: i64,
+}
+
+/// The arguments of `OutboxStore::release`.
+#[derive(Clone, Debug)]
+pub(super) struct Releasing {
+    pub delivery_id: String,
+    pub lease_owner: String,
+    pub not_before: i64,
+}
+
+/// The statements of the writes that end or hand back a claimed delivery, for a connection of
+/// `$conn` that is inside a transaction (the writer decides which: its own, or a group commit).
+macro_rules! impl_outbox_writes {
+    ($conn:ty) => {
+        /// Stores `d` unless its message id is known; `(row, true)` when new.
+        async fn insert_in(
+            conn: &mut $conn,
+            insert_sql: &str,
+            d: &Delivery,
+        ) -> Result<(DeliveryRow, bool), StoreError> {
+            if let Some(row) = insert_query!(insert_sql, d)
+                .fetch_optional(&mut *conn)
+                .await?
+            {
+                return Ok((row, true));
+            }
+            // The conflicting row is committed (PostgreSQL's ON CONFLICT waited for it), or
+            // earlier in this very transaction: either way this sees it.
+            let row = sqlx::query_as(SELECT_BY_MESSAGE)
+                .bind(&d.org_id)
+                .bind(&d.message_id)
+                .fetch_one(&mut *conn)
+                .await?;
+            Ok((row, false))
+        }
+
+        async fn complete_in(conn: &mut $conn, c: &Completion) -> Result<bool, StoreError> {
+            let (mode, attempt, error, skip, channel, ts) = match &c.outcome {
+                Outcome::Sent { mode, channel, ts } => {
+                    (Some(*mode), 1i64, "", "", channel.as_str(), ts.as_str())
+                }
+                Outcome::Skipped(reason) => (None, 0, "", reason.as_str(), "", ""),
+                Outcome::Failed { mode, error } | Outcome::Dead { mode, error } => {
+                    (*mode, 1, error.as_str(), "", "", "")
+                }
+            };
+            let erase = match c.outcome {
+                Outcome::Sent { .. } | Outcome::Skipped(_) => true,
+                Outcome::Failed { .. } | Outcome::Dead { .. } => c.erase_failed_text,
+            };
+            let ended: Option<(String, String)> = sqlx::query_as(COMPLETE)
+                .bind(&c.delivery_id)
+                .bind(&c.lease_owner)
+                .bind(c.outcome.status().as_str())
+                .bind(mode_str(mode))
+                .bind(attempt)
+                .bind(error)
+                .bind(skip)
+                .bind(channel)
+                .bind(ts)
+                .bind(c.now)
+                .bind(erase)
+                .fetch_optional(&mut *conn)
+                .await?;
+            if let Some((org_id, recipient)) = &ended {
+                // A statement of its own: on PostgreSQL it sees a row whose insert held the
+                // ended row's lock until it committed.
+                sqlx::query(PROMOTE)
+                    .bind(org_id)
+                    .bind(recipient)
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            Ok(ended.is_some())
+        }
+
+        async fn reschedule_in(conn: &mut $conn, r: &Rescheduling) -> Result<bool, StoreError> {
+            let done = sqlx::query(RESCHEDULE)
+                .bind(&r.delivery_id)
+                .bind(&r.lease_owner)
+                .bind(r.next_attempt_at)
+                .bind(mode_str(r.mode))
+                .bind(&r.error)
+                .bind(r.now)
+                .execute(&mut *conn)
+                .await?
+                .rows_affected();
+            Ok(done > 0)
+        }
+
+        async fn release_in(conn: &mut $conn, r: &Releasing) -> Result<bool, StoreError> {
+            let done = sqlx::query(RELEASE)
+                .bind(&r.delivery_id)
+                .bind(&r.lease_owner)
+                .bind(r.not_before)
+                .execute(&mut *conn)
+                .await?
+                .rows_affected();
+            Ok(done > 0)
+        }
+    };
+}
+
+pub(super) use impl_outbox_writes;
 
 pub(super) use impl_outbox_store;

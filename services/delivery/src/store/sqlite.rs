@@ -5,9 +5,10 @@ use tokio::sync::{Mutex, MutexGuard, mpsc, oneshot};
 use super::{
     Claim, Outcome, StoreError,
     sql::{
-        CLAIM_TEMPLATE, COMPLETE, DeliveryRow, ERASE_TEXT_BEFORE, FAIL_PENDING_FOR_ORG, INSERT_TEMPLATE,
-        LIST, NEXT_WAKEUP, PENDING_STATS, PROMOTE, PROMOTE_HEADS, RELEASE, RESCHEDULE, RETRY, SELECT_BY_ID,
-        SELECT_BY_MESSAGE, claim_candidates, impl_outbox_store, insert_query, mode_str,
+        CLAIM_TEMPLATE, COMPLETE, Completion, DeliveryRow, ERASE_TEXT_BEFORE, FAIL_PENDING_FOR_ORG,
+        INSERT_TEMPLATE, LIST, NEXT_WAKEUP, PENDING_STATS, PROMOTE, PROMOTE_HEADS, RELEASE, RESCHEDULE,
+        RETRY, Releasing, Rescheduling, SELECT_BY_ID, SELECT_BY_MESSAGE, claim_candidates, impl_outbox_store,
+        impl_outbox_writes, insert_query, mode_str,
     },
 };
 use crate::domain::{Delivery, DeliveryMode, DeliveryStatus, SkipReason};
@@ -23,96 +24,148 @@ impl_outbox_store!(
     SqliteWriter
 );
 
-/// At most this many inserts share one transaction.
+impl_outbox_writes!(sqlx::SqliteConnection);
+
+/// At most this many writes share one transaction.
 const MAX_BATCH: usize = 256;
 
-type InsertReply = oneshot::Sender<Result<(DeliveryRow, bool), StoreError>>;
+type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
 
-/// SQLite's writers of this process: they take turns at an async, first-come-first-served gate
-/// instead of meeting in SQLite's busy handler (which sleeps and retries, and made the tail
-/// latency of accepting hundreds of milliseconds), and inserts are group-committed: whatever
-/// arrived while the previous transaction was committing goes into the next one, so one WAL sync
-/// makes a whole batch durable before any of its callers is answered.
+/// A write waiting for the next group commit.
+enum Job {
+    Insert(Delivery, Reply<(DeliveryRow, bool)>),
+    Complete(Completion, Reply<bool>),
+    Reschedule(Rescheduling, Reply<bool>),
+    Release(Releasing, Reply<bool>),
+}
+
+/// A write that ran, waiting for its transaction to commit before its caller hears the result.
+enum Ran {
+    Insert(
+        Reply<(DeliveryRow, bool)>,
+        Result<(DeliveryRow, bool), StoreError>,
+    ),
+    Flag(Reply<bool>, Result<bool, StoreError>),
+}
+
+/// SQLite's writers of this process. They take turns at an async, first-come-first-served gate
+/// instead of meeting in SQLite's busy handler (which sleeps and retries, and made the tail latency
+/// of accepting hundreds of milliseconds). The writes of every message, accepting it and recording
+/// how its delivery went, are group-committed: whatever arrived while the previous transaction was
+/// committing goes into the next one, so one WAL sync makes a whole batch durable before any of its
+/// callers hears back. (Claims and the rarer writes take the gate for a transaction of their own.)
 #[derive(Clone, Debug)]
 struct SqliteWriter {
     gate: Arc<Mutex<()>>,
-    inserts: mpsc::UnboundedSender<(Delivery, InsertReply)>,
+    jobs: mpsc::UnboundedSender<Job>,
 }
 
 impl SqliteWriter {
     fn new(pool: sqlx::SqlitePool) -> Self {
         let gate = Arc::new(Mutex::new(()));
-        let (inserts, queue) = mpsc::unbounded_channel();
+        let (jobs, queue) = mpsc::unbounded_channel();
         // Ends when the store (every sender) is gone.
-        tokio::spawn(commit_inserts(pool, gate.clone(), queue));
-        Self { gate, inserts }
+        tokio::spawn(group_commit(pool, gate.clone(), queue));
+        Self { gate, jobs }
     }
 
     async fn turn(&self) -> MutexGuard<'_, ()> {
         self.gate.lock().await
     }
 
-    async fn insert(&self, d: &Delivery) -> Result<(DeliveryRow, bool), StoreError> {
+    async fn submit<T>(&self, job: impl FnOnce(Reply<T>) -> Job) -> Result<T, StoreError> {
         let (reply, answer) = oneshot::channel();
-        self.inserts
-            .send((d.clone(), reply))
-            .map_err(|_| StoreError::WriterGone)?;
+        self.jobs.send(job(reply)).map_err(|_| StoreError::WriterGone)?;
         answer.await.map_err(|_| StoreError::WriterGone)?
+    }
+
+    async fn insert(&self, d: Delivery) -> Result<(DeliveryRow, bool), StoreError> {
+        self.submit(|reply| Job::Insert(d, reply)).await
+    }
+
+    async fn complete(&self, c: Completion) -> Result<bool, StoreError> {
+        self.submit(|reply| Job::Complete(c, reply)).await
+    }
+
+    async fn reschedule(&self, r: Rescheduling) -> Result<bool, StoreError> {
+        self.submit(|reply| Job::Reschedule(r, reply)).await
+    }
+
+    async fn release(&self, r: Releasing) -> Result<bool, StoreError> {
+        self.submit(|reply| Job::Release(r, reply)).await
     }
 }
 
-async fn commit_inserts(
-    pool: sqlx::SqlitePool,
-    gate: Arc<Mutex<()>>,
-    mut queue: mpsc::UnboundedReceiver<(Delivery, InsertReply)>,
-) {
+async fn group_commit(pool: sqlx::SqlitePool, gate: Arc<Mutex<()>>, mut queue: mpsc::UnboundedReceiver<Job>) {
     let insert_sql = INSERT_TEMPLATE.replace("{lock}", "");
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let turn = gate.lock().await;
-        let result = insert_batch(&pool, &insert_sql, &batch).await;
+        let outcome = run_batch(&pool, &insert_sql, &mut batch).await;
         drop(turn);
-        match result {
-            Ok(rows) => {
-                for ((_, reply), row) in batch.drain(..).zip(rows) {
-                    // A caller that went away (its request was cancelled) needs no answer.
-                    let _ = reply.send(Ok(row));
+        match outcome {
+            Ok(ran) => {
+                // A caller that went away (its request was cancelled) needs no answer.
+                for r in ran {
+                    match r {
+                        Ran::Insert(reply, result) => drop(reply.send(result)),
+                        Ran::Flag(reply, result) => drop(reply.send(result)),
+                    }
                 }
             }
-            Err(e) => {
-                // Nothing of the batch was stored; each caller hears so and may publish again.
-                tracing::error!(error = %e, count = batch.len(), "storing a batch of deliveries failed");
+            Err((e, ran)) => {
+                // Nothing of the batch was committed; every caller hears so (an accept may be
+                // published again, an outcome is written again by the worker's retry).
+                tracing::error!(error = %e, count = ran.len(), "a group commit of the delivery store failed");
                 let message = e.to_string();
-                for (_, reply) in batch.drain(..) {
-                    let _ = reply.send(Err(StoreError::BatchFailed(message.clone())));
+                for r in ran {
+                    match r {
+                        Ran::Insert(reply, _) => {
+                            drop(reply.send(Err(StoreError::BatchFailed(message.clone()))))
+                        }
+                        Ran::Flag(reply, _) => {
+                            drop(reply.send(Err(StoreError::BatchFailed(message.clone()))))
+                        }
+                    }
                 }
             }
         }
     }
 }
 
-async fn insert_batch(
+/// Runs the jobs in one transaction. A job whose statement fails gets its error and the others go
+/// on (SQLite undoes just that statement); a failed begin or commit fails them all.
+async fn run_batch(
     pool: &sqlx::SqlitePool,
     insert_sql: &str,
-    batch: &[(Delivery, InsertReply)],
-) -> Result<Vec<(DeliveryRow, bool)>, StoreError> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    let mut rows = Vec::with_capacity(batch.len());
-    for (d, _) in batch {
-        let row = match insert_query!(insert_sql, d).fetch_optional(&mut *tx).await? {
-            Some(row) => (row, true),
-            // Stored before, maybe earlier in this very batch.
-            None => (
-                sqlx::query_as(SELECT_BY_MESSAGE)
-                    .bind(&d.org_id)
-                    .bind(&d.message_id)
-                    .fetch_one(&mut *tx)
-                    .await?,
-                false,
-            ),
-        };
-        rows.push(row);
+    batch: &mut Vec<Job>,
+) -> Result<Vec<Ran>, (StoreError, Vec<Ran>)> {
+    let mut tx = match pool.begin_with("BEGIN IMMEDIATE").await {
+        Ok(tx) => tx,
+        Err(e) => return Err((e.into(), batch.drain(..).map(not_run).collect())),
+    };
+    let mut ran = Vec::with_capacity(batch.len());
+    for job in batch.drain(..) {
+        let conn = &mut *tx;
+        ran.push(match job {
+            Job::Insert(d, reply) => Ran::Insert(reply, insert_in(conn, insert_sql, &d).await),
+            Job::Complete(c, reply) => Ran::Flag(reply, complete_in(conn, &c).await),
+            Job::Reschedule(r, reply) => Ran::Flag(reply, reschedule_in(conn, &r).await),
+            Job::Release(r, reply) => Ran::Flag(reply, release_in(conn, &r).await),
+        });
     }
-    tx.commit().await?;
-    Ok(rows)
+    match tx.commit().await {
+        Ok(()) => Ok(ran),
+        Err(e) => Err((e.into(), ran)),
+    }
+}
+
+/// A job that never ran: its answer is the batch's error, given by the caller of `run_batch`.
+fn not_run(job: Job) -> Ran {
+    match job {
+        Job::Insert(_, reply) => Ran::Insert(reply, Err(StoreError::WriterGone)),
+        Job::Complete(_, reply) | Job::Reschedule(_, reply) | Job::Release(_, reply) => {
+            Ran::Flag(reply, Err(StoreError::WriterGone))
+        }
+    }
 }

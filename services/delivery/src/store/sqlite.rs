@@ -33,7 +33,7 @@ type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
 
 /// A write waiting for the next group commit.
 enum Job {
-    Insert(Delivery, Reply<(DeliveryRow, bool)>),
+    Insert(Box<Delivery>, Reply<(DeliveryRow, bool)>),
     Complete(Completion, Reply<bool>),
     Reschedule(Rescheduling, Reply<bool>),
     Release(Releasing, Reply<bool>),
@@ -43,7 +43,7 @@ enum Job {
 enum Ran {
     Insert(
         Reply<(DeliveryRow, bool)>,
-        Result<(DeliveryRow, bool), StoreError>,
+        Box<Result<(DeliveryRow, bool), StoreError>>,
     ),
     Flag(Reply<bool>, Result<bool, StoreError>),
 }
@@ -80,7 +80,7 @@ impl SqliteWriter {
     }
 
     async fn insert(&self, d: Delivery) -> Result<(DeliveryRow, bool), StoreError> {
-        self.submit(|reply| Job::Insert(d, reply)).await
+        self.submit(|reply| Job::Insert(Box::new(d), reply)).await
     }
 
     async fn complete(&self, c: Completion) -> Result<bool, StoreError> {
@@ -108,7 +108,7 @@ async fn group_commit(pool: sqlx::SqlitePool, gate: Arc<Mutex<()>>, mut queue: m
                 // A caller that went away (its request was cancelled) needs no answer.
                 for r in ran {
                     match r {
-                        Ran::Insert(reply, result) => drop(reply.send(result)),
+                        Ran::Insert(reply, result) => drop(reply.send(*result)),
                         Ran::Flag(reply, result) => drop(reply.send(result)),
                     }
                 }
@@ -148,7 +148,7 @@ async fn run_batch(
     for job in batch.drain(..) {
         let conn = &mut *tx;
         ran.push(match job {
-            Job::Insert(d, reply) => Ran::Insert(reply, insert_in(conn, insert_sql, &d).await),
+            Job::Insert(d, reply) => Ran::Insert(reply, Box::new(insert_in(conn, insert_sql, &d).await)),
             Job::Complete(c, reply) => Ran::Flag(reply, complete_in(conn, &c).await),
             Job::Reschedule(r, reply) => Ran::Flag(reply, reschedule_in(conn, &r).await),
             Job::Release(r, reply) => Ran::Flag(reply, release_in(conn, &r).await),
@@ -163,7 +163,7 @@ async fn run_batch(
 /// A job that never ran: its answer is the batch's error, given by the caller of `run_batch`.
 fn not_run(job: Job) -> Ran {
     match job {
-        Job::Insert(_, reply) => Ran::Insert(reply, Err(StoreError::WriterGone)),
+        Job::Insert(_, reply) => Ran::Insert(reply, Box::new(Err(StoreError::WriterGone))),
         Job::Complete(_, reply) | Job::Reschedule(_, reply) | Job::Release(_, reply) => {
             Ran::Flag(reply, Err(StoreError::WriterGone))
         }

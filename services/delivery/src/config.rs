@@ -56,7 +56,8 @@ pub struct DeliveryConfig {
     )]
     pub post_rate: NonZeroU32,
 
-    /// chat.postMessage burst per Slack conversation.
+    /// chat.postMessage burst per Slack conversation, as Slack allows it (the pacer keeps one slot
+    /// in reserve for calls delayed on their way).
     #[arg(
         long = "delivery-post-burst",
         env = "OVICE_SLACK_DELIVERY_POST_BURST",

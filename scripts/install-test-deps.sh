@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs on a fresh Debian machine: PostgreSQL (real, never mocked),
-# grpcurl (operator walk-through), Chromium + ChromeDriver (browser tests), buf (proto lint). Each step is skipped when already present.
+# grpcurl, curl and jq (the README's walk-through), Chromium + ChromeDriver (browser tests), buf (proto lint). Each step is skipped when already present.
 set -euo pipefail
 
 apt_updated=0
@@ -26,6 +26,17 @@ fi
 if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
   echo "installing Chromium and ChromeDriver (browser tests)"
   apt_install chromium chromium-driver
+fi
+
+# Japanese text in the pages the browser tests look at (and screenshot) needs a CJK font.
+if ! fc-list 2>/dev/null | grep -qi 'Noto Sans CJK'; then
+  echo "installing a Japanese font (browser screenshots)"
+  apt_install fonts-noto-cjk fontconfig
+fi
+
+if ! command -v jq >/dev/null 2>&1 || ! command -v curl >/dev/null 2>&1; then
+  echo "installing jq and curl (the README's walk-through)"
+  apt_install jq curl ca-certificates
 fi
 
 if ! command -v grpcurl >/dev/null 2>&1; then

@@ -235,13 +235,13 @@ fn write_summary(runs: &[RunResults], out: &Path) -> anyhow::Result<()> {
     let svg = out.join("latency-vs-load.svg");
     plot::latency_vs_load(runs, &svg)?;
     let text = format!(
-        "Medians of {} run(s) on {} × {} ({:.1} GiB, Linux {}).\n\n{table}\n{details}\nPlot: {}\n",
+        // The plot sits beside the summary: a relative name keeps the summary valid wherever it is read.
+        "Medians of {} run(s) on {} × {} ({:.1} GiB, Linux {}).\n\n{table}\n{details}\nPlot: [latency-vs-load.svg](latency-vs-load.svg)\n",
         runs.len(),
         machine.nproc,
         machine.cpu,
         machine.memory_gib,
         machine.kernel,
-        svg.display()
     );
     std::fs::write(out.join("summary.md"), &text)?;
     println!("\n{text}");

@@ -18,6 +18,7 @@ mod grpcurl_walkthrough;
 mod key_rotation;
 mod limits;
 mod microservices;
+mod newcomer;
 mod outages;
 mod secret_hygiene;
 mod separate_processes;

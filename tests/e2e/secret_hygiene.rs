@@ -30,7 +30,7 @@ use crate::{
     delivery::{message, person, to},
     delivery_processes::{REDIRECT, seed, set_up_org},
     support::{
-        Who,
+        Who, eventually,
         otlp::OtlpReceiver,
         process::{ServeProcess, command},
         server::{TEST_CLIENT_ID, TEST_CLIENT_SECRET, TEST_ENCRYPTION_KEYS},
@@ -158,18 +158,6 @@ async fn channel(addr: &str) -> Channel {
         .connect()
         .await
         .unwrap()
-}
-
-/// Polls (bounded) until `check` holds.
-async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while !check().await {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 /// What must never show up, and why.

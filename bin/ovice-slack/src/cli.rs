@@ -8,17 +8,37 @@ use ovice_slack_runtime::{
 };
 
 /// The Slack integration of ovice: direct messages received in ovice also reach people in Slack.
+///
+/// With no command, `ovice-slack` serves every service in one process (`serve` with its defaults).
 #[derive(Parser, Debug)]
 #[command(name = "ovice-slack", version, about)]
 pub struct Cli {
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
+}
+
+impl Cli {
+    /// The command to run: `serve` with its defaults (and `OVICE_SLACK_*` variables) when none is given.
+    pub fn command(self) -> Command {
+        self.command
+            .unwrap_or_else(|| Command::Serve(Box::new(DefaultServe::parse_from(["ovice-slack"]).args)))
+    }
+}
+
+/// Parses `serve`'s options from the environment alone, for a command line without a command.
+#[derive(Parser, Debug)]
+struct DefaultServe {
+    #[command(flatten)]
+    args: ServeArgs,
 }
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Serve one or more targets (default: all of them in one process, SQLite under ./data).
+    /// Serve one or more targets (the default command: all of them in one process, SQLite under ./data).
     Serve(Box<ServeArgs>),
+    /// Try it without a Slack app: every service plus a local Slack (the emulator) in one process, with
+    /// a demo workspace, people and a Connect app; its web page shows what each Slack user received.
+    Demo(Box<DemoArgs>),
     /// Mint a JWT from the configured secret, for grpcurl and tests.
     Token(Box<TokenArgs>),
     /// Run every service's database migrations and exit (a Kubernetes Job before a rollout).
@@ -53,6 +73,15 @@ pub struct ServeArgs {
     pub gateway: gateway::GatewayConfig,
     #[command(flatten)]
     pub telemetry: TelemetryConfig,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DemoArgs {
+    /// Address of the local Slack (the emulator's web page, Web API under /api/, consent page).
+    #[arg(long, env = "OVICE_SLACK_DEMO_SLACK_LISTEN", default_value = "127.0.0.1:3000")]
+    pub slack_listen: std::net::SocketAddr,
+    #[command(flatten)]
+    pub serve: ServeArgs,
 }
 
 #[derive(Args, Debug, Clone)]

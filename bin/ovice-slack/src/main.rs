@@ -13,8 +13,9 @@ fn main() -> std::process::ExitCode {
         }
     };
     let result = runtime.block_on(async move {
-        match cli.command {
+        match cli.command() {
             Command::Serve(args) => ovice_slack::serve::main(*args).await,
+            Command::Demo(args) => ovice_slack::demo::main(*args).await,
             Command::Token(args) => ovice_slack::token::main(*args),
             Command::Migrate(args) => ovice_slack::migrate::main(args).await,
             Command::ResealTokens(args) => ovice_slack::migrate::reseal(args).await,

@@ -6,13 +6,15 @@ use std::{net::SocketAddr, sync::Arc, time::Instant};
 use anyhow::Context;
 use ovice_slack_runtime::{
     Target,
-    auth::{AuthInterceptor, ServiceTokens},
+    auth::{AuthInterceptor, JwtKeys, ServiceTokens},
     db::Database,
     http,
     peer::{self, GrpcChannel},
     server::GrpcServerBuilder,
     shutdown, telemetry,
 };
+use ovice_slack_secrets::TokenCipher;
+use secrecy::SecretString;
 use slack_client::{SlackClient, SlackClientConfig};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -43,17 +45,104 @@ pub async fn main(args: ServeArgs) -> anyhow::Result<()> {
     ovice_slack_runtime::install_crypto_providers();
     let _telemetry = telemetry::init(&args.telemetry, "ovice-slack")?;
     let shutdown = shutdown::on_signal();
-    let listeners = Listeners::bind(&args).await?;
-    run(args, listeners, shutdown).await
+    // Every configuration error is reported before a port is taken, so a mistake never shows up as
+    // "address in use" and a refused process never blocks the port of one that would work.
+    let config = Resolved::from_args(args)?;
+    let listeners = Listeners::bind(&config.args).await?;
+    run_resolved(config, listeners, shutdown).await
 }
 
-/// Serves `args.target` until `shutdown` is cancelled.
+/// Serves `args.target` on `listeners` until `shutdown` is cancelled.
 pub async fn run(args: ServeArgs, listeners: Listeners, shutdown: CancellationToken) -> anyhow::Result<()> {
+    run_resolved(Resolved::from_args(args)?, listeners, shutdown).await
+}
+
+/// The configuration of a process with every secret read and every rule checked; nothing bound or
+/// connected yet.
+pub struct Resolved {
+    pub args: ServeArgs,
+    keys: Arc<JwtKeys>,
+    database_url: Option<SecretString>,
+    cipher: Option<TokenCipher>,
+    connect: Option<account_links::ConnectConfig>,
+}
+
+impl Resolved {
+    pub fn from_args(args: ServeArgs) -> anyhow::Result<Self> {
+        let embedded = args.target.is_all();
+        let keys = Arc::new(secrets::jwt_keys(&args.auth, &args.data, embedded)?);
+        anyhow::ensure!(keys.minter().is_some(), "no key to sign the services' own calls");
+        for target in args.target.iter() {
+            for &peer in target.peers() {
+                peer_address(&args, peer)?;
+            }
+        }
+        let needs = |t| args.target.contains(t);
+        let database_url = args
+            .target
+            .iter()
+            .any(|t| t != Target::Gateway)
+            .then(|| secrets::database_url(&args.database, &args.data, embedded))
+            .transpose()?;
+        let cipher = (needs(Target::IntegrationConfig) || needs(Target::AccountLinks))
+            .then(|| secrets::token_cipher(&args.encryption, &args.data, embedded))
+            .transpose()?;
+        let connect = if needs(Target::AccountLinks) {
+            connect_config(&args)?
+        } else {
+            None
+        };
+        Ok(Self {
+            args,
+            keys,
+            database_url,
+            cipher,
+            connect,
+        })
+    }
+}
+
+/// Where this process reaches `peer`: `None` in this process, `Some(address)` elsewhere.
+fn peer_address(args: &ServeArgs, peer: Target) -> anyhow::Result<Option<&str>> {
+    if args.target.contains(peer) {
+        return Ok(None);
+    }
+    let (addr, service, flag) = match peer {
+        Target::IntegrationConfig => (
+            &args.peers.integration_config_addr,
+            "IntegrationConfigService",
+            "--integration-config-addr",
+        ),
+        Target::AccountLinks => (
+            &args.peers.account_links_addr,
+            "AccountLinkService",
+            "--account-links-addr",
+        ),
+        Target::Delivery => (&args.peers.delivery_addr, "DeliveryService", "--delivery-addr"),
+        Target::Gateway => anyhow::bail!("no target calls the gateway"),
+    };
+    match addr {
+        Some(addr) => Ok(Some(addr)),
+        None => anyhow::bail!("{service} is needed: run it in this process (--target) or set {flag}"),
+    }
+}
+
+/// Serves an already resolved configuration on `listeners` until `shutdown` is cancelled.
+pub async fn run_resolved(
+    config: Resolved,
+    listeners: Listeners,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     let started = Instant::now();
     ovice_slack_runtime::install_crypto_providers();
     ovice_slack_runtime::metrics::install();
-    let embedded = args.target.is_all();
-    let keys = Arc::new(secrets::jwt_keys(&args.auth, &args.data, embedded)?);
+    let Resolved {
+        args,
+        keys,
+        database_url,
+        cipher,
+        connect,
+    } = config;
     let auth = AuthInterceptor::new(keys.clone());
     let minter = keys
         .minter()
@@ -62,24 +151,24 @@ pub async fn run(args: ServeArgs, listeners: Listeners, shutdown: CancellationTo
     let mut peers = Peers {
         tokens: ServiceTokens::new(minter, format!("ovice-slack/{}", args.target), keys.audience()),
         args: &args,
-        integration_config: None,
-        account_links: None,
-        delivery: None,
+        local: Vec::new(),
     };
     let mut workers = None;
     let max_bytes = args.server.max_request_bytes;
 
-    let needs_db = args.target.iter().any(|t| t != Target::Gateway);
-    let db = if needs_db {
-        let url = secrets::database_url(&args.database, &args.data, embedded)?;
-        Some(Database::connect(&url, args.database.database_max_connections).await?)
-    } else {
-        None
+    let db = match &database_url {
+        Some(url) => Some(Database::connect(url, args.database.database_max_connections).await?),
+        None => None,
     };
     let slack = SlackClient::new(SlackClientConfig {
         api_base_url: args.slack.api_base_url.clone(),
         timeout: args.slack.slack_timeout,
     })?;
+    let cipher = || {
+        cipher
+            .clone()
+            .context("this target needs the token encryption keys")
+    };
 
     let mut grpc = GrpcServerBuilder::new();
     let mut http_routes = http::base_routes();
@@ -88,29 +177,31 @@ pub async fn run(args: ServeArgs, listeners: Listeners, shutdown: CancellationTo
             Target::IntegrationConfig => {
                 let deps = integration_config::Deps {
                     db: require(&db)?,
-                    cipher: secrets::token_cipher(&args.encryption, &args.data, embedded)?,
+                    cipher: cipher()?,
                     slack: slack.clone(),
                 };
                 let server = integration_config::start(deps, auth.clone(), max_bytes).await?;
-                peers.integration_config = Some(peer::in_process(server.clone()));
+                peers.add_local(target, peer::in_process(server.clone()));
                 grpc.add_service(server);
             }
             Target::AccountLinks => {
                 let deps = account_links::Deps {
                     db: require(&db)?,
-                    cipher: secrets::token_cipher(&args.encryption, &args.data, embedded)?,
+                    cipher: cipher()?,
                     slack: slack.clone(),
-                    integration_config: peers.integration_config()?,
-                    connect: connect_config(&args)?,
+                    integration_config: peers.channel(Target::IntegrationConfig)?,
+                    connect: connect.clone(),
                 };
                 let (server, routes) = account_links::start(deps, auth.clone(), max_bytes).await?;
-                peers.account_links = Some(peer::in_process(server.clone()));
+                peers.add_local(target, peer::in_process(server.clone()));
                 grpc.add_service(server);
                 http_routes = http_routes.merge(routes);
             }
             Target::Delivery => {
-                let directory =
-                    delivery::GrpcDirectory::new(peers.integration_config()?, peers.account_links()?);
+                let directory = delivery::GrpcDirectory::new(
+                    peers.channel(Target::IntegrationConfig)?,
+                    peers.channel(Target::AccountLinks)?,
+                );
                 let deps = delivery::Deps {
                     db: require(&db)?,
                     slack: slack.clone(),
@@ -118,13 +209,13 @@ pub async fn run(args: ServeArgs, listeners: Listeners, shutdown: CancellationTo
                     config: args.delivery.clone(),
                 };
                 let (server, delivery_workers) = delivery::start(deps, auth.clone(), max_bytes).await?;
-                peers.delivery = Some(peer::in_process(server.clone()));
+                peers.add_local(target, peer::in_process(server.clone()));
                 grpc.add_service(server);
                 workers = Some(delivery_workers);
             }
             Target::Gateway => {
                 let deps = gateway::GatewayDeps {
-                    delivery: peers.delivery()?,
+                    delivery: peers.channel(Target::Delivery)?,
                     config: args.gateway.clone(),
                 };
                 grpc.add_service(gateway::server(deps, auth.clone(), max_bytes));
@@ -215,53 +306,25 @@ fn connect_config(args: &ServeArgs) -> anyhow::Result<Option<account_links::Conn
 struct Peers<'a> {
     tokens: ServiceTokens,
     args: &'a ServeArgs,
-    integration_config: Option<GrpcChannel>,
-    account_links: Option<GrpcChannel>,
-    delivery: Option<GrpcChannel>,
+    /// The targets started so far in this process (targets start in dependency order).
+    local: Vec<(Target, GrpcChannel)>,
 }
 
 impl Peers<'_> {
-    fn channel(
-        &self,
-        local: &Option<GrpcChannel>,
-        addr: &Option<String>,
-        what: &str,
-        flag: &str,
-    ) -> anyhow::Result<GrpcChannel> {
-        let channel = match (local, addr) {
-            (Some(c), _) => c.clone(),
-            (None, Some(addr)) => peer::remote(addr, self.args.server.request_timeout)?,
-            (None, None) => {
-                anyhow::bail!("{what} is needed: run it in this process (--target) or set {flag}")
-            }
+    fn add_local(&mut self, target: Target, channel: GrpcChannel) {
+        self.local.push((target, channel));
+    }
+
+    fn channel(&self, peer: Target) -> anyhow::Result<GrpcChannel> {
+        let channel = match peer_address(self.args, peer)? {
+            Some(addr) => peer::remote(addr, self.args.server.request_timeout)?,
+            None => self
+                .local
+                .iter()
+                .find(|(t, _)| *t == peer)
+                .map(|(_, c)| c.clone())
+                .with_context(|| format!("{peer} must start before the targets that call it"))?,
         };
         Ok(peer::with_identity(channel, self.tokens.clone()))
-    }
-
-    fn integration_config(&self) -> anyhow::Result<GrpcChannel> {
-        self.channel(
-            &self.integration_config,
-            &self.args.peers.integration_config_addr,
-            "IntegrationConfigService",
-            "--integration-config-addr",
-        )
-    }
-
-    fn account_links(&self) -> anyhow::Result<GrpcChannel> {
-        self.channel(
-            &self.account_links,
-            &self.args.peers.account_links_addr,
-            "AccountLinkService",
-            "--account-links-addr",
-        )
-    }
-
-    fn delivery(&self) -> anyhow::Result<GrpcChannel> {
-        self.channel(
-            &self.delivery,
-            &self.args.peers.delivery_addr,
-            "DeliveryService",
-            "--delivery-addr",
-        )
     }
 }

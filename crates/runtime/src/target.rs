@@ -18,6 +18,16 @@ impl Target {
         Target::Gateway,
     ];
 
+    /// The targets this one calls: in this process when they run here, by address otherwise.
+    pub fn peers(self) -> &'static [Target] {
+        match self {
+            Target::IntegrationConfig => &[],
+            Target::AccountLinks => &[Target::IntegrationConfig],
+            Target::Delivery => &[Target::IntegrationConfig, Target::AccountLinks],
+            Target::Gateway => &[Target::Delivery],
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Target::IntegrationConfig => "integration-config",

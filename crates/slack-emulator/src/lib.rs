@@ -1,7 +1,8 @@
 //! A faithful local Slack for tests and local trials: the Web API methods ovice-slack uses
 //! (`auth.test`, `users.info`, `users.lookupByEmail`, `conversations.open`, `chat.postMessage`,
 //! `oauth.v2.access`), the OAuth v2 authorize screen, Slack's error shapes, `X-OAuth-Scopes`,
-//! rate limits with 429 + `Retry-After`, fault injection and a record of what it saw.
+//! rate limits with 429 + `Retry-After`, fault injection, a record of what it saw, and a web page
+//! showing each person's direct messages the way a Slack client would.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -22,6 +23,7 @@ pub mod record;
 pub mod seed;
 mod server;
 mod state;
+pub mod web;
 
 pub use faults::{Chaos, Fault, FaultKind};
 pub use limits::RateLimitConfig;

@@ -5,7 +5,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::routing::get;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -16,7 +15,7 @@ use crate::limits::RateLimitConfig;
 use crate::record::{RecordedCall, RecordedMessage};
 use crate::seed::{BotTokenSeed, Seed};
 use crate::state::{Shared, State, TokenStatus};
-use crate::{api, control, oauth};
+use crate::{api, control, oauth, web};
 
 /// Entry point: `Emulator::start(Seed::demo()).await?`.
 pub struct Emulator;
@@ -61,10 +60,7 @@ impl Emulator {
 
 fn router(shared: Arc<Shared>) -> Router {
     Router::new()
-        .route(
-            "/",
-            get(|| async { "Slack emulator: Web API under /api/, OAuth at /oauth/v2/authorize\n" }),
-        )
+        .merge(web::routes())
         .merge(api::routes())
         .merge(oauth::routes())
         .merge(control::routes())

@@ -103,7 +103,7 @@ impl TestServer {
             .chain(extra.iter().copied()),
         )
         .unwrap();
-        let Command::Serve(args) = cli.command else {
+        let Command::Serve(args) = cli.command() else {
             unreachable!()
         };
         let shutdown = CancellationToken::new();

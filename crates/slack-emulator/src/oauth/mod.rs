@@ -26,6 +26,7 @@ pub fn routes() -> Router<Arc<Shared>> {
     Router::new()
         .route("/oauth/v2/authorize", get(authorize))
         .route("/oauth/v2/authorize/decide", post(decide))
+        .route("/_emulator/oauth/consent", post(consent_from_terminal))
 }
 
 /// PKCE S256: base64url (no padding) of the SHA-256 of the verifier.
@@ -153,9 +154,66 @@ async fn authorize(AxumState(shared): AxumState<Arc<Shared>>, Query(q): Query<Au
 }
 
 async fn decide(AxumState(shared): AxumState<Arc<Shared>>, Form(form): Form<DecideForm>) -> Response {
+    decide_in(&mut shared.lock(), form)
+}
+
+/// The consent page answered without a browser (a terminal walk-through): the authorize URL the
+/// product handed out, who is signed in, and the button.
+#[derive(Debug, Deserialize)]
+struct TerminalConsent {
+    authorize_url: String,
+    user: String,
+    /// The workspace picked at the top right; the one the URL preselects when absent.
+    #[serde(default)]
+    team: Option<String>,
+    /// `allow` (the default) or `cancel`.
+    #[serde(default)]
+    decision: Option<String>,
+}
+
+/// Validates the authorize URL exactly as the page does, then decides as the page's form would.
+async fn consent_from_terminal(
+    AxumState(shared): AxumState<Arc<Shared>>,
+    Form(form): Form<TerminalConsent>,
+) -> Response {
+    let Some(q) = Url::parse(&form.authorize_url)
+        .ok()
+        .and_then(|u| serde_urlencoded::from_str::<AuthorizeQuery>(u.query().unwrap_or("")).ok())
+    else {
+        return error_page("invalid_authorize_url", "authorize_url is not an authorize URL.");
+    };
     let mut state = shared.lock();
     let checked = match check(
         &state,
+        q.client_id.as_deref(),
+        q.redirect_uri.as_deref(),
+        q.code_challenge.as_deref(),
+        q.code_challenge_method.as_deref(),
+    ) {
+        Ok(c) => c,
+        Err((code, message)) => return error_page(code, message),
+    };
+    if split_scopes(q.scope.as_deref()).is_empty() && split_scopes(q.user_scope.as_deref()).is_empty() {
+        return error_page("invalid_scope", "No scope or user_scope was requested.");
+    }
+    let decide = DecideForm {
+        client_id: checked.app.client_id,
+        redirect_uri: checked.redirect_uri,
+        redirect_uri_given: if checked.redirect_uri_given { "1" } else { "" }.to_owned(),
+        state: q.state.unwrap_or_default(),
+        scope: q.scope.unwrap_or_default(),
+        user_scope: q.user_scope.unwrap_or_default(),
+        code_challenge: checked.code_challenge.unwrap_or_default(),
+        team: form.team.or(q.team).unwrap_or_default(),
+        user: form.user,
+        decision: form.decision.unwrap_or_else(|| "allow".to_owned()),
+    };
+    decide_in(&mut state, decide)
+}
+
+fn decide_in(state: &mut State, form: DecideForm) -> Response {
+    let checked = match check(
+        state,
         Some(&form.client_id),
         Some(&form.redirect_uri),
         Some(&form.code_challenge),

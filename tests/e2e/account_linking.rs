@@ -638,3 +638,100 @@ async fn replacing_the_workspace_with_another_team_invalidates_links(#[case] bac
     assert!(users[0].user_access_token.is_empty());
     f.stop().await;
 }
+
+/// A member of org-1 in space-1 with this email.
+fn member(user: &'static str, email: &'static str) -> Who {
+    Who::Person {
+        org: "org-1",
+        user,
+        email,
+        space: "space-1",
+        role: SpaceRoleClaim::Member,
+    }
+}
+
+/// Connect, with the person clicking Allow as `slack_user` of `team`.
+async fn connect_as(f: &mut Fixture, who: &Who, team: &str, slack_user: &str) {
+    let consent = Consent::new();
+    let url = f.begin(who).await;
+    let callback = consent
+        .decide(
+            &url,
+            Decision::Allow {
+                team,
+                user: slack_user,
+            },
+        )
+        .await;
+    let page = consent.open(&callback).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.html);
+}
+
+/// Regression: links of a replaced workspace used to be dropped after the SQL `LIMIT`, so a page
+/// holding only stale links came back empty, without a next page, and ended the listing early.
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn listing_walks_every_current_link_after_the_workspace_changed(#[case] backend: Backend) {
+    let mut f = Fixture::start(backend).await;
+    for (user, email, slack_user) in [
+        ("alice", "alice@acme.test", "U0ALICE"),
+        ("bob", "bob@acme.test", "U0BOB"),
+        ("carol", "carol@acme.test", "U0CAROL"),
+    ] {
+        connect_as(&mut f, &member(user, email), "T0ACME", slack_user).await;
+    }
+    // The org moves to Globex: the Acme links mean nothing there. Alice and Zed connect again;
+    // Bob's and Carol's links stay behind, from the old team, between them in user-id order.
+    f.config
+        .put_slack_workspace(authed(
+            PutSlackWorkspaceRequest {
+                org_id: "org-1".into(),
+                access_token: "xoxb-globex-good".into(),
+                workspace_domain: "globex".into(),
+            },
+            &Who::Owner("org-1"),
+        ))
+        .await
+        .unwrap();
+    connect_as(
+        &mut f,
+        &member("alice", "alice@acme.test"),
+        "T0GLOBEX",
+        "U0GALICE",
+    )
+    .await;
+    connect_as(&mut f, &member("zed", "zed@globex.test"), "T0GLOBEX", "U0GZED").await;
+
+    let mut seen = Vec::new();
+    let mut page_token = String::new();
+    for _ in 0..10 {
+        let page = f
+            .links
+            .list_slack_connections(authed(
+                ListSlackConnectionsRequest {
+                    org_id: "org-1".into(),
+                    page_size: 1,
+                    page_token: page_token.clone(),
+                },
+                &Who::Owner("org-1"),
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        seen.extend(page.connections.into_iter().map(|c| (c.user_id, c.slack_user_id)));
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        page_token = page.next_page_token;
+    }
+    assert_eq!(
+        seen,
+        [
+            ("alice".to_owned(), "U0GALICE".to_owned()),
+            ("zed".to_owned(), "U0GZED".to_owned())
+        ]
+    );
+    f.stop().await;
+}

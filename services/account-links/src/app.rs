@@ -247,7 +247,10 @@ impl AccountLinks {
         };
         self.store.insert_pending(&pending).await?;
         // Old flows are of no use to anyone; sweeping them here keeps the table small without a timer.
-        let _ = self.store.purge_pending(now - CONNECT_TTL_MILLIS).await;
+        if let Err(e) = self.store.purge_pending(now - CONNECT_TTL_MILLIS).await {
+            // The flow just stored is fine; the sweep runs again at the next Connect.
+            tracing::warn!(error = %e, "could not remove expired Connect flows");
+        }
         let url = AuthorizeParams {
             client_id: config.client_id.clone(),
             scopes: vec![],
@@ -418,8 +421,7 @@ impl AccountLinks {
         let Some(ws) = self.workspaces.get(org_id).await? else {
             return Ok(vec![]);
         };
-        let links = self.store.list_links(org_id, after, limit).await?;
-        Ok(links.into_iter().filter(|l| l.is_current(&ws.team_id)).collect())
+        Ok(self.store.list_links(org_id, &ws.team_id, after, limit).await?)
     }
 
     /// Resolves ovice users for the delivery service; tokens only for CONNECTED links of the current team.

@@ -35,10 +35,13 @@ pub trait LinkStore: Send + Sync + 'static {
     async fn get_link(&self, org_id: &str, user_id: &str) -> Result<Option<Link>, StoreError>;
     async fn put_link(&self, link: &Link) -> Result<(), StoreError>;
     async fn delete_link(&self, org_id: &str, user_id: &str) -> Result<bool, StoreError>;
-    /// The org's links ordered by user id, after `after_user_id`.
+    /// The org's links made in Slack team `team_id`, ordered by user id, after `after_user_id`. Links
+    /// of an earlier team are left out here, in the query, so that a page is full whenever more
+    /// current links follow it.
     async fn list_links(
         &self,
         org_id: &str,
+        team_id: &str,
         after_user_id: &str,
         limit: i64,
     ) -> Result<Vec<Link>, StoreError>;

@@ -28,7 +28,8 @@ pub(super) fn select_link() -> String {
 
 pub(super) fn list_links() -> String {
     format!(
-        "SELECT {LINK_COLUMNS} FROM slack_links WHERE org_id = $1 AND user_id > $2 ORDER BY user_id LIMIT $3"
+        "SELECT {LINK_COLUMNS} FROM slack_links WHERE org_id = $1 AND slack_team_id = $2 AND user_id > $3 \
+         ORDER BY user_id LIMIT $4"
     )
 }
 
@@ -234,11 +235,13 @@ macro_rules! impl_link_store {
             async fn list_links(
                 &self,
                 org_id: &str,
+                team_id: &str,
                 after: &str,
                 limit: i64,
             ) -> Result<Vec<Link>, StoreError> {
                 let rows: Vec<LinkRow> = sqlx::query_as(sqlx::AssertSqlSafe(list_links()))
                     .bind(org_id)
+                    .bind(team_id)
                     .bind(after)
                     .bind(limit)
                     .fetch_all(&self.pool)

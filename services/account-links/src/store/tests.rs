@@ -107,15 +107,19 @@ async fn links_are_per_org_and_user(#[case] backend: Backend) {
         "alice"
     );
 
-    let page1 = s.list_links("o1", "", 1).await.unwrap();
+    let page1 = s.list_links("o1", "T1", "", 1).await.unwrap();
     assert_eq!(
         page1.iter().map(|l| l.user_id.as_str()).collect::<Vec<_>>(),
         ["u1"]
     );
-    let page2 = s.list_links("o1", "u1", 10).await.unwrap();
+    let page2 = s.list_links("o1", "T1", "u1", 10).await.unwrap();
     assert_eq!(
         page2.iter().map(|l| l.user_id.as_str()).collect::<Vec<_>>(),
         ["u2"]
+    );
+    assert!(
+        s.list_links("o1", "T2", "", 10).await.unwrap().is_empty(),
+        "another team's links"
     );
 
     assert!(

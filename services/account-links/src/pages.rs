@@ -1,10 +1,15 @@
-//! The small HTML pages the OAuth callback shows in the window Connect opened. Every dynamic piece is
-//! HTML-escaped; no script, no external resource, no secret.
+//! The small HTML pages the OAuth callback shows in the window Connect opened. The template (maud)
+//! escapes every dynamic piece; no script, no external resource, no secret.
 
 use axum::{
     http::{StatusCode, header},
     response::{IntoResponse, Response},
 };
+use maud::{DOCTYPE, PreEscaped, html};
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;background:#f6f7f9;color:#1d1c1d;margin:0}\
+main{max-width:32rem;margin:4rem auto;background:#fff;border-radius:12px;padding:2rem;\
+box-shadow:0 1px 4px rgba(0,0,0,.1)}h1{font-size:1.3rem}p{line-height:1.5}.hint{color:#616061}";
 
 /// One page: a status, a title, what happened, and what to do next.
 pub struct Page {
@@ -15,38 +20,27 @@ pub struct Page {
     pub hint: String,
 }
 
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 impl IntoResponse for Page {
     fn into_response(self) -> Response {
-        let html = format!(
-            "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-             <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-             <title>{title} · ovice × Slack</title><style>\
-             body{{font-family:system-ui,sans-serif;background:#f6f7f9;color:#1d1c1d;margin:0}}\
-             main{{max-width:32rem;margin:4rem auto;background:#fff;border-radius:12px;padding:2rem;\
-             box-shadow:0 1px 4px rgba(0,0,0,.1)}}h1{{font-size:1.3rem}}p{{line-height:1.5}}\
-             .hint{{color:#616061}}</style></head>\
-             <body><main data-outcome=\"{outcome}\"><h1 id=\"title\">{title}</h1>\
-             <p id=\"message\">{message}</p><p id=\"hint\" class=\"hint\">{hint}</p></main></body></html>\n",
-            title = escape(&self.title),
-            outcome = self.outcome,
-            message = escape(&self.message),
-            hint = escape(&self.hint),
-        );
+        let html = html! {
+            (DOCTYPE)
+            html lang="en" {
+                head {
+                    meta charset="utf-8";
+                    meta name="viewport" content="width=device-width, initial-scale=1";
+                    title { (self.title) " · ovice × Slack" }
+                    style { (PreEscaped(STYLE)) }
+                }
+                body {
+                    main data-outcome=(self.outcome) {
+                        h1 #title { (self.title) }
+                        p #message { (self.message) }
+                        p #hint .hint { (self.hint) }
+                    }
+                }
+            }
+        }
+        .into_string();
         (
             self.status,
             [
@@ -57,7 +51,8 @@ impl IntoResponse for Page {
                 (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
                 (
                     header::CONTENT_SECURITY_POLICY,
-                    "default-src 'none'; style-src 'unsafe-inline'",
+                    // No other site may frame the page (clickjacking the consent result).
+                    "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
                 ),
             ],
             html,
@@ -68,13 +63,28 @@ impl IntoResponse for Page {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
-    #[test]
-    fn escapes_everything_dynamic() {
-        assert_eq!(
-            escape("<script>\"a\" & 'b'</script>"),
-            "&lt;script&gt;&quot;a&quot; &amp; &#39;b&#39;&lt;/script&gt;"
-        );
+    #[tokio::test]
+    async fn escapes_everything_dynamic_and_cannot_be_framed() {
+        let page = Page {
+            status: StatusCode::OK,
+            outcome: "connected",
+            title: "<script>".into(),
+            message: "\"a\" & 'b'".into(),
+            hint: "</p><p>".into(),
+        }
+        .into_response();
+        let csp = page.headers()[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+        let body = axum::body::to_bytes(page.into_body(), 1 << 16).await.unwrap();
+        let html = String::from_utf8(body.to_vec()).unwrap();
+        assert!(html.contains("<h1 id=\"title\">&lt;script&gt;</h1>"), "{html}");
+        assert!(html.contains("&quot;a&quot; &amp; 'b'"), "{html}");
+        assert!(html.contains("&lt;/p&gt;&lt;p&gt;"), "{html}");
     }
 }

@@ -1,6 +1,7 @@
 use clap::{Args, Parser, Subcommand};
 use ovice_slack_runtime::{
     TargetSet,
+    auth::{OrgRole, SpaceRoleClaim, SvcRole},
     config::{
         AuthConfig, DataDirConfig, DatabaseConfig, EncryptionConfig, PeerConfig, ServerConfig, SlackConfig,
         TelemetryConfig,
@@ -95,21 +96,21 @@ pub struct TokenArgs {
     /// Email of the ovice account.
     #[arg(long)]
     pub email: Option<String>,
-    /// Organization role: owner or member.
-    #[arg(long)]
-    pub org_role: Option<String>,
+    /// Organization role.
+    #[arg(long, value_enum)]
+    pub org_role: Option<OrgRole>,
     /// Permission (repeatable), e.g. integrations.manage.
     #[arg(long = "perm")]
     pub perms: Vec<String>,
     /// Space id the call is about.
     #[arg(long)]
     pub space: Option<String>,
-    /// Role in that space: admin, member or visitor.
-    #[arg(long)]
-    pub space_role: Option<String>,
-    /// Non-human caller role: platform, service or operator.
-    #[arg(long)]
-    pub svc_role: Option<String>,
+    /// Role in that space.
+    #[arg(long, value_enum)]
+    pub space_role: Option<SpaceRoleClaim>,
+    /// Non-human caller role.
+    #[arg(long, value_enum)]
+    pub svc_role: Option<SvcRole>,
     /// Lifetime in seconds.
     #[arg(long, default_value_t = 3600)]
     pub ttl: i64,

@@ -2,63 +2,9 @@
 //! operators and tests can call the services with grpcurl.
 
 use anyhow::{Context, bail};
-use ovice_slack_runtime::auth::{Claims, OrgRole, SpaceRoleClaim, SvcRole};
+use ovice_slack_runtime::auth::Claims;
 
 use crate::{cli::TokenArgs, secrets};
-
-fn parse<T: role_names::FromName>(value: &Option<String>, what: &str) -> anyhow::Result<Option<T>> {
-    value
-        .as_deref()
-        .map(|v| {
-            T::from_name(v).with_context(|| format!("unknown {what} `{v}`: expected one of {}", T::NAMES))
-        })
-        .transpose()
-}
-
-/// Role names as the JWT spells them.
-mod role_names {
-    use super::*;
-
-    pub trait FromName: Sized {
-        const NAMES: &'static str;
-        fn from_name(s: &str) -> Option<Self>;
-    }
-
-    impl FromName for OrgRole {
-        const NAMES: &'static str = "owner, member";
-        fn from_name(s: &str) -> Option<Self> {
-            match s {
-                "owner" => Some(OrgRole::Owner),
-                "member" => Some(OrgRole::Member),
-                _ => None,
-            }
-        }
-    }
-
-    impl FromName for SpaceRoleClaim {
-        const NAMES: &'static str = "admin, member, visitor";
-        fn from_name(s: &str) -> Option<Self> {
-            match s {
-                "admin" => Some(SpaceRoleClaim::Admin),
-                "member" => Some(SpaceRoleClaim::Member),
-                "visitor" => Some(SpaceRoleClaim::Visitor),
-                _ => None,
-            }
-        }
-    }
-
-    impl FromName for SvcRole {
-        const NAMES: &'static str = "platform, service, operator";
-        fn from_name(s: &str) -> Option<Self> {
-            match s {
-                "platform" => Some(SvcRole::Platform),
-                "service" => Some(SvcRole::Service),
-                "operator" => Some(SvcRole::Operator),
-                _ => None,
-            }
-        }
-    }
-}
 
 pub fn main(args: TokenArgs) -> anyhow::Result<()> {
     println!("{}", mint(&args)?);
@@ -79,11 +25,11 @@ pub fn mint(args: &TokenArgs) -> anyhow::Result<String> {
         sub: args.sub.clone(),
         org: args.org.clone(),
         email: args.email.clone(),
-        org_role: parse(&args.org_role, "org role")?,
+        org_role: args.org_role,
         perms: args.perms.clone(),
         space: args.space.clone(),
-        space_role: parse(&args.space_role, "space role")?,
-        svc_role: parse(&args.svc_role, "service role")?,
+        space_role: args.space_role,
+        svc_role: args.svc_role,
         exp: now + args.ttl,
         iat: Some(now),
         aud: keys.audience().to_owned(),

@@ -1,7 +1,7 @@
 use serde::{Deserialize, Serialize};
 
 /// The organization role of a person.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum OrgRole {
     Owner,
@@ -9,7 +9,7 @@ pub enum OrgRole {
 }
 
 /// The role of a person in the space the call is about.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum SpaceRoleClaim {
     Admin,
@@ -18,7 +18,7 @@ pub enum SpaceRoleClaim {
 }
 
 /// The role of a non-human caller.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum SvcRole {
     /// The ovice platform: publishes chat messages.

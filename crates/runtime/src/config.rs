@@ -10,12 +10,25 @@ fn secret(s: &str) -> Result<SecretString, String> {
     Ok(SecretString::from(s.to_owned()))
 }
 
-fn duration_secs(s: &str) -> Result<Duration, String> {
-    s.parse::<f64>()
-        .ok()
-        .filter(|v| v.is_finite() && *v >= 0.0)
-        .map(Duration::from_secs_f64)
-        .ok_or_else(|| format!("`{s}` is not a number of seconds"))
+/// The longest duration any option accepts: a year (a typo such as `6000000000` is refused).
+const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 3600);
+
+/// A duration option: a number of seconds (`30`, `0.5`), or a duration with units (`90s`, `5m`,
+/// `1h 30m`, `250ms`). Every duration flag of every target parses through here.
+pub fn duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let parsed = match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && (0.0..=MAX_DURATION.as_secs_f64()).contains(&v) => {
+            Some(Duration::from_secs_f64(v))
+        }
+        Ok(_) => None,
+        Err(_) => humantime::parse_duration(s).ok(),
+    };
+    parsed.filter(|d| *d <= MAX_DURATION).ok_or_else(|| {
+        format!(
+            "`{s}` is not a duration: a number of seconds (e.g. 30) or e.g. 90s, 5m, 1h 30m, at most a year"
+        )
+    })
 }
 
 /// Where the process keeps its embedded-mode files (SQLite database, generated development secrets).
@@ -91,10 +104,10 @@ pub struct ServerConfig {
     #[arg(long, env = "OVICE_SLACK_MAX_REQUEST_BYTES", default_value_t = 256 * 1024)]
     pub max_request_bytes: usize,
     /// Seconds a request may take before it is cancelled with DEADLINE_EXCEEDED.
-    #[arg(long, env = "OVICE_SLACK_REQUEST_TIMEOUT", value_parser = duration_secs, default_value = "30")]
+    #[arg(long, env = "OVICE_SLACK_REQUEST_TIMEOUT", value_parser = duration, default_value = "30")]
     pub request_timeout: Duration,
     /// Seconds to finish in-flight work after SIGTERM before the process exits.
-    #[arg(long, env = "OVICE_SLACK_SHUTDOWN_GRACE", value_parser = duration_secs, default_value = "20")]
+    #[arg(long, env = "OVICE_SLACK_SHUTDOWN_GRACE", value_parser = duration, default_value = "20")]
     pub shutdown_grace: Duration,
 }
 
@@ -143,7 +156,7 @@ pub struct SlackConfig {
     #[arg(long, env = "OVICE_SLACK_OAUTH_REDIRECT_URL")]
     pub oauth_redirect_url: Option<Url>,
     /// Seconds before a Slack call is abandoned (and retried where that is safe).
-    #[arg(long, env = "OVICE_SLACK_HTTP_TIMEOUT", value_parser = duration_secs, default_value = "10")]
+    #[arg(long, env = "OVICE_SLACK_HTTP_TIMEOUT", value_parser = duration, default_value = "10")]
     pub slack_timeout: Duration,
 }
 
@@ -162,4 +175,22 @@ pub struct TelemetryConfig {
 pub enum LogFormat {
     Human,
     Json,
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn durations_in_seconds_or_with_units() {
+        assert_eq!(duration("30").unwrap(), Duration::from_secs(30));
+        assert_eq!(duration("0.25").unwrap(), Duration::from_millis(250));
+        assert_eq!(duration("90s").unwrap(), Duration::from_secs(90));
+        assert_eq!(duration("1h 30m").unwrap(), Duration::from_secs(5400));
+        assert_eq!(duration("250ms").unwrap(), Duration::from_millis(250));
+        for bad in ["-1", "NaN", "inf", "soon", "", "400days", "31536001"] {
+            assert!(duration(bad).is_err(), "{bad}");
+        }
+    }
 }

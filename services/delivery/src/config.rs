@@ -4,14 +4,7 @@ use std::{num::NonZeroU32, time::Duration};
 
 use crate::{domain::RetryPolicy, pacer::PacingConfig, worker::WorkerSettings};
 
-fn seconds(s: &str) -> Result<Duration, String> {
-    s.trim()
-        .parse::<f64>()
-        .ok()
-        .filter(|v| v.is_finite() && *v >= 0.0 && *v <= 31_536_000.0)
-        .map(Duration::from_secs_f64)
-        .ok_or_else(|| format!("`{s}` is not a number of seconds between 0 and 31536000"))
-}
+use ovice_slack_runtime::config::duration as seconds;
 
 /// Forwarding direct messages to Slack: workers, leases, retries and pacing.
 #[derive(clap::Args, Clone, Debug, PartialEq)]

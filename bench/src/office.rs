@@ -293,7 +293,7 @@ async fn connect(
 }
 
 /// The sender of every benchmark message: a member who has not connected Slack, so each message
-/// is one `chat.postMessage` by the org's bot (SPEC 2.3, second row of the help page's table).
+/// is one `chat.postMessage` by the org's bot (docs/product.md §2.3, second row of the help page's table).
 const SENDER: &str = "host0001";
 
 /// A direct message to `recipient`, about 300 bytes encoded, with text that needs escaping.

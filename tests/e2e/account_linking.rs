@@ -1,4 +1,4 @@
-//! SPEC 2.2 without a browser: the consent page is posted over HTTP like a browser without JavaScript
+//! docs/product.md §2.2 without a browser: the consent page is posted over HTTP like a browser without JavaScript
 //! would. Every refusal leaves nothing linked.
 
 use ovice_slack_proto::v1::{

@@ -1,6 +1,6 @@
-//! The authorization matrix (SPEC 1 and 4): every RPC of every service, called by every kind of
+//! The authorization matrix (docs/product.md §1 and docs/api.md §Identity): every RPC of every service, called by every kind of
 //! caller, against a server whose org has Slack set up. The expected outcome of each cell is written
-//! down from the SPEC; the few cells where the code answers otherwise are listed in [`DEVIATIONS`]
+//! down from the product's rules; the few cells where the code answers otherwise are listed in [`DEVIATIONS`]
 //! (reported in SECURITY.md, not silently accepted): the test fails when a cell changes either way.
 //!
 //! A cell asserts the *authorization* outcome: UNAUTHENTICATED, PERMISSION_DENIED, or "allowed" (any
@@ -222,45 +222,45 @@ impl Outcome {
             'A' => Outcome::Allowed,
             'H' => Outcome::Hidden,
             '-' => Outcome::Denied,
-            other => panic!("unknown letter {other:?} in the SPEC table"),
+            other => panic!("unknown letter {other:?} in the rules table"),
         }
     }
 }
 
-/// What the SPEC says, for the authenticated callers (the four with bad or no credentials are
+/// What the rules say (docs/product.md §1, docs/api.md), for the authenticated callers (the four with bad or no credentials are
 /// UNAUTHENTICATED everywhere). Columns: visitor, member, space admin, owner, manager, other org,
 /// platform, operator, service. `A` allowed, `H` allowed but hidden, `-` PERMISSION_DENIED.
-const SPEC: [(Rpc, &str); 18] = [
-    // SPEC 1: owners and integrations.manage holders set up, view, replace, remove.
+const EXPECTED: [(Rpc, &str); 18] = [
+    // docs/product.md §1: owners and integrations.manage holders set up, view, replace, remove.
     (Rpc::PutSlackWorkspace, "---AA----"),
     // ... and operators inspect (read-only; the answer never holds the token).
     (Rpc::GetSlackWorkspace, "---AA--A-"),
     (Rpc::DeleteSlackWorkspace, "---AA----"),
-    // SPEC 3: "service callers only" — the bot token goes to ovice-slack's own services.
+    // docs/api.md: "service callers only" — the bot token goes to ovice-slack's own services.
     (Rpc::GetBotCredentials, "--------A"),
     (Rpc::ReportWorkspaceTokenInvalid, "--------A"),
     (Rpc::ListAuditEvents, "---AA--A-"),
-    // SPEC 2.2: the item is visible to admins and members of the space, never to visitors; the
+    // docs/product.md §2.2: the item is visible to admins and members of the space, never to visitors; the
     // owner and manager tokens name no space, so they have no Personal Integration Settings here.
     (Rpc::GetSlackConnection, "HAA------"),
     (Rpc::BeginSlackConnect, "-AA------"),
     // Disconnect removes the caller's own link (org-wide, no space involved).
     (Rpc::DisconnectSlack, "AAAAA----"),
-    // SPEC 3: "owners, operators" (integrations.manage holders act as owners, SPEC 1).
+    // docs/api.md: "owners, operators" (integrations.manage holders act as owners, docs/product.md §1).
     (Rpc::ListSlackConnections, "---AA--A-"),
     (Rpc::ResolveSlackUsers, "--------A"),
     (Rpc::ReportUserTokenInvalid, "--------A"),
-    // SPEC 1: the platform publishes chat messages.
+    // docs/product.md §1: the platform publishes chat messages.
     (Rpc::PublishChatMessage, "------A-A"),
     (Rpc::StreamChatMessages, "------A-A"),
-    // SPEC 3: DeliveryService is internal: the gateway enqueues; operators inspect and retry.
+    // docs/api.md: DeliveryService is internal: the gateway enqueues; operators inspect and retry.
     (Rpc::EnqueueDirectMessage, "--------A"),
     (Rpc::GetDelivery, "---AA--A-"),
     (Rpc::ListDeliveries, "---AA--A-"),
     (Rpc::RetryDelivery, "-------A-"),
 ];
 
-/// Cells where the code answers otherwise than the SPEC, as observed; each is a finding in
+/// Cells where the code answers otherwise than the rules, as observed; each is a finding in
 /// SECURITY.md ("Findings"). When the code is fixed, the test fails until the entry is removed.
 const DEVIATIONS: [(Rpc, Caller, Outcome, &str); 0] = [];
 
@@ -269,7 +269,7 @@ fn spec_outcome(rpc: Rpc, caller: Caller) -> Outcome {
     let Some(i) = authenticated.iter().position(|c| *c == caller) else {
         return Outcome::Unauthenticated;
     };
-    let (_, row) = SPEC.iter().find(|(r, _)| *r == rpc).unwrap();
+    let (_, row) = EXPECTED.iter().find(|(r, _)| *r == rpc).unwrap();
     Outcome::from_letter(row.chars().nth(i).unwrap())
 }
 
@@ -522,14 +522,14 @@ fn render(cells: &BTreeMap<(Rpc, Caller), Outcome>) -> String {
         out.push_str(":-:|");
     }
     out.push('\n');
-    for (rpc, _) in SPEC {
+    for (rpc, _) in EXPECTED {
         let _ = write!(out, "| {} | {rpc:?} |", rpc.service());
         for caller in CALLERS {
             let observed = cells[&(rpc, caller)];
             match deviation(rpc, caller) {
                 Some((_, finding)) => {
                     let spec = spec_outcome(rpc, caller).cell().replace("*", "");
-                    let _ = write!(out, " {} ⚠{finding} (SPEC: {spec}) |", observed.cell());
+                    let _ = write!(out, " {} ⚠{finding} (rules: {spec}) |", observed.cell());
                 }
                 None => {
                     let _ = write!(out, " {} |", observed.cell());
@@ -547,7 +547,7 @@ fn render(cells: &BTreeMap<(Rpc, Caller), Outcome>) -> String {
     let _ = write!(
         out,
         "\n{} cells: {allowed} allowed, {denied} PERMISSION_DENIED, {unauth} UNAUTHENTICATED; \
-         {} differ from the SPEC (⚠, see Findings).\n\n",
+         {} differ from the rules (⚠, see Findings).\n\n",
         cells.len(),
         DEVIATIONS.len()
     );
@@ -585,7 +585,7 @@ async fn every_rpc_answers_every_caller_as_the_spec_says() {
     let mut cells = BTreeMap::new();
     let mut wrong = Vec::new();
     let mut n = 0;
-    for (rpc, _) in SPEC {
+    for (rpc, _) in EXPECTED {
         for caller in CALLERS {
             n += 1;
             let token = caller.token();
@@ -612,7 +612,7 @@ async fn every_rpc_answers_every_caller_as_the_spec_says() {
                 wrong.push(format!(
                     "{rpc:?} as {caller:?}: expected {wanted:?}{}, got {result:?}",
                     if deviation(rpc, caller).is_some() {
-                        " (a listed deviation from the SPEC: fixed? then remove it from DEVIATIONS)"
+                        " (a listed deviation from the rules: fixed? then remove it from DEVIATIONS)"
                     } else {
                         ""
                     }

@@ -1,4 +1,4 @@
-//! Bad input against the running services (SPEC 3: INVALID_ARGUMENT with field violations): property
+//! Bad input against the running services (docs/api.md: INVALID_ARGUMENT with field violations): property
 //! tests over every request with a field to validate, bytes that are not protobuf or not UTF-8, and
 //! arbitrary OAuth callback queries. Nothing panics, nothing is written, the server keeps serving.
 //! The pure validation functions have their own, faster property tests next to the code.
@@ -542,7 +542,7 @@ async fn raw_call(
         .map(tonic::Response::into_inner)
 }
 
-/// SPEC 3 asks for INVALID_ARGUMENT on bad input. Bytes that are not valid protobuf (or strings that
+/// docs/api.md asks for INVALID_ARGUMENT on bad input. Bytes that are not valid protobuf (or strings that
 /// are not UTF-8) are refused by the protobuf decoder before validation runs, and tonic-prost answers
 /// those with INTERNAL (as gRPC's status code guide says for unparsable requests). Finding F2 in
 /// SECURITY.md; when it is fixed, change this to INVALID_ARGUMENT only.

@@ -1,4 +1,4 @@
-//! SPEC 2.3 through the gateway, row by row of the help page's table: who is connected decides how a
+//! docs/product.md §2.3 through the gateway, row by row of the help page's table: who is connected decides how a
 //! direct message reaches Slack; everything else is skipped with a reason; nothing is sent twice.
 
 use std::time::Duration;

@@ -1,4 +1,4 @@
-//! Secret hygiene (SPEC 2.1: "The token never appears in a response, a log line, a trace or an
+//! Secret hygiene (docs/product.md §2.1: "The token never appears in a response, a log line, a trace or an
 //! error"): the real binary with every log level on (`--log trace`) and traces exported over OTLP,
 //! through a whole scenario — settings put, two people connected through Slack's consent page,
 //! direct messages delivered as the sender and as the bot, refusals, a revoked bot token — and then

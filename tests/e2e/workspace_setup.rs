@@ -1,4 +1,4 @@
-//! SPEC 2.1, as an organization owner sets up the org's Slack workspace.
+//! docs/product.md §2.1, as an organization owner sets up the org's Slack workspace.
 
 use ovice_slack_proto::v1::{
     DeleteSlackWorkspaceRequest, GetBotCredentialsRequest, GetSlackWorkspaceRequest, ListAuditEventsRequest,

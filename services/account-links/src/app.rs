@@ -1,4 +1,4 @@
-//! The use cases of SPEC 2.2: the Slack item of Personal Integration Settings, Connect (begin and the
+//! The use cases of docs/product.md §2.2: the Slack item of Personal Integration Settings, Connect (begin and the
 //! callback's four checks), Disconnect, and the lookups the delivery service makes.
 
 use std::sync::Arc;
@@ -27,7 +27,7 @@ use crate::{
     workspaces::{OrgWorkspace, Workspaces},
 };
 
-/// The operator's distributed Slack app (SPEC 2.2).
+/// The operator's distributed Slack app (docs/product.md §2.2).
 #[derive(Clone, Debug)]
 pub struct ConnectConfig {
     pub client_id: String,

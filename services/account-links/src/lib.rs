@@ -1,4 +1,4 @@
-//! AccountLinkService (SPEC 2.2): the Slack item of Personal Integration Settings, Connect through
+//! AccountLinkService (docs/product.md §2.2): the Slack item of Personal Integration Settings, Connect through
 //! Slack's consent page with the email check, Disconnect, and the lookups delivery needs. The OAuth
 //! callback (`GET /oauth/slack/callback`) is served over HTTP by the same process.
 

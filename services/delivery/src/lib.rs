@@ -1,4 +1,4 @@
-//! DeliveryService (SPEC 2.3): the durable outbox of direct messages and the workers that forward
+//! DeliveryService (docs/product.md §2.3): the durable outbox of direct messages and the workers that forward
 //! them to Slack.
 //!
 //! `EnqueueDirectMessage` decides whether a chat message is a direct message, checks that the org

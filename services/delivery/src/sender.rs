@@ -1,4 +1,4 @@
-//! Sends one delivery as SPEC 2.3 describes, deciding at send time (the accept-time checks may be
+//! Sends one delivery as docs/product.md §2.3 describes, deciding at send time (the accept-time checks may be
 //! stale): the org's workspace must be configured and ACTIVE and the recipient connected to it,
 //! else the delivery is SKIPPED. A connected sender posts as themself into the sender↔recipient DM
 //! (`conversations.open` + `chat.postMessage` with their user token); if that token no longer works

@@ -1,4 +1,4 @@
-//! ChatEventService (SPEC 2.3), the platform's entry point: it authenticates the platform,
+//! ChatEventService (docs/product.md §2.3), the platform's entry point: it authenticates the platform,
 //! validates each chat message, applies the per-organization publish limit and hands the message to
 //! DeliveryService, answering only once the delivery is stored durably.
 

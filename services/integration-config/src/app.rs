@@ -1,4 +1,4 @@
-//! The use cases of SPEC 2.1: who may do what, the live token check, sealing, auditing.
+//! The use cases of docs/product.md §2.1: who may do what, the live token check, sealing, auditing.
 
 use std::sync::Arc;
 

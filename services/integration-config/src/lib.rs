@@ -1,4 +1,4 @@
-//! IntegrationConfigService (SPEC 2.1): an organization owner sets up, views, replaces and removes the
+//! IntegrationConfigService (docs/product.md §2.1): an organization owner sets up, views, replaces and removes the
 //! org's Slack workspace settings; the project's own services read the bot token.
 
 pub mod app;

@@ -1,6 +1,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed step should fail the test loudly
 
-//! Property tests of what an owner types into the Slack settings (SPEC 2.1): the workspace domain
+//! Property tests of what an owner types into the Slack settings (docs/product.md §2.1): the workspace domain
 //! and the bot token are checked before anything reaches Slack or the store; nothing panics, every
 //! refusal names its field, and no refusal repeats the token.
 

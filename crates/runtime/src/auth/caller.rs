@@ -1,6 +1,6 @@
 use super::claims::{Claims, OrgRole, SpaceRoleClaim, SvcRole};
 
-/// The permission that lets a member manage the org's integrations like an owner (SPEC 1).
+/// The permission that lets a member manage the org's integrations like an owner (docs/product.md §1).
 pub const PERM_INTEGRATIONS_MANAGE: &str = "integrations.manage";
 
 /// The verified identity of a call.
@@ -90,7 +90,7 @@ impl Caller {
         }
     }
 
-    /// Owners and holders of `integrations.manage` of that org (SPEC 1).
+    /// Owners and holders of `integrations.manage` of that org (docs/product.md §1).
     pub fn ensure_integration_manager(&self, org_id: &str) -> Result<(), AccessDenied> {
         self.ensure_org(org_id)?;
         if self.is_service() {

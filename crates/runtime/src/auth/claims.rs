@@ -29,7 +29,7 @@ pub enum SvcRole {
     Operator,
 }
 
-/// The claims of an ovice JWT (SPEC 4). Unknown role values make the token invalid.
+/// The claims of an ovice JWT (docs/api.md §Identity). Unknown role values make the token invalid.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
     pub sub: String,

@@ -1,4 +1,4 @@
-//! Identity per SPEC 4: every call carries `authorization: Bearer <JWT>` minted by the platform.
+//! Identity per docs/api.md §Identity: every call carries `authorization: Bearer <JWT>` minted by the platform.
 //! The interceptor verifies it once and leaves a [`Caller`] in the request extensions; services decide
 //! what that caller may do with the helpers on `Caller`.
 

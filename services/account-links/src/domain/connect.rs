@@ -1,6 +1,6 @@
 use ovice_slack_secrets::SealedToken;
 
-/// The user scopes Connect asks for: post as the person into their DMs (SPEC 2.2).
+/// The user scopes Connect asks for: post as the person into their DMs (docs/product.md §2.2).
 pub const USER_SCOPES: [&str; 2] = ["chat:write", "im:write"];
 
 /// A Connect flow's lifetime: the state and the PKCE verifier expire together.
@@ -66,7 +66,7 @@ pub enum ConnectRefusal {
     WorkspaceGone,
 }
 
-/// Checks 2–4 of SPEC 2.2, in order (check 1, the state, is done before Slack is asked anything).
+/// Checks 2–4 of docs/product.md §2.2, in order (check 1, the state, is done before Slack is asked anything).
 pub fn check_consent(
     org_team_id: &str,
     org_domain: &str,

@@ -43,7 +43,7 @@ pub struct Link {
 
 impl Link {
     /// Slack user ids are per workspace: a link made in another team than the org's current one no
-    /// longer means anything (SPEC 2.1, replacing the workspace invalidates the links).
+    /// longer means anything (docs/product.md §2.1, replacing the workspace invalidates the links).
     pub fn is_current(&self, org_team_id: &str) -> bool {
         self.slack_team_id == org_team_id
     }

@@ -1,4 +1,4 @@
-//! The rules of SPEC 2.2 in plain Rust: who sees the Slack item, what state a link is in, and the four
+//! The rules of docs/product.md §2.2 in plain Rust: who sees the Slack item, what state a link is in, and the four
 //! checks that decide whether a consent on Slack's page becomes a link.
 
 pub(crate) mod connect;

@@ -8,7 +8,7 @@ pub enum SpaceAccess {
     Unknown,
 }
 
-/// SPEC 2.2: the Slack item appears only when the org has Slack settings and the caller is an admin
+/// docs/product.md §2.2: the Slack item appears only when the org has Slack settings and the caller is an admin
 /// or member of the space; never to visitors.
 pub fn item_visible(org_configured: bool, access: SpaceAccess) -> bool {
     org_configured && matches!(access, SpaceAccess::Admin | SpaceAccess::Member)

@@ -1,4 +1,4 @@
-//! Which chat messages are direct messages (SPEC 2.3): the mentions name exactly one individual
+//! Which chat messages are direct messages (docs/product.md §2.3): the mentions name exactly one individual
 //! user, with no `@all`, `@here`, group or second person, and that user is not the sender.
 
 use super::ChatMessage;

@@ -1,4 +1,4 @@
-//! How a message reads in Slack (SPEC 2.3): who sent it, the space, the text and a link back, with
+//! How a message reads in Slack (docs/product.md §2.3): who sent it, the space, the text and a link back, with
 //! everything from ovice escaped for mrkdwn so no sender can trigger `@channel`, `@here` or a mention.
 
 use std::fmt::Write as _;

@@ -1,4 +1,4 @@
-//! The rules of SPEC 2.3 in plain Rust: which chat messages are direct messages, how a message reads
+//! The rules of docs/product.md §2.3 in plain Rust: which chat messages are direct messages, how a message reads
 //! in Slack, when a failed send is tried again, and how a delivery moves between its states.
 
 mod classify;

@@ -1,4 +1,4 @@
-//! Sending to Slack (the emulator over HTTP), SPEC 2.3.
+//! Sending to Slack (the emulator over HTTP), docs/product.md §2.3.
 
 use std::time::Duration;
 

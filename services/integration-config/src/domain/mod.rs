@@ -1,4 +1,4 @@
-//! The rules of SPEC 2.1 in plain Rust: what a valid workspace domain is, and when a Slack token's
+//! The rules of docs/product.md §2.1 in plain Rust: what a valid workspace domain is, and when a Slack token's
 //! `auth.test` answer qualifies it as the org's bot token.
 
 mod verification;

@@ -1,6 +1,6 @@
 use super::WorkspaceDomain;
 
-/// The bot scopes the help page tells owners to add (SPEC 2.1).
+/// The bot scopes the help page tells owners to add (docs/product.md §2.1).
 pub const REQUIRED_BOT_SCOPES: [&str; 3] = ["users:read", "users:read.email", "chat:write"];
 
 /// What Slack's `auth.test` says about a token, as plain data.
@@ -74,7 +74,7 @@ pub fn rejection(code: &str) -> TokenRefusal {
     }
 }
 
-/// SPEC 2.1: a bot token of the workspace whose URL is `https://<domain>.slack.com/`, with all three scopes.
+/// docs/product.md §2.1: a bot token of the workspace whose URL is `https://<domain>.slack.com/`, with all three scopes.
 pub fn verify_auth_test(domain: &WorkspaceDomain, id: &TokenIdentity) -> Result<VerifiedToken, TokenRefusal> {
     if id.bot_id.as_deref().is_none_or(str::is_empty) {
         return Err(TokenRefusal::NotBotToken);

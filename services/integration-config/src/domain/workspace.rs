@@ -1,4 +1,4 @@
-/// Whether the org's token works (SPEC 2.1).
+/// Whether the org's token works (docs/product.md §2.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WorkspaceStatus {
     Active,

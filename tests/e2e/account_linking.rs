@@ -131,6 +131,21 @@ impl Fixture {
             .collect()
     }
 
+    /// The owner replaces Acme with the demo's other workspace, Globex (another Slack team).
+    pub async fn switch_to_globex(&mut self) {
+        self.config
+            .put_slack_workspace(authed(
+                PutSlackWorkspaceRequest {
+                    org_id: "org-1".into(),
+                    access_token: "xoxb-globex-good".into(),
+                    workspace_domain: "globex".into(),
+                },
+                &Who::Owner("org-1"),
+            ))
+            .await
+            .unwrap();
+    }
+
     pub async fn stop(self) {
         self.server.stop().await;
         self.slack.shutdown().await;
@@ -608,17 +623,7 @@ async fn replacing_the_workspace_with_another_team_invalidates_links(#[case] bac
     assert_eq!(consent.open(&cb).await.status, StatusCode::OK);
     assert_eq!(f.state_of(&ALICE).await, ConnectionState::Connected);
 
-    f.config
-        .put_slack_workspace(authed(
-            PutSlackWorkspaceRequest {
-                org_id: "org-1".into(),
-                access_token: "xoxb-globex-good".into(),
-                workspace_domain: "globex".into(),
-            },
-            &Who::Owner("org-1"),
-        ))
-        .await
-        .unwrap();
+    f.switch_to_globex().await;
     assert_eq!(f.state_of(&ALICE).await, ConnectionState::NotConnected);
     assert!(f.linked_users().await.is_empty());
     let users = f
@@ -684,17 +689,7 @@ async fn listing_walks_every_current_link_after_the_workspace_changed(#[case] ba
     }
     // The org moves to Globex: the Acme links mean nothing there. Alice and Zed connect again;
     // Bob's and Carol's links stay behind, from the old team, between them in user-id order.
-    f.config
-        .put_slack_workspace(authed(
-            PutSlackWorkspaceRequest {
-                org_id: "org-1".into(),
-                access_token: "xoxb-globex-good".into(),
-                workspace_domain: "globex".into(),
-            },
-            &Who::Owner("org-1"),
-        ))
-        .await
-        .unwrap();
+    f.switch_to_globex().await;
     connect_as(
         &mut f,
         &member("alice", "alice@acme.test"),

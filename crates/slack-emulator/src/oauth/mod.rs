@@ -121,23 +121,32 @@ fn check(
     })
 }
 
-async fn authorize(AxumState(shared): AxumState<Arc<Shared>>, Query(q): Query<AuthorizeQuery>) -> Response {
-    let state = shared.lock();
-    let checked = match check(
-        &state,
+/// The checks of an authorize request as the page receives it, and its bot and user scopes.
+fn check_request(
+    state: &State,
+    q: &AuthorizeQuery,
+) -> Result<(Checked, Vec<String>, Vec<String>), (&'static str, &'static str)> {
+    let checked = check(
+        state,
         q.client_id.as_deref(),
         q.redirect_uri.as_deref(),
         q.code_challenge.as_deref(),
         q.code_challenge_method.as_deref(),
-    ) {
-        Ok(c) => c,
-        Err((code, message)) => return error_page(code, message),
-    };
+    )?;
     let scopes = split_scopes(q.scope.as_deref());
     let user_scopes = split_scopes(q.user_scope.as_deref());
     if scopes.is_empty() && user_scopes.is_empty() {
-        return error_page("invalid_scope", "No scope or user_scope was requested.");
+        return Err(("invalid_scope", "No scope or user_scope was requested."));
     }
+    Ok((checked, scopes, user_scopes))
+}
+
+async fn authorize(AxumState(shared): AxumState<Arc<Shared>>, Query(q): Query<AuthorizeQuery>) -> Response {
+    let state = shared.lock();
+    let (checked, scopes, user_scopes) = match check_request(&state, &q) {
+        Ok(c) => c,
+        Err((code, message)) => return error_page(code, message),
+    };
     let html = page::consent(&page::Consent {
         workspaces: &state.workspaces,
         app_id: &checked.app.app_id,
@@ -183,19 +192,10 @@ async fn consent_from_terminal(
         return error_page("invalid_authorize_url", "authorize_url is not an authorize URL.");
     };
     let mut state = shared.lock();
-    let checked = match check(
-        &state,
-        q.client_id.as_deref(),
-        q.redirect_uri.as_deref(),
-        q.code_challenge.as_deref(),
-        q.code_challenge_method.as_deref(),
-    ) {
-        Ok(c) => c,
+    let checked = match check_request(&state, &q) {
+        Ok((checked, _, _)) => checked,
         Err((code, message)) => return error_page(code, message),
     };
-    if split_scopes(q.scope.as_deref()).is_empty() && split_scopes(q.user_scope.as_deref()).is_empty() {
-        return error_page("invalid_scope", "No scope or user_scope was requested.");
-    }
     let decide = DecideForm {
         client_id: checked.app.client_id,
         redirect_uri: checked.redirect_uri,

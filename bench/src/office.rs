@@ -18,7 +18,7 @@ use ovice_slack_proto::v1::{
     chat_event_service_client::ChatEventServiceClient,
     integration_config_service_client::IntegrationConfigServiceClient, mention::Target,
 };
-use ovice_slack_runtime::auth::{Claims, JwtKeys, OrgRole, SpaceRoleClaim, SvcRole, TokenMinter};
+use ovice_slack_runtime::auth::{self, Claims, JwtKeys, OrgRole, SvcRole, TokenMinter};
 use prost::Message;
 use secrecy::SecretString;
 use slack_emulator::{EmulatorHandle, OAuthAppSeed, Seed, UserSeed};
@@ -124,7 +124,7 @@ impl Tokens {
             c.org_role = Some(OrgRole::Member);
             c.email = Some(format!("{user}@acme.test"));
             c.space = Some("space-1".into());
-            c.space_role = Some(SpaceRoleClaim::Member);
+            c.space_role = Some(auth::SpaceRole::Member);
         })?)
     }
 }

@@ -1,21 +1,19 @@
-//! A published chat message from arbitrary bytes: protobuf decoding, then the gateway's validation,
-//! then the Slack text of what passed. Validation answers with a valid message or INVALID_ARGUMENT,
+//! A published chat message from arbitrary bytes: protobuf decoding, then its one validation (where
+//! it enters the outbox), then the Slack text of what passed. Validation answers with a valid message or INVALID_ARGUMENT,
 //! and never panics.
 #![no_main]
 
-use delivery::{
-    domain::{SlackText, SpaceRole},
-    validate_chat_message,
-};
+use delivery::domain::SlackText;
 use libfuzzer_sys::fuzz_target;
-use ovice_slack_proto::v1::ChatMessage;
+use ovice_slack_model::{ChatMessage, SpaceRole};
+use ovice_slack_proto::v1 as pb;
 use prost::Message;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(raw) = ChatMessage::decode(data) else {
+    let Ok(raw) = pb::ChatMessage::decode(data) else {
         return;
     };
-    match validate_chat_message(Some(&raw)) {
+    match ChatMessage::try_from(&raw) {
         Ok(m) => {
             for id in [&m.org_id, &m.space_id, &m.message_id, &m.sender.user_id] {
                 assert!(
@@ -36,6 +34,9 @@ fuzz_target!(|data: &[u8]| {
                 assert!(!rendered.contains(sequence), "{rendered:?}");
             }
         }
-        Err(status) => assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}"),
+        Err(violations) => {
+            let status = violations.into_status();
+            assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
+        }
     }
 });

@@ -7,7 +7,7 @@ use ovice_slack_proto::v1::{
     ResolveSlackUsersRequest, account_link_service_client::AccountLinkServiceClient,
     integration_config_service_client::IntegrationConfigServiceClient,
 };
-use ovice_slack_runtime::{auth::SpaceRoleClaim, db::Database, test_support::Backend};
+use ovice_slack_runtime::{auth::SpaceRole, db::Database, test_support::Backend};
 use reqwest::StatusCode;
 use rstest::rstest;
 use slack_emulator::{Emulator, EmulatorHandle, Fault, FaultKind, Seed};
@@ -24,14 +24,14 @@ pub const ALICE: Who = Who::Person {
     user: "alice",
     email: "alice@acme.test",
     space: "space-1",
-    role: SpaceRoleClaim::Member,
+    role: SpaceRole::Member,
 };
 pub const BOB: Who = Who::Person {
     org: "org-1",
     user: "bob",
     email: "bob@acme.test",
     space: "space-1",
-    role: SpaceRoleClaim::Admin,
+    role: SpaceRole::Admin,
 };
 
 /// A running server whose org-1 has the demo Acme workspace set up, and its callback registered.
@@ -280,7 +280,7 @@ async fn visitors_do_not_see_the_item_and_cannot_connect(#[case] backend: Backen
         user: "val",
         email: "val@guest.test",
         space: "space-1",
-        role: SpaceRoleClaim::Visitor,
+        role: SpaceRole::Visitor,
     };
     let item = f
         .links
@@ -333,7 +333,7 @@ async fn visitors_do_not_see_the_item_and_cannot_connect(#[case] backend: Backen
         user: "x",
         email: "x@y.test",
         space: "space-1",
-        role: SpaceRoleClaim::Member,
+        role: SpaceRole::Member,
     };
     let denied = f
         .links
@@ -651,7 +651,7 @@ fn member(user: &'static str, email: &'static str) -> Who {
         user,
         email,
         space: "space-1",
-        role: SpaceRoleClaim::Member,
+        role: SpaceRole::Member,
     }
 }
 

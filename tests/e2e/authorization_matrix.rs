@@ -21,7 +21,7 @@ use ovice_slack_proto::v1::{
     integration_config_service_client::IntegrationConfigServiceClient,
 };
 use ovice_slack_runtime::{
-    auth::{JwtKeys, SpaceRoleClaim},
+    auth::{JwtKeys, SpaceRole},
     test_support::Backend,
 };
 use secrecy::SecretString;
@@ -105,7 +105,7 @@ impl Caller {
         }
     }
 
-    fn person(user: &'static str, role: SpaceRoleClaim) -> Who {
+    fn person(user: &'static str, role: SpaceRole) -> Who {
         Who::Person {
             org: "org-1",
             user,
@@ -139,9 +139,9 @@ impl Caller {
                 aud: "another-service".into(),
                 ..owner
             }),
-            Caller::Visitor => Self::person("vera", SpaceRoleClaim::Visitor).token(),
-            Caller::Member => Self::person("max", SpaceRoleClaim::Member).token(),
-            Caller::SpaceAdmin => Self::person("ada", SpaceRoleClaim::Admin).token(),
+            Caller::Visitor => Self::person("vera", SpaceRole::Visitor).token(),
+            Caller::Member => Self::person("max", SpaceRole::Member).token(),
+            Caller::SpaceAdmin => Self::person("ada", SpaceRole::Admin).token(),
             Caller::OrgOwner => Who::Owner("org-1").token(),
             Caller::Manager => Who::Manager("org-1").token(),
             Caller::OtherOrgOwner => Who::Owner("org-2").token(),

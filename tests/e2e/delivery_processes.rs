@@ -11,7 +11,7 @@ use ovice_slack_proto::v1::{
     integration_config_service_client::IntegrationConfigServiceClient,
 };
 use ovice_slack_runtime::{
-    auth::SpaceRoleClaim,
+    auth::SpaceRole,
     test_support::{Backend, fresh_postgres_database},
 };
 use rstest::rstest;
@@ -125,7 +125,7 @@ pub async fn set_up_org(process: &ServeProcess, users: &[(String, String)], put:
             user,
             email,
             space: "space-1",
-            role: SpaceRoleClaim::Member,
+            role: SpaceRole::Member,
         };
         let url = links
             .begin_slack_connect(authed(

@@ -13,6 +13,7 @@ mod bad_input;
 mod chaos_soak;
 mod delivery;
 mod delivery_processes;
+mod gateway;
 mod graceful_shutdown;
 mod grpcurl_walkthrough;
 mod key_rotation;

@@ -13,9 +13,11 @@ use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
 };
 
+use ovice_slack_runtime::test_support::eventually;
+
 use crate::support::{
+    PATIENCE,
     browser::Browser,
-    eventually,
     process::{BIN, channel, command},
 };
 
@@ -244,7 +246,7 @@ async fn the_readme_walkthrough_works_against_the_demo_and_shows_the_dm_in_slack
     let http_client = reqwest::Client::new();
     let messages_url = format!("http://{slack}/_emulator/messages");
     let sent = "Carol in Tokyo Office:\nLunch at *noon*? &lt;!channel&gt; &amp; snacks";
-    eventually("the DM in the emulator", async || {
+    eventually("the DM in the emulator", PATIENCE, async || {
         let messages: serde_json::Value = http_client
             .get(&messages_url)
             .send()
@@ -258,6 +260,7 @@ async fn the_readme_walkthrough_works_against_the_demo_and_shows_the_dm_in_slack
             .unwrap()
             .iter()
             .any(|m| m["text"].as_str().is_some_and(|t| t.starts_with(sent)) && m["is_bot"] == true)
+            .then_some(())
     })
     .await;
 

@@ -20,7 +20,7 @@ use ovice_slack_proto::v1::{
     delivery_service_client::DeliveryServiceClient,
     integration_config_service_client::IntegrationConfigServiceClient,
 };
-use ovice_slack_runtime::test_support::{Backend, fresh_postgres_database};
+use ovice_slack_runtime::test_support::{Backend, eventually, fresh_postgres_database};
 use rstest::rstest;
 use secrecy::{ExposeSecret, SecretString};
 use slack_emulator::{Emulator, EmulatorHandle};
@@ -30,7 +30,7 @@ use crate::{
     delivery::{message, person, to},
     delivery_processes::{REDIRECT, seed, set_up_org},
     support::{
-        Who, eventually,
+        PATIENCE, Who,
         otlp::OtlpReceiver,
         process::{ServeProcess, command},
         server::{TEST_CLIENT_ID, TEST_CLIENT_SECRET, TEST_ENCRYPTION_KEYS},
@@ -389,7 +389,10 @@ async fn no_secret_or_message_text_in_logs_traces_errors_or_the_database(#[case]
             .into_inner();
         answers.push(format!("{r:?}"));
     }
-    eventually("three messages in Slack", async || slack.messages().len() == 3).await;
+    eventually("three messages in Slack", PATIENCE, async || {
+        (slack.messages().len() == 3).then_some(())
+    })
+    .await;
     for id in ["h1", "h2", "h3"] {
         let d = deliveries
             .get_delivery(authed(
@@ -451,7 +454,7 @@ async fn no_secret_or_message_text_in_logs_traces_errors_or_the_database(#[case]
             user: "vera",
             email: "vera@acme.test",
             space: "space-1",
-            role: ovice_slack_runtime::auth::SpaceRoleClaim::Visitor,
+            role: ovice_slack_runtime::auth::SpaceRole::Visitor,
         },
         Who::Owner("org-2"),
     ] {
@@ -495,7 +498,7 @@ async fn no_secret_or_message_text_in_logs_traces_errors_or_the_database(#[case]
         ))
         .await
         .unwrap();
-    eventually("the workspace marked TOKEN_INVALID", async || {
+    eventually("the workspace marked TOKEN_INVALID", PATIENCE, async || {
         config
             .get_slack_workspace(authed(
                 GetSlackWorkspaceRequest {
@@ -505,6 +508,7 @@ async fn no_secret_or_message_text_in_logs_traces_errors_or_the_database(#[case]
             ))
             .await
             .is_ok_and(|w| w.into_inner().status == WorkspaceStatus::TokenInvalid as i32)
+            .then_some(())
     })
     .await;
     let h4 = deliveries
@@ -559,8 +563,12 @@ async fn no_secret_or_message_text_in_logs_traces_errors_or_the_database(#[case]
     };
 
     // Spans are exported in batches and flushed at shutdown.
-    eventually("the spans of the Slack calls", async || {
-        collector.spans().iter().any(|s| s.name == "chat.postMessage")
+    eventually("the spans of the Slack calls", PATIENCE, async || {
+        collector
+            .spans()
+            .iter()
+            .any(|s| s.name == "chat.postMessage")
+            .then_some(())
     })
     .await;
 

@@ -1,7 +1,7 @@
 use clap::{Args, Parser, Subcommand};
 use ovice_slack_runtime::{
     TargetSet,
-    auth::{OrgRole, SpaceRoleClaim, SvcRole},
+    auth::{OrgRole, SpaceRole, SvcRole},
     config::{
         AuthConfig, DataDirConfig, DatabaseConfig, EncryptionConfig, PeerConfig, ServerConfig, SlackConfig,
         TelemetryConfig,
@@ -107,7 +107,7 @@ pub struct TokenArgs {
     pub space: Option<String>,
     /// Role in that space.
     #[arg(long, value_enum)]
-    pub space_role: Option<SpaceRoleClaim>,
+    pub space_role: Option<SpaceRole>,
     /// Non-human caller role.
     #[arg(long, value_enum)]
     pub svc_role: Option<SvcRole>,

@@ -11,11 +11,11 @@ pub mod metrics;
 pub mod peer;
 pub mod server;
 pub mod shutdown;
-pub mod status;
 pub mod target;
 pub mod telemetry;
+/// Helpers for tests and the benchmark; not part of the product (`test-support` feature).
+#[cfg(feature = "test-support")]
 pub mod test_support;
-pub mod time;
 
 pub use target::{Target, TargetSet};
 

@@ -63,3 +63,48 @@ pub async fn fresh_database(backend: Backend) -> anyhow::Result<(crate::db::Data
     };
     Ok((crate::db::Database::connect(&url, 4).await?, guard))
 }
+
+/// Puts a fixed `authorization: Bearer …` header on every call of a generated client (none for
+/// `Bearer::none()`, to test anonymous calls).
+#[derive(Clone)]
+pub struct Bearer(Option<tonic::metadata::MetadataValue<tonic::metadata::Ascii>>);
+
+impl Bearer {
+    /// `token` is a JWT (or anything, to test refusals); it must be a valid header value.
+    pub fn token(token: &str) -> anyhow::Result<Self> {
+        Ok(Self(Some(format!("Bearer {token}").parse()?)))
+    }
+
+    pub fn none() -> Self {
+        Self(None)
+    }
+}
+
+impl tonic::service::Interceptor for Bearer {
+    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        if let Some(value) = &self.0 {
+            request.metadata_mut().insert("authorization", value.clone());
+        }
+        Ok(request)
+    }
+}
+
+/// Polls `check` every 20 ms until it yields a value; fails the test after `timeout`, naming `what`.
+/// For conditions that become true by themselves (a worker's send, a peer's restart): never a sleep.
+pub async fn eventually<T>(
+    what: &str,
+    timeout: std::time::Duration,
+    mut check: impl AsyncFnMut() -> Option<T>,
+) -> T {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out after {timeout:?} waiting until {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}

@@ -3,10 +3,8 @@
 
 use std::sync::Arc;
 
-use ovice_slack_runtime::{
-    auth::{AccessDenied, Caller, SpaceRoleClaim},
-    time::now_millis,
-};
+use ovice_slack_model::{SpaceRole, time::now_millis};
+use ovice_slack_runtime::auth::{AccessDenied, Caller};
 use ovice_slack_secrets::TokenCipher;
 use secrecy::SecretString;
 use sha2::{Digest, Sha256};
@@ -19,8 +17,8 @@ use url::Url;
 use crate::{
     domain::connect::EmailOwner,
     domain::{
-        CONNECT_TTL_MILLIS, ConnectRefusal, Consent, Link, LinkState, PendingConnect, SpaceAccess,
-        USER_SCOPES, check_consent, item_visible,
+        CONNECT_TTL_MILLIS, ConnectRefusal, Consent, Link, LinkState, PendingConnect, USER_SCOPES,
+        check_consent, item_visible,
     },
     error::LinkError,
     store::LinkStore,
@@ -107,16 +105,11 @@ fn state_hash(state: &str) -> String {
     hex::encode(Sha256::digest(state.as_bytes()))
 }
 
-fn space_access(caller: &Caller, space_id: &str) -> SpaceAccess {
-    if caller.space.as_deref() != Some(space_id) {
-        return SpaceAccess::Unknown;
-    }
-    match caller.space_role {
-        Some(SpaceRoleClaim::Admin) => SpaceAccess::Admin,
-        Some(SpaceRoleClaim::Member) => SpaceAccess::Member,
-        Some(SpaceRoleClaim::Visitor) => SpaceAccess::Visitor,
-        None => SpaceAccess::Unknown,
-    }
+/// The caller's role in `space_id`, when their token is for that space.
+fn role_in(caller: &Caller, space_id: &str) -> Option<SpaceRole> {
+    caller
+        .space_role
+        .filter(|_| caller.space.as_deref() == Some(space_id))
 }
 
 /// A person acting on their own settings in a space of their org.
@@ -181,7 +174,7 @@ impl AccountLinks {
         let Some(ws) = self.workspaces.get(org_id).await? else {
             return Ok(ConnectionView::default());
         };
-        let visible = item_visible(true, space_access(caller, space_id));
+        let visible = item_visible(true, role_in(caller, space_id));
         if !visible {
             // Visitors learn nothing about the org's Slack, not even that it exists.
             return Ok(ConnectionView::default());
@@ -209,7 +202,7 @@ impl AccountLinks {
         space_id: &str,
     ) -> Result<(Url, i64), LinkError> {
         ensure_person_in_space(caller, org_id, space_id)?;
-        if !item_visible(true, space_access(caller, space_id)) {
+        if !item_visible(true, role_in(caller, space_id)) {
             return Err(AccessDenied(
                 "only admins and members of the space can connect Slack; visitors cannot".into(),
             )

@@ -1,6 +1,10 @@
 //! The gRPC face: validation of requests (once, here), proto <-> domain conversion, Status mapping.
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use ovice_slack_model::{
+    time::to_timestamp,
+    validation::{FieldViolations, invalid_field, required},
+};
 use ovice_slack_proto::v1::{
     BeginSlackConnectRequest, BeginSlackConnectResponse, ConnectionState, DisconnectSlackRequest,
     DisconnectSlackResponse, GetSlackConnectionRequest, ListSlackConnectionsRequest,
@@ -8,11 +12,7 @@ use ovice_slack_proto::v1::{
     ResolveSlackUsersRequest, ResolveSlackUsersResponse, ResolvedSlackUser, SlackConnection,
     SlackConnectionEntry, account_link_service_server::AccountLinkService,
 };
-use ovice_slack_runtime::{
-    auth::caller_of,
-    status::{FieldViolations, invalid_field, required},
-    time::to_timestamp,
-};
+use ovice_slack_runtime::auth::caller_of;
 use secrecy::ExposeSecret;
 use tonic::{Request, Response, Status};
 

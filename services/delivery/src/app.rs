@@ -2,7 +2,8 @@
 
 use std::sync::Arc;
 
-use ovice_slack_runtime::{auth::Caller, time::now_millis};
+use ovice_slack_model::time::now_millis;
+use ovice_slack_runtime::auth::Caller;
 use tokio::sync::Notify;
 
 use crate::{

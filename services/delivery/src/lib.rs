@@ -31,7 +31,7 @@ pub use app::{DeliveryApp, Disposition};
 pub use config::DeliveryConfig;
 pub use directory::{Directory, GrpcDirectory, StaticDirectory};
 pub use error::DeliveryError;
-pub use grpc::{DeliveryGrpc, validate_chat_message};
+pub use grpc::DeliveryGrpc;
 pub use worker::{DeliveryWorkers, DeliveryWorkersHandle};
 
 /// The tonic server of this service, with the auth interceptor attached.

@@ -11,7 +11,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use ovice_slack_runtime::time::now_millis;
+use ovice_slack_model::time::now_millis;
 use tokio::{
     sync::{Notify, OwnedSemaphorePermit, Semaphore},
     task::{JoinHandle, JoinSet},

@@ -24,7 +24,7 @@ pub enum ConfigError {
 
 impl From<ConfigError> for Status {
     fn from(e: ConfigError) -> Self {
-        use ovice_slack_runtime::status::invalid_field;
+        use ovice_slack_model::validation::invalid_field;
         match e {
             ConfigError::Denied(d) => d.into(),
             ConfigError::InvalidDomain(msg) => invalid_field("workspace_domain", msg),

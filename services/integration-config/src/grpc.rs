@@ -1,16 +1,16 @@
 //! The gRPC face: proto <-> domain conversion (validation happens here, once) and Status mapping.
 
+use ovice_slack_model::{
+    time::to_timestamp,
+    validation::{FieldViolations, required},
+};
 use ovice_slack_proto::v1::{
     AuditEvent, BotCredentials as ProtoBotCredentials, DeleteSlackWorkspaceRequest,
     DeleteSlackWorkspaceResponse, GetBotCredentialsRequest, GetSlackWorkspaceRequest, ListAuditEventsRequest,
     ListAuditEventsResponse, PutSlackWorkspaceRequest, ReportWorkspaceTokenInvalidRequest, SlackWorkspace,
     WorkspaceStatus as ProtoStatus, integration_config_service_server::IntegrationConfigService,
 };
-use ovice_slack_runtime::{
-    auth::caller_of,
-    status::{FieldViolations, required},
-    time::to_timestamp,
-};
+use ovice_slack_runtime::auth::caller_of;
 use secrecy::ExposeSecret;
 use tonic::{Request, Response, Status};
 
@@ -164,7 +164,7 @@ impl IntegrationConfigService for IntegrationConfigGrpc {
             0 => 50,
             n @ 1..=500 => i64::from(n),
             _ => {
-                return Err(ovice_slack_runtime::status::invalid_field(
+                return Err(ovice_slack_model::validation::invalid_field(
                     "page_size",
                     "must be between 0 and 500",
                 ));

@@ -1,4 +1,4 @@
-use ovice_slack_runtime::auth::{Claims, JwtKeys, OrgRole, SpaceRoleClaim, SvcRole};
+use ovice_slack_runtime::auth::{Claims, JwtKeys, OrgRole, SpaceRole, SvcRole};
 use secrecy::SecretString;
 
 /// The HS256 secret every test server is configured with.
@@ -16,7 +16,7 @@ pub enum Who {
         user: &'static str,
         email: &'static str,
         space: &'static str,
-        role: SpaceRoleClaim,
+        role: SpaceRole,
     },
     Service,
     Operator,
@@ -31,7 +31,7 @@ impl Who {
             user,
             email,
             space,
-            role: SpaceRoleClaim::Member,
+            role: SpaceRole::Member,
         }
     }
 

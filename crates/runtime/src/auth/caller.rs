@@ -1,4 +1,6 @@
-use super::claims::{Claims, OrgRole, SpaceRoleClaim, SvcRole};
+use ovice_slack_model::SpaceRole;
+
+use super::claims::{Claims, OrgRole, SvcRole};
 
 /// The permission that lets a member manage the org's integrations like an owner (docs/product.md §1).
 pub const PERM_INTEGRATIONS_MANAGE: &str = "integrations.manage";
@@ -12,7 +14,7 @@ pub struct Caller {
     pub org_role: Option<OrgRole>,
     pub perms: Vec<String>,
     pub space: Option<String>,
-    pub space_role: Option<SpaceRoleClaim>,
+    pub space_role: Option<SpaceRole>,
     pub svc_role: Option<SvcRole>,
 }
 

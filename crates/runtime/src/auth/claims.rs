@@ -1,3 +1,4 @@
+use ovice_slack_model::SpaceRole;
 use serde::{Deserialize, Serialize};
 
 /// The organization role of a person.
@@ -6,15 +7,6 @@ use serde::{Deserialize, Serialize};
 pub enum OrgRole {
     Owner,
     Member,
-}
-
-/// The role of a person in the space the call is about.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "snake_case")]
-pub enum SpaceRoleClaim {
-    Admin,
-    Member,
-    Visitor,
 }
 
 /// The role of a non-human caller.
@@ -44,7 +36,7 @@ pub struct Claims {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub space: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub space_role: Option<SpaceRoleClaim>,
+    pub space_role: Option<SpaceRole>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub svc_role: Option<SvcRole>,
     pub exp: i64,

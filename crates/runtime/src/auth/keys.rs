@@ -260,7 +260,7 @@ mod proptests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::auth::claims::{OrgRole, SpaceRoleClaim, SvcRole};
+    use crate::auth::{OrgRole, SpaceRole, SvcRole};
 
     const SECRET: &str = "proptest-secret-proptest-secret-0123456789";
 
@@ -286,7 +286,7 @@ mod proptests {
                 org_role: owner.map(|o| if o { OrgRole::Owner } else { OrgRole::Member }),
                 perms,
                 space,
-                space_role: space_role.map(|r| [SpaceRoleClaim::Admin, SpaceRoleClaim::Member, SpaceRoleClaim::Visitor][r as usize]),
+                space_role: space_role.map(|r| [SpaceRole::Admin, SpaceRole::Member, SpaceRole::Visitor][r as usize]),
                 svc_role: svc_role.map(|r| [SvcRole::Platform, SvcRole::Service, SvcRole::Operator][r as usize]),
                 exp: chrono::Utc::now().timestamp() + 3600,
                 iat: None,

@@ -9,7 +9,8 @@ mod keys;
 mod service_tokens;
 
 pub use caller::{AccessDenied, Caller};
-pub use claims::{Claims, OrgRole, SpaceRoleClaim, SvcRole};
+pub use claims::{Claims, OrgRole, SvcRole};
 pub use interceptor::{AuthInterceptor, caller_of};
 pub use keys::{JwtKeys, JwtKeysError, TokenMinter};
+pub use ovice_slack_model::SpaceRole;
 pub use service_tokens::ServiceTokens;

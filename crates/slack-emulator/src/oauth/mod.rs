@@ -121,11 +121,18 @@ fn check(
     })
 }
 
-/// The checks of an authorize request as the page receives it, and its bot and user scopes.
-fn check_request(
-    state: &State,
-    q: &AuthorizeQuery,
-) -> Result<(Checked, Vec<String>, Vec<String>), (&'static str, &'static str)> {
+/// A Slack OAuth error: its code and the sentence the error page shows.
+type OAuthRefusal = (&'static str, &'static str);
+
+/// An authorize request that passed the checks, with its bot and user scopes.
+struct CheckedRequest {
+    checked: Checked,
+    scopes: Vec<String>,
+    user_scopes: Vec<String>,
+}
+
+/// The checks of an authorize request as the page receives it.
+fn check_request(state: &State, q: &AuthorizeQuery) -> Result<CheckedRequest, OAuthRefusal> {
     let checked = check(
         state,
         q.client_id.as_deref(),
@@ -138,12 +145,20 @@ fn check_request(
     if scopes.is_empty() && user_scopes.is_empty() {
         return Err(("invalid_scope", "No scope or user_scope was requested."));
     }
-    Ok((checked, scopes, user_scopes))
+    Ok(CheckedRequest {
+        checked,
+        scopes,
+        user_scopes,
+    })
 }
 
 async fn authorize(AxumState(shared): AxumState<Arc<Shared>>, Query(q): Query<AuthorizeQuery>) -> Response {
     let state = shared.lock();
-    let (checked, scopes, user_scopes) = match check_request(&state, &q) {
+    let CheckedRequest {
+        checked,
+        scopes,
+        user_scopes,
+    } = match check_request(&state, &q) {
         Ok(c) => c,
         Err((code, message)) => return error_page(code, message),
     };
@@ -193,7 +208,7 @@ async fn consent_from_terminal(
     };
     let mut state = shared.lock();
     let checked = match check_request(&state, &q) {
-        Ok((checked, _, _)) => checked,
+        Ok(request) => request.checked,
         Err((code, message)) => return error_page(code, message),
     };
     let decide = DecideForm {

@@ -7,4 +7,4 @@ mod visibility;
 
 pub use connect::{CONNECT_TTL_MILLIS, ConnectRefusal, Consent, PendingConnect, USER_SCOPES, check_consent};
 pub use link::{Link, LinkState};
-pub use visibility::{SpaceAccess, item_visible};
+pub use visibility::item_visible;

@@ -1,17 +1,10 @@
-/// The caller's standing in the space whose Personal Integration Settings are open.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SpaceAccess {
-    Admin,
-    Member,
-    Visitor,
-    /// The token names no role for this space.
-    Unknown,
-}
+use ovice_slack_model::SpaceRole;
 
-/// docs/product.md §2.2: the Slack item appears only when the org has Slack settings and the caller is an admin
-/// or member of the space; never to visitors.
-pub fn item_visible(org_configured: bool, access: SpaceAccess) -> bool {
-    org_configured && matches!(access, SpaceAccess::Admin | SpaceAccess::Member)
+/// docs/product.md §2.2: the Slack item appears only when the org has Slack settings and the caller is
+/// an admin or member of the space (`role`, `None` when the token names no role for this space);
+/// never to visitors.
+pub fn item_visible(org_configured: bool, role: Option<SpaceRole>) -> bool {
+    org_configured && matches!(role, Some(SpaceRole::Admin | SpaceRole::Member))
 }
 
 #[cfg(test)]
@@ -20,10 +13,10 @@ mod tests {
 
     #[test]
     fn visible_only_to_admins_and_members_of_configured_orgs() {
-        assert!(item_visible(true, SpaceAccess::Admin));
-        assert!(item_visible(true, SpaceAccess::Member));
-        assert!(!item_visible(true, SpaceAccess::Visitor));
-        assert!(!item_visible(true, SpaceAccess::Unknown));
-        assert!(!item_visible(false, SpaceAccess::Member));
+        assert!(item_visible(true, Some(SpaceRole::Admin)));
+        assert!(item_visible(true, Some(SpaceRole::Member)));
+        assert!(!item_visible(true, Some(SpaceRole::Visitor)));
+        assert!(!item_visible(true, None));
+        assert!(!item_visible(false, Some(SpaceRole::Member)));
     }
 }

@@ -2,7 +2,7 @@
 //! user, with no `@all`, `@here`, group or second person, and that user is not the sender.
 
 use super::ChatMessage;
-use super::message::Mention;
+use super::Mention;
 
 /// Why a chat message is not forwarded to Slack.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -3,6 +3,8 @@
 
 use std::fmt::Write as _;
 
+use ovice_slack_model::LinkUrl;
+
 /// Slack advises keeping a message under 4,000 characters; the text is cut well below that so the
 /// header and the link always fit.
 pub const MAX_SLACK_TEXT_CHARS: usize = 3_000;
@@ -12,9 +14,6 @@ pub const SHORTENED_MARKER: &str = "… (shortened, open in ovice for the full m
 
 /// Names (sender, space) are cut at this many characters of Slack text.
 const MAX_NAME_CHARS: usize = 80;
-
-/// The longest link accepted.
-const MAX_LINK_BYTES: usize = 2_048;
 
 /// Escapes Slack's three control characters. Slack then shows `<!channel>` or `<@U1>` as the
 /// literal text it is instead of notifying anyone.
@@ -46,61 +45,6 @@ fn escape_within(text: &str, limit: usize) -> (String, bool) {
         }
     }
     (out, false)
-}
-
-/// Why a link back to ovice was refused.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum LinkUrlError {
-    #[error("must be an absolute http or https URL")]
-    NotHttp,
-    #[error("is longer than {MAX_LINK_BYTES} bytes")]
-    TooLong,
-    #[error("must not contain whitespace or control characters")]
-    Whitespace,
-    #[error("must not contain a user name or password")]
-    Credentials,
-}
-
-/// An http(s) link back to ovice that is safe inside Slack's `<url|label>`: no whitespace, and `|`,
-/// `<`, `>` percent-encoded, so it cannot end the link early or start a mention.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LinkUrl(String);
-
-impl LinkUrl {
-    pub fn parse(raw: &str) -> Result<Self, LinkUrlError> {
-        if raw.len() > MAX_LINK_BYTES {
-            return Err(LinkUrlError::TooLong);
-        }
-        if raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(LinkUrlError::Whitespace);
-        }
-        let url = url::Url::parse(raw).map_err(|_| LinkUrlError::NotHttp)?;
-        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
-            return Err(LinkUrlError::NotHttp);
-        }
-        if !url.username().is_empty() || url.password().is_some() {
-            return Err(LinkUrlError::Credentials);
-        }
-        // The URL parser already percent-encodes `<`, `>` and spaces; `|` it keeps.
-        let mut safe = String::with_capacity(url.as_str().len());
-        for c in url.as_str().chars() {
-            match c {
-                '|' => safe.push_str("%7C"),
-                '<' => safe.push_str("%3C"),
-                '>' => safe.push_str("%3E"),
-                c if c.is_whitespace() || c.is_control() => return Err(LinkUrlError::Whitespace),
-                c => safe.push(c),
-            }
-        }
-        if safe.len() > MAX_LINK_BYTES {
-            return Err(LinkUrlError::TooLong);
-        }
-        Ok(Self(safe))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
 /// The parts of a Slack message; `render` makes the mrkdwn text.
@@ -258,44 +202,6 @@ mod tests {
         }
         .render();
         assert!(rendered.starts_with(&format!("{}… in Lobby", "n".repeat(80))));
-    }
-
-    #[test]
-    fn links_must_be_http_and_cannot_break_out_of_the_link_syntax() {
-        assert_eq!(
-            LinkUrl::parse("https://o.example/a|b?q=<x>|y#f|g")
-                .unwrap()
-                .as_str(),
-            "https://o.example/a%7Cb?q=%3Cx%3E%7Cy#f%7Cg"
-        );
-        assert_eq!(
-            LinkUrl::parse("http://o.example").unwrap().as_str(),
-            "http://o.example/"
-        );
-        for bad in [
-            "javascript:alert(1)",
-            "ftp://o.example/",
-            "mailto:a@b.c",
-            "/relative",
-            "https://",
-            "data:text/html,hi",
-        ] {
-            assert_eq!(LinkUrl::parse(bad), Err(LinkUrlError::NotHttp), "{bad}");
-        }
-        assert_eq!(
-            LinkUrl::parse("https://o.example/a b"),
-            Err(LinkUrlError::Whitespace)
-        );
-        assert_eq!(
-            LinkUrl::parse("https://o.example/a\nb"),
-            Err(LinkUrlError::Whitespace)
-        );
-        assert_eq!(
-            LinkUrl::parse("https://u:p@o.example/"),
-            Err(LinkUrlError::Credentials)
-        );
-        let long = format!("https://o.example/{}", "a".repeat(MAX_LINK_BYTES));
-        assert_eq!(LinkUrl::parse(&long), Err(LinkUrlError::TooLong));
     }
 
     #[test]
@@ -468,21 +374,6 @@ mod proptests {
             // Everything together stays far below Slack's hard limit of 40,000 characters.
             prop_assert!(rendered.chars().count() <= body.chars().count() + link_part.len() + 20);
             prop_assert!(rendered.chars().count() < 40_000);
-        }
-
-        #[test]
-        fn links_are_http_and_inert_or_refused(raw in prop_oneof![
-            any::<String>(),
-            "(https?|javascript|data|ftp)://[ -~]{0,80}",
-            "https://[a-z]{1,8}(:[0-9]{1,5})?/[ -~\u{80}-\u{10ffff}]{0,80}",
-        ]) {
-            if let Ok(link) = LinkUrl::parse(&raw) {
-                let s = link.as_str();
-                prop_assert!(s.starts_with("http://") || s.starts_with("https://"), "{s}");
-                prop_assert!(!s.contains(['<', '>', '|']), "{s}");
-                prop_assert!(!s.chars().any(|c| c.is_whitespace() || c.is_control()), "{s:?}");
-                prop_assert!(s.len() <= MAX_LINK_BYTES);
-            }
         }
     }
 }

@@ -4,11 +4,10 @@
 mod classify;
 mod delivery;
 mod format;
-mod message;
 mod retry;
 
 pub use classify::{Classification, SkipReason, classify};
 pub use delivery::{Delivery, DeliveryMode, DeliveryStatus};
-pub use format::{LinkUrl, LinkUrlError, MAX_SLACK_TEXT_CHARS, SHORTENED_MARKER, SlackText, escape_mrkdwn};
-pub use message::{ChatMessage, GroupKind, Mention, Sender, SpaceRole};
+pub use format::{MAX_SLACK_TEXT_CHARS, SHORTENED_MARKER, SlackText, escape_mrkdwn};
+pub use ovice_slack_model::{ChatMessage, GroupKind, LinkUrl, LinkUrlError, Mention, Sender, SpaceRole};
 pub use retry::{RetryDecision, RetryPolicy};

@@ -223,8 +223,10 @@ impl TryFrom<DeliveryRow> for Delivery {
         let corrupt =
             |what: &str, value: &str| StoreError::Corrupt(format!("{what} `{value}` of {}", r.delivery_id));
         let status = DeliveryStatus::parse(&r.status).ok_or_else(|| corrupt("status", &r.status))?;
-        let sender_role =
-            SpaceRole::parse(&r.sender_role).ok_or_else(|| corrupt("sender role", &r.sender_role))?;
+        let sender_role = r
+            .sender_role
+            .parse::<SpaceRole>()
+            .map_err(|_| corrupt("sender role", &r.sender_role))?;
         let mode = match r.mode.as_str() {
             "" => None,
             m => Some(DeliveryMode::parse(m).ok_or_else(|| corrupt("mode", m))?),

@@ -1,7 +1,7 @@
 //! A delivery service on a fresh database, the Slack emulator over HTTP, an in-memory directory,
 //! and clients with the identities the tests need.
 
-use std::{future::Future, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 
 use delivery::{
     DeliveryConfig, DeliveryWorkers, DeliveryWorkersHandle, Deps, StaticDirectory,
@@ -12,17 +12,13 @@ use ovice_slack_runtime::{
     auth::{AuthInterceptor, Claims, JwtKeys, OrgRole, ServiceTokens, SvcRole},
     db::Database,
     peer::{self, GrpcChannel},
-    test_support::{Backend, TempDirGuard, fresh_database},
+    test_support::{Backend, Bearer, TempDirGuard, eventually, fresh_database},
 };
 use secrecy::SecretString;
 use slack_client::{OAuthAccessRequest, SlackClient, SlackClientConfig};
 use slack_emulator::{Emulator, EmulatorHandle, Seed};
 use tokio_util::sync::CancellationToken;
-use tonic::{
-    Request, Status,
-    metadata::{Ascii, MetadataValue},
-    service::{Interceptor, interceptor::InterceptedService},
-};
+use tonic::{Status, service::interceptor::InterceptedService};
 
 pub const ORG: &str = "org-acme";
 pub const TEAM: &str = "T0ACME";
@@ -40,19 +36,6 @@ pub fn fast_config() -> DeliveryConfig {
         post_rate: 100.try_into().unwrap(),
         post_burst: 100.try_into().unwrap(),
         ..DeliveryConfig::default()
-    }
-}
-
-/// Puts a fixed `authorization` header on every call.
-#[derive(Clone)]
-pub struct Bearer(Option<MetadataValue<Ascii>>);
-
-impl Interceptor for Bearer {
-    fn call(&mut self, mut req: Request<()>) -> Result<Request<()>, Status> {
-        if let Some(b) = &self.0 {
-            req.metadata_mut().insert("authorization", b.clone());
-        }
-        Ok(req)
     }
 }
 
@@ -134,12 +117,10 @@ impl Harness {
 
     /// A client sending the token of `claims` (or none).
     pub fn as_caller(&self, claims: Option<Claims>) -> CallerClient {
-        let bearer = claims.map(|c| {
-            format!("Bearer {}", self.keys.minter().unwrap().mint(&c).unwrap())
-                .parse()
-                .unwrap()
+        let bearer = claims.map_or_else(Bearer::none, |c| {
+            Bearer::token(&self.keys.minter().unwrap().mint(&c).unwrap()).unwrap()
         });
-        DeliveryServiceClient::with_interceptor(peer::in_process(self.server.clone()), Bearer(bearer))
+        DeliveryServiceClient::with_interceptor(peer::in_process(self.server.clone()), bearer)
     }
 
     pub fn operator(&self) -> CallerClient {
@@ -303,24 +284,5 @@ pub fn message(id: &str, sender: &str, mentions: &[&str], text: &str) -> pb::Cha
             })
             .collect(),
         link_url: format!("https://ovice.example/spaces/1/messages/{id}"),
-    }
-}
-
-/// Polls `check` until it yields a value, for at most `timeout`.
-pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + timeout;
-    loop {
-        if let Some(v) = check().await {
-            return v;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting until {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }

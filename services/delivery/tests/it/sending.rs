@@ -7,8 +7,9 @@ use delivery::{
     directory::{LinkState, Report},
     store::Claim,
 };
+use ovice_slack_model::time::now_millis;
 use ovice_slack_proto::v1::{self as pb, DeliveryStatus as St};
-use ovice_slack_runtime::{test_support::Backend, time::now_millis};
+use ovice_slack_runtime::test_support::{Backend, eventually};
 use rstest::rstest;
 use slack_emulator::{Fault, FaultKind, RateLimitConfig, TokenKind};
 

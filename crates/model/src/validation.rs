@@ -1,4 +1,5 @@
-//! Building `tonic::Status` values with `google.rpc.BadRequest` field violations.
+//! Field validation at the receiving edge: violations collected per field, answered as one
+//! INVALID_ARGUMENT with `google.rpc.BadRequest` details.
 
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
@@ -56,6 +57,15 @@ pub fn required(v: &mut FieldViolations, field: &str, value: &str, max: usize) -
     if value.is_empty() {
         v.add(field, "is required");
     } else if value.len() > max {
+        v.add(field, format!("is longer than {max} bytes"));
+    }
+    value.to_owned()
+}
+
+/// An optional string field: trimmed, at most `max` bytes.
+pub fn optional(v: &mut FieldViolations, field: &str, value: &str, max: usize) -> String {
+    let value = value.trim();
+    if value.len() > max {
         v.add(field, format!("is longer than {max} bytes"));
     }
     value.to_owned()

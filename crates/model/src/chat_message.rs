@@ -1,32 +1,6 @@
-//! A chat message as the platform publishes it, after validation at the gRPC edge.
+//! A chat message as the platform publishes it, once validated (`publish.rs`).
 
-/// The sender's role in the space the message was written in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SpaceRole {
-    Admin,
-    Member,
-    /// A visitor or guest: never posted as, always a bot DM, and marked as a visitor in Slack.
-    Visitor,
-}
-
-impl SpaceRole {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SpaceRole::Admin => "admin",
-            SpaceRole::Member => "member",
-            SpaceRole::Visitor => "visitor",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "admin" => Some(SpaceRole::Admin),
-            "member" => Some(SpaceRole::Member),
-            "visitor" => Some(SpaceRole::Visitor),
-            _ => None,
-        }
-    }
-}
+use crate::{LinkUrl, SpaceRole};
 
 /// Who a group mention addresses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,7 +40,7 @@ pub struct ChatMessage {
     /// Private: never logged.
     pub text: String,
     pub mentions: Vec<Mention>,
-    pub link_url: Option<super::LinkUrl>,
+    pub link_url: Option<LinkUrl>,
 }
 
 // The text is the person's private message: Debug shows only its length.

@@ -12,13 +12,16 @@ use std::{
 
 use moka::future::Cache;
 use secrecy::SecretString;
-use slack_client::{ErrorClass, PostMessage, SlackClient, SlackError};
+use slack_client::{PostMessage, SlackClient, SlackError};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::{
     directory::{CachedDirectory, Freshness, OrgCredentials, ResolvedUser},
-    domain::{Delivery, DeliveryMode, LinkUrl, SkipReason, SlackText, SpaceRole},
+    domain::{
+        Delivery, DeliveryMode, FailureAction, LinkUrl, SkipReason, SlackText, SpaceRole, TokenOwner,
+        on_slack_failure,
+    },
     pacer::{Lane, Pace, Pacer},
 };
 
@@ -36,11 +39,10 @@ pub enum SendOutcome {
         mode: Option<DeliveryMode>,
         error: String,
     },
-    /// A transient failure; `retry_after` is Slack's, when it sent one.
+    /// A transient failure: retried with backoff, the attempt counts.
     Retry {
         mode: Option<DeliveryMode>,
         error: String,
-        retry_after: Option<Duration>,
     },
     /// Slack rejected the org's bot token; it has been reported. The org's other pending deliveries
     /// cannot succeed either.
@@ -213,31 +215,34 @@ impl DeliverySender {
         }
     }
 
-    /// The sender's token failed: transient failures are retried as sender; anything permanent
-    /// falls back to the bot DM, flagging the person when their token itself was refused.
+    /// The sender's token failed: the failure table (`domain::slack_failure`) decides.
     async fn user_token_failure(&self, route: &Route<'_>, lane: Lane<'_>, e: SlackError) -> AsSender {
         let d = route.d;
-        match e.class() {
-            ErrorClass::Retryable => {
-                self.close_on_429(lane, &e);
-                AsSender::Done(retry_later_after(Some(DeliveryMode::AsSender), &e))
+        match on_slack_failure(&e, TokenOwner::Sender) {
+            FailureAction::Wait(wait) => {
+                self.pacer.close(lane, wait);
+                AsSender::Done(SendOutcome::Deferred(wait))
             }
-            ErrorClass::PerOrg => {
-                let reason = e.code().unwrap_or("token_rejected");
+            FailureAction::RetryLater => AsSender::Done(retry_later(Some(DeliveryMode::AsSender), &e)),
+            FailureAction::ReconnectSenderThenBot { reason } => {
                 tracing::warn!(
-                    delivery_id = %d.delivery_id, org_id = %d.org_id, user_id = %d.sender_user_id, reason,
-                    "Slack rejected the sender's token; falling back to the bot DM"
+                    delivery_id = %d.delivery_id, org_id = %d.org_id, user_id = %d.sender_user_id, %reason,
+                    "Slack refused the sender's token; falling back to the bot DM"
                 );
                 if let Err(report) = self
                     .directory
-                    .report_user_token_invalid(&d.org_id, &d.sender_user_id, reason)
+                    .report_user_token_invalid(&d.org_id, &d.sender_user_id, &reason)
                     .await
                 {
-                    tracing::warn!(error = %report, "could not report the sender's rejected token");
+                    tracing::warn!(error = %report, "could not report the sender's refused token");
                 }
                 AsSender::FallBack
             }
-            ErrorClass::PerUser | ErrorClass::Permanent => {
+            FailureAction::FallBackToBot
+            // Not produced for the sender's token; falling back is the safe reading.
+            | FailureAction::InvalidateWorkspace { .. }
+            | FailureAction::FailForOwner { .. }
+            | FailureAction::Fail { .. } => {
                 tracing::info!(
                     delivery_id = %d.delivery_id, org_id = %d.org_id, error = %e,
                     "posting as the sender failed; falling back to the bot DM"
@@ -273,32 +278,49 @@ impl DeliverySender {
                 channel: posted.channel,
                 ts: posted.ts,
             },
-            Err(e) => match e.class() {
-                ErrorClass::Retryable => {
-                    self.close_on_429(lane, &e);
-                    retry_later_after(Some(DeliveryMode::BotDm), &e)
+            Err(e) => match on_slack_failure(&e, TokenOwner::Bot) {
+                FailureAction::Wait(wait) => {
+                    self.pacer.close(lane, wait);
+                    SendOutcome::Deferred(wait)
                 }
-                ErrorClass::PerOrg => {
-                    let reason = e.code().unwrap_or("token_rejected");
+                FailureAction::RetryLater => retry_later(Some(DeliveryMode::BotDm), &e),
+                FailureAction::InvalidateWorkspace { reason } => {
                     tracing::warn!(
-                        delivery_id = %d.delivery_id, org_id = %d.org_id, team_id = %creds.team_id, reason,
-                        "Slack rejected the workspace's bot token; delivery for the organization stops"
+                        delivery_id = %d.delivery_id, org_id = %d.org_id, team_id = %creds.team_id, %reason,
+                        "Slack refused the workspace's bot token; delivery for the organization stops"
                     );
                     if let Err(report) = self
                         .directory
-                        .report_workspace_token_invalid(&d.org_id, &creds.team_id, reason)
+                        .report_workspace_token_invalid(&d.org_id, &creds.team_id, &reason)
                         .await
                     {
-                        tracing::warn!(error = %report, "could not report the rejected bot token");
+                        tracing::warn!(error = %report, "could not report the refused bot token");
                     }
                     SendOutcome::WorkspaceTokenRejected {
-                        error: format!("Slack rejected the workspace's bot token: {reason}"),
+                        error: format!("Slack refused the workspace's bot token: {reason}"),
                     }
                 }
-                ErrorClass::PerUser | ErrorClass::Permanent => SendOutcome::Failed {
+                FailureAction::FailForOwner { reason } => {
+                    tracing::warn!(
+                        delivery_id = %d.delivery_id, org_id = %d.org_id, team_id = %creds.team_id, %reason,
+                        "the Slack app cannot send DMs until an owner acts"
+                    );
+                    SendOutcome::Failed {
+                        mode: Some(DeliveryMode::BotDm),
+                        error: reason,
+                    }
+                }
+                FailureAction::Fail { reason } => SendOutcome::Failed {
                     mode: Some(DeliveryMode::BotDm),
-                    error: e.to_string(),
+                    error: reason,
                 },
+                // Not produced for the bot's token: there is nothing to fall back to.
+                FailureAction::ReconnectSenderThenBot { .. } | FailureAction::FallBackToBot => {
+                    SendOutcome::Failed {
+                        mode: Some(DeliveryMode::BotDm),
+                        error: e.to_string(),
+                    }
+                }
             },
         }
     }
@@ -330,12 +352,6 @@ impl DeliverySender {
             Pace::Cancelled => Some(SendOutcome::Abandoned),
         }
     }
-
-    fn close_on_429(&self, lane: Lane<'_>, e: &SlackError) {
-        if let Some(retry_after) = e.retry_after() {
-            self.pacer.close(lane, retry_after);
-        }
-    }
 }
 
 /// What both paths of one attempt share.
@@ -357,16 +373,13 @@ fn peer_outage(d: &Delivery, error: &str) -> SendOutcome {
     SendOutcome::Deferred(PEER_OUTAGE_WAIT)
 }
 
-/// A transient Slack failure. A 429 is Slack asking to wait, not a failed attempt: the delivery is
-/// deferred by its `Retry-After` without counting one, so a long rate-limit spell never makes it DEAD.
-fn retry_later_after(mode: Option<DeliveryMode>, e: &SlackError) -> SendOutcome {
-    match e {
-        SlackError::RateLimited { retry_after, .. } => SendOutcome::Deferred(*retry_after),
-        _ => SendOutcome::Retry {
-            mode,
-            error: e.to_string(),
-            retry_after: e.retry_after(),
-        },
+/// A transient Slack failure: retried with backoff, the attempt counts. (A 429 is Slack asking to
+/// wait, not a failed attempt: `FailureAction::Wait` defers without counting one, so a long
+/// rate-limit spell never makes a delivery DEAD.)
+fn retry_later(mode: Option<DeliveryMode>, e: &SlackError) -> SendOutcome {
+    SendOutcome::Retry {
+        mode,
+        error: e.to_string(),
     }
 }
 

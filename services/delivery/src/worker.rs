@@ -286,13 +286,9 @@ async fn record(ctx: &Context, d: &Delivery, outcome: SendOutcome) {
             let outcome = Outcome::Failed { mode, error };
             persist(|| store.complete(id, owner, &outcome, now_millis(), erase_failed)).await
         }
-        SendOutcome::Retry {
-            mode,
-            error,
-            retry_after,
-        } => {
+        SendOutcome::Retry { mode, error } => {
             let attempts = d.attempts.saturating_add(1);
-            match ctx.settings.retry.decide(attempts, retry_after, (ctx.jitter)()) {
+            match ctx.settings.retry.decide(attempts, (ctx.jitter)()) {
                 RetryDecision::RetryAfter(delay) => {
                     tracing::info!(error = %error, attempts, retry_in_ms = millis(delay), "retrying later");
                     metrics::outcome("retried", mode, None);

@@ -5,9 +5,11 @@ mod classify;
 mod delivery;
 mod format;
 mod retry;
+mod slack_failure;
 
 pub use classify::{Classification, SkipReason, classify};
 pub use delivery::{Delivery, DeliveryMode, DeliveryStatus};
 pub use format::{MAX_SLACK_TEXT_CHARS, SHORTENED_MARKER, SlackText, escape_mrkdwn};
 pub use ovice_slack_model::{ChatMessage, GroupKind, LinkUrl, LinkUrlError, Mention, Sender, SpaceRole};
 pub use retry::{RetryDecision, RetryPolicy};
+pub use slack_failure::{FailureAction, FailureClass, TokenOwner, on_slack_failure};

@@ -1,6 +1,6 @@
 //! When a failed send is tried again: exponential backoff with full jitter (the delay is uniformly
 //! random between zero and the exponential bound, which spreads retries of many deliveries apart),
-//! never earlier than Slack's `Retry-After`, and at most `max_attempts` attempts.
+//! and at most `max_attempts` attempts.
 
 use std::time::Duration;
 
@@ -31,10 +31,10 @@ pub enum RetryDecision {
 }
 
 impl RetryPolicy {
-    /// After `attempts` failed attempts (counting the one that just failed), with Slack's
-    /// `retry_after` if it sent one. `unit` is a random number in `[0, 1)`; passing it in keeps the
-    /// policy deterministic under test.
-    pub fn decide(&self, attempts: u32, retry_after: Option<Duration>, unit: f64) -> RetryDecision {
+    /// After `attempts` failed attempts (counting the one that just failed). `unit` is a random
+    /// number in `[0, 1)`; passing it in keeps the policy deterministic under test. (Slack's
+    /// `Retry-After` never reaches here: a 429 defers without counting an attempt.)
+    pub fn decide(&self, attempts: u32, unit: f64) -> RetryDecision {
         if attempts >= self.max_attempts {
             return RetryDecision::GiveUp;
         }
@@ -46,7 +46,7 @@ impl RetryPolicy {
             0.0
         };
         let jittered = bound.mul_f64(unit);
-        RetryDecision::RetryAfter(jittered.max(retry_after.unwrap_or_default()))
+        RetryDecision::RetryAfter(jittered)
     }
 }
 
@@ -63,7 +63,7 @@ mod tests {
         let p = RetryPolicy::default();
         let top = 0.999_999_9;
         let bounds: Vec<u64> = (1..=9)
-            .map(|a| match p.decide(a, None, top) {
+            .map(|a| match p.decide(a, top) {
                 RetryDecision::RetryAfter(d) => d.as_secs_f64().round() as u64,
                 RetryDecision::GiveUp => 0,
             })
@@ -73,33 +73,17 @@ mod tests {
             max_attempts: 100,
             ..p
         };
-        assert_eq!(capped.decide(50, None, 1.0), RetryDecision::RetryAfter(secs(300)));
+        assert_eq!(capped.decide(50, 1.0), RetryDecision::RetryAfter(secs(300)));
     }
 
     #[test]
     fn full_jitter_spans_zero_to_the_bound() {
         let p = RetryPolicy::default();
-        assert_eq!(p.decide(3, None, 0.0), RetryDecision::RetryAfter(Duration::ZERO));
-        assert_eq!(p.decide(3, None, 0.5), RetryDecision::RetryAfter(secs(2)));
+        assert_eq!(p.decide(3, 0.0), RetryDecision::RetryAfter(Duration::ZERO));
+        assert_eq!(p.decide(3, 0.5), RetryDecision::RetryAfter(secs(2)));
         // Garbage from a random source cannot produce garbage delays.
-        assert_eq!(
-            p.decide(3, None, f64::NAN),
-            RetryDecision::RetryAfter(Duration::ZERO)
-        );
-        assert_eq!(p.decide(3, None, 7.0), RetryDecision::RetryAfter(secs(4)));
-    }
-
-    #[test]
-    fn retry_after_is_a_floor() {
-        let p = RetryPolicy::default();
-        assert_eq!(
-            p.decide(1, Some(secs(30)), 0.5),
-            RetryDecision::RetryAfter(secs(30))
-        );
-        assert_eq!(
-            p.decide(9, Some(secs(1)), 0.5),
-            RetryDecision::RetryAfter(secs(128))
-        );
+        assert_eq!(p.decide(3, f64::NAN), RetryDecision::RetryAfter(Duration::ZERO));
+        assert_eq!(p.decide(3, 7.0), RetryDecision::RetryAfter(secs(4)));
     }
 
     #[test]
@@ -108,8 +92,8 @@ mod tests {
             max_attempts: 3,
             ..Default::default()
         };
-        assert!(matches!(p.decide(2, None, 0.1), RetryDecision::RetryAfter(_)));
-        assert_eq!(p.decide(3, None, 0.1), RetryDecision::GiveUp);
-        assert_eq!(p.decide(4, Some(secs(1)), 0.1), RetryDecision::GiveUp);
+        assert!(matches!(p.decide(2, 0.1), RetryDecision::RetryAfter(_)));
+        assert_eq!(p.decide(3, 0.1), RetryDecision::GiveUp);
+        assert_eq!(p.decide(4, 0.1), RetryDecision::GiveUp);
     }
 }

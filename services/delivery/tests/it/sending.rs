@@ -11,7 +11,7 @@ use ovice_slack_model::time::now_millis;
 use ovice_slack_proto::v1::{self as pb, DeliveryStatus as St};
 use ovice_slack_runtime::test_support::{Backend, eventually};
 use rstest::rstest;
-use slack_emulator::{Fault, FaultKind, RateLimitConfig, TokenKind};
+use slack_emulator::{BotTokenSeed, Fault, FaultKind, RateLimitConfig, TokenKind};
 
 use crate::harness::*;
 
@@ -168,6 +168,38 @@ async fn a_rate_limited_burst_arrives_complete_in_order_and_never_early() {
             );
         }
     }
+}
+
+/// The failure table's `missing_scope` row, against the emulator's real scope check: a bot token
+/// without `chat:write` fails the delivery with what an owner must do, and the workspace stays
+/// ACTIVE (the token is fine; reinstalling with the scope fixes it, then an operator retries).
+#[tokio::test]
+async fn a_bot_without_chat_write_fails_with_what_an_owner_must_do_and_keeps_the_workspace() {
+    let h = Harness::start(Backend::Sqlite, fast_config()).await;
+    assert!(h.slack.add_bot_token(
+        TEAM,
+        BotTokenSeed {
+            token: "xoxb-acme-readonly".into(),
+            scopes: vec!["users:read".into(), "users:read.email".into()],
+            bot_user_id: "U0ACMEBOT".into(),
+            bot_id: None,
+            app_id: None,
+            bot_name: None,
+        }
+    ));
+    h.directory.set_workspace(ORG, TEAM, "xoxb-acme-readonly");
+    h.link("bob", "U0BOB", false).await;
+    h.accepted(message("m1", "alice", &["bob"], "hi")).await;
+    let d = h.wait_for("m1", St::Failed).await;
+    assert!(
+        d.last_error.contains("chat:write") && d.last_error.contains("reinstalls"),
+        "{}",
+        d.last_error
+    );
+    assert_eq!(d.attempts, 1, "no retries of what cannot work");
+    assert_eq!(h.directory.workspace_active(ORG), Some(true));
+    assert!(h.directory.reports().is_empty(), "{:?}", h.directory.reports());
+    assert!(h.slack.messages().is_empty());
 }
 
 #[rstest]

@@ -1,6 +1,7 @@
 //! The authorization matrix (docs/product.md §1 and docs/api.md §Identity): every RPC of every service, called by every kind of
-//! caller, against a server whose org has Slack set up. The expected outcome of each cell is written
-//! down from the product's rules; the few cells where the code answers otherwise are listed in [`DEVIATIONS`]
+//! caller, against a server whose org has Slack set up. Each RPC's policy is read from the one
+//! declaration the services apply (`Rpc::policy`); what each policy lets in is written down here from
+//! the product's rules; the few cells where the code answers otherwise are listed in [`DEVIATIONS`]
 //! (reported in SECURITY.md, not silently accepted): the test fails when a cell changes either way.
 //!
 //! A cell asserts the *authorization* outcome: UNAUTHENTICATED, PERMISSION_DENIED, or "allowed" (any
@@ -21,7 +22,7 @@ use ovice_slack_proto::v1::{
     integration_config_service_client::IntegrationConfigServiceClient,
 };
 use ovice_slack_runtime::{
-    auth::{JwtKeys, SpaceRole},
+    auth::{JwtKeys, Policy, Rpc, SpaceRole},
     test_support::Backend,
 };
 use secrecy::SecretString;
@@ -152,51 +153,6 @@ impl Caller {
     }
 }
 
-/// Every RPC, in the order of the table's rows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum Rpc {
-    PutSlackWorkspace,
-    GetSlackWorkspace,
-    DeleteSlackWorkspace,
-    GetBotCredentials,
-    ReportWorkspaceTokenInvalid,
-    ListAuditEvents,
-    GetSlackConnection,
-    BeginSlackConnect,
-    DisconnectSlack,
-    ListSlackConnections,
-    ResolveSlackUsers,
-    ReportUserTokenInvalid,
-    PublishChatMessage,
-    StreamChatMessages,
-    EnqueueDirectMessage,
-    GetDelivery,
-    ListDeliveries,
-    RetryDelivery,
-}
-
-impl Rpc {
-    fn service(self) -> &'static str {
-        use Rpc::*;
-        match self {
-            PutSlackWorkspace
-            | GetSlackWorkspace
-            | DeleteSlackWorkspace
-            | GetBotCredentials
-            | ReportWorkspaceTokenInvalid
-            | ListAuditEvents => "IntegrationConfigService",
-            GetSlackConnection
-            | BeginSlackConnect
-            | DisconnectSlack
-            | ListSlackConnections
-            | ResolveSlackUsers
-            | ReportUserTokenInvalid => "AccountLinkService",
-            PublishChatMessage | StreamChatMessages => "ChatEventService",
-            EnqueueDirectMessage | GetDelivery | ListDeliveries | RetryDelivery => "DeliveryService",
-        }
-    }
-}
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Outcome {
     Unauthenticated,
@@ -227,38 +183,36 @@ impl Outcome {
     }
 }
 
-/// What the rules say (docs/product.md §1, docs/api.md), for the authenticated callers (the four with bad or no credentials are
-/// UNAUTHENTICATED everywhere). Columns: visitor, member, space admin, owner, manager, other org,
-/// platform, operator, service. `A` allowed, `H` allowed but hidden, `-` PERMISSION_DENIED.
-const EXPECTED: [(Rpc, &str); 18] = [
-    // docs/product.md §1: owners and integrations.manage holders set up, view, replace, remove.
-    (Rpc::PutSlackWorkspace, "---AA----"),
-    // ... and operators inspect (read-only; the answer never holds the token).
-    (Rpc::GetSlackWorkspace, "---AA--A-"),
-    (Rpc::DeleteSlackWorkspace, "---AA----"),
-    // docs/api.md: "service callers only" — the bot token goes to ovice-slack's own services.
-    (Rpc::GetBotCredentials, "--------A"),
-    (Rpc::ReportWorkspaceTokenInvalid, "--------A"),
-    (Rpc::ListAuditEvents, "---AA--A-"),
-    // docs/product.md §2.2: the item is visible to admins and members of the space, never to visitors; the
-    // owner and manager tokens name no space, so they have no Personal Integration Settings here.
-    (Rpc::GetSlackConnection, "HAA------"),
-    (Rpc::BeginSlackConnect, "-AA------"),
-    // Disconnect removes the caller's own link (org-wide, no space involved).
-    (Rpc::DisconnectSlack, "AAAAA----"),
-    // docs/api.md: "owners, operators" (integrations.manage holders act as owners, docs/product.md §1).
-    (Rpc::ListSlackConnections, "---AA--A-"),
-    (Rpc::ResolveSlackUsers, "--------A"),
-    (Rpc::ReportUserTokenInvalid, "--------A"),
-    // docs/product.md §1: the platform publishes chat messages.
-    (Rpc::PublishChatMessage, "------A-A"),
-    (Rpc::StreamChatMessages, "------A-A"),
-    // docs/api.md: DeliveryService is internal: the gateway enqueues; operators inspect and retry.
-    (Rpc::EnqueueDirectMessage, "--------A"),
-    (Rpc::GetDelivery, "---AA--A-"),
-    (Rpc::ListDeliveries, "---AA--A-"),
-    (Rpc::RetryDelivery, "-------A-"),
-];
+/// What each kind of policy means, written down from the rules (docs/product.md §1, docs/api.md)
+/// for the authenticated callers (the four with bad or no credentials are UNAUTHENTICATED
+/// everywhere). Which policy each RPC has is read from the one declaration the services apply,
+/// `Rpc::policy`; the test checks every cell over the network. Columns: visitor, member, space
+/// admin, owner, manager, other org, platform, operator, service. `A` allowed, `H` allowed but hidden,
+/// `-` PERMISSION_DENIED.
+fn admitted(policy: Policy) -> &'static str {
+    match policy {
+        // docs/product.md §1: owners and integrations.manage holders set up, view, replace, remove.
+        Policy::IntegrationManager => "---AA----",
+        // ... and operators inspect (read-only; no answer holds a token).
+        Policy::ManagerOrOperator => "---AA--A-",
+        // Disconnect removes the caller's own link (org-wide, no space involved); the owner and
+        // manager tokens are people of org-1 too.
+        Policy::Person => "AAAAA----",
+        // docs/product.md §2.2: the item is visible to admins and members of the space, never to
+        // visitors; the owner and manager tokens name no space, so they have no settings here.
+        Policy::PersonInSpace => "HAA------",
+        Policy::AdminOrMemberOfSpace => "-AA------",
+        // docs/api.md: the bot token and enqueueing are for ovice-slack's own services only.
+        Policy::InternalService => "--------A",
+        // docs/product.md §1: the platform publishes chat messages.
+        Policy::Publisher => "------A-A",
+        // Operators retry deliveries.
+        Policy::Operator => "-------A-",
+    }
+}
+
+/// The RPCs in the table, as the services declare them.
+const RPCS: [Rpc; 18] = Rpc::ALL;
 
 /// Cells where the code answers otherwise than the rules, as observed; each is a finding in
 /// SECURITY.md ("Findings"). When the code is fixed, the test fails until the entry is removed.
@@ -269,8 +223,7 @@ fn spec_outcome(rpc: Rpc, caller: Caller) -> Outcome {
     let Some(i) = authenticated.iter().position(|c| *c == caller) else {
         return Outcome::Unauthenticated;
     };
-    let (_, row) = EXPECTED.iter().find(|(r, _)| *r == rpc).unwrap();
-    Outcome::from_letter(row.chars().nth(i).unwrap())
+    Outcome::from_letter(admitted(rpc.policy()).chars().nth(i).unwrap())
 }
 
 fn deviation(rpc: Rpc, caller: Caller) -> Option<(Outcome, &'static str)> {
@@ -522,7 +475,7 @@ fn render(cells: &BTreeMap<(Rpc, Caller), Outcome>) -> String {
         out.push_str(":-:|");
     }
     out.push('\n');
-    for (rpc, _) in EXPECTED {
+    for rpc in RPCS {
         let _ = write!(out, "| {} | {rpc:?} |", rpc.service());
         for caller in CALLERS {
             let observed = cells[&(rpc, caller)];
@@ -585,7 +538,7 @@ async fn every_rpc_answers_every_caller_as_the_spec_says() {
     let mut cells = BTreeMap::new();
     let mut wrong = Vec::new();
     let mut n = 0;
-    for (rpc, _) in EXPECTED {
+    for rpc in RPCS {
         for caller in CALLERS {
             n += 1;
             let token = caller.token();

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use ovice_slack_model::{SpaceRole, time::now_millis};
-use ovice_slack_runtime::auth::{AccessDenied, Caller};
+use ovice_slack_runtime::auth::{Caller, Rpc, Scope};
 use ovice_slack_secrets::TokenCipher;
 use secrecy::SecretString;
 use sha2::{Digest, Sha256};
@@ -112,27 +112,6 @@ fn role_in(caller: &Caller, space_id: &str) -> Option<SpaceRole> {
         .filter(|_| caller.space.as_deref() == Some(space_id))
 }
 
-/// A person acting on their own settings in a space of their org.
-fn ensure_person_in_space(caller: &Caller, org_id: &str, space_id: &str) -> Result<(), AccessDenied> {
-    ensure_person(caller, org_id)?;
-    match caller.space.as_deref() {
-        Some(s) if s == space_id => Ok(()),
-        Some(s) => Err(AccessDenied(format!(
-            "your token is for space `{s}`, not `{space_id}`"
-        ))),
-        None => Err(AccessDenied("your token names no space (`space` claim)".into())),
-    }
-}
-
-fn ensure_person(caller: &Caller, org_id: &str) -> Result<(), AccessDenied> {
-    if caller.is_service() {
-        return Err(AccessDenied(
-            "Personal Integration Settings belong to a person: call with that person's token".into(),
-        ));
-    }
-    caller.ensure_org(org_id)
-}
-
 impl AccountLinks {
     pub fn new(
         store: Arc<dyn LinkStore>,
@@ -170,7 +149,7 @@ impl AccountLinks {
         org_id: &str,
         space_id: &str,
     ) -> Result<ConnectionView, LinkError> {
-        ensure_person_in_space(caller, org_id, space_id)?;
+        caller.authorize(Rpc::GetSlackConnection, Scope::Space { org_id, space_id })?;
         let Some(ws) = self.workspaces.get(org_id).await? else {
             return Ok(ConnectionView::default());
         };
@@ -201,13 +180,7 @@ impl AccountLinks {
         org_id: &str,
         space_id: &str,
     ) -> Result<(Url, i64), LinkError> {
-        ensure_person_in_space(caller, org_id, space_id)?;
-        if !item_visible(true, role_in(caller, space_id)) {
-            return Err(AccessDenied(
-                "only admins and members of the space can connect Slack; visitors cannot".into(),
-            )
-            .into());
-        }
+        caller.authorize(Rpc::BeginSlackConnect, Scope::Space { org_id, space_id })?;
         let email = caller
             .email
             .clone()
@@ -396,7 +369,7 @@ impl AccountLinks {
     }
 
     pub async fn disconnect(&self, caller: &Caller, org_id: &str) -> Result<bool, LinkError> {
-        ensure_person(caller, org_id)?;
+        caller.authorize(Rpc::DisconnectSlack, Scope::Org(org_id))?;
         let removed = self.store.delete_link(org_id, &caller.subject).await?;
         tracing::info!(org_id, user_id = %caller.subject, removed, "slack disconnect");
         Ok(removed)
@@ -410,7 +383,7 @@ impl AccountLinks {
         after: &str,
         limit: i64,
     ) -> Result<Vec<Link>, LinkError> {
-        caller.ensure_manager_or_operator(org_id)?;
+        caller.authorize(Rpc::ListSlackConnections, Scope::Org(org_id))?;
         let Some(ws) = self.workspaces.get(org_id).await? else {
             return Ok(vec![]);
         };
@@ -424,7 +397,7 @@ impl AccountLinks {
         org_id: &str,
         user_ids: &[String],
     ) -> Result<Vec<ResolvedUser>, LinkError> {
-        caller.ensure_internal_service(org_id)?;
+        caller.authorize(Rpc::ResolveSlackUsers, Scope::Org(org_id))?;
         let team = self.workspaces.get(org_id).await?.map(|w| w.team_id);
         let mut users = Vec::with_capacity(user_ids.len());
         for user_id in user_ids {
@@ -471,7 +444,7 @@ impl AccountLinks {
         user_id: &str,
         reason: &str,
     ) -> Result<bool, LinkError> {
-        caller.ensure_internal_service(org_id)?;
+        caller.authorize(Rpc::ReportUserTokenInvalid, Scope::Org(org_id))?;
         let marked = self
             .store
             .mark_needs_reconnect(org_id, user_id, reason, now_millis())

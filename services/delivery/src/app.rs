@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use ovice_slack_model::time::now_millis;
-use ovice_slack_runtime::auth::Caller;
+use ovice_slack_runtime::auth::{Caller, Rpc, Scope};
 use tokio::sync::Notify;
 
 use crate::{
@@ -52,8 +52,7 @@ impl DeliveryApp {
         }
     }
 
-    pub async fn enqueue(&self, caller: &Caller, message: ChatMessage) -> Result<Disposition, DeliveryError> {
-        caller.ensure_internal_service(&message.org_id)?;
+    pub async fn enqueue(&self, message: ChatMessage) -> Result<Disposition, DeliveryError> {
         let recipient = match classify(&message) {
             Classification::Skip(reason) => {
                 metrics::enqueued("skipped", Some(reason));
@@ -131,7 +130,7 @@ impl DeliveryApp {
         org_id: &str,
         message_id: &str,
     ) -> Result<Delivery, DeliveryError> {
-        caller.ensure_manager_or_operator(org_id)?;
+        caller.authorize(Rpc::GetDelivery, Scope::Org(org_id))?;
         self.store
             .get(org_id, message_id)
             .await?
@@ -149,7 +148,7 @@ impl DeliveryApp {
         page_size: u32,
         after: Option<&str>,
     ) -> Result<Page, DeliveryError> {
-        caller.ensure_manager_or_operator(org_id)?;
+        caller.authorize(Rpc::ListDeliveries, Scope::Org(org_id))?;
         let mut deliveries = self
             .store
             .list(org_id, status, after, page_size.saturating_add(1))
@@ -170,13 +169,7 @@ impl DeliveryApp {
         org_id: &str,
         delivery_id: &str,
     ) -> Result<Delivery, DeliveryError> {
-        caller.ensure_org(org_id)?;
-        if !caller.is_operator() {
-            return Err(ovice_slack_runtime::auth::AccessDenied(
-                "retrying deliveries is for operators (svc_role operator)".into(),
-            )
-            .into());
-        }
+        caller.authorize(Rpc::RetryDelivery, Scope::Org(org_id))?;
         if let Some(d) = self.store.retry(org_id, delivery_id, now_millis()).await? {
             tracing::info!(org_id, delivery_id, operator = %caller.subject, "delivery retried by an operator");
             self.wake.notify_one();

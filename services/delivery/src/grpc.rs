@@ -7,7 +7,7 @@ use ovice_slack_model::{
 };
 use ovice_slack_proto::v1 as pb;
 use ovice_slack_proto::v1::delivery_service_server::DeliveryService;
-use ovice_slack_runtime::auth::caller_of;
+use ovice_slack_runtime::auth::{Rpc, Scope, caller_of};
 use tonic::{Request, Response, Status};
 
 use crate::{
@@ -90,10 +90,11 @@ impl DeliveryService for DeliveryGrpc {
         let caller = caller_of(&request)?;
         let raw = request.get_ref().message.as_ref();
         // Authorization before validation, so a stranger learns nothing from the error messages.
-        caller.ensure_internal_service(published_org(raw))?;
+        // The app does not check again.
+        caller.authorize(Rpc::EnqueueDirectMessage, Scope::Org(published_org(raw)))?;
         // The one validation of a published message (the gateway forwards it unchanged).
         let message = ChatMessage::from_field(raw).map_err(FieldViolations::into_status)?;
-        let disposition = self.app.enqueue(&caller, message).await?;
+        let disposition = self.app.enqueue(message).await?;
         let mut response = pb::EnqueueDirectMessageResponse::default();
         match disposition {
             Disposition::Accepted { delivery_id } => {

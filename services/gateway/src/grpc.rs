@@ -14,7 +14,7 @@ use ovice_slack_proto::v1::{
     chat_event_service_server::ChatEventService, delivery_service_client::DeliveryServiceClient,
 };
 use ovice_slack_runtime::{
-    auth::{Caller, caller_of},
+    auth::{Caller, Rpc, Scope, caller_of},
     peer::GrpcChannel,
 };
 use tonic::{Code, Request, Response, Status, Streaming};
@@ -65,7 +65,7 @@ impl Gateway {
         // Authorization first, so a stranger learns nothing from the error messages. The message is
         // validated once, where it enters the outbox (DeliveryService); its errors come back unchanged.
         let org_id = published_org(request.message.as_ref()).to_owned();
-        caller.ensure_publisher(&org_id)?;
+        caller.authorize(Rpc::PublishChatMessage, Scope::Org(&org_id))?;
         self.admit(&org_id)?;
         let message_id = request
             .message
@@ -156,11 +156,7 @@ impl ChatEventService for GatewayGrpc {
     ) -> Result<Response<Self::StreamChatMessagesStream>, Status> {
         let caller = caller_of(&request)?;
         // Refuse a stream from a person at once; the org of each message is checked per message.
-        if !caller.is_publisher() {
-            return Err(Status::permission_denied(
-                "publishing chat messages is for the ovice platform (svc_role platform or service)",
-            ));
-        }
+        caller.admits(Rpc::StreamChatMessages)?;
         let gateway = self.inner.clone();
         let concurrency = gateway.stream_concurrency;
         let stream_span = tracing::Span::current();

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use ovice_slack_model::time::now_millis;
-use ovice_slack_runtime::auth::Caller;
+use ovice_slack_runtime::auth::{Caller, Rpc, Scope};
 use ovice_slack_secrets::TokenCipher;
 use secrecy::SecretString;
 use slack_client::{SlackClient, SlackError};
@@ -69,7 +69,6 @@ impl IntegrationConfig {
             domain,
         } = request;
         let org_id = org_id.as_str();
-        caller.ensure_integration_manager(org_id)?;
         let identity = match self.slack.auth_test(&token).await {
             Ok(a) => TokenIdentity {
                 url: a.url,
@@ -120,12 +119,12 @@ impl IntegrationConfig {
     }
 
     pub async fn get(&self, caller: &Caller, org_id: &str) -> Result<Workspace, ConfigError> {
-        caller.ensure_manager_or_operator(org_id)?;
+        caller.authorize(Rpc::GetSlackWorkspace, Scope::Org(org_id))?;
         self.load(org_id).await.map(|s| s.workspace)
     }
 
     pub async fn delete(&self, caller: &Caller, org_id: &str) -> Result<bool, ConfigError> {
-        caller.ensure_integration_manager(org_id)?;
+        caller.authorize(Rpc::DeleteSlackWorkspace, Scope::Org(org_id))?;
         let audit = AuditEntry {
             org_id: org_id.to_owned(),
             actor: caller.subject.clone(),
@@ -143,7 +142,7 @@ impl IntegrationConfig {
         caller: &Caller,
         org_id: &str,
     ) -> Result<BotCredentials, ConfigError> {
-        caller.ensure_internal_service(org_id)?;
+        caller.authorize(Rpc::GetBotCredentials, Scope::Org(org_id))?;
         let stored = self.load(org_id).await?;
         let token = self.cipher.open(&stored.token, &token_context(org_id))?;
         Ok(BotCredentials {
@@ -159,7 +158,7 @@ impl IntegrationConfig {
         team_id: &str,
         reason: &str,
     ) -> Result<Workspace, ConfigError> {
-        caller.ensure_internal_service(org_id)?;
+        caller.authorize(Rpc::ReportWorkspaceTokenInvalid, Scope::Org(org_id))?;
         let audit = AuditEntry {
             org_id: org_id.to_owned(),
             actor: caller.subject.clone(),
@@ -184,7 +183,7 @@ impl IntegrationConfig {
         org_id: &str,
         limit: i64,
     ) -> Result<Vec<AuditEntry>, ConfigError> {
-        caller.ensure_manager_or_operator(org_id)?;
+        caller.authorize(Rpc::ListAuditEvents, Scope::Org(org_id))?;
         Ok(self.store.list_audit(org_id, limit).await?)
     }
 

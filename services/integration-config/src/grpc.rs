@@ -10,7 +10,7 @@ use ovice_slack_proto::v1::{
     ListAuditEventsResponse, PutSlackWorkspaceRequest, ReportWorkspaceTokenInvalidRequest, SlackWorkspace,
     WorkspaceStatus as ProtoStatus, integration_config_service_server::IntegrationConfigService,
 };
-use ovice_slack_runtime::auth::caller_of;
+use ovice_slack_runtime::auth::{Rpc, Scope, caller_of};
 use secrecy::ExposeSecret;
 use tonic::{Request, Response, Status};
 
@@ -90,8 +90,12 @@ impl IntegrationConfigService for IntegrationConfigGrpc {
         request: Request<PutSlackWorkspaceRequest>,
     ) -> Result<Response<SlackWorkspace>, Status> {
         let caller = caller_of(&request)?;
-        // Authorization before validation, so a stranger learns nothing from the error messages.
-        caller.ensure_integration_manager(request.get_ref().org_id.trim())?;
+        // Authorization before validation, so a stranger learns nothing from the error messages
+        // (the request carries a token). The app does not check again.
+        caller.authorize(
+            Rpc::PutSlackWorkspace,
+            Scope::Org(request.get_ref().org_id.trim()),
+        )?;
         let put = PutWorkspace::try_from(request.get_ref())?;
         let ws = self.app.put(&caller, put).await?;
         Ok(Response::new(to_proto(ws)))

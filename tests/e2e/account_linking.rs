@@ -190,6 +190,8 @@ async fn connect_links_the_person_whose_email_matches(#[case] backend: Backend) 
     let resolve = || ResolveSlackUsersRequest {
         org_id: "org-1".into(),
         user_ids: vec!["alice".into(), "nobody".into()],
+        include_user_tokens: true,
+        ..Default::default()
     };
     let users = f
         .links
@@ -201,6 +203,28 @@ async fn connect_links_the_person_whose_email_matches(#[case] backend: Backend) 
     assert_eq!(users[0].slack_user_id, "U0ALICE");
     assert!(users[0].user_access_token.starts_with("xoxp-"));
     assert_eq!(users[1].state, ConnectionState::NotConnected as i32);
+    // Without asking for tokens (the accept path), none is decrypted or sent; with the team the
+    // caller knows, links of any other team are not connected.
+    for (team_id, include_user_tokens, state) in [
+        ("", false, ConnectionState::Connected),
+        ("T0ACME", false, ConnectionState::Connected),
+        ("T0GLOBEX", true, ConnectionState::NotConnected),
+    ] {
+        let request = ResolveSlackUsersRequest {
+            team_id: team_id.into(),
+            include_user_tokens,
+            ..resolve()
+        };
+        let users = f
+            .links
+            .resolve_slack_users(authed(request, &Who::Service))
+            .await
+            .unwrap()
+            .into_inner()
+            .users;
+        assert_eq!(users[0].state, state as i32, "team {team_id:?}");
+        assert!(users[0].user_access_token.is_empty(), "team {team_id:?}");
+    }
     for who in [Who::Operator, ALICE, Who::Owner("org-1")] {
         let denied = f
             .links
@@ -632,6 +656,8 @@ async fn replacing_the_workspace_with_another_team_invalidates_links(#[case] bac
             ResolveSlackUsersRequest {
                 org_id: "org-1".into(),
                 user_ids: vec!["alice".into()],
+                include_user_tokens: true,
+                ..Default::default()
             },
             &Who::Service,
         ))

@@ -361,6 +361,7 @@ async fn call(c: &mut Clients, rpc: Rpc, token: Option<&str>, n: usize) -> Resul
                 ResolveSlackUsersRequest {
                     org_id: org(),
                     user_ids: vec!["alice".into()],
+                    ..Default::default()
                 },
                 token,
             ))

@@ -209,6 +209,7 @@ fn bad_request() -> impl Strategy<Value = BadRequest> {
         .prop_map(|user_ids| BadRequest::Resolve(ResolveSlackUsersRequest {
             org_id: "org-1".into(),
             user_ids,
+            ..Default::default()
         })),
         prop_oneof![
             (1001..i32::MAX).prop_map(|n| (n, String::new())),

@@ -64,6 +64,8 @@ async fn tokens(process: &ServeProcess) -> (String, String) {
             ResolveSlackUsersRequest {
                 org_id: "org-1".into(),
                 user_ids: vec!["alice".into()],
+                include_user_tokens: true,
+                ..Default::default()
             },
             &Who::Service,
         ))

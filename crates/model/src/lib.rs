@@ -1,8 +1,9 @@
 //! The vocabulary the ovice-slack services share, so each rule has one home: a published chat
 //! message and its one validation ([`publish`]), the link back to ovice, a person's role in a space,
-//! field violations and times.
+//! their Slack connection, the org's bot credentials, field violations and times.
 
 mod chat_message;
+mod connection;
 mod link_url;
 pub mod publish;
 mod space_role;
@@ -10,5 +11,6 @@ pub mod time;
 pub mod validation;
 
 pub use chat_message::{ChatMessage, GroupKind, Mention, Sender};
+pub use connection::{BotCredentials, ConnectionState, ResolvedUser};
 pub use link_url::{LinkUrl, LinkUrlError};
 pub use space_role::SpaceRole;

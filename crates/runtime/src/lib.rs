@@ -9,6 +9,7 @@ pub mod db;
 pub mod http;
 pub mod metrics;
 pub mod peer;
+pub mod peer_clients;
 pub mod server;
 pub mod shutdown;
 pub mod target;

@@ -3,8 +3,11 @@
 
 use std::sync::Arc;
 
-use ovice_slack_model::{SpaceRole, time::now_millis};
-use ovice_slack_runtime::auth::{Caller, Rpc, Scope};
+use ovice_slack_model::{BotCredentials, ConnectionState, ResolvedUser, SpaceRole, time::now_millis};
+use ovice_slack_runtime::{
+    auth::{Caller, Rpc, Scope},
+    peer_clients::IntegrationConfigPeer,
+};
 use ovice_slack_secrets::TokenCipher;
 use secrecy::SecretString;
 use sha2::{Digest, Sha256};
@@ -22,7 +25,6 @@ use crate::{
     },
     error::LinkError,
     store::LinkStore,
-    workspaces::{OrgWorkspace, Workspaces},
 };
 
 /// The operator's distributed Slack app (docs/product.md §2.2).
@@ -39,37 +41,21 @@ pub struct ConnectConfig {
 pub struct ConnectionView {
     pub visible: bool,
     pub available: bool,
-    pub state: ViewState,
+    pub state: ConnectionState,
     pub slack_user_id: String,
     pub slack_user_name: String,
     pub workspace_domain: String,
     pub connected_at: Option<i64>,
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum ViewState {
-    #[default]
-    NotConnected,
-    Connected,
-    NeedsReconnect,
-}
-
-impl From<LinkState> for ViewState {
+/// A stored link's state, as the other services and the Slack item see it.
+impl From<LinkState> for ConnectionState {
     fn from(s: LinkState) -> Self {
         match s {
-            LinkState::Connected => ViewState::Connected,
-            LinkState::NeedsReconnect => ViewState::NeedsReconnect,
+            LinkState::Connected => ConnectionState::Connected,
+            LinkState::NeedsReconnect => ConnectionState::NeedsReconnect,
         }
     }
-}
-
-/// A user as the delivery service needs them.
-pub struct ResolvedUser {
-    pub user_id: String,
-    pub state: ViewState,
-    pub slack_user_id: String,
-    pub slack_team_id: String,
-    pub token: Option<SecretString>,
 }
 
 /// The callback's query parameters, as Slack sends them.
@@ -93,7 +79,7 @@ pub struct AccountLinks {
     store: Arc<dyn LinkStore>,
     cipher: TokenCipher,
     slack: SlackClient,
-    workspaces: Workspaces,
+    workspaces: IntegrationConfigPeer,
     connect: Option<ConnectConfig>,
 }
 
@@ -117,7 +103,7 @@ impl AccountLinks {
         store: Arc<dyn LinkStore>,
         cipher: TokenCipher,
         slack: SlackClient,
-        workspaces: Workspaces,
+        workspaces: IntegrationConfigPeer,
         connect: Option<ConnectConfig>,
     ) -> Self {
         Self {
@@ -134,7 +120,7 @@ impl AccountLinks {
         &self,
         org_id: &str,
         user_id: &str,
-        ws: &OrgWorkspace,
+        ws: &BotCredentials,
     ) -> Result<Option<Link>, LinkError> {
         Ok(self
             .store
@@ -150,7 +136,7 @@ impl AccountLinks {
         space_id: &str,
     ) -> Result<ConnectionView, LinkError> {
         caller.authorize(Rpc::GetSlackConnection, Scope::Space { org_id, space_id })?;
-        let Some(ws) = self.workspaces.get(org_id).await? else {
+        let Some(ws) = self.workspaces.bot_credentials(org_id).await? else {
             return Ok(ConnectionView::default());
         };
         let visible = item_visible(true, role_in(caller, space_id));
@@ -161,7 +147,7 @@ impl AccountLinks {
         let mut view = ConnectionView {
             visible,
             available: ws.active && self.connect.is_some(),
-            workspace_domain: ws.domain.clone(),
+            workspace_domain: ws.workspace_domain.clone(),
             ..ConnectionView::default()
         };
         if let Some(link) = self.current_link(org_id, &caller.subject, &ws).await? {
@@ -189,7 +175,7 @@ impl AccountLinks {
         let config = self.connect.as_ref().ok_or(LinkError::ConnectNotConfigured)?;
         let ws = self
             .workspaces
-            .get(org_id)
+            .bot_credentials(org_id)
             .await?
             .ok_or_else(|| LinkError::NotConfigured(org_id.to_owned()))?;
         if !ws.active {
@@ -306,7 +292,7 @@ impl AccountLinks {
                 "no user token granted".into(),
             )));
         };
-        let Some(ws) = self.workspaces.get(org_id).await? else {
+        let Some(ws) = self.workspaces.bot_credentials(org_id).await? else {
             return Ok(Refused(ConnectRefusal::WorkspaceGone));
         };
         let mut consent = Consent {
@@ -340,7 +326,7 @@ impl AccountLinks {
                 }
             }
         }
-        let owner = match check_consent(&ws.team_id, &ws.domain, &pending.email, &consent) {
+        let owner = match check_consent(&ws.team_id, &ws.workspace_domain, &pending.email, &consent) {
             Ok(owner) => owner,
             Err(refusal) => {
                 tracing::info!(org_id, user_id, refusal = %refusal, "slack connect refused");
@@ -364,7 +350,7 @@ impl AccountLinks {
         tracing::info!(org_id, user_id, slack_user_id = %link.slack_user_id, "slack account connected");
         Ok(CallbackOutcome::Connected {
             slack_user_name: owner.name,
-            domain: ws.domain,
+            domain: ws.workspace_domain,
         })
     }
 
@@ -384,52 +370,55 @@ impl AccountLinks {
         limit: i64,
     ) -> Result<Vec<Link>, LinkError> {
         caller.authorize(Rpc::ListSlackConnections, Scope::Org(org_id))?;
-        let Some(ws) = self.workspaces.get(org_id).await? else {
+        let Some(ws) = self.workspaces.bot_credentials(org_id).await? else {
             return Ok(vec![]);
         };
         Ok(self.store.list_links(org_id, &ws.team_id, after, limit).await?)
     }
 
-    /// Resolves ovice users for the delivery service; tokens only for CONNECTED links of the current team.
+    /// Resolves ovice users for the delivery service in one query: links of the org's current team
+    /// only (`team_id` when the caller knows it, else asked of IntegrationConfigService), and user
+    /// tokens decrypted only for CONNECTED links and only `with_tokens`.
     pub async fn resolve(
         &self,
         caller: &Caller,
         org_id: &str,
+        team_id: Option<&str>,
         user_ids: &[String],
+        with_tokens: bool,
     ) -> Result<Vec<ResolvedUser>, LinkError> {
         caller.authorize(Rpc::ResolveSlackUsers, Scope::Org(org_id))?;
-        let team = self.workspaces.get(org_id).await?.map(|w| w.team_id);
+        let team = match team_id {
+            Some(team) => Some(team.to_owned()),
+            None => self.workspaces.bot_credentials(org_id).await?.map(|w| w.team_id),
+        };
+        let Some(team) = team else {
+            return Ok(user_ids
+                .iter()
+                .map(|id| ResolvedUser::not_connected(id))
+                .collect());
+        };
+        let links = self.store.get_links(org_id, user_ids).await?;
         let mut users = Vec::with_capacity(user_ids.len());
         for user_id in user_ids {
-            let link = match &team {
-                Some(team) => self
-                    .store
-                    .get_link(org_id, user_id)
-                    .await?
-                    .filter(|l| l.is_current(team)),
-                None => None,
-            };
+            let link = links
+                .iter()
+                .find(|l| &l.user_id == user_id && l.is_current(&team));
             users.push(match link {
-                None => ResolvedUser {
-                    user_id: user_id.clone(),
-                    state: ViewState::NotConnected,
-                    slack_user_id: String::new(),
-                    slack_team_id: String::new(),
-                    token: None,
-                },
+                None => ResolvedUser::not_connected(user_id),
                 Some(link) => {
-                    let token = match link.state {
-                        LinkState::Connected => {
+                    let user_token = match link.state {
+                        LinkState::Connected if with_tokens => {
                             Some(self.cipher.open(&link.token, &link_context(org_id, user_id))?)
                         }
-                        LinkState::NeedsReconnect => None,
+                        LinkState::Connected | LinkState::NeedsReconnect => None,
                     };
                     ResolvedUser {
                         user_id: user_id.clone(),
                         state: link.state.into(),
-                        slack_user_id: link.slack_user_id,
-                        slack_team_id: link.slack_team_id,
-                        token,
+                        slack_user_id: link.slack_user_id.clone(),
+                        slack_team_id: link.slack_team_id.clone(),
+                        user_token,
                     }
                 }
             });

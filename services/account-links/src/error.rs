@@ -22,7 +22,7 @@ pub enum LinkError {
     #[error("your ovice account has no email address, so it cannot be matched to a Slack account")]
     NoEmail,
     #[error("the settings service could not be reached ({0}); try again shortly")]
-    PeerUnavailable(String),
+    PeerUnavailable(#[from] ovice_slack_runtime::peer_clients::PeerUnavailable),
     #[error("storage failed: {0}")]
     Store(#[from] StoreError),
     #[error("a stored secret cannot be decrypted: {0}")]

@@ -1,12 +1,13 @@
 //! The gRPC face: validation of requests (once, here), proto <-> domain conversion, Status mapping.
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use ovice_slack_model::ConnectionState;
 use ovice_slack_model::{
     time::to_timestamp,
     validation::{FieldViolations, invalid_field, required},
 };
 use ovice_slack_proto::v1::{
-    BeginSlackConnectRequest, BeginSlackConnectResponse, ConnectionState, DisconnectSlackRequest,
+    self as pb, BeginSlackConnectRequest, BeginSlackConnectResponse, DisconnectSlackRequest,
     DisconnectSlackResponse, GetSlackConnectionRequest, ListSlackConnectionsRequest,
     ListSlackConnectionsResponse, ReportUserTokenInvalidRequest, ReportUserTokenInvalidResponse,
     ResolveSlackUsersRequest, ResolveSlackUsersResponse, ResolvedSlackUser, SlackConnection,
@@ -16,7 +17,7 @@ use ovice_slack_runtime::auth::caller_of;
 use secrecy::ExposeSecret;
 use tonic::{Request, Response, Status};
 
-use crate::app::{AccountLinks, ViewState};
+use crate::app::AccountLinks;
 
 const MAX_ID: usize = 128;
 const MAX_RESOLVE: usize = 100;
@@ -31,11 +32,11 @@ impl AccountLinksGrpc {
     }
 }
 
-fn proto_state(s: ViewState) -> i32 {
+fn proto_state(s: ConnectionState) -> i32 {
     match s {
-        ViewState::NotConnected => ConnectionState::NotConnected,
-        ViewState::Connected => ConnectionState::Connected,
-        ViewState::NeedsReconnect => ConnectionState::NeedsReconnect,
+        ConnectionState::NotConnected => pb::ConnectionState::NotConnected,
+        ConnectionState::Connected => pb::ConnectionState::Connected,
+        ConnectionState::NeedsReconnect => pb::ConnectionState::NeedsReconnect,
     }
     .into()
 }
@@ -153,8 +154,16 @@ impl AccountLinkService for AccountLinksGrpc {
                 v.add(format!("user_ids[{i}]"), format!("must be 1 to {MAX_ID} bytes"));
             }
         }
+        let team_id = r.team_id.trim();
+        if team_id.len() > MAX_ID {
+            v.add("team_id", format!("is longer than {MAX_ID} bytes"));
+        }
         v.into_result()?;
-        let users = self.app.resolve(&caller, &org, &r.user_ids).await?;
+        let team_id = (!team_id.is_empty()).then_some(team_id);
+        let users = self
+            .app
+            .resolve(&caller, &org, team_id, &r.user_ids, r.include_user_tokens)
+            .await?;
         Ok(Response::new(ResolveSlackUsersResponse {
             users: users
                 .into_iter()
@@ -162,7 +171,10 @@ impl AccountLinkService for AccountLinksGrpc {
                     user_id: u.user_id,
                     state: proto_state(u.state),
                     slack_user_id: u.slack_user_id,
-                    user_access_token: u.token.map(|t| t.expose_secret().to_owned()).unwrap_or_default(),
+                    user_access_token: u
+                        .user_token
+                        .map(|t| t.expose_secret().to_owned())
+                        .unwrap_or_default(),
                     slack_team_id: u.slack_team_id,
                 })
                 .collect(),

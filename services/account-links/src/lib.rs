@@ -9,10 +9,11 @@ mod error;
 mod grpc;
 mod pages;
 pub mod store;
-mod workspaces;
 
 use ovice_slack_proto::v1::account_link_service_server::AccountLinkServiceServer;
-use ovice_slack_runtime::{auth::AuthInterceptor, db::Database, peer::GrpcChannel};
+use ovice_slack_runtime::{
+    auth::AuthInterceptor, db::Database, peer::GrpcChannel, peer_clients::IntegrationConfigPeer,
+};
 use ovice_slack_secrets::TokenCipher;
 use slack_client::SlackClient;
 use tonic::service::interceptor::InterceptedService;
@@ -49,7 +50,7 @@ pub async fn start(
     max_request_bytes: usize,
 ) -> anyhow::Result<(Server, axum::Router)> {
     let store = store::open(&deps.db).await?;
-    let workspaces = workspaces::Workspaces::new(deps.integration_config);
+    let workspaces = IntegrationConfigPeer::new(deps.integration_config);
     let app = AccountLinks::new(store, deps.cipher, deps.slack, workspaces, deps.connect);
     let routes = callback::routes(app.clone());
     let server = AccountLinkServiceServer::new(AccountLinksGrpc::new(app))

@@ -112,7 +112,7 @@ impl DeliveryApp {
         };
         match self
             .directory
-            .resolve_users(org_id, &[recipient.to_owned()], Freshness::Cached)
+            .resolve_users(org_id, &creds.team_id, &[recipient.to_owned()], Freshness::Cached)
             .await
         {
             Ok(users) if users.first().is_some_and(|u| u.connected_in(&creds.team_id)) => None,

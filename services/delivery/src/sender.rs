@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::{
-    directory::{CachedDirectory, Freshness, OrgCredentials, ResolvedUser},
+    directory::{BotCredentials, CachedDirectory, Freshness, ResolvedUser},
     domain::{
         Delivery, DeliveryMode, FailureAction, LinkUrl, SkipReason, SlackText, SpaceRole, TokenOwner,
         on_slack_failure,
@@ -104,7 +104,7 @@ impl DeliverySender {
         let ids = [d.recipient_user_id.clone(), d.sender_user_id.clone()];
         let users = match self
             .directory
-            .resolve_users(&d.org_id, &ids, Freshness::Fresh)
+            .resolve_users(&d.org_id, &creds.team_id, &ids, Freshness::Fresh)
             .await
         {
             Ok(users) => users,
@@ -255,7 +255,7 @@ impl DeliverySender {
     async fn bot_dm(
         &self,
         route: &Route<'_>,
-        creds: &OrgCredentials,
+        creds: &BotCredentials,
         recipient: &ResolvedUser,
     ) -> SendOutcome {
         let d = route.d;

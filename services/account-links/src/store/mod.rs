@@ -33,6 +33,9 @@ pub trait LinkStore: Send + Sync + 'static {
     /// Removes flows that expired before `before`.
     async fn purge_pending(&self, before: i64) -> Result<u64, StoreError>;
     async fn get_link(&self, org_id: &str, user_id: &str) -> Result<Option<Link>, StoreError>;
+    /// The links of these users of the org (any team), in no particular order; users without a
+    /// link are absent.
+    async fn get_links(&self, org_id: &str, user_ids: &[String]) -> Result<Vec<Link>, StoreError>;
     async fn put_link(&self, link: &Link) -> Result<(), StoreError>;
     async fn delete_link(&self, org_id: &str, user_id: &str) -> Result<bool, StoreError>;
     /// The org's links made in Slack team `team_id`, ordered by user id, after `after_user_id`. Links

@@ -26,6 +26,16 @@ pub(super) fn select_link() -> String {
     format!("SELECT {LINK_COLUMNS} FROM slack_links WHERE org_id = $1 AND user_id = $2")
 }
 
+/// The links of `count` users of one org (`$1` the org, `$2`… the user ids): one round trip for a
+/// whole ResolveSlackUsers batch.
+pub(super) fn select_links(count: usize) -> String {
+    let ids: Vec<String> = (2..count + 2).map(|n| format!("${n}")).collect();
+    format!(
+        "SELECT {LINK_COLUMNS} FROM slack_links WHERE org_id = $1 AND user_id IN ({})",
+        ids.join(", ")
+    )
+}
+
 pub(super) fn list_links() -> String {
     format!(
         "SELECT {LINK_COLUMNS} FROM slack_links WHERE org_id = $1 AND slack_team_id = $2 AND user_id > $3 \
@@ -202,6 +212,24 @@ macro_rules! impl_link_store {
                     .fetch_optional(&self.pool)
                     .await?;
                 row.map(Link::try_from).transpose()
+            }
+
+            async fn get_links(&self, org_id: &str, user_ids: &[String]) -> Result<Vec<Link>, StoreError> {
+                if user_ids.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut query =
+                    sqlx::query_as::<_, LinkRow>(sqlx::AssertSqlSafe(select_links(user_ids.len())))
+                        .bind(org_id);
+                for user_id in user_ids {
+                    query = query.bind(user_id);
+                }
+                query
+                    .fetch_all(&self.pool)
+                    .await?
+                    .into_iter()
+                    .map(Link::try_from)
+                    .collect()
             }
 
             async fn put_link(&self, l: &Link) -> Result<(), StoreError> {

@@ -3,7 +3,7 @@ use super::{
     sql::{
         DELETE_LINK, INSERT_PENDING, LinkRow, MARK_NEEDS_RECONNECT, OTHER_KEY_TOKENS, PURGE_PENDING,
         PendingRow, REPLACE_TOKEN, SELECT_PENDING, SPEND_PENDING, impl_link_store, list_links, select_link,
-        upsert_link,
+        select_links, upsert_link,
     },
 };
 use crate::domain::{Link, PendingConnect};

@@ -98,6 +98,13 @@ async fn links_are_per_org_and_user(#[case] backend: Backend) {
     other_org.org_id = "o2".into();
     s.put_link(&other_org).await.unwrap();
     assert_eq!(s.get_link("o1", "u1").await.unwrap(), Some(link("u1")));
+    // A batch in one query: only this org's links of the users named, the unlinked left out.
+    let ids = ["u2", "nobody", "u1"].map(String::from);
+    let mut batch = s.get_links("o1", &ids).await.unwrap();
+    batch.sort_by(|a, b| a.user_id.cmp(&b.user_id));
+    assert_eq!(batch, [link("u1"), link("u2")]);
+    assert_eq!(s.get_links("o2", &ids).await.unwrap(), [other_org.clone()]);
+    assert!(s.get_links("o1", &[]).await.unwrap().is_empty());
     // Reconnecting replaces the link.
     let mut again = link("u1");
     again.slack_user_name = "alice".into();

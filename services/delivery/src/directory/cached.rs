@@ -4,7 +4,7 @@ use std::{sync::Arc, time::Duration};
 
 use moka::future::Cache;
 
-use super::{Directory, DirectoryError, OrgCredentials, ResolvedUser};
+use super::{BotCredentials, Directory, PeerUnavailable, ResolvedUser};
 
 /// Whether an answer may come from the cache.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -18,7 +18,7 @@ pub enum Freshness {
 #[derive(Clone)]
 pub struct CachedDirectory {
     inner: Arc<dyn Directory>,
-    credentials: Cache<String, Option<OrgCredentials>>,
+    credentials: Cache<String, Option<BotCredentials>>,
     users: Cache<(String, String), ResolvedUser>,
 }
 
@@ -35,7 +35,7 @@ impl CachedDirectory {
         &self,
         org_id: &str,
         freshness: Freshness,
-    ) -> Result<Option<OrgCredentials>, DirectoryError> {
+    ) -> Result<Option<BotCredentials>, PeerUnavailable> {
         if freshness == Freshness::Fresh {
             let answer = self.inner.bot_credentials(org_id).await?;
             self.credentials.insert(org_id.to_owned(), answer.clone()).await;
@@ -53,12 +53,16 @@ impl CachedDirectory {
             .map_err(|e| (*e).clone())
     }
 
+    /// Who of `user_ids` is connected to the org's team `team_id`. Cached: from answers at most a
+    /// TTL old, asked without user tokens. Fresh: asked with the tokens (the send path posts with
+    /// them); the cache keeps the answer without them, so no token outlives the call.
     pub async fn resolve_users(
         &self,
         org_id: &str,
+        team_id: &str,
         user_ids: &[String],
         freshness: Freshness,
-    ) -> Result<Vec<ResolvedUser>, DirectoryError> {
+    ) -> Result<Vec<ResolvedUser>, PeerUnavailable> {
         let mut answers: Vec<Option<ResolvedUser>> = Vec::with_capacity(user_ids.len());
         for id in user_ids {
             answers.push(match freshness {
@@ -73,10 +77,14 @@ impl CachedDirectory {
             .map(|(id, _)| id.clone())
             .collect();
         if !missing.is_empty() {
-            let fetched = self.inner.resolve_users(org_id, &missing).await?;
+            let with_tokens = freshness == Freshness::Fresh;
+            let fetched = self
+                .inner
+                .resolve_users(org_id, team_id, &missing, with_tokens)
+                .await?;
             for user in fetched {
                 self.users
-                    .insert((org_id.to_owned(), user.user_id.clone()), user.clone())
+                    .insert((org_id.to_owned(), user.user_id.clone()), user.without_token())
                     .await;
                 for (id, slot) in user_ids.iter().zip(answers.iter_mut()) {
                     if slot.is_none() && *id == user.user_id {
@@ -97,7 +105,7 @@ impl CachedDirectory {
         org_id: &str,
         team_id: &str,
         reason: &str,
-    ) -> Result<(), DirectoryError> {
+    ) -> Result<(), PeerUnavailable> {
         // Forget first: even if the report fails, the next accept asks afresh.
         self.credentials.invalidate(org_id).await;
         self.inner
@@ -110,7 +118,7 @@ impl CachedDirectory {
         org_id: &str,
         user_id: &str,
         reason: &str,
-    ) -> Result<(), DirectoryError> {
+    ) -> Result<(), PeerUnavailable> {
         self.users
             .invalidate(&(org_id.to_owned(), user_id.to_owned()))
             .await;
@@ -123,7 +131,7 @@ impl CachedDirectory {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::directory::{LinkState, StaticDirectory};
+    use crate::directory::{ConnectionState, StaticDirectory};
 
     #[tokio::test]
     async fn cached_answers_are_reused_and_fresh_ones_refresh_the_cache() {
@@ -139,15 +147,22 @@ mod tests {
                 .unwrap()
                 .is_some()
         );
-        let users = dir.resolve_users("o1", &ids, Freshness::Cached).await.unwrap();
+        let users = dir
+            .resolve_users("o1", "T1", &ids, Freshness::Cached)
+            .await
+            .unwrap();
         let states: Vec<_> = users.iter().map(|u| u.state).collect();
         assert_eq!(
             states,
             vec![
-                LinkState::Connected,
-                LinkState::NotConnected,
-                LinkState::Connected
+                ConnectionState::Connected,
+                ConnectionState::NotConnected,
+                ConnectionState::Connected
             ]
+        );
+        assert!(
+            users[0].user_token.is_none(),
+            "the accept path never holds a user token"
         );
         let calls = source.lookups();
         source.remove_workspace("o1");
@@ -159,7 +174,10 @@ mod tests {
                 .unwrap()
                 .is_some()
         );
-        let again = dir.resolve_users("o1", &ids, Freshness::Cached).await.unwrap();
+        let again = dir
+            .resolve_users("o1", "T1", &ids, Freshness::Cached)
+            .await
+            .unwrap();
         assert!(again[0].connected_in("T1"));
         assert_eq!(source.lookups(), calls);
         // Fresh asks, and the answer replaces the cached one.
@@ -175,9 +193,17 @@ mod tests {
                 .unwrap()
                 .is_none()
         );
-        let fresh = dir.resolve_users("o1", &ids, Freshness::Fresh).await.unwrap();
+        let fresh = dir
+            .resolve_users("o1", "T1", &ids, Freshness::Fresh)
+            .await
+            .unwrap();
         assert!(!fresh[0].connected_in("T1"));
-        assert!(!dir.resolve_users("o1", &ids, Freshness::Cached).await.unwrap()[0].connected_in("T1"));
+        assert!(
+            !dir.resolve_users("o1", "T1", &ids, Freshness::Cached)
+                .await
+                .unwrap()[0]
+                .connected_in("T1")
+        );
     }
 
     #[tokio::test]

@@ -11,7 +11,7 @@ use std::{
 
 use secrecy::SecretString;
 
-use super::{Directory, DirectoryError, LinkState, OrgCredentials, ResolvedUser};
+use super::{BotCredentials, ConnectionState, Directory, PeerUnavailable, ResolvedUser};
 
 /// A report the directory received.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -30,7 +30,7 @@ pub enum Report {
 
 #[derive(Default)]
 struct World {
-    workspaces: HashMap<String, OrgCredentials>,
+    workspaces: HashMap<String, BotCredentials>,
     users: HashMap<(String, String), ResolvedUser>,
     reports: Vec<Report>,
 }
@@ -55,7 +55,7 @@ impl StaticDirectory {
     pub fn set_workspace(&self, org_id: &str, team_id: &str, bot_token: &str) {
         self.world().workspaces.insert(
             org_id.to_owned(),
-            OrgCredentials {
+            BotCredentials {
                 team_id: team_id.to_owned(),
                 workspace_domain: team_id.to_lowercase(),
                 bot_user_id: format!("{team_id}BOT"),
@@ -82,7 +82,7 @@ impl StaticDirectory {
             (org_id.to_owned(), user_id.to_owned()),
             ResolvedUser {
                 user_id: user_id.to_owned(),
-                state: LinkState::Connected,
+                state: ConnectionState::Connected,
                 slack_user_id: slack_user_id.to_owned(),
                 slack_team_id: team_id.to_owned(),
                 user_token: user_token.map(|t| SecretString::from(t.to_owned())),
@@ -110,20 +110,20 @@ impl StaticDirectory {
         self.lookups.load(Ordering::SeqCst)
     }
 
-    pub fn user_state(&self, org_id: &str, user_id: &str) -> LinkState {
+    pub fn user_state(&self, org_id: &str, user_id: &str) -> ConnectionState {
         self.world()
             .users
             .get(&(org_id.to_owned(), user_id.to_owned()))
-            .map_or(LinkState::NotConnected, |u| u.state)
+            .map_or(ConnectionState::NotConnected, |u| u.state)
     }
 
     pub fn workspace_active(&self, org_id: &str) -> Option<bool> {
         self.world().workspaces.get(org_id).map(|w| w.active)
     }
 
-    fn check(&self) -> Result<(), DirectoryError> {
+    fn check(&self) -> Result<(), PeerUnavailable> {
         if self.unavailable.load(Ordering::SeqCst) {
-            return Err(DirectoryError::Unavailable {
+            return Err(PeerUnavailable {
                 service: "StaticDirectory",
                 detail: "set unavailable by the test".into(),
             });
@@ -134,28 +134,30 @@ impl StaticDirectory {
 
 #[async_trait::async_trait]
 impl Directory for StaticDirectory {
-    async fn bot_credentials(&self, org_id: &str) -> Result<Option<OrgCredentials>, DirectoryError> {
+    async fn bot_credentials(&self, org_id: &str) -> Result<Option<BotCredentials>, PeerUnavailable> {
         self.check()?;
         self.lookups.fetch_add(1, Ordering::SeqCst);
         Ok(self.world().workspaces.get(org_id).cloned())
     }
 
+    /// As AccountLinkService answers: links of another team are not connected, tokens only when
+    /// asked for.
     async fn resolve_users(
         &self,
         org_id: &str,
+        team_id: &str,
         user_ids: &[String],
-    ) -> Result<Vec<ResolvedUser>, DirectoryError> {
+        with_tokens: bool,
+    ) -> Result<Vec<ResolvedUser>, PeerUnavailable> {
         self.check()?;
         self.lookups.fetch_add(1, Ordering::SeqCst);
         let world = self.world();
         Ok(user_ids
             .iter()
-            .map(|id| {
-                world
-                    .users
-                    .get(&(org_id.to_owned(), id.clone()))
-                    .cloned()
-                    .unwrap_or_else(|| ResolvedUser::not_connected(id))
+            .map(|id| match world.users.get(&(org_id.to_owned(), id.clone())) {
+                Some(u) if u.slack_team_id == team_id && with_tokens => u.clone(),
+                Some(u) if u.slack_team_id == team_id => u.without_token(),
+                _ => ResolvedUser::not_connected(id),
             })
             .collect())
     }
@@ -165,7 +167,7 @@ impl Directory for StaticDirectory {
         org_id: &str,
         team_id: &str,
         reason: &str,
-    ) -> Result<(), DirectoryError> {
+    ) -> Result<(), PeerUnavailable> {
         self.check()?;
         let mut world = self.world();
         world.reports.push(Report::WorkspaceTokenInvalid {
@@ -186,7 +188,7 @@ impl Directory for StaticDirectory {
         org_id: &str,
         user_id: &str,
         reason: &str,
-    ) -> Result<(), DirectoryError> {
+    ) -> Result<(), PeerUnavailable> {
         self.check()?;
         let mut world = self.world();
         world.reports.push(Report::UserTokenInvalid {
@@ -195,7 +197,7 @@ impl Directory for StaticDirectory {
             reason: reason.to_owned(),
         });
         if let Some(u) = world.users.get_mut(&(org_id.to_owned(), user_id.to_owned())) {
-            u.state = LinkState::NeedsReconnect;
+            u.state = ConnectionState::NeedsReconnect;
             u.user_token = None;
         }
         Ok(())

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use delivery::{
     DeliveryConfig,
-    directory::{LinkState, Report},
+    directory::{ConnectionState, Report},
     store::Claim,
 };
 use ovice_slack_model::time::now_millis;
@@ -115,7 +115,10 @@ async fn a_revoked_sender_token_falls_back_to_the_bot_dm_and_flags_the_sender() 
             reason: "token_revoked".into()
         }]
     );
-    assert_eq!(h.directory.user_state(ORG, "alice"), LinkState::NeedsReconnect);
+    assert_eq!(
+        h.directory.user_state(ORG, "alice"),
+        ConnectionState::NeedsReconnect
+    );
 }
 
 #[tokio::test]

@@ -1,0 +1,64 @@
+//! A person's Slack connection in an org, as the other services and the Slack item see it.
+
+use secrecy::SecretString;
+
+/// Whether a person's Slack account is linked in an org.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum ConnectionState {
+    /// No link (or one made in a workspace the org no longer uses).
+    #[default]
+    NotConnected,
+    Connected,
+    /// Slack refused the person's token: they should connect again.
+    NeedsReconnect,
+}
+
+/// The org's Slack workspace and its bot token, as IntegrationConfigService hands them to the other
+/// services.
+#[derive(Clone, Debug)]
+pub struct BotCredentials {
+    pub team_id: String,
+    pub workspace_domain: String,
+    pub bot_user_id: String,
+    pub bot_token: SecretString,
+    /// False once Slack refused the token (TOKEN_INVALID) until an owner puts a new one.
+    pub active: bool,
+}
+
+/// One ovice user, resolved to Slack.
+#[derive(Clone, Debug)]
+pub struct ResolvedUser {
+    pub user_id: String,
+    pub state: ConnectionState,
+    pub slack_user_id: String,
+    pub slack_team_id: String,
+    /// The person's own token: only when CONNECTED, and only when it was asked for.
+    pub user_token: Option<SecretString>,
+}
+
+impl ResolvedUser {
+    pub fn not_connected(user_id: &str) -> Self {
+        Self {
+            user_id: user_id.to_owned(),
+            state: ConnectionState::NotConnected,
+            slack_user_id: String::new(),
+            slack_team_id: String::new(),
+            user_token: None,
+        }
+    }
+
+    /// Connected, and to the workspace the org uses now (a link of a replaced workspace is stale).
+    pub fn connected_in(&self, team_id: &str) -> bool {
+        self.state == ConnectionState::Connected
+            && !self.slack_user_id.is_empty()
+            && self.slack_team_id == team_id
+    }
+
+    /// The same answer without the person's token (what may be cached).
+    pub fn without_token(&self) -> Self {
+        Self {
+            user_token: None,
+            ..self.clone()
+        }
+    }
+}

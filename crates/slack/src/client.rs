@@ -133,15 +133,6 @@ impl SlackClient {
         Ok(parse::<UserEnvelope>(METHOD, &bytes)?.user.into())
     }
 
-    /// `users.info` (needs `users:read`; the email also needs `users:read.email`).
-    pub async fn users_info(&self, token: &SecretString, user_id: &str) -> Result<SlackUser, SlackError> {
-        const METHOD: &str = "users.info";
-        let (_, bytes) = self
-            .call(METHOD, Auth::Bearer(token), Body::Form(&[("user", user_id)]))
-            .await?;
-        Ok(parse::<UserEnvelope>(METHOD, &bytes)?.user.into())
-    }
-
     /// `oauth.v2.access`: exchanges an authorization code (client credentials as HTTP Basic, as
     /// Slack recommends).
     pub async fn oauth_v2_access(&self, req: &OAuthAccessRequest) -> Result<OAuthV2Access, SlackError> {

@@ -72,10 +72,7 @@ async fn rejected_tokens_are_named_and_never_echoed() {
     assert_no_token(&err, "xoxb-acme-good");
 
     slack.deactivate_token("xoxb-globex-good");
-    let err = client
-        .users_info(&secret("xoxb-globex-good"), "U0GZED")
-        .await
-        .unwrap_err();
+    let err = client.auth_test(&secret("xoxb-globex-good")).await.unwrap_err();
     assert_eq!(err.code(), Some("account_inactive"));
 }
 
@@ -118,28 +115,6 @@ async fn lookup_by_email_finds_users_and_names_failures() {
         other => panic!("unexpected {other:?}"),
     }
     assert!(err.to_string().contains("needs scope users:read.email"));
-}
-
-#[tokio::test]
-async fn users_info_returns_the_user() {
-    let (_slack, client) = setup().await;
-    let dave = client
-        .users_info(&secret("xoxb-acme-good"), "U0DAVE")
-        .await
-        .unwrap();
-    assert!(dave.deleted);
-    assert_eq!(dave.email.as_deref(), Some("dave@acme.test"));
-    let bot = client
-        .users_info(&secret("xoxb-acme-noemail"), "U0ACMEBOT")
-        .await
-        .unwrap();
-    assert!(bot.is_bot);
-    assert_eq!(bot.email, None);
-    let err = client
-        .users_info(&secret("xoxb-acme-good"), "U0GZED")
-        .await
-        .unwrap_err();
-    assert_eq!(err.code(), Some("user_not_found"));
 }
 
 fn post(channel: &str, text: &str) -> PostMessage {
@@ -368,14 +343,14 @@ async fn server_failures_are_unavailable() {
         FaultKind::Drop,
     ] {
         slack.inject_fault(Fault::next(kind.clone()));
-        let err = client.users_info(&token, "U0ALICE").await.unwrap_err();
+        let err = client.auth_test(&token).await.unwrap_err();
         assert!(
             matches!(err, SlackError::Unavailable { .. }),
             "{kind:?} gave {err:?}"
         );
         assert_no_token(&err, "xoxb-acme-good");
     }
-    assert_eq!(client.users_info(&token, "U0ALICE").await.unwrap().id, "U0ALICE");
+    assert_eq!(client.auth_test(&token).await.unwrap().team_id, "T0ACME");
 }
 
 #[tokio::test]

@@ -10,7 +10,7 @@ use slack_client::{SlackClient, SlackError};
 
 use crate::{
     domain::{
-        AuditAction, AuditEntry, TokenIdentity, Workspace, WorkspaceDomain, WorkspaceStatus,
+        AuditAction, AuditEntry, AuditNote, TokenIdentity, Workspace, WorkspaceDomain, WorkspaceStatus,
         check_token_shape, rejection, verify_auth_test,
     },
     error::ConfigError,
@@ -96,10 +96,10 @@ impl IntegrationConfig {
             updated_by: caller.subject.clone(),
         };
         let sealed = self.cipher.seal(&token, &token_context(org_id))?;
-        let audit = AuditEntry {
+        // The store decides the action from the team the org had, in the same transaction.
+        let audit = AuditNote {
             org_id: org_id.to_owned(),
             actor: caller.subject.clone(),
-            action: String::new(), // the store derives it from the previous team
             detail: format!("team {} ({}.slack.com)", workspace.team_id, workspace.domain),
             occurred_at: now,
         };
@@ -128,7 +128,7 @@ impl IntegrationConfig {
         let audit = AuditEntry {
             org_id: org_id.to_owned(),
             actor: caller.subject.clone(),
-            action: AuditAction::Delete.as_str().to_owned(),
+            action: AuditAction::Delete,
             detail: "settings removed; delivery for the organization stops".into(),
             occurred_at: now_millis(),
         };
@@ -162,7 +162,7 @@ impl IntegrationConfig {
         let audit = AuditEntry {
             org_id: org_id.to_owned(),
             actor: caller.subject.clone(),
-            action: AuditAction::TokenInvalid.as_str().to_owned(),
+            action: AuditAction::TokenInvalid,
             detail: format!(
                 "Slack answered `{reason}`; delivery stopped until an owner puts a working token"
             ),

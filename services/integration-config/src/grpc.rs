@@ -180,7 +180,7 @@ impl IntegrationConfigService for IntegrationConfigGrpc {
                 .into_iter()
                 .map(|e| AuditEvent {
                     actor: e.actor,
-                    action: e.action,
+                    action: e.action.as_str().to_owned(),
                     occurred_at: Some(to_timestamp(e.occurred_at)),
                     detail: e.detail,
                 })

@@ -1,7 +1,8 @@
 use ovice_slack_secrets::SealedToken;
 
-/// The state of a stored link.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The state of a stored link (stored as its snake_case name).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, strum::IntoStaticStr, strum::EnumString)]
+#[strum(serialize_all = "snake_case")]
 pub enum LinkState {
     Connected,
     /// Slack rejected the person's token; they should connect again.
@@ -10,18 +11,7 @@ pub enum LinkState {
 
 impl LinkState {
     pub fn as_str(self) -> &'static str {
-        match self {
-            LinkState::Connected => "connected",
-            LinkState::NeedsReconnect => "needs_reconnect",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "connected" => Some(Self::Connected),
-            "needs_reconnect" => Some(Self::NeedsReconnect),
-            _ => None,
-        }
+        self.into()
     }
 }
 

@@ -121,8 +121,10 @@ impl TryFrom<LinkRow> for Link {
     type Error = StoreError;
 
     fn try_from(r: LinkRow) -> Result<Self, StoreError> {
-        let state = LinkState::parse(&r.state)
-            .ok_or_else(|| StoreError::Corrupt(format!("unknown link state `{}`", r.state)))?;
+        let state: LinkState = r
+            .state
+            .parse()
+            .map_err(|_| StoreError::Corrupt(format!("unknown link state `{}`", r.state)))?;
         Ok(Link {
             org_id: r.org_id,
             user_id: r.user_id,

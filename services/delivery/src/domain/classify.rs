@@ -4,8 +4,9 @@
 use super::ChatMessage;
 use super::Mention;
 
-/// Why a chat message is not forwarded to Slack.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// Why a chat message is not forwarded to Slack. Stored as its snake_case name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, strum::IntoStaticStr, strum::EnumString)]
+#[strum(serialize_all = "snake_case")]
 pub enum SkipReason {
     NotDirect,
     SelfMention,
@@ -16,25 +17,7 @@ pub enum SkipReason {
 
 impl SkipReason {
     pub fn as_str(self) -> &'static str {
-        match self {
-            SkipReason::NotDirect => "not_direct",
-            SkipReason::SelfMention => "self_mention",
-            SkipReason::WorkspaceNotConfigured => "workspace_not_configured",
-            SkipReason::WorkspaceTokenInvalid => "workspace_token_invalid",
-            SkipReason::RecipientNotConnected => "recipient_not_connected",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [
-            SkipReason::NotDirect,
-            SkipReason::SelfMention,
-            SkipReason::WorkspaceNotConfigured,
-            SkipReason::WorkspaceTokenInvalid,
-            SkipReason::RecipientNotConnected,
-        ]
-        .into_iter()
-        .find(|r| r.as_str() == s)
+        self.into()
     }
 }
 
@@ -162,8 +145,8 @@ mod tests {
             SkipReason::WorkspaceTokenInvalid,
             SkipReason::RecipientNotConnected,
         ] {
-            assert_eq!(SkipReason::parse(r.as_str()), Some(r));
+            assert_eq!(r.as_str().parse(), Ok(r));
         }
-        assert_eq!(SkipReason::parse("x"), None);
+        assert!("x".parse::<SkipReason>().is_err());
     }
 }

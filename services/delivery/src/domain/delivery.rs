@@ -8,7 +8,9 @@
 
 use super::{ChatMessage, SkipReason, SpaceRole};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// Stored as its snake_case name, like every enum of the outbox.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, strum::IntoStaticStr, strum::EnumString)]
+#[strum(serialize_all = "snake_case")]
 pub enum DeliveryStatus {
     Pending,
     Sent,
@@ -19,25 +21,7 @@ pub enum DeliveryStatus {
 
 impl DeliveryStatus {
     pub fn as_str(self) -> &'static str {
-        match self {
-            DeliveryStatus::Pending => "pending",
-            DeliveryStatus::Sent => "sent",
-            DeliveryStatus::Skipped => "skipped",
-            DeliveryStatus::Failed => "failed",
-            DeliveryStatus::Dead => "dead",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [
-            DeliveryStatus::Pending,
-            DeliveryStatus::Sent,
-            DeliveryStatus::Skipped,
-            DeliveryStatus::Failed,
-            DeliveryStatus::Dead,
-        ]
-        .into_iter()
-        .find(|st| st.as_str() == s)
+        self.into()
     }
 
     /// Everything but PENDING is an end state (until an operator retries FAILED or DEAD).
@@ -49,18 +33,10 @@ impl DeliveryStatus {
     pub fn is_retryable(self) -> bool {
         matches!(self, DeliveryStatus::Failed | DeliveryStatus::Dead)
     }
-
-    /// The transitions of the state machine above.
-    pub fn can_become(self, next: DeliveryStatus) -> bool {
-        match self {
-            DeliveryStatus::Pending => next != DeliveryStatus::Pending,
-            DeliveryStatus::Failed | DeliveryStatus::Dead => next == DeliveryStatus::Pending,
-            DeliveryStatus::Sent | DeliveryStatus::Skipped => false,
-        }
-    }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, strum::IntoStaticStr, strum::EnumString)]
+#[strum(serialize_all = "snake_case")]
 pub enum DeliveryMode {
     /// Posted as the sender into the sender-recipient DM.
     AsSender,
@@ -70,18 +46,7 @@ pub enum DeliveryMode {
 
 impl DeliveryMode {
     pub fn as_str(self) -> &'static str {
-        match self {
-            DeliveryMode::AsSender => "as_sender",
-            DeliveryMode::BotDm => "bot_dm",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "as_sender" => Some(DeliveryMode::AsSender),
-            "bot_dm" => Some(DeliveryMode::BotDm),
-            _ => None,
-        }
+        self.into()
     }
 }
 
@@ -188,23 +153,26 @@ mod tests {
     use DeliveryStatus::*;
 
     #[test]
-    fn the_state_machine() {
+    fn end_states_and_what_an_operator_may_retry() {
         for end in [Sent, Skipped, Failed, Dead] {
-            assert!(Pending.can_become(end));
             assert!(end.is_final());
-            assert!(!end.can_become(end));
         }
-        assert!(!Pending.can_become(Pending));
-        assert!(Failed.can_become(Pending) && Dead.can_become(Pending));
-        assert!(!Sent.can_become(Pending) && !Skipped.can_become(Pending));
+        assert!(!Pending.is_final());
         assert!(Failed.is_retryable() && Dead.is_retryable());
-        assert!(!Sent.is_retryable() && !Pending.is_retryable());
+        assert!(!Sent.is_retryable() && !Skipped.is_retryable() && !Pending.is_retryable());
+    }
+
+    #[test]
+    fn stored_names_round_trip() {
         for s in [Pending, Sent, Skipped, Failed, Dead] {
-            assert_eq!(DeliveryStatus::parse(s.as_str()), Some(s));
+            assert_eq!(s.as_str().parse(), Ok(s));
         }
+        assert_eq!(Dead.as_str(), "dead");
         for m in [DeliveryMode::AsSender, DeliveryMode::BotDm] {
-            assert_eq!(DeliveryMode::parse(m.as_str()), Some(m));
+            assert_eq!(m.as_str().parse(), Ok(m));
         }
+        assert_eq!(DeliveryMode::BotDm.as_str(), "bot_dm");
+        assert!("Pending".parse::<DeliveryStatus>().is_err());
     }
 
     #[test]

@@ -222,18 +222,18 @@ impl TryFrom<DeliveryRow> for Delivery {
     fn try_from(r: DeliveryRow) -> Result<Self, StoreError> {
         let corrupt =
             |what: &str, value: &str| StoreError::Corrupt(format!("{what} `{value}` of {}", r.delivery_id));
-        let status = DeliveryStatus::parse(&r.status).ok_or_else(|| corrupt("status", &r.status))?;
+        let status: DeliveryStatus = r.status.parse().map_err(|_| corrupt("status", &r.status))?;
         let sender_role = r
             .sender_role
             .parse::<SpaceRole>()
             .map_err(|_| corrupt("sender role", &r.sender_role))?;
         let mode = match r.mode.as_str() {
             "" => None,
-            m => Some(DeliveryMode::parse(m).ok_or_else(|| corrupt("mode", m))?),
+            m => Some(m.parse::<DeliveryMode>().map_err(|_| corrupt("mode", m))?),
         };
         let skip_reason = match r.skip_reason.as_str() {
             "" => None,
-            s => Some(SkipReason::parse(s).ok_or_else(|| corrupt("skip reason", s))?),
+            s => Some(s.parse::<SkipReason>().map_err(|_| corrupt("skip reason", s))?),
         };
         let attempts = u32::try_from(r.attempts).map_err(|_| corrupt("attempts", &r.attempts.to_string()))?;
         Ok(Delivery {

@@ -9,5 +9,5 @@ pub use verification::{
     REQUIRED_BOT_SCOPES, TokenIdentity, TokenRefusal, VerifiedToken, check_token_shape, rejection,
     verify_auth_test,
 };
-pub use workspace::{AuditAction, AuditEntry, Workspace, WorkspaceStatus};
+pub use workspace::{AuditAction, AuditEntry, AuditNote, Workspace, WorkspaceStatus};
 pub use workspace_domain::WorkspaceDomain;

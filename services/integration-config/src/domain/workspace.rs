@@ -1,5 +1,6 @@
-/// Whether the org's token works (docs/product.md §2.1).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Whether the org's token works (docs/product.md §2.1). Stored as its snake_case name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString)]
+#[strum(serialize_all = "snake_case")]
 pub enum WorkspaceStatus {
     Active,
     TokenInvalid,
@@ -7,18 +8,7 @@ pub enum WorkspaceStatus {
 
 impl WorkspaceStatus {
     pub fn as_str(self) -> &'static str {
-        match self {
-            WorkspaceStatus::Active => "active",
-            WorkspaceStatus::TokenInvalid => "token_invalid",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "active" => Some(Self::Active),
-            "token_invalid" => Some(Self::TokenInvalid),
-            _ => None,
-        }
+        self.into()
     }
 }
 
@@ -37,26 +27,25 @@ pub struct Workspace {
     pub updated_by: String,
 }
 
-/// What a change did, for the audit log.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// What a change did, for the audit log. Stored and listed as `workspace.<snake_case name>`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString)]
 pub enum AuditAction {
+    #[strum(serialize = "workspace.create")]
     Create,
+    #[strum(serialize = "workspace.update")]
     Update,
     /// A token of another Slack team: every account link of the org became invalid.
+    #[strum(serialize = "workspace.replace_team")]
     ReplaceTeam,
+    #[strum(serialize = "workspace.delete")]
     Delete,
+    #[strum(serialize = "workspace.token_invalid")]
     TokenInvalid,
 }
 
 impl AuditAction {
     pub fn as_str(self) -> &'static str {
-        match self {
-            AuditAction::Create => "workspace.create",
-            AuditAction::Update => "workspace.update",
-            AuditAction::ReplaceTeam => "workspace.replace_team",
-            AuditAction::Delete => "workspace.delete",
-            AuditAction::TokenInvalid => "workspace.token_invalid",
-        }
+        self.into()
     }
 
     /// The action of a put, given the team the org had before (if any).
@@ -69,12 +58,34 @@ impl AuditAction {
     }
 }
 
+/// Who changed what and when, before the action is known (a put's action depends on the team
+/// the org had, which the store reads in the same transaction). Never holds a token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditNote {
+    pub org_id: String,
+    pub actor: String,
+    pub detail: String,
+    pub occurred_at: i64,
+}
+
+impl AuditNote {
+    pub fn entry(&self, action: AuditAction) -> AuditEntry {
+        AuditEntry {
+            org_id: self.org_id.clone(),
+            actor: self.actor.clone(),
+            action,
+            detail: self.detail.clone(),
+            occurred_at: self.occurred_at,
+        }
+    }
+}
+
 /// One audit log row. Never holds a token.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuditEntry {
     pub org_id: String,
     pub actor: String,
-    pub action: String,
+    pub action: AuditAction,
     pub detail: String,
     pub occurred_at: i64,
 }
@@ -82,6 +93,14 @@ pub struct AuditEntry {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stored_names_are_stable() {
+        assert_eq!(AuditAction::ReplaceTeam.as_str(), "workspace.replace_team");
+        assert_eq!("workspace.token_invalid".parse(), Ok(AuditAction::TokenInvalid));
+        assert_eq!(WorkspaceStatus::TokenInvalid.as_str(), "token_invalid");
+        assert_eq!("active".parse(), Ok(WorkspaceStatus::Active));
+    }
 
     #[test]
     fn put_action_depends_on_previous_team() {

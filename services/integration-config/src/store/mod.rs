@@ -12,7 +12,7 @@ use std::sync::Arc;
 use ovice_slack_runtime::db::Database;
 use ovice_slack_secrets::SealedToken;
 
-use crate::domain::{AuditEntry, Workspace};
+use crate::domain::{AuditEntry, AuditNote, Workspace};
 
 pub use postgres::PostgresWorkspaceStore;
 pub use sqlite::SqliteWorkspaceStore;
@@ -43,7 +43,7 @@ pub trait WorkspaceStore: Send + Sync + 'static {
     async fn get(&self, org_id: &str) -> Result<Option<StoredWorkspace>, StoreError>;
     /// Inserts or replaces the org's settings and writes the audit entry, in one transaction. The
     /// audit action is derived from the team the org had before.
-    async fn put(&self, ws: &StoredWorkspace, audit: &AuditEntry) -> Result<PutOutcome, StoreError>;
+    async fn put(&self, ws: &StoredWorkspace, audit: &AuditNote) -> Result<PutOutcome, StoreError>;
     /// Removes the settings (and writes the audit entry) when there are any.
     async fn delete(&self, org_id: &str, audit: &AuditEntry) -> Result<bool, StoreError>;
     /// Marks the token invalid when the org still has the team the report is about (empty = any).

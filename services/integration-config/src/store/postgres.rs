@@ -7,6 +7,6 @@ use super::{
 };
 use ovice_slack_secrets::SealedToken;
 
-use crate::domain::{AuditAction, AuditEntry};
+use crate::domain::{AuditAction, AuditEntry, AuditNote};
 
 impl_workspace_store!(PostgresWorkspaceStore, sqlx::PgPool, "BEGIN", " FOR UPDATE");

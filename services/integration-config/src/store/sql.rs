@@ -53,8 +53,10 @@ impl TryFrom<WorkspaceRow> for StoredWorkspace {
     type Error = StoreError;
 
     fn try_from(r: WorkspaceRow) -> Result<Self, StoreError> {
-        let status = WorkspaceStatus::parse(&r.status)
-            .ok_or_else(|| StoreError::Corrupt(format!("unknown workspace status `{}`", r.status)))?;
+        let status = r
+            .status
+            .parse::<WorkspaceStatus>()
+            .map_err(|_| StoreError::Corrupt(format!("unknown workspace status `{}`", r.status)))?;
         Ok(StoredWorkspace {
             workspace: Workspace {
                 org_id: r.org_id,
@@ -90,15 +92,21 @@ pub(super) struct AuditRow {
     occurred_at: i64,
 }
 
-impl From<AuditRow> for AuditEntry {
-    fn from(r: AuditRow) -> Self {
-        AuditEntry {
+impl TryFrom<AuditRow> for AuditEntry {
+    type Error = StoreError;
+
+    fn try_from(r: AuditRow) -> Result<Self, StoreError> {
+        let action = r
+            .action
+            .parse()
+            .map_err(|_| StoreError::Corrupt(format!("unknown audit action `{}`", r.action)))?;
+        Ok(AuditEntry {
             org_id: r.org_id,
             actor: r.actor,
-            action: r.action,
+            action,
             detail: r.detail,
             occurred_at: r.occurred_at,
-        }
+        })
     }
 }
 
@@ -127,7 +135,7 @@ macro_rules! impl_workspace_store {
                 row.map(StoredWorkspace::try_from).transpose()
             }
 
-            async fn put(&self, ws: &StoredWorkspace, audit: &AuditEntry) -> Result<PutOutcome, StoreError> {
+            async fn put(&self, ws: &StoredWorkspace, audit: &AuditNote) -> Result<PutOutcome, StoreError> {
                 let mut tx = self.pool.begin_with($begin).await?;
                 let previous: Option<WorkspaceRow> =
                     sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT_WORKSPACE}{}", $lock)))
@@ -175,7 +183,7 @@ macro_rules! impl_workspace_store {
                     sqlx::query(INSERT_AUDIT)
                         .bind(&audit.org_id)
                         .bind(&audit.actor)
-                        .bind(&audit.action)
+                        .bind(audit.action.as_str())
                         .bind(&audit.detail)
                         .bind(audit.occurred_at)
                         .execute(&mut *tx)
@@ -206,7 +214,7 @@ macro_rules! impl_workspace_store {
                     sqlx::query(INSERT_AUDIT)
                         .bind(&audit.org_id)
                         .bind(&audit.actor)
-                        .bind(&audit.action)
+                        .bind(audit.action.as_str())
                         .bind(&audit.detail)
                         .bind(audit.occurred_at)
                         .execute(&mut *tx)
@@ -226,7 +234,7 @@ macro_rules! impl_workspace_store {
                     .bind(limit)
                     .fetch_all(&self.pool)
                     .await?;
-                Ok(rows.into_iter().map(AuditEntry::from).collect())
+                rows.into_iter().map(AuditEntry::try_from).collect()
             }
 
             async fn tokens_sealed_with_other_keys(

@@ -7,7 +7,7 @@ use super::{
 };
 use ovice_slack_secrets::SealedToken;
 
-use crate::domain::{AuditAction, AuditEntry};
+use crate::domain::{AuditAction, AuditEntry, AuditNote};
 
 // SQLite has no row locks: BEGIN IMMEDIATE takes the write lock up front, so a read-then-write
 // transaction cannot deadlock against another writer.

@@ -5,7 +5,7 @@ use ovice_slack_secrets::SealedToken;
 use rstest::rstest;
 
 use super::*;
-use crate::domain::{AuditAction, WorkspaceStatus};
+use crate::domain::{AuditAction, AuditEntry, AuditNote, WorkspaceStatus};
 
 fn workspace(org: &str, team: &str) -> StoredWorkspace {
     StoredWorkspace {
@@ -28,14 +28,17 @@ fn workspace(org: &str, team: &str) -> StoredWorkspace {
     }
 }
 
-fn audit(org: &str, action: &str, at: i64) -> AuditEntry {
-    AuditEntry {
+fn note(org: &str, at: i64) -> AuditNote {
+    AuditNote {
         org_id: org.into(),
         actor: "owner-1".into(),
-        action: action.into(),
         detail: "d".into(),
         occurred_at: at,
     }
+}
+
+fn audit(org: &str, action: AuditAction, at: i64) -> AuditEntry {
+    note(org, at).entry(action)
 }
 
 async fn store(backend: Backend) -> (Arc<dyn WorkspaceStore>, Option<TempDirGuard>) {
@@ -50,21 +53,12 @@ async fn store(backend: Backend) -> (Arc<dyn WorkspaceStore>, Option<TempDirGuar
 async fn put_get_replace_and_audit(#[case] backend: Backend) {
     let (s, _g) = store(backend).await;
     assert_eq!(s.get("o1").await.unwrap(), None);
-    let first = s
-        .put(&workspace("o1", "T1"), &audit("o1", "ignored", 1))
-        .await
-        .unwrap();
+    let first = s.put(&workspace("o1", "T1"), &note("o1", 1)).await.unwrap();
     assert_eq!(first.previous_team_id, None);
     assert_eq!(s.get("o1").await.unwrap(), Some(workspace("o1", "T1")));
-    let same = s
-        .put(&workspace("o1", "T1"), &audit("o1", "ignored", 2))
-        .await
-        .unwrap();
+    let same = s.put(&workspace("o1", "T1"), &note("o1", 2)).await.unwrap();
     assert_eq!(same.previous_team_id.as_deref(), Some("T1"));
-    let other = s
-        .put(&workspace("o1", "T2"), &audit("o1", "ignored", 3))
-        .await
-        .unwrap();
+    let other = s.put(&workspace("o1", "T2"), &note("o1", 3)).await.unwrap();
     assert_eq!(other.previous_team_id.as_deref(), Some("T1"));
     assert_eq!(s.get("o1").await.unwrap().unwrap().workspace.team_id, "T2");
     let actions: Vec<_> = s
@@ -76,11 +70,7 @@ async fn put_get_replace_and_audit(#[case] backend: Backend) {
         .collect();
     assert_eq!(
         actions,
-        vec![
-            AuditAction::ReplaceTeam.as_str(),
-            AuditAction::Update.as_str(),
-            AuditAction::Create.as_str()
-        ]
+        vec![AuditAction::ReplaceTeam, AuditAction::Update, AuditAction::Create]
     );
     assert_eq!(s.list_audit("o1", 1).await.unwrap().len(), 1);
     assert!(s.list_audit("o2", 10).await.unwrap().is_empty());
@@ -92,14 +82,22 @@ async fn put_get_replace_and_audit(#[case] backend: Backend) {
 #[tokio::test]
 async fn delete_only_audits_what_existed(#[case] backend: Backend) {
     let (s, _g) = store(backend).await;
-    assert!(!s.delete("o1", &audit("o1", "workspace.delete", 1)).await.unwrap());
+    assert!(
+        !s.delete("o1", &audit("o1", AuditAction::Delete, 1))
+            .await
+            .unwrap()
+    );
     assert!(s.list_audit("o1", 10).await.unwrap().is_empty());
-    s.put(&workspace("o1", "T1"), &audit("o1", "", 2)).await.unwrap();
-    assert!(s.delete("o1", &audit("o1", "workspace.delete", 3)).await.unwrap());
+    s.put(&workspace("o1", "T1"), &note("o1", 2)).await.unwrap();
+    assert!(
+        s.delete("o1", &audit("o1", AuditAction::Delete, 3))
+            .await
+            .unwrap()
+    );
     assert_eq!(s.get("o1").await.unwrap(), None);
     assert_eq!(
         s.list_audit("o1", 10).await.unwrap()[0].action,
-        "workspace.delete"
+        AuditAction::Delete
     );
 }
 
@@ -109,13 +107,13 @@ async fn delete_only_audits_what_existed(#[case] backend: Backend) {
 #[tokio::test]
 async fn token_invalid_only_for_the_current_team_and_once(#[case] backend: Backend) {
     let (s, _g) = store(backend).await;
-    s.put(&workspace("o1", "T1"), &audit("o1", "", 1)).await.unwrap();
+    s.put(&workspace("o1", "T1"), &note("o1", 1)).await.unwrap();
     let stale = s
         .mark_token_invalid(
             "o1",
             "T0",
             "token_revoked",
-            &audit("o1", "workspace.token_invalid", 2),
+            &audit("o1", AuditAction::TokenInvalid, 2),
         )
         .await;
     assert_eq!(stale.unwrap().unwrap().workspace.status, WorkspaceStatus::Active);
@@ -124,7 +122,7 @@ async fn token_invalid_only_for_the_current_team_and_once(#[case] backend: Backe
             "o1",
             "T1",
             "token_revoked",
-            &audit("o1", "workspace.token_invalid", 3),
+            &audit("o1", AuditAction::TokenInvalid, 3),
         )
         .await
         .unwrap()
@@ -136,7 +134,7 @@ async fn token_invalid_only_for_the_current_team_and_once(#[case] backend: Backe
         "o1",
         "",
         "invalid_auth",
-        &audit("o1", "workspace.token_invalid", 4),
+        &audit("o1", AuditAction::TokenInvalid, 4),
     )
     .await
     .unwrap();
@@ -144,7 +142,7 @@ async fn token_invalid_only_for_the_current_team_and_once(#[case] backend: Backe
     assert_eq!(
         audits
             .iter()
-            .filter(|a| a.action == "workspace.token_invalid")
+            .filter(|a| a.action == AuditAction::TokenInvalid)
             .count(),
         1
     );
@@ -153,13 +151,13 @@ async fn token_invalid_only_for_the_current_team_and_once(#[case] backend: Backe
         "token_revoked"
     );
     // A new put makes it active again.
-    s.put(&workspace("o1", "T1"), &audit("o1", "", 5)).await.unwrap();
+    s.put(&workspace("o1", "T1"), &note("o1", 5)).await.unwrap();
     assert_eq!(
         s.get("o1").await.unwrap().unwrap().workspace.status,
         WorkspaceStatus::Active
     );
     assert_eq!(
-        s.mark_token_invalid("nobody", "", "x", &audit("nobody", "a", 6))
+        s.mark_token_invalid("nobody", "", "x", &audit("nobody", AuditAction::TokenInvalid, 6))
             .await
             .unwrap(),
         None
@@ -172,7 +170,7 @@ async fn token_invalid_only_for_the_current_team_and_once(#[case] backend: Backe
 #[tokio::test]
 async fn tokens_are_resealed_only_if_unchanged(#[case] backend: Backend) {
     let (s, _g) = store(backend).await;
-    s.put(&workspace("o1", "T1"), &audit("o1", "", 1)).await.unwrap();
+    s.put(&workspace("o1", "T1"), &note("o1", 1)).await.unwrap();
     let old = workspace("o1", "T1").token;
     assert_eq!(s.tokens_sealed_with_other_keys("k1").await.unwrap(), vec![]);
     assert_eq!(

@@ -21,6 +21,33 @@ pub enum DbError {
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
 
+/// What the stores' SQL needs to know of a backend; everything else is the same statement on both.
+pub trait SqlBackend: sqlx::Database {
+    /// Begins a transaction that will write. SQLite has no row locks: `BEGIN IMMEDIATE` takes the
+    /// write lock up front, so a read-then-write transaction cannot deadlock against another writer.
+    const BEGIN_WRITE: &'static str;
+    /// Appended to a SELECT inside such a transaction to lock the rows it reads.
+    const LOCK_ROW: &'static str;
+    /// How many rows a statement changed (each backend has its own result type).
+    fn rows_affected(result: &Self::QueryResult) -> u64;
+}
+
+impl SqlBackend for sqlx::Sqlite {
+    const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
+    const LOCK_ROW: &'static str = "";
+    fn rows_affected(result: &Self::QueryResult) -> u64 {
+        result.rows_affected()
+    }
+}
+
+impl SqlBackend for sqlx::Postgres {
+    const BEGIN_WRITE: &'static str = "BEGIN";
+    const LOCK_ROW: &'static str = " FOR UPDATE";
+    fn rows_affected(result: &Self::QueryResult) -> u64 {
+        result.rows_affected()
+    }
+}
+
 /// A connection pool of either backend.
 #[derive(Clone, Debug)]
 pub enum Database {

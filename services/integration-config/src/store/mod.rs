@@ -1,9 +1,7 @@
 //! Persistence of workspace settings and the audit log: one trait, a SQLite and a PostgreSQL
 //! implementation sharing their SQL (`sql.rs`), one test suite run on both.
 
-mod postgres;
 mod sql;
-mod sqlite;
 #[cfg(test)]
 mod tests;
 
@@ -14,8 +12,7 @@ use ovice_slack_secrets::SealedToken;
 
 use crate::domain::{AuditEntry, AuditNote, Workspace};
 
-pub use postgres::PostgresWorkspaceStore;
-pub use sqlite::SqliteWorkspaceStore;
+pub use sql::SqlWorkspaceStore;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -76,7 +73,7 @@ pub async fn open(db: &Database) -> Result<Arc<dyn WorkspaceStore>, ovice_slack_
     static POSTGRES: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
     db.migrate(&SQLITE, &POSTGRES).await?;
     Ok(match db {
-        Database::Sqlite(pool) => Arc::new(SqliteWorkspaceStore::new(pool.clone())),
-        Database::Postgres(pool) => Arc::new(PostgresWorkspaceStore::new(pool.clone())),
+        Database::Sqlite(pool) => Arc::new(SqlWorkspaceStore::new(pool.clone())),
+        Database::Postgres(pool) => Arc::new(SqlWorkspaceStore::new(pool.clone())),
     })
 }

@@ -1,10 +1,12 @@
 //! The SQL of both backends. The statements are identical ($n placeholders work on both); only how a
-//! transaction takes its write lock differs, so one macro expands the implementation for each pool.
+//! transaction takes its write lock differs, which `SqlBackend` says. One generic implementation.
 
 use ovice_slack_secrets::SealedToken;
 
-use super::{StoreError, StoredWorkspace};
-use crate::domain::{AuditEntry, Workspace, WorkspaceStatus};
+use ovice_slack_runtime::db::SqlBackend;
+
+use super::{PutOutcome, StoreError, StoredWorkspace, WorkspaceStore};
+use crate::domain::{AuditAction, AuditEntry, AuditNote, Workspace, WorkspaceStatus};
 
 pub(super) const SELECT_WORKSPACE: &str = "SELECT org_id, team_id, team_name, workspace_domain, bot_user_id, \
      scopes, token_key_id, token_ciphertext, status, status_reason, updated_at, updated_by \
@@ -110,165 +112,175 @@ impl TryFrom<AuditRow> for AuditEntry {
     }
 }
 
-/// Implements `WorkspaceStore` for `$store` over a pool of `$db`, beginning write transactions with
-/// `$begin` and locking the org's row with `$lock` (appended to the SELECT).
-macro_rules! impl_workspace_store {
-    ($store:ident, $pool:ty, $begin:expr, $lock:expr) => {
-        #[derive(Clone, Debug)]
-        pub struct $store {
-            pool: $pool,
-        }
-
-        impl $store {
-            pub fn new(pool: $pool) -> Self {
-                Self { pool }
-            }
-        }
-
-        #[async_trait::async_trait]
-        impl $crate::store::WorkspaceStore for $store {
-            async fn get(&self, org_id: &str) -> Result<Option<StoredWorkspace>, StoreError> {
-                let row: Option<WorkspaceRow> = sqlx::query_as(SELECT_WORKSPACE)
-                    .bind(org_id)
-                    .fetch_optional(&self.pool)
-                    .await?;
-                row.map(StoredWorkspace::try_from).transpose()
-            }
-
-            async fn put(&self, ws: &StoredWorkspace, audit: &AuditNote) -> Result<PutOutcome, StoreError> {
-                let mut tx = self.pool.begin_with($begin).await?;
-                let previous: Option<WorkspaceRow> =
-                    sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT_WORKSPACE}{}", $lock)))
-                        .bind(&ws.workspace.org_id)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                let previous_team_id = previous.map(|p| p.team_id);
-                let w = &ws.workspace;
-                sqlx::query(UPSERT_WORKSPACE)
-                    .bind(&w.org_id)
-                    .bind(&w.team_id)
-                    .bind(&w.team_name)
-                    .bind(&w.domain)
-                    .bind(&w.bot_user_id)
-                    .bind(w.scopes.join(","))
-                    .bind(&ws.token.key_id)
-                    .bind(&ws.token.ciphertext)
-                    .bind(w.status.as_str())
-                    .bind(&w.status_reason)
-                    .bind(w.updated_at)
-                    .bind(&w.updated_by)
-                    .execute(&mut *tx)
-                    .await?;
-                let action = AuditAction::of_put(previous_team_id.as_deref(), &w.team_id);
-                sqlx::query(INSERT_AUDIT)
-                    .bind(&audit.org_id)
-                    .bind(&audit.actor)
-                    .bind(action.as_str())
-                    .bind(&audit.detail)
-                    .bind(audit.occurred_at)
-                    .execute(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-                Ok(PutOutcome { previous_team_id })
-            }
-
-            async fn delete(&self, org_id: &str, audit: &AuditEntry) -> Result<bool, StoreError> {
-                let mut tx = self.pool.begin_with($begin).await?;
-                let deleted = sqlx::query(DELETE_WORKSPACE)
-                    .bind(org_id)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                if deleted > 0 {
-                    sqlx::query(INSERT_AUDIT)
-                        .bind(&audit.org_id)
-                        .bind(&audit.actor)
-                        .bind(audit.action.as_str())
-                        .bind(&audit.detail)
-                        .bind(audit.occurred_at)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                tx.commit().await?;
-                Ok(deleted > 0)
-            }
-
-            async fn mark_token_invalid(
-                &self,
-                org_id: &str,
-                team_id: &str,
-                reason: &str,
-                audit: &AuditEntry,
-            ) -> Result<Option<StoredWorkspace>, StoreError> {
-                let mut tx = self.pool.begin_with($begin).await?;
-                let changed = sqlx::query(MARK_INVALID)
-                    .bind(org_id)
-                    .bind(team_id)
-                    .bind(reason)
-                    .bind(audit.occurred_at)
-                    .bind(&audit.actor)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                if changed > 0 {
-                    sqlx::query(INSERT_AUDIT)
-                        .bind(&audit.org_id)
-                        .bind(&audit.actor)
-                        .bind(audit.action.as_str())
-                        .bind(&audit.detail)
-                        .bind(audit.occurred_at)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                let row: Option<WorkspaceRow> = sqlx::query_as(SELECT_WORKSPACE)
-                    .bind(org_id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-                row.map(StoredWorkspace::try_from).transpose()
-            }
-
-            async fn list_audit(&self, org_id: &str, limit: i64) -> Result<Vec<AuditEntry>, StoreError> {
-                let rows: Vec<AuditRow> = sqlx::query_as(LIST_AUDIT)
-                    .bind(org_id)
-                    .bind(limit)
-                    .fetch_all(&self.pool)
-                    .await?;
-                rows.into_iter().map(AuditEntry::try_from).collect()
-            }
-
-            async fn tokens_sealed_with_other_keys(
-                &self,
-                active_key_id: &str,
-            ) -> Result<Vec<(String, SealedToken)>, StoreError> {
-                let rows: Vec<(String, String, Vec<u8>)> = sqlx::query_as(OTHER_KEY_TOKENS)
-                    .bind(active_key_id)
-                    .fetch_all(&self.pool)
-                    .await?;
-                Ok(rows
-                    .into_iter()
-                    .map(|(org, key_id, ciphertext)| (org, SealedToken { key_id, ciphertext }))
-                    .collect())
-            }
-
-            async fn replace_token(
-                &self,
-                org_id: &str,
-                old: &SealedToken,
-                new: &SealedToken,
-            ) -> Result<bool, StoreError> {
-                let r = sqlx::query(REPLACE_TOKEN)
-                    .bind(org_id)
-                    .bind(&old.key_id)
-                    .bind(&old.ciphertext)
-                    .bind(&new.key_id)
-                    .bind(&new.ciphertext)
-                    .execute(&self.pool)
-                    .await?;
-                Ok(r.rows_affected() == 1)
-            }
-        }
-    };
+/// The workspace store over either backend: the SQL above, with the backend's way to begin a write
+/// transaction and to lock a row.
+#[derive(Clone, Debug)]
+pub struct SqlWorkspaceStore<DB: sqlx::Database> {
+    pool: sqlx::Pool<DB>,
 }
 
-pub(super) use impl_workspace_store;
+impl<DB: sqlx::Database> SqlWorkspaceStore<DB> {
+    pub fn new(pool: sqlx::Pool<DB>) -> Self {
+        Self { pool }
+    }
+}
+
+#[async_trait::async_trait]
+impl<DB> WorkspaceStore for SqlWorkspaceStore<DB>
+where
+    DB: SqlBackend,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    DB::Arguments: sqlx::IntoArguments<DB>,
+    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> &'q String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> &'q Vec<u8>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'r> WorkspaceRow: sqlx::FromRow<'r, DB::Row>,
+    for<'r> AuditRow: sqlx::FromRow<'r, DB::Row>,
+    for<'r> (String, String, Vec<u8>): sqlx::FromRow<'r, DB::Row>,
+{
+
+    async fn get(&self, org_id: &str) -> Result<Option<StoredWorkspace>, StoreError> {
+        let row: Option<WorkspaceRow> = sqlx::query_as(SELECT_WORKSPACE)
+            .bind(org_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(StoredWorkspace::try_from).transpose()
+    }
+
+    async fn put(&self, ws: &StoredWorkspace, audit: &AuditNote) -> Result<PutOutcome, StoreError> {
+        let mut tx = self.pool.begin_with(DB::BEGIN_WRITE).await?;
+        let previous: Option<WorkspaceRow> =
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT_WORKSPACE}{}", DB::LOCK_ROW)))
+                .bind(&ws.workspace.org_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let previous_team_id = previous.map(|p| p.team_id);
+        let w = &ws.workspace;
+        sqlx::query(UPSERT_WORKSPACE)
+            .bind(&w.org_id)
+            .bind(&w.team_id)
+            .bind(&w.team_name)
+            .bind(&w.domain)
+            .bind(&w.bot_user_id)
+            .bind(w.scopes.join(","))
+            .bind(&ws.token.key_id)
+            .bind(&ws.token.ciphertext)
+            .bind(w.status.as_str())
+            .bind(&w.status_reason)
+            .bind(w.updated_at)
+            .bind(&w.updated_by)
+            .execute(&mut *tx)
+            .await?;
+        let action = AuditAction::of_put(previous_team_id.as_deref(), &w.team_id);
+        sqlx::query(INSERT_AUDIT)
+            .bind(&audit.org_id)
+            .bind(&audit.actor)
+            .bind(action.as_str())
+            .bind(&audit.detail)
+            .bind(audit.occurred_at)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(PutOutcome { previous_team_id })
+    }
+
+    async fn delete(&self, org_id: &str, audit: &AuditEntry) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin_with(DB::BEGIN_WRITE).await?;
+        let deleted = DB::rows_affected(
+            &sqlx::query(DELETE_WORKSPACE)
+                .bind(org_id)
+                .execute(&mut *tx)
+                .await?,
+        );
+        if deleted > 0 {
+            sqlx::query(INSERT_AUDIT)
+                .bind(&audit.org_id)
+                .bind(&audit.actor)
+                .bind(audit.action.as_str())
+                .bind(&audit.detail)
+                .bind(audit.occurred_at)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(deleted > 0)
+    }
+
+    async fn mark_token_invalid(
+        &self,
+        org_id: &str,
+        team_id: &str,
+        reason: &str,
+        audit: &AuditEntry,
+    ) -> Result<Option<StoredWorkspace>, StoreError> {
+        let mut tx = self.pool.begin_with(DB::BEGIN_WRITE).await?;
+        let changed = DB::rows_affected(
+            &sqlx::query(MARK_INVALID)
+                .bind(org_id)
+                .bind(team_id)
+                .bind(reason)
+                .bind(audit.occurred_at)
+                .bind(&audit.actor)
+                .execute(&mut *tx)
+                .await?,
+        );
+        if changed > 0 {
+            sqlx::query(INSERT_AUDIT)
+                .bind(&audit.org_id)
+                .bind(&audit.actor)
+                .bind(audit.action.as_str())
+                .bind(&audit.detail)
+                .bind(audit.occurred_at)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let row: Option<WorkspaceRow> = sqlx::query_as(SELECT_WORKSPACE)
+            .bind(org_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        row.map(StoredWorkspace::try_from).transpose()
+    }
+
+    async fn list_audit(&self, org_id: &str, limit: i64) -> Result<Vec<AuditEntry>, StoreError> {
+        let rows: Vec<AuditRow> = sqlx::query_as(LIST_AUDIT)
+            .bind(org_id)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.into_iter().map(AuditEntry::try_from).collect()
+    }
+
+    async fn tokens_sealed_with_other_keys(
+        &self,
+        active_key_id: &str,
+    ) -> Result<Vec<(String, SealedToken)>, StoreError> {
+        let rows: Vec<(String, String, Vec<u8>)> = sqlx::query_as(OTHER_KEY_TOKENS)
+            .bind(active_key_id)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(org, key_id, ciphertext)| (org, SealedToken { key_id, ciphertext }))
+            .collect())
+    }
+
+    async fn replace_token(
+        &self,
+        org_id: &str,
+        old: &SealedToken,
+        new: &SealedToken,
+    ) -> Result<bool, StoreError> {
+        let r = sqlx::query(REPLACE_TOKEN)
+            .bind(org_id)
+            .bind(&old.key_id)
+            .bind(&old.ciphertext)
+            .bind(&new.key_id)
+            .bind(&new.ciphertext)
+            .execute(&self.pool)
+            .await?;
+        Ok(DB::rows_affected(&r) == 1)
+    }
+}

@@ -1,9 +1,7 @@
 //! Persistence of links and pending Connect flows: one trait, SQLite and PostgreSQL sharing their SQL
 //! (`sql.rs`), one test suite run on both.
 
-mod postgres;
 mod sql;
-mod sqlite;
 #[cfg(test)]
 mod tests;
 
@@ -13,8 +11,7 @@ use ovice_slack_runtime::db::{Database, DbError};
 
 use crate::domain::{Link, PendingConnect};
 
-pub use postgres::PostgresLinkStore;
-pub use sqlite::SqliteLinkStore;
+pub use sql::SqlLinkStore;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -80,7 +77,7 @@ pub async fn open(db: &Database) -> Result<Arc<dyn LinkStore>, DbError> {
     static POSTGRES: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
     db.migrate(&SQLITE, &POSTGRES).await?;
     Ok(match db {
-        Database::Sqlite(pool) => Arc::new(SqliteLinkStore::new(pool.clone())),
-        Database::Postgres(pool) => Arc::new(PostgresLinkStore::new(pool.clone())),
+        Database::Sqlite(pool) => Arc::new(SqlLinkStore::new(pool.clone())),
+        Database::Postgres(pool) => Arc::new(SqlLinkStore::new(pool.clone())),
     })
 }

@@ -1,9 +1,11 @@
-//! The SQL of both backends; statements are identical ($n placeholders work on both), so one macro
-//! expands the implementation for each pool. No statement here needs more than one round trip.
+//! The SQL of both backends; statements are identical ($n placeholders work on both), so one generic
+//! implementation serves each pool. No statement here needs more than one round trip.
 
 use ovice_slack_secrets::SealedToken;
 
-use super::StoreError;
+use ovice_slack_runtime::db::SqlBackend;
+
+use super::{LinkStore, SealedLinkToken, StoreError};
 use crate::domain::{Link, LinkState, PendingConnect};
 
 pub(super) const INSERT_PENDING: &str = "INSERT INTO slack_connect_states (state_hash, org_id, user_id, email, \
@@ -149,193 +151,195 @@ impl TryFrom<LinkRow> for Link {
     }
 }
 
-/// Implements `LinkStore` for `$store` over a pool of type `$pool`.
-macro_rules! impl_link_store {
-    ($store:ident, $pool:ty) => {
-        #[derive(Clone, Debug)]
-        pub struct $store {
-            pool: $pool,
-        }
-
-        impl $store {
-            pub fn new(pool: $pool) -> Self {
-                Self { pool }
-            }
-        }
-
-        #[async_trait::async_trait]
-        impl $crate::store::LinkStore for $store {
-            async fn insert_pending(&self, p: &PendingConnect) -> Result<(), StoreError> {
-                sqlx::query(INSERT_PENDING)
-                    .bind(&p.state_hash)
-                    .bind(&p.org_id)
-                    .bind(&p.user_id)
-                    .bind(&p.email)
-                    .bind(&p.space_id)
-                    .bind(&p.team_id)
-                    .bind(&p.verifier.key_id)
-                    .bind(&p.verifier.ciphertext)
-                    .bind(p.created_at)
-                    .bind(p.expires_at)
-                    .execute(&self.pool)
-                    .await?;
-                Ok(())
-            }
-
-            async fn find_pending(&self, state_hash: &str) -> Result<Option<PendingConnect>, StoreError> {
-                let row: Option<PendingRow> = sqlx::query_as(SELECT_PENDING)
-                    .bind(state_hash)
-                    .fetch_optional(&self.pool)
-                    .await?;
-                Ok(row.map(PendingConnect::from))
-            }
-
-            async fn spend_pending(&self, state_hash: &str, now: i64) -> Result<bool, StoreError> {
-                let r = sqlx::query(SPEND_PENDING)
-                    .bind(state_hash)
-                    .bind(now)
-                    .execute(&self.pool)
-                    .await?;
-                Ok(r.rows_affected() == 1)
-            }
-
-            async fn purge_pending(&self, before: i64) -> Result<u64, StoreError> {
-                Ok(sqlx::query(PURGE_PENDING)
-                    .bind(before)
-                    .execute(&self.pool)
-                    .await?
-                    .rows_affected())
-            }
-
-            async fn get_link(&self, org_id: &str, user_id: &str) -> Result<Option<Link>, StoreError> {
-                let row: Option<LinkRow> = sqlx::query_as(sqlx::AssertSqlSafe(select_link()))
-                    .bind(org_id)
-                    .bind(user_id)
-                    .fetch_optional(&self.pool)
-                    .await?;
-                row.map(Link::try_from).transpose()
-            }
-
-            async fn get_links(&self, org_id: &str, user_ids: &[String]) -> Result<Vec<Link>, StoreError> {
-                if user_ids.is_empty() {
-                    return Ok(Vec::new());
-                }
-                let mut query =
-                    sqlx::query_as::<_, LinkRow>(sqlx::AssertSqlSafe(select_links(user_ids.len())))
-                        .bind(org_id);
-                for user_id in user_ids {
-                    query = query.bind(user_id);
-                }
-                query
-                    .fetch_all(&self.pool)
-                    .await?
-                    .into_iter()
-                    .map(Link::try_from)
-                    .collect()
-            }
-
-            async fn put_link(&self, l: &Link) -> Result<(), StoreError> {
-                sqlx::query(sqlx::AssertSqlSafe(upsert_link()))
-                    .bind(&l.org_id)
-                    .bind(&l.user_id)
-                    .bind(&l.slack_team_id)
-                    .bind(&l.slack_user_id)
-                    .bind(&l.slack_user_name)
-                    .bind(l.scopes.join(","))
-                    .bind(&l.token.key_id)
-                    .bind(&l.token.ciphertext)
-                    .bind(l.state.as_str())
-                    .bind(&l.state_reason)
-                    .bind(l.connected_at)
-                    .bind(l.updated_at)
-                    .execute(&self.pool)
-                    .await?;
-                Ok(())
-            }
-
-            async fn delete_link(&self, org_id: &str, user_id: &str) -> Result<bool, StoreError> {
-                let r = sqlx::query(DELETE_LINK)
-                    .bind(org_id)
-                    .bind(user_id)
-                    .execute(&self.pool)
-                    .await?;
-                Ok(r.rows_affected() > 0)
-            }
-
-            async fn list_links(
-                &self,
-                org_id: &str,
-                team_id: &str,
-                after: &str,
-                limit: i64,
-            ) -> Result<Vec<Link>, StoreError> {
-                let rows: Vec<LinkRow> = sqlx::query_as(sqlx::AssertSqlSafe(list_links()))
-                    .bind(org_id)
-                    .bind(team_id)
-                    .bind(after)
-                    .bind(limit)
-                    .fetch_all(&self.pool)
-                    .await?;
-                rows.into_iter().map(Link::try_from).collect()
-            }
-
-            async fn mark_needs_reconnect(
-                &self,
-                org_id: &str,
-                user_id: &str,
-                reason: &str,
-                now: i64,
-            ) -> Result<bool, StoreError> {
-                let r = sqlx::query(MARK_NEEDS_RECONNECT)
-                    .bind(org_id)
-                    .bind(user_id)
-                    .bind(reason)
-                    .bind(now)
-                    .execute(&self.pool)
-                    .await?;
-                Ok(r.rows_affected() > 0)
-            }
-
-            async fn tokens_sealed_with_other_keys(
-                &self,
-                active_key_id: &str,
-            ) -> Result<Vec<$crate::store::SealedLinkToken>, StoreError> {
-                let rows: Vec<(String, String, String, Vec<u8>)> = sqlx::query_as(OTHER_KEY_TOKENS)
-                    .bind(active_key_id)
-                    .fetch_all(&self.pool)
-                    .await?;
-                Ok(rows
-                    .into_iter()
-                    .map(|(org, user, key_id, ciphertext)| {
-                        (
-                            org,
-                            user,
-                            ovice_slack_secrets::SealedToken { key_id, ciphertext },
-                        )
-                    })
-                    .collect())
-            }
-
-            async fn replace_token(
-                &self,
-                org_id: &str,
-                user_id: &str,
-                old: &ovice_slack_secrets::SealedToken,
-                new: &ovice_slack_secrets::SealedToken,
-            ) -> Result<bool, StoreError> {
-                let r = sqlx::query(REPLACE_TOKEN)
-                    .bind(org_id)
-                    .bind(user_id)
-                    .bind(&old.key_id)
-                    .bind(&old.ciphertext)
-                    .bind(&new.key_id)
-                    .bind(&new.ciphertext)
-                    .execute(&self.pool)
-                    .await?;
-                Ok(r.rows_affected() == 1)
-            }
-        }
-    };
+/// The link store over either backend: the SQL above, one implementation.
+#[derive(Clone, Debug)]
+pub struct SqlLinkStore<DB: sqlx::Database> {
+    pool: sqlx::Pool<DB>,
 }
 
-pub(super) use impl_link_store;
+impl<DB: sqlx::Database> SqlLinkStore<DB> {
+    pub fn new(pool: sqlx::Pool<DB>) -> Self {
+        Self { pool }
+    }
+}
+
+#[async_trait::async_trait]
+impl<DB> LinkStore for SqlLinkStore<DB>
+where
+    DB: SqlBackend,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    DB::Arguments: sqlx::IntoArguments<DB>,
+    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> &'q String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> &'q Vec<u8>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'r> PendingRow: sqlx::FromRow<'r, DB::Row>,
+    for<'r> LinkRow: sqlx::FromRow<'r, DB::Row>,
+    for<'r> (String, String, String, Vec<u8>): sqlx::FromRow<'r, DB::Row>,
+{
+    async fn insert_pending(&self, p: &PendingConnect) -> Result<(), StoreError> {
+        sqlx::query(INSERT_PENDING)
+            .bind(&p.state_hash)
+            .bind(&p.org_id)
+            .bind(&p.user_id)
+            .bind(&p.email)
+            .bind(&p.space_id)
+            .bind(&p.team_id)
+            .bind(&p.verifier.key_id)
+            .bind(&p.verifier.ciphertext)
+            .bind(p.created_at)
+            .bind(p.expires_at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn find_pending(&self, state_hash: &str) -> Result<Option<PendingConnect>, StoreError> {
+        let row: Option<PendingRow> = sqlx::query_as(SELECT_PENDING)
+            .bind(state_hash)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(PendingConnect::from))
+    }
+
+    async fn spend_pending(&self, state_hash: &str, now: i64) -> Result<bool, StoreError> {
+        let r = sqlx::query(SPEND_PENDING)
+            .bind(state_hash)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(DB::rows_affected(&r) == 1)
+    }
+
+    async fn purge_pending(&self, before: i64) -> Result<u64, StoreError> {
+        let r = sqlx::query(PURGE_PENDING)
+            .bind(before)
+            .execute(&self.pool)
+            .await?;
+        Ok(DB::rows_affected(&r))
+    }
+
+    async fn get_link(&self, org_id: &str, user_id: &str) -> Result<Option<Link>, StoreError> {
+        let row: Option<LinkRow> = sqlx::query_as(sqlx::AssertSqlSafe(select_link()))
+            .bind(org_id)
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(Link::try_from).transpose()
+    }
+
+    async fn get_links(&self, org_id: &str, user_ids: &[String]) -> Result<Vec<Link>, StoreError> {
+        if user_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut query =
+            sqlx::query_as::<_, LinkRow>(sqlx::AssertSqlSafe(select_links(user_ids.len()))).bind(org_id);
+        for user_id in user_ids {
+            query = query.bind(user_id);
+        }
+        query
+            .fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .map(Link::try_from)
+            .collect()
+    }
+
+    async fn put_link(&self, l: &Link) -> Result<(), StoreError> {
+        sqlx::query(sqlx::AssertSqlSafe(upsert_link()))
+            .bind(&l.org_id)
+            .bind(&l.user_id)
+            .bind(&l.slack_team_id)
+            .bind(&l.slack_user_id)
+            .bind(&l.slack_user_name)
+            .bind(l.scopes.join(","))
+            .bind(&l.token.key_id)
+            .bind(&l.token.ciphertext)
+            .bind(l.state.as_str())
+            .bind(&l.state_reason)
+            .bind(l.connected_at)
+            .bind(l.updated_at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_link(&self, org_id: &str, user_id: &str) -> Result<bool, StoreError> {
+        let r = sqlx::query(DELETE_LINK)
+            .bind(org_id)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(DB::rows_affected(&r) > 0)
+    }
+
+    async fn list_links(
+        &self,
+        org_id: &str,
+        team_id: &str,
+        after: &str,
+        limit: i64,
+    ) -> Result<Vec<Link>, StoreError> {
+        let rows: Vec<LinkRow> = sqlx::query_as(sqlx::AssertSqlSafe(list_links()))
+            .bind(org_id)
+            .bind(team_id)
+            .bind(after)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.into_iter().map(Link::try_from).collect()
+    }
+
+    async fn mark_needs_reconnect(
+        &self,
+        org_id: &str,
+        user_id: &str,
+        reason: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let r = sqlx::query(MARK_NEEDS_RECONNECT)
+            .bind(org_id)
+            .bind(user_id)
+            .bind(reason)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(DB::rows_affected(&r) > 0)
+    }
+
+    async fn tokens_sealed_with_other_keys(
+        &self,
+        active_key_id: &str,
+    ) -> Result<Vec<SealedLinkToken>, StoreError> {
+        let rows: Vec<(String, String, String, Vec<u8>)> = sqlx::query_as(OTHER_KEY_TOKENS)
+            .bind(active_key_id)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(org, user, key_id, ciphertext)| {
+                (org, user, ovice_slack_secrets::SealedToken { key_id, ciphertext })
+            })
+            .collect())
+    }
+
+    async fn replace_token(
+        &self,
+        org_id: &str,
+        user_id: &str,
+        old: &ovice_slack_secrets::SealedToken,
+        new: &ovice_slack_secrets::SealedToken,
+    ) -> Result<bool, StoreError> {
+        let r = sqlx::query(REPLACE_TOKEN)
+            .bind(org_id)
+            .bind(user_id)
+            .bind(&old.key_id)
+            .bind(&old.ciphertext)
+            .bind(&new.key_id)
+            .bind(&new.ciphertext)
+            .execute(&self.pool)
+            .await?;
+        Ok(DB::rows_affected(&r) == 1)
+    }
+}

@@ -140,7 +140,6 @@ where
     for<'r> AuditRow: sqlx::FromRow<'r, DB::Row>,
     for<'r> (String, String, Vec<u8>): sqlx::FromRow<'r, DB::Row>,
 {
-
     async fn get(&self, org_id: &str) -> Result<Option<StoredWorkspace>, StoreError> {
         let row: Option<WorkspaceRow> = sqlx::query_as(SELECT_WORKSPACE)
             .bind(org_id)

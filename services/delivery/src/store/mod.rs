@@ -1,5 +1,5 @@
-//! The durable outbox: one trait, a SQLite and a PostgreSQL implementation sharing their SQL
-//! (`sql.rs`), one test suite run on both.
+//! The durable outbox: one trait, one implementation over either backend (`sql.rs`), what differs
+//! per backend in `sqlite.rs` and `postgres.rs`, one test suite run on both.
 //!
 //! Workers claim due rows with a lease: a claimed row stays PENDING, and every later change is
 //! conditional on the lease owner, so a worker whose lease ran out cannot overwrite the result of
@@ -19,8 +19,7 @@ use ovice_slack_runtime::db::Database;
 
 use crate::domain::{Delivery, DeliveryMode, DeliveryStatus, SkipReason};
 
-pub use postgres::PostgresOutboxStore;
-pub use sqlite::SqliteOutboxStore;
+use sql::SqlOutboxStore;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -168,7 +167,7 @@ pub async fn open(db: &Database) -> Result<Arc<dyn OutboxStore>, ovice_slack_run
     static POSTGRES: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
     db.migrate(&SQLITE, &POSTGRES).await?;
     Ok(match db {
-        Database::Sqlite(pool) => Arc::new(SqliteOutboxStore::new(pool.clone())),
-        Database::Postgres(pool) => Arc::new(PostgresOutboxStore::new(pool.clone())),
+        Database::Sqlite(pool) => Arc::new(SqlOutboxStore::<sqlx::Sqlite>::new(pool.clone())),
+        Database::Postgres(pool) => Arc::new(SqlOutboxStore::<sqlx::Postgres>::new(pool.clone())),
     })
 }

@@ -1,8 +1,10 @@
-//! The SQL of both backends. The statements are identical ($n placeholders work on both); how a
-//! claim locks differs (PostgreSQL skips rows other claimers hold, SQLite has a single writer), so
-//! one macro expands the implementation for each pool.
+//! The SQL of both backends and the one implementation over either pool. The statements are
+//! identical ($n placeholders work on both); what differs (how a claim locks, who writes) is said by
+//! each backend's `OutboxBackend` (`sqlite.rs`, `postgres.rs`).
 
-use super::{Outcome, StoreError};
+use ovice_slack_runtime::db::SqlBackend;
+
+use super::{Claim, OutboxStore, Outcome, StoreError};
 use crate::domain::{Delivery, DeliveryMode, DeliveryStatus, SkipReason, SpaceRole};
 
 macro_rules! columns {
@@ -31,41 +33,6 @@ pub(super) const INSERT_TEMPLATE: &str = concat!(
      ON CONFLICT (org_id, message_id) DO NOTHING RETURNING ",
     columns!()
 );
-
-/// The insert of `d` (`INSERT_TEMPLATE` with its lock), ready to run on either backend.
-macro_rules! insert_query {
-    ($sql:expr, $d:expr) => {{
-        let d: &Delivery = $d;
-        sqlx::query_as::<_, DeliveryRow>(sqlx::AssertSqlSafe($sql))
-            .bind(&d.delivery_id)
-            .bind(&d.org_id)
-            .bind(&d.message_id)
-            .bind(&d.space_id)
-            .bind(&d.space_name)
-            .bind(&d.sender_user_id)
-            .bind(&d.sender_name)
-            .bind(d.sender_role.as_str())
-            .bind(&d.recipient_user_id)
-            .bind(&d.text)
-            .bind(&d.link_url)
-            .bind(d.sent_at)
-            .bind(d.status.as_str())
-            .bind(mode_str(d.mode))
-            .bind(i64::from(d.attempts))
-            .bind(&d.last_error)
-            .bind(d.skip_reason.map_or("", SkipReason::as_str))
-            .bind(&d.slack_channel_id)
-            .bind(&d.slack_ts)
-            .bind(d.next_attempt_at)
-            .bind(&d.lease_owner)
-            .bind(d.lease_until)
-            .bind(d.created_at)
-            .bind(d.updated_at)
-            .bind(&d.accepted_trace)
-    }};
-}
-
-pub(super) use insert_query;
 
 pub(super) const SELECT_BY_MESSAGE: &str = concat!(
     "SELECT ",
@@ -276,226 +243,241 @@ pub(super) fn claim_candidates(limit: u32) -> i64 {
     i64::from(limit).saturating_mul(8).max(512)
 }
 
-/// Implements `OutboxStore` for `$store` over a pool of `$pool`, beginning write transactions with
-/// `$begin`, locking claimed rows with `$lock`; `$writer` stores new rows and decides whose turn it
-/// is to write (`turn`).
-macro_rules! impl_outbox_store {
-    ($store:ident, $pool:ty, $begin:expr, $lock:expr, $writer:ty) => {
-        #[derive(Clone, Debug)]
-        pub struct $store {
-            pool: $pool,
-            claim_sql: String,
-            writer: $writer,
+/// What differs between the backends of the outbox: how a claim locks the rows it takes, how an
+/// insert holds the earlier message of its conversation, and who writes (`Writer`).
+pub(super) trait OutboxBackend: SqlBackend {
+    /// Appended to the claim's row selection.
+    const CLAIM_LOCK: &'static str;
+    /// Replaces `{lock}` in `INSERT_TEMPLATE`.
+    const INSERT_LOCK: &'static str;
+    type Writer: OutboxWriter;
+    fn writer(pool: sqlx::Pool<Self>) -> Self::Writer;
+}
+
+/// A backend's own way to carry out the writes of an accept and of a delivery's end, and to order
+/// the other writes around them.
+#[async_trait::async_trait]
+pub(super) trait OutboxWriter: Clone + std::fmt::Debug + Send + Sync + 'static {
+    /// Waits until this process may begin a write transaction (held while it runs).
+    async fn turn(&self) -> WriteTurn<'_>;
+    async fn insert(&self, d: Delivery) -> Result<(DeliveryRow, bool), StoreError>;
+    async fn complete(&self, c: Completion) -> Result<bool, StoreError>;
+    async fn reschedule(&self, r: Rescheduling) -> Result<bool, StoreError>;
+    async fn release(&self, r: Releasing) -> Result<bool, StoreError>;
+}
+
+/// A writer's turn: a held gate, or nothing to hold where writers need no turns.
+pub(super) type WriteTurn<'a> = Option<tokio::sync::MutexGuard<'a, ()>>;
+
+/// The outbox over either backend: the SQL above, one implementation.
+#[derive(Clone, Debug)]
+pub(super) struct SqlOutboxStore<DB: OutboxBackend> {
+    pool: sqlx::Pool<DB>,
+    claim_sql: String,
+    writer: DB::Writer,
+}
+
+impl<DB: OutboxBackend> SqlOutboxStore<DB> {
+    pub(super) fn new(pool: sqlx::Pool<DB>) -> Self {
+        Self {
+            claim_sql: CLAIM_TEMPLATE.replace("{lock}", DB::CLAIM_LOCK),
+            writer: DB::writer(pool.clone()),
+            pool,
         }
+    }
+}
 
-        impl $store {
-            pub fn new(pool: $pool) -> Self {
-                Self {
-                    claim_sql: CLAIM_TEMPLATE.replace("{lock}", $lock),
-                    writer: <$writer>::new(pool.clone()),
-                    pool,
-                }
-            }
-        }
+#[async_trait::async_trait]
+impl<DB> OutboxStore for SqlOutboxStore<DB>
+where
+    DB: OutboxBackend,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    DB::Arguments: sqlx::IntoArguments<DB>,
+    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> bool: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'r> DeliveryRow: sqlx::FromRow<'r, DB::Row>,
+    for<'r> (Option<i64>,): sqlx::FromRow<'r, DB::Row>,
+    for<'r> (i64, Option<i64>): sqlx::FromRow<'r, DB::Row>,
+{
+    async fn insert_if_absent(&self, d: &Delivery) -> Result<(Delivery, bool), StoreError> {
+        let (row, new) = self.writer.insert(d.clone()).await?;
+        Ok((Delivery::try_from(row)?, new))
+    }
 
-        #[async_trait::async_trait]
-        impl $crate::store::OutboxStore for $store {
-            async fn insert_if_absent(&self, d: &Delivery) -> Result<(Delivery, bool), StoreError> {
-                let (row, new) = self.writer.insert(d.clone()).await?;
-                Ok((Delivery::try_from(row)?, new))
-            }
+    async fn get(&self, org_id: &str, message_id: &str) -> Result<Option<Delivery>, StoreError> {
+        let row: Option<DeliveryRow> = sqlx::query_as(SELECT_BY_MESSAGE)
+            .bind(org_id)
+            .bind(message_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(Delivery::try_from).transpose()
+    }
 
-            async fn get(&self, org_id: &str, message_id: &str) -> Result<Option<Delivery>, StoreError> {
-                let row: Option<DeliveryRow> = sqlx::query_as(SELECT_BY_MESSAGE)
-                    .bind(org_id)
-                    .bind(message_id)
-                    .fetch_optional(&self.pool)
-                    .await?;
-                row.map(Delivery::try_from).transpose()
-            }
+    async fn get_by_id(&self, delivery_id: &str) -> Result<Option<Delivery>, StoreError> {
+        let row: Option<DeliveryRow> = sqlx::query_as(SELECT_BY_ID)
+            .bind(delivery_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(Delivery::try_from).transpose()
+    }
 
-            async fn get_by_id(&self, delivery_id: &str) -> Result<Option<Delivery>, StoreError> {
-                let row: Option<DeliveryRow> = sqlx::query_as(SELECT_BY_ID)
-                    .bind(delivery_id)
-                    .fetch_optional(&self.pool)
-                    .await?;
-                row.map(Delivery::try_from).transpose()
-            }
+    async fn list(
+        &self,
+        org_id: &str,
+        status: Option<DeliveryStatus>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        let rows: Vec<DeliveryRow> = sqlx::query_as(LIST)
+            .bind(org_id)
+            .bind(status.map_or("", DeliveryStatus::as_str))
+            .bind(after.unwrap_or(""))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.into_iter().map(Delivery::try_from).collect()
+    }
 
-            async fn list(
-                &self,
-                org_id: &str,
-                status: Option<DeliveryStatus>,
-                after: Option<&str>,
-                limit: u32,
-            ) -> Result<Vec<Delivery>, StoreError> {
-                let rows: Vec<DeliveryRow> = sqlx::query_as(LIST)
-                    .bind(org_id)
-                    .bind(status.map_or("", DeliveryStatus::as_str))
-                    .bind(after.unwrap_or(""))
-                    .bind(i64::from(limit))
-                    .fetch_all(&self.pool)
-                    .await?;
-                rows.into_iter().map(Delivery::try_from).collect()
-            }
+    async fn claim_due(&self, claim: Claim<'_>) -> Result<Vec<Delivery>, StoreError> {
+        let _turn = self.writer.turn().await;
+        let mut tx = self.pool.begin_with(DB::BEGIN_WRITE).await?;
+        let rows: Vec<DeliveryRow> = sqlx::query_as(sqlx::AssertSqlSafe(self.claim_sql.as_str()))
+            .bind(claim.worker_id)
+            .bind(claim.lease_until)
+            .bind(claim.now)
+            .bind(i64::from(claim.per_org.max(1)))
+            .bind(i64::from(claim.limit))
+            .bind(claim_candidates(claim.limit))
+            .fetch_all(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        let mut claimed = rows
+            .into_iter()
+            .map(Delivery::try_from)
+            .collect::<Result<Vec<_>, _>>()?;
+        claimed.sort_by(|a, b| (a.next_attempt_at, &a.delivery_id).cmp(&(b.next_attempt_at, &b.delivery_id)));
+        Ok(claimed)
+    }
 
-            async fn claim_due(&self, claim: Claim<'_>) -> Result<Vec<Delivery>, StoreError> {
-                let _turn = self.writer.turn().await;
-                let mut tx = self.pool.begin_with($begin).await?;
-                let rows: Vec<DeliveryRow> = sqlx::query_as(sqlx::AssertSqlSafe(self.claim_sql.as_str()))
-                    .bind(claim.worker_id)
-                    .bind(claim.lease_until)
-                    .bind(claim.now)
-                    .bind(i64::from(claim.per_org.max(1)))
-                    .bind(i64::from(claim.limit))
-                    .bind(claim_candidates(claim.limit))
-                    .fetch_all(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-                let mut claimed = rows
-                    .into_iter()
-                    .map(Delivery::try_from)
-                    .collect::<Result<Vec<_>, _>>()?;
-                claimed.sort_by(|a, b| {
-                    (a.next_attempt_at, &a.delivery_id).cmp(&(b.next_attempt_at, &b.delivery_id))
-                });
-                Ok(claimed)
-            }
+    async fn complete(
+        &self,
+        delivery_id: &str,
+        lease_owner: &str,
+        outcome: &Outcome,
+        now: i64,
+        erase_failed_text: bool,
+    ) -> Result<bool, StoreError> {
+        self.writer
+            .complete(Completion {
+                delivery_id: delivery_id.to_owned(),
+                lease_owner: lease_owner.to_owned(),
+                outcome: outcome.clone(),
+                now,
+                erase_failed_text,
+            })
+            .await
+    }
 
-            async fn complete(
-                &self,
-                delivery_id: &str,
-                lease_owner: &str,
-                outcome: &Outcome,
-                now: i64,
-                erase_failed_text: bool,
-            ) -> Result<bool, StoreError> {
-                self.writer
-                    .complete(Completion {
-                        delivery_id: delivery_id.to_owned(),
-                        lease_owner: lease_owner.to_owned(),
-                        outcome: outcome.clone(),
-                        now,
-                        erase_failed_text,
-                    })
-                    .await
-            }
+    async fn reschedule(
+        &self,
+        delivery_id: &str,
+        lease_owner: &str,
+        next_attempt_at: i64,
+        mode: Option<DeliveryMode>,
+        error: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        self.writer
+            .reschedule(Rescheduling {
+                delivery_id: delivery_id.to_owned(),
+                lease_owner: lease_owner.to_owned(),
+                next_attempt_at,
+                mode,
+                error: error.to_owned(),
+                now,
+            })
+            .await
+    }
 
-            async fn reschedule(
-                &self,
-                delivery_id: &str,
-                lease_owner: &str,
-                next_attempt_at: i64,
-                mode: Option<DeliveryMode>,
-                error: &str,
-                now: i64,
-            ) -> Result<bool, StoreError> {
-                self.writer
-                    .reschedule(Rescheduling {
-                        delivery_id: delivery_id.to_owned(),
-                        lease_owner: lease_owner.to_owned(),
-                        next_attempt_at,
-                        mode,
-                        error: error.to_owned(),
-                        now,
-                    })
-                    .await
-            }
+    async fn release(
+        &self,
+        delivery_id: &str,
+        lease_owner: &str,
+        not_before: i64,
+    ) -> Result<bool, StoreError> {
+        self.writer
+            .release(Releasing {
+                delivery_id: delivery_id.to_owned(),
+                lease_owner: lease_owner.to_owned(),
+                not_before,
+            })
+            .await
+    }
 
-            async fn release(
-                &self,
-                delivery_id: &str,
-                lease_owner: &str,
-                not_before: i64,
-            ) -> Result<bool, StoreError> {
-                self.writer
-                    .release(Releasing {
-                        delivery_id: delivery_id.to_owned(),
-                        lease_owner: lease_owner.to_owned(),
-                        not_before,
-                    })
-                    .await
-            }
+    async fn fail_pending_for_org(
+        &self,
+        org_id: &str,
+        reason: &str,
+        now: i64,
+        erase_failed_text: bool,
+    ) -> Result<u64, StoreError> {
+        let _turn = self.writer.turn().await;
+        let mut tx = self.pool.begin_with(DB::BEGIN_WRITE).await?;
+        let failed = sqlx::query(FAIL_PENDING_FOR_ORG)
+            .bind(org_id)
+            .bind(reason)
+            .bind(now)
+            .bind(erase_failed_text)
+            .execute(&mut *tx)
+            .await?;
+        // A statement of its own: on PostgreSQL it sees rows inserted while the one above waited
+        // for their locks.
+        sqlx::query(PROMOTE_HEADS).bind(org_id).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(DB::rows_affected(&failed))
+    }
 
-            async fn fail_pending_for_org(
-                &self,
-                org_id: &str,
-                reason: &str,
-                now: i64,
-                erase_failed_text: bool,
-            ) -> Result<u64, StoreError> {
-                let _turn = self.writer.turn().await;
-                let mut tx = self.pool.begin_with($begin).await?;
-                let failed = sqlx::query(FAIL_PENDING_FOR_ORG)
-                    .bind(org_id)
-                    .bind(reason)
-                    .bind(now)
-                    .bind(erase_failed_text)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                // A statement of its own: on PostgreSQL it sees rows inserted while the one above
-                // waited for their locks.
-                sqlx::query(PROMOTE_HEADS)
-                    .bind(org_id)
-                    .execute(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-                Ok(failed)
-            }
+    async fn retry(&self, org_id: &str, delivery_id: &str, now: i64) -> Result<Option<Delivery>, StoreError> {
+        let _turn = self.writer.turn().await;
+        let row: Option<DeliveryRow> = sqlx::query_as(RETRY)
+            .bind(org_id)
+            .bind(delivery_id)
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(Delivery::try_from).transpose()
+    }
 
-            async fn retry(
-                &self,
-                org_id: &str,
-                delivery_id: &str,
-                now: i64,
-            ) -> Result<Option<Delivery>, StoreError> {
-                let _turn = self.writer.turn().await;
-                let row: Option<DeliveryRow> = sqlx::query_as(RETRY)
-                    .bind(org_id)
-                    .bind(delivery_id)
-                    .bind(now)
-                    .fetch_optional(&self.pool)
-                    .await?;
-                row.map(Delivery::try_from).transpose()
-            }
+    async fn promote_heads(&self) -> Result<u64, StoreError> {
+        let _turn = self.writer.turn().await;
+        let mut tx = self.pool.begin_with(DB::BEGIN_WRITE).await?;
+        let promoted = sqlx::query(PROMOTE_HEADS).bind("").execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(DB::rows_affected(&promoted))
+    }
 
-            async fn promote_heads(&self) -> Result<u64, StoreError> {
-                let _turn = self.writer.turn().await;
-                let mut tx = self.pool.begin_with($begin).await?;
-                let promoted = sqlx::query(PROMOTE_HEADS)
-                    .bind("")
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                tx.commit().await?;
-                Ok(promoted)
-            }
+    async fn next_wakeup(&self, now: i64) -> Result<Option<i64>, StoreError> {
+        let (at,): (Option<i64>,) = sqlx::query_as(NEXT_WAKEUP)
+            .bind(now)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(at)
+    }
 
-            async fn next_wakeup(&self, now: i64) -> Result<Option<i64>, StoreError> {
-                let (at,): (Option<i64>,) = sqlx::query_as(NEXT_WAKEUP)
-                    .bind(now)
-                    .fetch_one(&self.pool)
-                    .await?;
-                Ok(at)
-            }
+    async fn pending_stats(&self) -> Result<(u64, Option<i64>), StoreError> {
+        let (count, oldest): (i64, Option<i64>) = sqlx::query_as(PENDING_STATS).fetch_one(&self.pool).await?;
+        Ok((u64::try_from(count).unwrap_or(0), oldest))
+    }
 
-            async fn pending_stats(&self) -> Result<(u64, Option<i64>), StoreError> {
-                let (count, oldest): (i64, Option<i64>) =
-                    sqlx::query_as(PENDING_STATS).fetch_one(&self.pool).await?;
-                Ok((u64::try_from(count).unwrap_or(0), oldest))
-            }
-
-            async fn erase_text_before(&self, before: i64) -> Result<u64, StoreError> {
-                let _turn = self.writer.turn().await;
-                Ok(sqlx::query(ERASE_TEXT_BEFORE)
-                    .bind(before)
-                    .execute(&self.pool)
-                    .await?
-                    .rows_affected())
-            }
-        }
-    };
+    async fn erase_text_before(&self, before: i64) -> Result<u64, StoreError> {
+        let _turn = self.writer.turn().await;
+        let erased = sqlx::query(ERASE_TEXT_BEFORE)
+            .bind(before)
+            .execute(&self.pool)
+            .await?;
+        Ok(DB::rows_affected(&erased))
+    }
 }
 
 /// The arguments of `OutboxStore::complete`, owned, so a writer can queue them.
@@ -527,99 +509,130 @@ pub(super) struct Releasing {
     pub not_before: i64,
 }
 
-/// The statements of the writes that end or hand back a claimed delivery, for a connection of
-/// `$conn` that is inside a transaction (the writer decides which: its own, or a group commit).
-macro_rules! impl_outbox_writes {
-    ($conn:ty) => {
-        /// Stores `d` unless its message id is known; `(row, true)` when new.
-        async fn insert_in(
-            conn: &mut $conn,
-            insert_sql: &str,
-            d: &Delivery,
-        ) -> Result<(DeliveryRow, bool), StoreError> {
-            if let Some(row) = insert_query!(insert_sql, d)
-                .fetch_optional(&mut *conn)
-                .await?
-            {
-                return Ok((row, true));
+/// The statements of an accept and of the writes that end or hand back a claimed delivery, on a
+/// connection that is inside a transaction (the writer decides which: its own, or a group commit).
+pub(super) struct Statements<DB>(std::marker::PhantomData<DB>);
+
+impl<DB> Statements<DB>
+where
+    DB: SqlBackend,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    DB::Arguments: sqlx::IntoArguments<DB>,
+    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> &'q String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> &'q Option<String>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Option<i64>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> bool: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'r> DeliveryRow: sqlx::FromRow<'r, DB::Row>,
+    for<'r> (String, String): sqlx::FromRow<'r, DB::Row>,
+{
+    /// Stores `d` unless its message id is known; `(row, true)` when new. `insert_sql` is
+    /// `INSERT_TEMPLATE` with the backend's lock.
+    pub(super) async fn insert(
+        conn: &mut DB::Connection,
+        insert_sql: &str,
+        d: &Delivery,
+    ) -> Result<(DeliveryRow, bool), StoreError> {
+        let inserted: Option<DeliveryRow> = sqlx::query_as(sqlx::AssertSqlSafe(insert_sql))
+            .bind(&d.delivery_id)
+            .bind(&d.org_id)
+            .bind(&d.message_id)
+            .bind(&d.space_id)
+            .bind(&d.space_name)
+            .bind(&d.sender_user_id)
+            .bind(&d.sender_name)
+            .bind(d.sender_role.as_str())
+            .bind(&d.recipient_user_id)
+            .bind(&d.text)
+            .bind(&d.link_url)
+            .bind(d.sent_at)
+            .bind(d.status.as_str())
+            .bind(mode_str(d.mode))
+            .bind(i64::from(d.attempts))
+            .bind(&d.last_error)
+            .bind(d.skip_reason.map_or("", SkipReason::as_str))
+            .bind(&d.slack_channel_id)
+            .bind(&d.slack_ts)
+            .bind(d.next_attempt_at)
+            .bind(&d.lease_owner)
+            .bind(d.lease_until)
+            .bind(d.created_at)
+            .bind(d.updated_at)
+            .bind(&d.accepted_trace)
+            .fetch_optional(&mut *conn)
+            .await?;
+        if let Some(row) = inserted {
+            return Ok((row, true));
+        }
+        // The conflicting row is committed (PostgreSQL's ON CONFLICT waited for it), or earlier in
+        // this very transaction: either way this sees it.
+        let row = sqlx::query_as(SELECT_BY_MESSAGE)
+            .bind(&d.org_id)
+            .bind(&d.message_id)
+            .fetch_one(&mut *conn)
+            .await?;
+        Ok((row, false))
+    }
+
+    pub(super) async fn complete(conn: &mut DB::Connection, c: &Completion) -> Result<bool, StoreError> {
+        let (mode, attempt, error, skip, channel, ts) = match &c.outcome {
+            Outcome::Sent { mode, channel, ts } => (Some(*mode), 1i64, "", "", channel.as_str(), ts.as_str()),
+            Outcome::Skipped(reason) => (None, 0, "", reason.as_str(), "", ""),
+            Outcome::Failed { mode, error } | Outcome::Dead { mode, error } => {
+                (*mode, 1, error.as_str(), "", "", "")
             }
-            // The conflicting row is committed (PostgreSQL's ON CONFLICT waited for it), or
-            // earlier in this very transaction: either way this sees it.
-            let row = sqlx::query_as(SELECT_BY_MESSAGE)
-                .bind(&d.org_id)
-                .bind(&d.message_id)
-                .fetch_one(&mut *conn)
-                .await?;
-            Ok((row, false))
-        }
-
-        async fn complete_in(conn: &mut $conn, c: &Completion) -> Result<bool, StoreError> {
-            let (mode, attempt, error, skip, channel, ts) = match &c.outcome {
-                Outcome::Sent { mode, channel, ts } => {
-                    (Some(*mode), 1i64, "", "", channel.as_str(), ts.as_str())
-                }
-                Outcome::Skipped(reason) => (None, 0, "", reason.as_str(), "", ""),
-                Outcome::Failed { mode, error } | Outcome::Dead { mode, error } => {
-                    (*mode, 1, error.as_str(), "", "", "")
-                }
-            };
-            let erase = match c.outcome {
-                Outcome::Sent { .. } | Outcome::Skipped(_) => true,
-                Outcome::Failed { .. } | Outcome::Dead { .. } => c.erase_failed_text,
-            };
-            let ended: Option<(String, String)> = sqlx::query_as(COMPLETE)
-                .bind(&c.delivery_id)
-                .bind(&c.lease_owner)
-                .bind(c.outcome.status().as_str())
-                .bind(mode_str(mode))
-                .bind(attempt)
-                .bind(error)
-                .bind(skip)
-                .bind(channel)
-                .bind(ts)
-                .bind(c.now)
-                .bind(erase)
-                .fetch_optional(&mut *conn)
-                .await?;
-            if let Some((org_id, recipient)) = &ended {
-                // A statement of its own: on PostgreSQL it sees a row whose insert held the
-                // ended row's lock until it committed.
-                sqlx::query(PROMOTE)
-                    .bind(org_id)
-                    .bind(recipient)
-                    .execute(&mut *conn)
-                    .await?;
-            }
-            Ok(ended.is_some())
-        }
-
-        async fn reschedule_in(conn: &mut $conn, r: &Rescheduling) -> Result<bool, StoreError> {
-            let done = sqlx::query(RESCHEDULE)
-                .bind(&r.delivery_id)
-                .bind(&r.lease_owner)
-                .bind(r.next_attempt_at)
-                .bind(mode_str(r.mode))
-                .bind(&r.error)
-                .bind(r.now)
+        };
+        let erase = match c.outcome {
+            Outcome::Sent { .. } | Outcome::Skipped(_) => true,
+            Outcome::Failed { .. } | Outcome::Dead { .. } => c.erase_failed_text,
+        };
+        let ended: Option<(String, String)> = sqlx::query_as(COMPLETE)
+            .bind(&c.delivery_id)
+            .bind(&c.lease_owner)
+            .bind(c.outcome.status().as_str())
+            .bind(mode_str(mode))
+            .bind(attempt)
+            .bind(error)
+            .bind(skip)
+            .bind(channel)
+            .bind(ts)
+            .bind(c.now)
+            .bind(erase)
+            .fetch_optional(&mut *conn)
+            .await?;
+        if let Some((org_id, recipient)) = &ended {
+            // A statement of its own: on PostgreSQL it sees a row whose insert held the ended
+            // row's lock until it committed.
+            sqlx::query(PROMOTE)
+                .bind(org_id)
+                .bind(recipient)
                 .execute(&mut *conn)
-                .await?
-                .rows_affected();
-            Ok(done > 0)
+                .await?;
         }
+        Ok(ended.is_some())
+    }
 
-        async fn release_in(conn: &mut $conn, r: &Releasing) -> Result<bool, StoreError> {
-            let done = sqlx::query(RELEASE)
-                .bind(&r.delivery_id)
-                .bind(&r.lease_owner)
-                .bind(r.not_before)
-                .execute(&mut *conn)
-                .await?
-                .rows_affected();
-            Ok(done > 0)
-        }
-    };
+    pub(super) async fn reschedule(conn: &mut DB::Connection, r: &Rescheduling) -> Result<bool, StoreError> {
+        let done = sqlx::query(RESCHEDULE)
+            .bind(&r.delivery_id)
+            .bind(&r.lease_owner)
+            .bind(r.next_attempt_at)
+            .bind(mode_str(r.mode))
+            .bind(&r.error)
+            .bind(r.now)
+            .execute(&mut *conn)
+            .await?;
+        Ok(DB::rows_affected(&done) > 0)
+    }
+
+    pub(super) async fn release(conn: &mut DB::Connection, r: &Releasing) -> Result<bool, StoreError> {
+        let done = sqlx::query(RELEASE)
+            .bind(&r.delivery_id)
+            .bind(&r.lease_owner)
+            .bind(r.not_before)
+            .execute(&mut *conn)
+            .await?;
+        Ok(DB::rows_affected(&done) > 0)
+    }
 }
-
-pub(super) use impl_outbox_writes;
-
-pub(super) use impl_outbox_store;

@@ -1,30 +1,33 @@
+//! The outbox on SQLite: one writer at a time, and the writes of accepts and outcomes
+//! group-committed.
+
 use std::sync::Arc;
 
-use tokio::sync::{Mutex, MutexGuard, mpsc, oneshot};
+use tokio::sync::{Mutex, mpsc, oneshot};
 
 use super::{
-    Claim, Outcome, StoreError,
+    StoreError,
     sql::{
-        CLAIM_TEMPLATE, COMPLETE, Completion, DeliveryRow, ERASE_TEXT_BEFORE, FAIL_PENDING_FOR_ORG,
-        INSERT_TEMPLATE, LIST, NEXT_WAKEUP, PENDING_STATS, PROMOTE, PROMOTE_HEADS, RELEASE, RESCHEDULE,
-        RETRY, Releasing, Rescheduling, SELECT_BY_ID, SELECT_BY_MESSAGE, claim_candidates, impl_outbox_store,
-        impl_outbox_writes, insert_query, mode_str,
+        Completion, DeliveryRow, INSERT_TEMPLATE, OutboxBackend, OutboxWriter, Releasing, Rescheduling,
+        Statements, WriteTurn,
     },
 };
-use crate::domain::{Delivery, DeliveryMode, DeliveryStatus, SkipReason};
+use crate::domain::Delivery;
 
-// SQLite has one writer: BEGIN IMMEDIATE takes the write lock before the claim reads, so two
-// claimers (threads or processes on one file) run one after the other and never see the same row
-// unleased.
-impl_outbox_store!(
-    SqliteOutboxStore,
-    sqlx::SqlitePool,
-    "BEGIN IMMEDIATE",
-    "",
-    SqliteWriter
-);
+impl OutboxBackend for sqlx::Sqlite {
+    // SQLite has one writer: BEGIN IMMEDIATE takes the write lock before the claim reads, so two
+    // claimers (threads or processes on one file) run one after the other and never see the same
+    // row unleased; inserts are serialised the same way.
+    const CLAIM_LOCK: &'static str = "";
+    const INSERT_LOCK: &'static str = "";
+    type Writer = SqliteWriter;
 
-impl_outbox_writes!(sqlx::SqliteConnection);
+    fn writer(pool: sqlx::SqlitePool) -> SqliteWriter {
+        SqliteWriter::new(pool)
+    }
+}
+
+type Lite = Statements<sqlx::Sqlite>;
 
 /// At most this many writes share one transaction.
 const MAX_BATCH: usize = 256;
@@ -55,7 +58,7 @@ enum Ran {
 /// committing goes into the next one, so one WAL sync makes a whole batch durable before any of its
 /// callers hears back. (Claims and the rarer writes take the gate for a transaction of their own.)
 #[derive(Clone, Debug)]
-struct SqliteWriter {
+pub(super) struct SqliteWriter {
     gate: Arc<Mutex<()>>,
     jobs: mpsc::UnboundedSender<Job>,
 }
@@ -69,14 +72,17 @@ impl SqliteWriter {
         Self { gate, jobs }
     }
 
-    async fn turn(&self) -> MutexGuard<'_, ()> {
-        self.gate.lock().await
-    }
-
     async fn submit<T>(&self, job: impl FnOnce(Reply<T>) -> Job) -> Result<T, StoreError> {
         let (reply, answer) = oneshot::channel();
         self.jobs.send(job(reply)).map_err(|_| StoreError::WriterGone)?;
         answer.await.map_err(|_| StoreError::WriterGone)?
+    }
+}
+
+#[async_trait::async_trait]
+impl OutboxWriter for SqliteWriter {
+    async fn turn(&self) -> WriteTurn<'_> {
+        Some(self.gate.lock().await)
     }
 
     async fn insert(&self, d: Delivery) -> Result<(DeliveryRow, bool), StoreError> {
@@ -97,7 +103,7 @@ impl SqliteWriter {
 }
 
 async fn group_commit(pool: sqlx::SqlitePool, gate: Arc<Mutex<()>>, mut queue: mpsc::UnboundedReceiver<Job>) {
-    let insert_sql = INSERT_TEMPLATE.replace("{lock}", "");
+    let insert_sql = INSERT_TEMPLATE.replace("{lock}", sqlx::Sqlite::INSERT_LOCK);
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let turn = gate.lock().await;
@@ -148,10 +154,10 @@ async fn run_batch(
     for job in batch.drain(..) {
         let conn = &mut *tx;
         ran.push(match job {
-            Job::Insert(d, reply) => Ran::Insert(reply, Box::new(insert_in(conn, insert_sql, &d).await)),
-            Job::Complete(c, reply) => Ran::Flag(reply, complete_in(conn, &c).await),
-            Job::Reschedule(r, reply) => Ran::Flag(reply, reschedule_in(conn, &r).await),
-            Job::Release(r, reply) => Ran::Flag(reply, release_in(conn, &r).await),
+            Job::Insert(d, reply) => Ran::Insert(reply, Box::new(Lite::insert(conn, insert_sql, &d).await)),
+            Job::Complete(c, reply) => Ran::Flag(reply, Lite::complete(conn, &c).await),
+            Job::Reschedule(r, reply) => Ran::Flag(reply, Lite::reschedule(conn, &r).await),
+            Job::Release(r, reply) => Ran::Flag(reply, Lite::release(conn, &r).await),
         });
     }
     match tx.commit().await {

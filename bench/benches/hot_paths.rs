@@ -8,7 +8,9 @@ use std::{hint::black_box, time::Duration};
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use delivery::{
-    domain::{ChatMessage, Delivery, LinkUrl, Mention, Sender, SlackText, SpaceRole, escape_mrkdwn},
+    domain::{
+        ChatMessage, Delivery, LinkUrl, Mention, Sender, SlackText, SpaceRole, UnixMillis, escape_mrkdwn,
+    },
     store::{Claim, OutboxStore},
 };
 use ovice_slack_runtime::{
@@ -78,33 +80,33 @@ fn format(c: &mut Criterion) {
     g.finish();
 }
 
-fn delivery(i: usize, now: i64) -> Delivery {
+fn delivery(i: usize, now: UnixMillis) -> Delivery {
     let message = ChatMessage {
         org_id: "org-1".into(),
         space_id: "space-1".into(),
         space_name: "Tokyo Office".into(),
         message_id: format!("m{i:07}"),
-        sent_at: now + i as i64,
+        sent_at: UnixMillis::from_millis(now.as_millis() + i as i64),
         sender: Sender {
             user_id: "host0001".into(),
             display_name: "Hana Host".into(),
             role: SpaceRole::Member,
         },
         text: TYPICAL.into(),
-        mentions: vec![Mention::User(format!("user{:04}", i % 1000))],
+        mentions: vec![Mention::User(format!("user{:04}", i % 1000).into())],
         link_url: None,
     };
     Delivery::accept(
-        uuid::Uuid::now_v7().to_string(),
+        uuid::Uuid::now_v7().to_string().into(),
         &message,
-        &format!("user{:04}", i % 1000),
+        &format!("user{:04}", i % 1000).into(),
         now,
         String::new(),
     )
 }
 
 /// An outbox with `pending` due rows over 1,000 recipients.
-async fn outbox(db: &Database, pending: usize, now: i64) -> std::sync::Arc<dyn OutboxStore> {
+async fn outbox(db: &Database, pending: usize, now: UnixMillis) -> std::sync::Arc<dyn OutboxStore> {
     let store = delivery::store::open(db).await.unwrap();
     for i in 0..pending {
         store.insert_if_absent(&delivery(i, now)).await.unwrap();
@@ -120,7 +122,7 @@ fn claim(c: &mut Criterion) {
         .enable_all()
         .build()
         .unwrap();
-    let now = chrono::Utc::now().timestamp_millis();
+    let now = UnixMillis::now();
     let mut backends: Vec<(&str, FreshDatabase)> = vec![(
         "sqlite",
         Box::new(|| {

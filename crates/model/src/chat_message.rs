@@ -1,6 +1,6 @@
 //! A chat message as the platform publishes it, once validated (`publish.rs`).
 
-use crate::{LinkUrl, SpaceRole};
+use crate::{LinkUrl, OrgId, SpaceRole, UnixMillis, UserId};
 
 /// Who a group mention addresses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -14,7 +14,7 @@ pub enum GroupKind {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Mention {
     /// An individual ovice user id.
-    User(String),
+    User(UserId),
     /// `@all`, `@here` or a named group.
     Group { kind: GroupKind, group_id: String },
 }
@@ -22,7 +22,7 @@ pub enum Mention {
 /// The person who wrote a message.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Sender {
-    pub user_id: String,
+    pub user_id: UserId,
     pub display_name: String,
     pub role: SpaceRole,
 }
@@ -30,12 +30,11 @@ pub struct Sender {
 /// A valid chat message.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ChatMessage {
-    pub org_id: String,
+    pub org_id: OrgId,
     pub space_id: String,
     pub space_name: String,
     pub message_id: String,
-    /// Milliseconds since the Unix epoch.
-    pub sent_at: i64,
+    pub sent_at: UnixMillis,
     pub sender: Sender,
     /// Private: never logged.
     pub text: String,

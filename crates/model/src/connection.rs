@@ -2,6 +2,8 @@
 
 use secrecy::SecretString;
 
+use crate::{SlackTeamId, SlackUserId, UserId};
+
 /// Whether a person's Slack account is linked in an org.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum ConnectionState {
@@ -17,9 +19,9 @@ pub enum ConnectionState {
 /// services.
 #[derive(Clone, Debug)]
 pub struct BotCredentials {
-    pub team_id: String,
+    pub team_id: SlackTeamId,
     pub workspace_domain: String,
-    pub bot_user_id: String,
+    pub bot_user_id: SlackUserId,
     pub bot_token: SecretString,
     /// False once Slack refused the token (TOKEN_INVALID) until an owner puts a new one.
     pub active: bool,
@@ -28,30 +30,31 @@ pub struct BotCredentials {
 /// One ovice user, resolved to Slack.
 #[derive(Clone, Debug)]
 pub struct ResolvedUser {
-    pub user_id: String,
+    pub user_id: UserId,
     pub state: ConnectionState,
-    pub slack_user_id: String,
-    pub slack_team_id: String,
+    /// Empty unless a link exists.
+    pub slack_user_id: SlackUserId,
+    pub slack_team_id: SlackTeamId,
     /// The person's own token: only when CONNECTED, and only when it was asked for.
     pub user_token: Option<SecretString>,
 }
 
 impl ResolvedUser {
-    pub fn not_connected(user_id: &str) -> Self {
+    pub fn not_connected(user_id: &UserId) -> Self {
         Self {
-            user_id: user_id.to_owned(),
+            user_id: user_id.clone(),
             state: ConnectionState::NotConnected,
-            slack_user_id: String::new(),
-            slack_team_id: String::new(),
+            slack_user_id: SlackUserId::default(),
+            slack_team_id: SlackTeamId::default(),
             user_token: None,
         }
     }
 
     /// Connected, and to the workspace the org uses now (a link of a replaced workspace is stale).
-    pub fn connected_in(&self, team_id: &str) -> bool {
+    pub fn connected_in(&self, team_id: &SlackTeamId) -> bool {
         self.state == ConnectionState::Connected
             && !self.slack_user_id.is_empty()
-            && self.slack_team_id == team_id
+            && self.slack_team_id == *team_id
     }
 
     /// The same answer without the person's token (what may be cached).

@@ -1,9 +1,10 @@
 //! The vocabulary the ovice-slack services share, so each rule has one home: a published chat
 //! message and its one validation ([`publish`]), the link back to ovice, a person's role in a space,
-//! their Slack connection, the org's bot credentials, field violations and times.
+//! their Slack connection, the org's bot credentials, ids and times as types, field violations.
 
 mod chat_message;
 mod connection;
+mod ids;
 mod link_url;
 pub mod publish;
 mod space_role;
@@ -12,5 +13,7 @@ pub mod validation;
 
 pub use chat_message::{ChatMessage, GroupKind, Mention, Sender};
 pub use connection::{BotCredentials, ConnectionState, ResolvedUser};
+pub use ids::{DeliveryId, Id, IdKind, OrgId, SlackTeamId, SlackUserId, UserId};
 pub use link_url::{LinkUrl, LinkUrlError};
 pub use space_role::SpaceRole;
+pub use time::UnixMillis;

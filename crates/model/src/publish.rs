@@ -5,8 +5,7 @@
 use ovice_slack_proto::v1 as pb;
 
 use crate::{
-    ChatMessage, GroupKind, LinkUrl, Mention, Sender, SpaceRole,
-    time::{from_timestamp, now_millis},
+    ChatMessage, GroupKind, LinkUrl, Mention, OrgId, Sender, SpaceRole, UnixMillis, UserId,
     validation::{FieldViolations, optional, required},
 };
 
@@ -39,19 +38,16 @@ impl TryFrom<&pb::ChatMessage> for ChatMessage {
 
     fn try_from(m: &pb::ChatMessage) -> Result<Self, FieldViolations> {
         let mut v = FieldViolations::new();
-        let org_id = required(&mut v, "message.org_id", &m.org_id, MAX_ID);
+        let org_id = OrgId::new(required(&mut v, "message.org_id", &m.org_id, MAX_ID));
         let space_id = required(&mut v, "message.space_id", &m.space_id, MAX_ID);
         let message_id = required(&mut v, "message.message_id", &m.message_id, MAX_ID);
         let space_name = optional(&mut v, "message.space_name", &m.space_name, MAX_NAME);
         let sent_at = match &m.sent_at {
-            None => now_millis(),
-            Some(ts) => match from_timestamp(ts) {
-                Some(t) => t.timestamp_millis(),
-                None => {
-                    v.add("message.sent_at", "is not a valid timestamp");
-                    0
-                }
-            },
+            None => UnixMillis::now(),
+            Some(ts) => UnixMillis::from_proto(ts).unwrap_or_else(|| {
+                v.add("message.sent_at", "is not a valid timestamp");
+                UnixMillis::default()
+            }),
         };
         let sender = match &m.sender {
             None => {
@@ -59,7 +55,7 @@ impl TryFrom<&pb::ChatMessage> for ChatMessage {
                 None
             }
             Some(s) => {
-                let user_id = required(&mut v, "message.sender.user_id", &s.user_id, MAX_ID);
+                let user_id = UserId::new(required(&mut v, "message.sender.user_id", &s.user_id, MAX_ID));
                 let display_name = optional(&mut v, "message.sender.display_name", &s.display_name, MAX_NAME);
                 let role = match pb::SpaceRole::try_from(s.role) {
                     Ok(role) => match SpaceRole::try_from(role) {
@@ -143,7 +139,7 @@ fn validate_mention(v: &mut FieldViolations, i: usize, mention: &pb::Mention) ->
         }
         Some(Target::UserId(user)) => {
             let user = required(v, &format!("message.mentions[{i}].user_id"), user, MAX_ID);
-            Some(Mention::User(user))
+            Some(Mention::User(UserId::new(user)))
         }
         Some(Target::Group(g)) => {
             let field = format!("message.mentions[{i}].group.kind");

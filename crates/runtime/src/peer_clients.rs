@@ -1,7 +1,7 @@
 //! The one typed client of each peer call the services make of each other: proto in, model out, and
 //! one error for "the peer could not answer". Over a [`GrpcChannel`] carrying the service identity.
 
-use ovice_slack_model::{BotCredentials, ConnectionState, ResolvedUser};
+use ovice_slack_model::{BotCredentials, ConnectionState, OrgId, ResolvedUser, SlackTeamId, UserId};
 use ovice_slack_proto::v1::{
     self as pb, GetBotCredentialsRequest, ReportUserTokenInvalidRequest, ReportWorkspaceTokenInvalidRequest,
     ResolveSlackUsersRequest, WorkspaceStatus, account_link_service_client::AccountLinkServiceClient,
@@ -51,18 +51,18 @@ impl IntegrationConfigPeer {
     }
 
     /// The org's workspace and bot token; `None` when the org has no Slack settings.
-    pub async fn bot_credentials(&self, org_id: &str) -> Result<Option<BotCredentials>, PeerUnavailable> {
+    pub async fn bot_credentials(&self, org_id: &OrgId) -> Result<Option<BotCredentials>, PeerUnavailable> {
         let request = GetBotCredentialsRequest {
-            org_id: org_id.to_owned(),
+            org_id: org_id.to_string(),
         };
         match self.client.clone().get_bot_credentials(request).await {
             Ok(response) => {
                 let c = response.into_inner();
                 Ok(Some(BotCredentials {
                     active: c.status == WorkspaceStatus::Active as i32,
-                    team_id: c.team_id,
+                    team_id: c.team_id.into(),
                     workspace_domain: c.workspace_domain,
-                    bot_user_id: c.bot_user_id,
+                    bot_user_id: c.bot_user_id.into(),
                     bot_token: SecretString::from(c.access_token),
                 }))
             }
@@ -75,14 +75,14 @@ impl IntegrationConfigPeer {
     /// leave nothing to flag: that is not an error.
     pub async fn report_workspace_token_invalid(
         &self,
-        org_id: &str,
-        team_id: &str,
+        org_id: &OrgId,
+        team_id: &SlackTeamId,
         reason: &str,
     ) -> Result<(), PeerUnavailable> {
         let request = ReportWorkspaceTokenInvalidRequest {
-            org_id: org_id.to_owned(),
+            org_id: org_id.to_string(),
             reason: reason.to_owned(),
-            team_id: team_id.to_owned(),
+            team_id: team_id.to_string(),
         };
         match self.client.clone().report_workspace_token_invalid(request).await {
             Ok(_) => Ok(()),
@@ -110,17 +110,17 @@ impl AccountLinksPeer {
     /// when `with_tokens` (the send path); the accept path only needs to know who is connected.
     pub async fn resolve_users(
         &self,
-        org_id: &str,
-        team_id: &str,
-        user_ids: &[String],
+        org_id: &OrgId,
+        team_id: &SlackTeamId,
+        user_ids: &[UserId],
         with_tokens: bool,
     ) -> Result<Vec<ResolvedUser>, PeerUnavailable> {
         let mut resolved = Vec::with_capacity(user_ids.len());
         for batch in user_ids.chunks(RESOLVE_BATCH) {
             let request = ResolveSlackUsersRequest {
-                org_id: org_id.to_owned(),
-                user_ids: batch.to_vec(),
-                team_id: team_id.to_owned(),
+                org_id: org_id.to_string(),
+                user_ids: batch.iter().map(UserId::to_string).collect(),
+                team_id: team_id.to_string(),
                 include_user_tokens: with_tokens,
             };
             let users = self
@@ -133,7 +133,7 @@ impl AccountLinksPeer {
                 .users;
             // One answer per id, in order; matched by id anyway rather than trusting positions.
             for id in batch {
-                resolved.push(match users.iter().find(|u| &u.user_id == id) {
+                resolved.push(match users.iter().find(|u| *id == u.user_id.as_str()) {
                     None => ResolvedUser::not_connected(id),
                     Some(u) => from_proto(id, u),
                 });
@@ -145,13 +145,13 @@ impl AccountLinksPeer {
     /// Slack refused the person's token with `reason`: their link becomes NEEDS_RECONNECT.
     pub async fn report_user_token_invalid(
         &self,
-        org_id: &str,
-        user_id: &str,
+        org_id: &OrgId,
+        user_id: &UserId,
         reason: &str,
     ) -> Result<(), PeerUnavailable> {
         let request = ReportUserTokenInvalidRequest {
-            org_id: org_id.to_owned(),
-            user_id: user_id.to_owned(),
+            org_id: org_id.to_string(),
+            user_id: user_id.to_string(),
             reason: reason.to_owned(),
         };
         match self.client.clone().report_user_token_invalid(request).await {
@@ -162,7 +162,7 @@ impl AccountLinksPeer {
     }
 }
 
-fn from_proto(id: &str, u: &pb::ResolvedSlackUser) -> ResolvedUser {
+fn from_proto(id: &UserId, u: &pb::ResolvedSlackUser) -> ResolvedUser {
     let state = match pb::ConnectionState::try_from(u.state) {
         Ok(pb::ConnectionState::Connected) => ConnectionState::Connected,
         Ok(pb::ConnectionState::NeedsReconnect) => ConnectionState::NeedsReconnect,
@@ -171,10 +171,10 @@ fn from_proto(id: &str, u: &pb::ResolvedSlackUser) -> ResolvedUser {
     let user_token = (state == ConnectionState::Connected && !u.user_access_token.is_empty())
         .then(|| SecretString::from(u.user_access_token.clone()));
     ResolvedUser {
-        user_id: id.to_owned(),
+        user_id: id.clone(),
         state,
-        slack_user_id: u.slack_user_id.clone(),
-        slack_team_id: u.slack_team_id.clone(),
+        slack_user_id: u.slack_user_id.as_str().into(),
+        slack_team_id: u.slack_team_id.as_str().into(),
         user_token,
     }
 }

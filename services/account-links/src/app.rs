@@ -3,7 +3,10 @@
 
 use std::sync::Arc;
 
-use ovice_slack_model::{BotCredentials, ConnectionState, ResolvedUser, SpaceRole, time::now_millis};
+use ovice_slack_model::{
+    BotCredentials, ConnectionState, OrgId, ResolvedUser, SlackTeamId, SlackUserId, SpaceRole, UnixMillis,
+    UserId,
+};
 use ovice_slack_runtime::{
     auth::{Caller, Rpc, Scope},
     peer_clients::IntegrationConfigPeer,
@@ -20,8 +23,8 @@ use url::Url;
 use crate::{
     domain::connect::EmailOwner,
     domain::{
-        CONNECT_TTL_MILLIS, ConnectRefusal, Consent, Link, LinkState, PendingConnect, USER_SCOPES,
-        check_consent, item_visible,
+        CONNECT_TTL, ConnectRefusal, Consent, Link, LinkState, PendingConnect, USER_SCOPES, check_consent,
+        item_visible,
     },
     error::LinkError,
     store::LinkStore,
@@ -42,10 +45,10 @@ pub struct ConnectionView {
     pub visible: bool,
     pub available: bool,
     pub state: ConnectionState,
-    pub slack_user_id: String,
+    pub slack_user_id: SlackUserId,
     pub slack_user_name: String,
     pub workspace_domain: String,
-    pub connected_at: Option<i64>,
+    pub connected_at: Option<UnixMillis>,
 }
 
 /// A stored link's state, as the other services and the Slack item see it.
@@ -83,7 +86,7 @@ pub struct AccountLinks {
     connect: Option<ConnectConfig>,
 }
 
-fn link_context(org_id: &str, user_id: &str) -> String {
+fn link_context(org_id: &OrgId, user_id: &UserId) -> String {
     format!("link:{org_id}:{user_id}")
 }
 
@@ -118,8 +121,8 @@ impl AccountLinks {
     /// The caller's current link, ignoring one made in a team the org no longer uses.
     async fn current_link(
         &self,
-        org_id: &str,
-        user_id: &str,
+        org_id: &OrgId,
+        user_id: &UserId,
         ws: &BotCredentials,
     ) -> Result<Option<Link>, LinkError> {
         Ok(self
@@ -132,10 +135,16 @@ impl AccountLinks {
     pub async fn connection(
         &self,
         caller: &Caller,
-        org_id: &str,
+        org_id: &OrgId,
         space_id: &str,
     ) -> Result<ConnectionView, LinkError> {
-        caller.authorize(Rpc::GetSlackConnection, Scope::Space { org_id, space_id })?;
+        caller.authorize(
+            Rpc::GetSlackConnection,
+            Scope::Space {
+                org_id: org_id.as_str(),
+                space_id,
+            },
+        )?;
         let Some(ws) = self.workspaces.bot_credentials(org_id).await? else {
             return Ok(ConnectionView::default());
         };
@@ -150,7 +159,10 @@ impl AccountLinks {
             workspace_domain: ws.workspace_domain.clone(),
             ..ConnectionView::default()
         };
-        if let Some(link) = self.current_link(org_id, &caller.subject, &ws).await? {
+        if let Some(link) = self
+            .current_link(org_id, &UserId::new(caller.subject.as_str()), &ws)
+            .await?
+        {
             view.state = link.state.into();
             view.slack_user_id = link.slack_user_id;
             view.slack_user_name = link.slack_user_name;
@@ -163,10 +175,16 @@ impl AccountLinks {
     pub async fn begin_connect(
         &self,
         caller: &Caller,
-        org_id: &str,
+        org_id: &OrgId,
         space_id: &str,
-    ) -> Result<(Url, i64), LinkError> {
-        caller.authorize(Rpc::BeginSlackConnect, Scope::Space { org_id, space_id })?;
+    ) -> Result<(Url, UnixMillis), LinkError> {
+        caller.authorize(
+            Rpc::BeginSlackConnect,
+            Scope::Space {
+                org_id: org_id.as_str(),
+                space_id,
+            },
+        )?;
         let email = caller
             .email
             .clone()
@@ -177,29 +195,29 @@ impl AccountLinks {
             .workspaces
             .bot_credentials(org_id)
             .await?
-            .ok_or_else(|| LinkError::NotConfigured(org_id.to_owned()))?;
+            .ok_or_else(|| LinkError::NotConfigured(org_id.to_string()))?;
         if !ws.active {
-            return Err(LinkError::WorkspaceTokenInvalid(org_id.to_owned()));
+            return Err(LinkError::WorkspaceTokenInvalid(org_id.to_string()));
         }
         let state = random_state();
         let pkce = Pkce::generate();
-        let now = now_millis();
+        let now = UnixMillis::now();
         let hash = state_hash(&state);
         let pending = PendingConnect {
             verifier: self.cipher.seal(&pkce.verifier, &format!("connect:{hash}"))?,
             state_hash: hash,
-            org_id: org_id.to_owned(),
-            user_id: caller.subject.clone(),
+            org_id: org_id.clone(),
+            user_id: UserId::new(caller.subject.as_str()),
             email,
             space_id: space_id.to_owned(),
             team_id: ws.team_id.clone(),
             created_at: now,
-            expires_at: now + CONNECT_TTL_MILLIS,
+            expires_at: now.plus(CONNECT_TTL),
             used: false,
         };
         self.store.insert_pending(&pending).await?;
         // Old flows are of no use to anyone; sweeping them here keeps the table small without a timer.
-        if let Err(e) = self.store.purge_pending(now - CONNECT_TTL_MILLIS).await {
+        if let Err(e) = self.store.purge_pending(now.minus(CONNECT_TTL)).await {
             // The flow just stored is fine; the sweep runs again at the next Connect.
             tracing::warn!(error = %e, "could not remove expired Connect flows");
         }
@@ -209,11 +227,11 @@ impl AccountLinks {
             user_scopes: USER_SCOPES.iter().map(|s| s.to_string()).collect(),
             redirect_uri: config.redirect_url.to_string(),
             state,
-            team: Some(ws.team_id),
+            team: Some(ws.team_id.into()),
             code_challenge: Some(pkce.challenge),
         }
         .to_url(&config.authorize_url);
-        tracing::info!(org_id, user_id = %caller.subject, "slack connect started");
+        tracing::info!(%org_id, user_id = %caller.subject, "slack connect started");
         Ok((url, pending.expires_at))
     }
 
@@ -240,7 +258,7 @@ impl AccountLinks {
             return Ok(Refused(ConnectRefusal::MissingState));
         };
         let hash = state_hash(&state);
-        let now = now_millis();
+        let now = UnixMillis::now();
         let Some(pending) = self.store.find_pending(&hash).await? else {
             return Ok(Refused(ConnectRefusal::UnknownState));
         };
@@ -253,9 +271,9 @@ impl AccountLinks {
         if !self.store.spend_pending(&hash, now).await? {
             return Ok(Refused(ConnectRefusal::StateUsed));
         }
-        let (org_id, user_id) = (pending.org_id.as_str(), pending.user_id.as_str());
+        let (org_id, user_id) = (&pending.org_id, &pending.user_id);
         if let Some(error) = query.error {
-            tracing::info!(org_id, user_id, error = %error, "slack connect not completed");
+            tracing::info!(%org_id, %user_id, error = %error, "slack connect not completed");
             return Ok(Refused(if error == "access_denied" {
                 ConnectRefusal::Cancelled
             } else {
@@ -279,11 +297,11 @@ impl AccountLinks {
         let access = match exchange {
             Ok(a) => a,
             Err(SlackError::Api { code, .. }) => {
-                tracing::warn!(org_id, user_id, code = %code, "oauth.v2.access refused");
+                tracing::warn!(%org_id, %user_id, code = %code, "oauth.v2.access refused");
                 return Ok(Refused(ConnectRefusal::SlackDenied(code)));
             }
             Err(e) => {
-                tracing::warn!(org_id, user_id, error = %e, "oauth.v2.access failed");
+                tracing::warn!(%org_id, %user_id, error = %e, "oauth.v2.access failed");
                 return Ok(CallbackOutcome::SlackUnavailable);
             }
         };
@@ -302,7 +320,7 @@ impl AccountLinks {
             email_owner: None,
         };
         // Check 2 first: a consent for another team must not cost a lookup in ours.
-        if consent.chosen_team_id == ws.team_id {
+        if ws.team_id == consent.chosen_team_id.as_str() {
             match self
                 .slack
                 .users_lookup_by_email(&ws.bot_token, &pending.email)
@@ -317,27 +335,32 @@ impl AccountLinks {
                 Ok(_) => {}
                 Err(SlackError::Api { code, .. }) if code == "users_not_found" => {}
                 Err(SlackError::Api { code, .. }) => {
-                    tracing::warn!(org_id, code = %code, "users.lookupByEmail refused");
+                    tracing::warn!(%org_id, code = %code, "users.lookupByEmail refused");
                     return Ok(Refused(ConnectRefusal::SlackDenied(code)));
                 }
                 Err(e) => {
-                    tracing::warn!(org_id, error = %e, "users.lookupByEmail failed");
+                    tracing::warn!(%org_id, error = %e, "users.lookupByEmail failed");
                     return Ok(CallbackOutcome::SlackUnavailable);
                 }
             }
         }
-        let owner = match check_consent(&ws.team_id, &ws.workspace_domain, &pending.email, &consent) {
+        let owner = match check_consent(
+            ws.team_id.as_str(),
+            &ws.workspace_domain,
+            &pending.email,
+            &consent,
+        ) {
             Ok(owner) => owner,
             Err(refusal) => {
-                tracing::info!(org_id, user_id, refusal = %refusal, "slack connect refused");
+                tracing::info!(%org_id, %user_id, refusal = %refusal, "slack connect refused");
                 return Ok(Refused(refusal));
             }
         };
         let link = Link {
-            org_id: org_id.to_owned(),
-            user_id: user_id.to_owned(),
+            org_id: org_id.clone(),
+            user_id: user_id.clone(),
             slack_team_id: ws.team_id.clone(),
-            slack_user_id: owner.user_id,
+            slack_user_id: owner.user_id.into(),
             slack_user_name: owner.name.clone(),
             scopes: access.authed_user_scopes,
             token: self.cipher.seal(&user_token, &link_context(org_id, user_id))?,
@@ -347,17 +370,20 @@ impl AccountLinks {
             updated_at: now,
         };
         self.store.put_link(&link).await?;
-        tracing::info!(org_id, user_id, slack_user_id = %link.slack_user_id, "slack account connected");
+        tracing::info!(%org_id, %user_id, slack_user_id = %link.slack_user_id, "slack account connected");
         Ok(CallbackOutcome::Connected {
             slack_user_name: owner.name,
             domain: ws.workspace_domain,
         })
     }
 
-    pub async fn disconnect(&self, caller: &Caller, org_id: &str) -> Result<bool, LinkError> {
-        caller.authorize(Rpc::DisconnectSlack, Scope::Org(org_id))?;
-        let removed = self.store.delete_link(org_id, &caller.subject).await?;
-        tracing::info!(org_id, user_id = %caller.subject, removed, "slack disconnect");
+    pub async fn disconnect(&self, caller: &Caller, org_id: &OrgId) -> Result<bool, LinkError> {
+        caller.authorize(Rpc::DisconnectSlack, Scope::Org(org_id.as_str()))?;
+        let removed = self
+            .store
+            .delete_link(org_id, &UserId::new(caller.subject.as_str()))
+            .await?;
+        tracing::info!(%org_id, user_id = %caller.subject, removed, "slack disconnect");
         Ok(removed)
     }
 
@@ -365,11 +391,11 @@ impl AccountLinks {
     pub async fn list(
         &self,
         caller: &Caller,
-        org_id: &str,
-        after: &str,
+        org_id: &OrgId,
+        after: Option<&UserId>,
         limit: i64,
     ) -> Result<Vec<Link>, LinkError> {
-        caller.authorize(Rpc::ListSlackConnections, Scope::Org(org_id))?;
+        caller.authorize(Rpc::ListSlackConnections, Scope::Org(org_id.as_str()))?;
         let Some(ws) = self.workspaces.bot_credentials(org_id).await? else {
             return Ok(vec![]);
         };
@@ -382,21 +408,18 @@ impl AccountLinks {
     pub async fn resolve(
         &self,
         caller: &Caller,
-        org_id: &str,
-        team_id: Option<&str>,
-        user_ids: &[String],
+        org_id: &OrgId,
+        team_id: Option<&SlackTeamId>,
+        user_ids: &[UserId],
         with_tokens: bool,
     ) -> Result<Vec<ResolvedUser>, LinkError> {
-        caller.authorize(Rpc::ResolveSlackUsers, Scope::Org(org_id))?;
+        caller.authorize(Rpc::ResolveSlackUsers, Scope::Org(org_id.as_str()))?;
         let team = match team_id {
-            Some(team) => Some(team.to_owned()),
+            Some(team) => Some(team.clone()),
             None => self.workspaces.bot_credentials(org_id).await?.map(|w| w.team_id),
         };
         let Some(team) = team else {
-            return Ok(user_ids
-                .iter()
-                .map(|id| ResolvedUser::not_connected(id))
-                .collect());
+            return Ok(user_ids.iter().map(ResolvedUser::not_connected).collect());
         };
         let links = self.store.get_links(org_id, user_ids).await?;
         let mut users = Vec::with_capacity(user_ids.len());
@@ -429,17 +452,17 @@ impl AccountLinks {
     pub async fn report_user_token_invalid(
         &self,
         caller: &Caller,
-        org_id: &str,
-        user_id: &str,
+        org_id: &OrgId,
+        user_id: &UserId,
         reason: &str,
     ) -> Result<bool, LinkError> {
-        caller.authorize(Rpc::ReportUserTokenInvalid, Scope::Org(org_id))?;
+        caller.authorize(Rpc::ReportUserTokenInvalid, Scope::Org(org_id.as_str()))?;
         let marked = self
             .store
-            .mark_needs_reconnect(org_id, user_id, reason, now_millis())
+            .mark_needs_reconnect(org_id, user_id, reason, UnixMillis::now())
             .await?;
         if marked {
-            tracing::warn!(org_id, user_id, reason, "slack connection needs reconnect");
+            tracing::warn!(%org_id, %user_id, reason, "slack connection needs reconnect");
         }
         Ok(marked)
     }

@@ -1,9 +1,8 @@
 //! The gRPC face: validation of requests (once, here), proto <-> domain conversion, Status mapping.
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use ovice_slack_model::ConnectionState;
 use ovice_slack_model::{
-    time::to_timestamp,
+    ConnectionState, OrgId, SlackTeamId, UnixMillis, UserId,
     validation::{FieldViolations, invalid_field, required},
 };
 use ovice_slack_proto::v1::{
@@ -41,16 +40,16 @@ fn proto_state(s: ConnectionState) -> i32 {
     .into()
 }
 
-fn org_and_space(org_id: &str, space_id: &str) -> Result<(String, String), Status> {
+fn org_and_space(org_id: &str, space_id: &str) -> Result<(OrgId, String), Status> {
     let mut v = FieldViolations::new();
-    let org = required(&mut v, "org_id", org_id, MAX_ID);
+    let org = OrgId::new(required(&mut v, "org_id", org_id, MAX_ID));
     let space = required(&mut v, "space_id", space_id, MAX_ID);
     v.into_result().map(|()| (org, space))
 }
 
-fn org(org_id: &str) -> Result<String, Status> {
+fn org(org_id: &str) -> Result<OrgId, Status> {
     let mut v = FieldViolations::new();
-    let org = required(&mut v, "org_id", org_id, MAX_ID);
+    let org = OrgId::new(required(&mut v, "org_id", org_id, MAX_ID));
     v.into_result().map(|()| org)
 }
 
@@ -67,10 +66,10 @@ impl AccountLinkService for AccountLinksGrpc {
             visible: view.visible,
             available: view.available,
             state: proto_state(view.state),
-            slack_user_id: view.slack_user_id,
+            slack_user_id: view.slack_user_id.into(),
             slack_user_name: view.slack_user_name,
             workspace_domain: view.workspace_domain,
-            connected_at: view.connected_at.map(to_timestamp),
+            connected_at: view.connected_at.map(UnixMillis::to_proto),
         }))
     }
 
@@ -83,7 +82,7 @@ impl AccountLinkService for AccountLinksGrpc {
         let (url, expires_at) = self.app.begin_connect(&caller, &org, &space).await?;
         Ok(Response::new(BeginSlackConnectResponse {
             authorize_url: url.to_string(),
-            expires_at: Some(to_timestamp(expires_at)),
+            expires_at: Some(expires_at.to_proto()),
         }))
     }
 
@@ -110,28 +109,29 @@ impl AccountLinkService for AccountLinksGrpc {
             _ => return Err(invalid_field("page_size", "must be between 0 and 1000")),
         };
         let after = if r.page_token.is_empty() {
-            String::new()
+            None
         } else {
-            URL_SAFE_NO_PAD
+            let user = URL_SAFE_NO_PAD
                 .decode(&r.page_token)
                 .ok()
                 .and_then(|b| String::from_utf8(b).ok())
-                .ok_or_else(|| invalid_field("page_token", "is not a token this service issued"))?
+                .ok_or_else(|| invalid_field("page_token", "is not a token this service issued"))?;
+            Some(UserId::new(user))
         };
-        let links = self.app.list(&caller, &org, &after, limit).await?;
+        let links = self.app.list(&caller, &org, after.as_ref(), limit).await?;
         let next_page_token = match links.last() {
-            Some(last) if links.len() as i64 == limit => URL_SAFE_NO_PAD.encode(&last.user_id),
+            Some(last) if links.len() as i64 == limit => URL_SAFE_NO_PAD.encode(last.user_id.as_str()),
             _ => String::new(),
         };
         Ok(Response::new(ListSlackConnectionsResponse {
             connections: links
                 .into_iter()
                 .map(|l| SlackConnectionEntry {
-                    user_id: l.user_id,
-                    slack_user_id: l.slack_user_id,
+                    user_id: l.user_id.into(),
+                    slack_user_id: l.slack_user_id.into(),
                     slack_user_name: l.slack_user_name,
                     state: proto_state(l.state.into()),
-                    connected_at: Some(to_timestamp(l.connected_at)),
+                    connected_at: Some(l.connected_at.to_proto()),
                 })
                 .collect(),
             next_page_token,
@@ -145,7 +145,7 @@ impl AccountLinkService for AccountLinksGrpc {
         let caller = caller_of(&request)?;
         let r = request.get_ref();
         let mut v = FieldViolations::new();
-        let org = required(&mut v, "org_id", &r.org_id, MAX_ID);
+        let org = OrgId::new(required(&mut v, "org_id", &r.org_id, MAX_ID));
         if r.user_ids.is_empty() || r.user_ids.len() > MAX_RESOLVE {
             v.add("user_ids", format!("must name 1 to {MAX_RESOLVE} users"));
         }
@@ -159,23 +159,24 @@ impl AccountLinkService for AccountLinksGrpc {
             v.add("team_id", format!("is longer than {MAX_ID} bytes"));
         }
         v.into_result()?;
-        let team_id = (!team_id.is_empty()).then_some(team_id);
+        let team_id = (!team_id.is_empty()).then(|| SlackTeamId::new(team_id));
+        let user_ids: Vec<UserId> = r.user_ids.iter().map(|id| UserId::new(id.as_str())).collect();
         let users = self
             .app
-            .resolve(&caller, &org, team_id, &r.user_ids, r.include_user_tokens)
+            .resolve(&caller, &org, team_id.as_ref(), &user_ids, r.include_user_tokens)
             .await?;
         Ok(Response::new(ResolveSlackUsersResponse {
             users: users
                 .into_iter()
                 .map(|u| ResolvedSlackUser {
-                    user_id: u.user_id,
+                    user_id: u.user_id.into(),
                     state: proto_state(u.state),
-                    slack_user_id: u.slack_user_id,
+                    slack_user_id: u.slack_user_id.into(),
                     user_access_token: u
                         .user_token
                         .map(|t| t.expose_secret().to_owned())
                         .unwrap_or_default(),
-                    slack_team_id: u.slack_team_id,
+                    slack_team_id: u.slack_team_id.into(),
                 })
                 .collect(),
         }))
@@ -188,8 +189,8 @@ impl AccountLinkService for AccountLinksGrpc {
         let caller = caller_of(&request)?;
         let r = request.get_ref();
         let mut v = FieldViolations::new();
-        let org = required(&mut v, "org_id", &r.org_id, MAX_ID);
-        let user = required(&mut v, "user_id", &r.user_id, MAX_ID);
+        let org = OrgId::new(required(&mut v, "org_id", &r.org_id, MAX_ID));
+        let user = UserId::new(required(&mut v, "user_id", &r.user_id, MAX_ID));
         let reason = required(&mut v, "reason", &r.reason, MAX_ID);
         v.into_result()?;
         let marked = self

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use ovice_slack_model::time::now_millis;
+use ovice_slack_model::{DeliveryId, OrgId, UnixMillis, UserId};
 use ovice_slack_runtime::auth::{Caller, Rpc, Scope};
 use tokio::sync::Notify;
 
@@ -19,11 +19,11 @@ use crate::{
 pub enum Disposition {
     /// Stored durably; the workers will send it.
     Accepted {
-        delivery_id: String,
+        delivery_id: DeliveryId,
     },
     /// The org published this message id before.
     Duplicate {
-        delivery_id: String,
+        delivery_id: DeliveryId,
     },
     Skipped(SkipReason),
 }
@@ -33,7 +33,7 @@ pub enum Disposition {
 pub struct Page {
     pub deliveries: Vec<Delivery>,
     /// The last delivery id when more follow.
-    pub next: Option<String>,
+    pub next: Option<DeliveryId>,
 }
 
 #[derive(Clone)]
@@ -60,7 +60,7 @@ impl DeliveryApp {
             }
             Classification::Direct { recipient_user_id } => recipient_user_id,
         };
-        let org = message.org_id.as_str();
+        let org = &message.org_id;
         if let Some(reason) = self.skip_reason(org, &recipient).await {
             // A message accepted before stays what it was, whatever changed since. (On the accept
             // path the insert itself finds the duplicate, which spares a read per message.)
@@ -70,13 +70,13 @@ impl DeliveryApp {
                     delivery_id: existing.delivery_id,
                 });
             }
-            tracing::info!(org_id = org, message_id = %message.message_id, reason = reason.as_str(), "message skipped");
+            tracing::info!(org_id = %org, message_id = %message.message_id, reason = reason.as_str(), "message skipped");
             metrics::enqueued("skipped", Some(reason));
             return Ok(Disposition::Skipped(reason));
         }
-        let now = now_millis();
+        let now = UnixMillis::now();
         let delivery = Delivery::accept(
-            uuid::Uuid::now_v7().to_string(),
+            DeliveryId::new(uuid::Uuid::now_v7().to_string()),
             &message,
             &recipient,
             now,
@@ -87,7 +87,7 @@ impl DeliveryApp {
         metrics::enqueued(if inserted { "accepted" } else { "duplicate" }, None);
         if inserted {
             self.wake.notify_one();
-            tracing::info!(org_id = org, message_id = %message.message_id, delivery_id = %stored.delivery_id, "message accepted");
+            tracing::info!(org_id = %org, message_id = %message.message_id, delivery_id = %stored.delivery_id, "message accepted");
             Ok(Disposition::Accepted {
                 delivery_id: stored.delivery_id,
             })
@@ -100,25 +100,30 @@ impl DeliveryApp {
 
     /// The accept-time check (cached answers). When the services cannot be asked, the message is
     /// accepted anyway: the send-time check decides, and nothing is lost meanwhile.
-    async fn skip_reason(&self, org_id: &str, recipient: &str) -> Option<SkipReason> {
+    async fn skip_reason(&self, org_id: &OrgId, recipient: &UserId) -> Option<SkipReason> {
         let creds = match self.directory.bot_credentials(org_id, Freshness::Cached).await {
             Ok(None) => return Some(SkipReason::WorkspaceNotConfigured),
             Ok(Some(c)) if !c.active => return Some(SkipReason::WorkspaceTokenInvalid),
             Ok(Some(c)) => c,
             Err(e) => {
-                tracing::warn!(org_id, error = %e, "accepting without the workspace check");
+                tracing::warn!(%org_id, error = %e, "accepting without the workspace check");
                 return None;
             }
         };
         match self
             .directory
-            .resolve_users(org_id, &creds.team_id, &[recipient.to_owned()], Freshness::Cached)
+            .resolve_users(
+                org_id,
+                &creds.team_id,
+                std::slice::from_ref(recipient),
+                Freshness::Cached,
+            )
             .await
         {
             Ok(users) if users.first().is_some_and(|u| u.connected_in(&creds.team_id)) => None,
             Ok(_) => Some(SkipReason::RecipientNotConnected),
             Err(e) => {
-                tracing::warn!(org_id, error = %e, "accepting without the recipient check");
+                tracing::warn!(%org_id, error = %e, "accepting without the recipient check");
                 None
             }
         }
@@ -127,15 +132,15 @@ impl DeliveryApp {
     pub async fn get(
         &self,
         caller: &Caller,
-        org_id: &str,
+        org_id: &OrgId,
         message_id: &str,
     ) -> Result<Delivery, DeliveryError> {
-        caller.authorize(Rpc::GetDelivery, Scope::Org(org_id))?;
+        caller.authorize(Rpc::GetDelivery, Scope::Org(org_id.as_str()))?;
         self.store
             .get(org_id, message_id)
             .await?
             .ok_or_else(|| DeliveryError::MessageNotFound {
-                org_id: org_id.to_owned(),
+                org_id: org_id.to_string(),
                 message_id: message_id.to_owned(),
             })
     }
@@ -143,12 +148,12 @@ impl DeliveryApp {
     pub async fn list(
         &self,
         caller: &Caller,
-        org_id: &str,
+        org_id: &OrgId,
         status: Option<DeliveryStatus>,
         page_size: u32,
-        after: Option<&str>,
+        after: Option<&DeliveryId>,
     ) -> Result<Page, DeliveryError> {
-        caller.authorize(Rpc::ListDeliveries, Scope::Org(org_id))?;
+        caller.authorize(Rpc::ListDeliveries, Scope::Org(org_id.as_str()))?;
         let mut deliveries = self
             .store
             .list(org_id, status, after, page_size.saturating_add(1))
@@ -166,23 +171,23 @@ impl DeliveryApp {
     pub async fn retry(
         &self,
         caller: &Caller,
-        org_id: &str,
-        delivery_id: &str,
+        org_id: &OrgId,
+        delivery_id: &DeliveryId,
     ) -> Result<Delivery, DeliveryError> {
-        caller.authorize(Rpc::RetryDelivery, Scope::Org(org_id))?;
-        if let Some(d) = self.store.retry(org_id, delivery_id, now_millis()).await? {
-            tracing::info!(org_id, delivery_id, operator = %caller.subject, "delivery retried by an operator");
+        caller.authorize(Rpc::RetryDelivery, Scope::Org(org_id.as_str()))?;
+        if let Some(d) = self.store.retry(org_id, delivery_id, UnixMillis::now()).await? {
+            tracing::info!(%org_id, %delivery_id, operator = %caller.subject, "delivery retried by an operator");
             self.wake.notify_one();
             return Ok(d);
         }
         match self.store.get_by_id(delivery_id).await? {
-            Some(d) if d.org_id == org_id => Err(DeliveryError::NotRetryable {
-                delivery_id: delivery_id.to_owned(),
+            Some(d) if d.org_id == *org_id => Err(DeliveryError::NotRetryable {
+                delivery_id: delivery_id.to_string(),
                 status: status_name(d.status),
             }),
             _ => Err(DeliveryError::DeliveryNotFound {
-                org_id: org_id.to_owned(),
-                delivery_id: delivery_id.to_owned(),
+                org_id: org_id.to_string(),
+                delivery_id: delivery_id.to_string(),
             }),
         }
     }

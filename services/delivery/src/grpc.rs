@@ -1,8 +1,8 @@
 //! The gRPC face: proto <-> domain conversion (validation happens here, once) and Status mapping.
 
 use ovice_slack_model::{
+    DeliveryId, OrgId,
     publish::{MAX_ID, published_org},
-    time::to_timestamp,
     validation::{FieldViolations, required},
 };
 use ovice_slack_proto::v1 as pb;
@@ -28,8 +28,8 @@ impl DeliveryGrpc {
     }
 }
 
-fn org_id(v: &mut FieldViolations, value: &str) -> String {
-    required(v, "org_id", value, MAX_ID)
+fn org_id(v: &mut FieldViolations, value: &str) -> OrgId {
+    OrgId::new(required(v, "org_id", value, MAX_ID))
 }
 
 pub(crate) fn proto_skip_reason(r: SkipReason) -> pb::SkipReason {
@@ -55,10 +55,10 @@ fn proto_status(s: DeliveryStatus) -> pb::DeliveryStatus {
 /// Never carries the message text.
 fn to_proto(d: Delivery) -> pb::Delivery {
     pb::Delivery {
-        delivery_id: d.delivery_id,
-        org_id: d.org_id,
+        delivery_id: d.delivery_id.into(),
+        org_id: d.org_id.into(),
         message_id: d.message_id,
-        recipient_user_id: d.recipient_user_id,
+        recipient_user_id: d.recipient_user_id.into(),
         status: proto_status(d.status).into(),
         mode: match d.mode {
             None => pb::DeliveryMode::Unspecified,
@@ -70,14 +70,14 @@ fn to_proto(d: Delivery) -> pb::Delivery {
         last_error: d.last_error,
         slack_channel_id: d.slack_channel_id,
         slack_ts: d.slack_ts,
-        created_at: Some(to_timestamp(d.created_at)),
-        updated_at: Some(to_timestamp(d.updated_at)),
-        sender_user_id: d.sender_user_id,
+        created_at: Some(d.created_at.to_proto()),
+        updated_at: Some(d.updated_at.to_proto()),
+        sender_user_id: d.sender_user_id.into(),
         skip_reason: d
             .skip_reason
             .map_or(pb::SkipReason::Unspecified, proto_skip_reason)
             .into(),
-        next_attempt_at: (d.status == DeliveryStatus::Pending).then(|| to_timestamp(d.next_attempt_at)),
+        next_attempt_at: (d.status == DeliveryStatus::Pending).then(|| d.next_attempt_at.to_proto()),
     }
 }
 
@@ -99,11 +99,11 @@ impl DeliveryService for DeliveryGrpc {
         match disposition {
             Disposition::Accepted { delivery_id } => {
                 response.set_disposition(pb::Disposition::Accepted);
-                response.delivery_id = delivery_id;
+                response.delivery_id = delivery_id.into();
             }
             Disposition::Duplicate { delivery_id } => {
                 response.set_disposition(pb::Disposition::Duplicate);
-                response.delivery_id = delivery_id;
+                response.delivery_id = delivery_id.into();
             }
             Disposition::Skipped(reason) => {
                 response.set_disposition(pb::Disposition::Skipped);
@@ -159,17 +159,20 @@ impl DeliveryService for DeliveryGrpc {
         // The token is the last delivery id of the previous page (a UUID).
         let after = match r.page_token.as_str() {
             "" => None,
-            t if uuid::Uuid::try_parse(t).is_ok() => Some(t),
+            t if uuid::Uuid::try_parse(t).is_ok() => Some(DeliveryId::new(t)),
             _ => {
                 v.add("page_token", "is not a token this service handed out");
                 None
             }
         };
         v.into_result()?;
-        let page = self.app.list(&caller, &org, status, page_size, after).await?;
+        let page = self
+            .app
+            .list(&caller, &org, status, page_size, after.as_ref())
+            .await?;
         Ok(Response::new(pb::ListDeliveriesResponse {
             deliveries: page.deliveries.into_iter().map(to_proto).collect(),
-            next_page_token: page.next.unwrap_or_default(),
+            next_page_token: page.next.map(String::from).unwrap_or_default(),
         }))
     }
 
@@ -181,7 +184,7 @@ impl DeliveryService for DeliveryGrpc {
         let r = request.get_ref();
         let mut v = FieldViolations::new();
         let org = org_id(&mut v, &r.org_id);
-        let delivery_id = required(&mut v, "delivery_id", &r.delivery_id, MAX_ID);
+        let delivery_id = DeliveryId::new(required(&mut v, "delivery_id", &r.delivery_id, MAX_ID));
         v.into_result()?;
         Ok(Response::new(to_proto(
             self.app.retry(&caller, &org, &delivery_id).await?,

@@ -83,13 +83,13 @@ pub(crate) fn outcomes(
     );
 }
 
-pub(crate) fn sent_after(accepted_at_ms: i64, now_ms: i64) {
-    let seconds = (now_ms.saturating_sub(accepted_at_ms)).max(0) as f64 / 1000.0;
-    instruments().latency.record(seconds, &[]);
+/// How long after it was accepted a message reached Slack.
+pub(crate) fn sent_after(waited: std::time::Duration) {
+    instruments().latency.record(waited.as_secs_f64(), &[]);
 }
 
-pub(crate) fn outbox(pending: u64, oldest_age_ms: i64) {
+pub(crate) fn outbox(pending: u64, oldest_age: std::time::Duration) {
     let i = instruments();
     i.pending.record(pending, &[]);
-    i.oldest_pending.record(oldest_age_ms.max(0) as f64 / 1000.0, &[]);
+    i.oldest_pending.record(oldest_age.as_secs_f64(), &[]);
 }

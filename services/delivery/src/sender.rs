@@ -133,7 +133,7 @@ impl DeliverySender {
         {
             let route = Route {
                 d,
-                team_id: &creds.team_id,
+                team_id: creds.team_id.as_str(),
                 text: &text,
                 post_deadline,
                 cancel,
@@ -145,7 +145,7 @@ impl DeliverySender {
         }
         let route = Route {
             d,
-            team_id: &creds.team_id,
+            team_id: creds.team_id.as_str(),
             text: &text,
             post_deadline,
             cancel,
@@ -162,8 +162,8 @@ impl DeliverySender {
     ) -> AsSender {
         let key: DmKey = (
             route.team_id.to_owned(),
-            sender.slack_user_id.clone(),
-            recipient.slack_user_id.clone(),
+            sender.slack_user_id.to_string(),
+            recipient.slack_user_id.to_string(),
         );
         let channel = match self.dms.get(&key).await {
             Some(channel) => channel,

@@ -11,7 +11,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use ovice_slack_model::time::now_millis;
+use ovice_slack_model::UnixMillis;
 use tokio::{
     sync::{Notify, OwnedSemaphorePermit, Semaphore},
     task::{JoinHandle, JoinSet},
@@ -135,11 +135,11 @@ async fn claim_loop(ctx: Arc<Context>, stop: CancellationToken) {
         let free = permits.available_permits();
         let mut claimed_all_free = false;
         if free > 0 {
-            let now = now_millis();
+            let now = UnixMillis::now();
             let claim = Claim {
                 worker_id: &ctx.worker_id,
                 now,
-                lease_until: now.saturating_add(millis(ctx.settings.lease)),
+                lease_until: now.plus(ctx.settings.lease),
                 limit: u32::try_from(free).unwrap_or(u32::MAX),
                 per_org: u32::try_from(free).unwrap_or(u32::MAX),
             };
@@ -149,7 +149,7 @@ async fn claim_loop(ctx: Arc<Context>, stop: CancellationToken) {
                     for row in rows {
                         let Ok(permit) = permits.clone().try_acquire_owned() else {
                             // Cannot happen (only this loop takes permits); give the row back.
-                            release(&ctx, &row, now_millis()).await;
+                            release(&ctx, &row, UnixMillis::now()).await;
                             continue;
                         };
                         sends.spawn(send_one(ctx.clone(), row, permit, stop.clone()));
@@ -162,7 +162,10 @@ async fn claim_loop(ctx: Arc<Context>, stop: CancellationToken) {
             last_gauges = Some(Instant::now());
             match ctx.store.pending_stats().await {
                 Ok((pending, oldest)) => {
-                    metrics::outbox(pending, oldest.map_or(0, |at| now_millis().saturating_sub(at)));
+                    metrics::outbox(
+                        pending,
+                        oldest.map_or(Duration::ZERO, |at| UnixMillis::now().since(at)),
+                    );
                 }
                 Err(e) => tracing::warn!(error = %e, "reading the outbox depth failed"),
             }
@@ -201,12 +204,9 @@ async fn claim_loop(ctx: Arc<Context>, stop: CancellationToken) {
 /// Until the next retry or lease expiry, at most the poll interval.
 async fn next_sleep(ctx: &Context) -> Duration {
     let poll = ctx.settings.poll_interval;
-    let now = now_millis();
+    let now = UnixMillis::now();
     match ctx.store.next_wakeup(now).await {
-        Ok(Some(at)) => {
-            let until = Duration::from_millis(u64::try_from(at.saturating_sub(now)).unwrap_or(0));
-            until.min(poll)
-        }
+        Ok(Some(at)) => at.since(now).min(poll),
         Ok(None) => poll,
         Err(e) => {
             tracing::warn!(error = %e, "reading the next due delivery failed");
@@ -229,7 +229,7 @@ async fn maintenance(ctx: &Context) {
     }
     let retention = ctx.settings.failed_text_retention;
     if !retention.is_zero() {
-        let before = now_millis().saturating_sub(millis(retention));
+        let before = UnixMillis::now().minus(retention);
         match ctx.store.erase_text_before(before).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(
@@ -264,42 +264,42 @@ async fn send_one(ctx: Arc<Context>, d: Delivery, permit: OwnedSemaphorePermit, 
 async fn record(ctx: &Context, d: &Delivery, outcome: SendOutcome) {
     let store = &ctx.store;
     let owner = ctx.worker_id.as_str();
-    let id = d.delivery_id.as_str();
+    let id = &d.delivery_id;
     let erase_failed = ctx.settings.failed_text_retention.is_zero();
     let result = match outcome {
         SendOutcome::Sent { mode, channel, ts } => {
             tracing::info!(mode = mode.as_str(), channel = %channel, ts = %ts, "delivered to Slack");
             metrics::outcome("sent", Some(mode), None);
-            metrics::sent_after(d.created_at, now_millis());
+            metrics::sent_after(UnixMillis::now().since(d.created_at));
             let outcome = Outcome::Sent { mode, channel, ts };
-            persist(|| store.complete(id, owner, &outcome, now_millis(), erase_failed)).await
+            persist(|| store.complete(id, owner, &outcome, UnixMillis::now(), erase_failed)).await
         }
         SendOutcome::Skipped(reason) => {
             tracing::info!(reason = reason.as_str(), "skipped at send time");
             metrics::outcome("skipped", None, Some(reason));
             let outcome = Outcome::Skipped(reason);
-            persist(|| store.complete(id, owner, &outcome, now_millis(), erase_failed)).await
+            persist(|| store.complete(id, owner, &outcome, UnixMillis::now(), erase_failed)).await
         }
         SendOutcome::Failed { mode, error } => {
             tracing::warn!(error = %error, "delivery failed permanently");
             metrics::outcome("failed", mode, None);
             let outcome = Outcome::Failed { mode, error };
-            persist(|| store.complete(id, owner, &outcome, now_millis(), erase_failed)).await
+            persist(|| store.complete(id, owner, &outcome, UnixMillis::now(), erase_failed)).await
         }
         SendOutcome::Retry { mode, error } => {
             let attempts = d.attempts.saturating_add(1);
             match ctx.settings.retry.decide(attempts, (ctx.jitter)()) {
                 RetryDecision::RetryAfter(delay) => {
-                    tracing::info!(error = %error, attempts, retry_in_ms = millis(delay), "retrying later");
+                    tracing::info!(error = %error, attempts, retry_in_ms = delay.as_millis(), "retrying later");
                     metrics::outcome("retried", mode, None);
-                    let at = now_millis().saturating_add(millis(delay));
-                    persist(|| store.reschedule(id, owner, at, mode, &error, now_millis())).await
+                    let at = UnixMillis::now().plus(delay);
+                    persist(|| store.reschedule(id, owner, at, mode, &error, UnixMillis::now())).await
                 }
                 RetryDecision::GiveUp => {
                     tracing::warn!(error = %error, attempts, "retries ran out: delivery is DEAD");
                     metrics::outcome("dead", mode, None);
                     let outcome = Outcome::Dead { mode, error };
-                    persist(|| store.complete(id, owner, &outcome, now_millis(), erase_failed)).await
+                    persist(|| store.complete(id, owner, &outcome, UnixMillis::now(), erase_failed)).await
                 }
             }
         }
@@ -309,10 +309,11 @@ async fn record(ctx: &Context, d: &Delivery, outcome: SendOutcome) {
                 mode: Some(DeliveryMode::BotDm),
                 error: error.clone(),
             };
-            let mine = persist(|| store.complete(id, owner, &outcome, now_millis(), erase_failed)).await;
+            let mine = persist(|| store.complete(id, owner, &outcome, UnixMillis::now(), erase_failed)).await;
             // Every other pending delivery of the org would hit the same wall: end them now rather
             // than let each retry against Slack.
-            match persist(|| store.fail_pending_for_org(&d.org_id, &error, now_millis(), erase_failed)).await
+            match persist(|| store.fail_pending_for_org(&d.org_id, &error, UnixMillis::now(), erase_failed))
+                .await
             {
                 Ok(n) => {
                     tracing::warn!(failed = n, "the organization's pending deliveries failed with it");
@@ -324,12 +325,12 @@ async fn record(ctx: &Context, d: &Delivery, outcome: SendOutcome) {
         }
         SendOutcome::Deferred(wait) => {
             metrics::outcome("deferred", None, None);
-            let at = now_millis().saturating_add(millis(wait));
+            let at = UnixMillis::now().plus(wait);
             persist(|| store.release(id, owner, at)).await
         }
         SendOutcome::Abandoned => {
             metrics::outcome("abandoned", None, None);
-            persist(|| store.release(id, owner, now_millis())).await
+            persist(|| store.release(id, owner, UnixMillis::now())).await
         }
     };
     match result {
@@ -343,7 +344,7 @@ async fn record(ctx: &Context, d: &Delivery, outcome: SendOutcome) {
     }
 }
 
-async fn release(ctx: &Context, d: &Delivery, not_before: i64) {
+async fn release(ctx: &Context, d: &Delivery, not_before: UnixMillis) {
     if let Err(e) = ctx
         .store
         .release(&d.delivery_id, &ctx.worker_id, not_before)
@@ -374,8 +375,4 @@ where
             Err(e) => return Err(e),
         }
     }
-}
-
-fn millis(d: Duration) -> i64 {
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }

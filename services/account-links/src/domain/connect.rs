@@ -1,25 +1,26 @@
+use ovice_slack_model::{OrgId, SlackTeamId, UnixMillis, UserId};
 use ovice_slack_secrets::SealedToken;
 
 /// The user scopes Connect asks for: post as the person into their DMs (docs/product.md §2.2).
 pub const USER_SCOPES: [&str; 2] = ["chat:write", "im:write"];
 
 /// A Connect flow's lifetime: the state and the PKCE verifier expire together.
-pub const CONNECT_TTL_MILLIS: i64 = 10 * 60 * 1000;
+pub const CONNECT_TTL: std::time::Duration = std::time::Duration::from_secs(10 * 60);
 
 /// A Connect flow begun by `BeginSlackConnect`, waiting for Slack's redirect.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PendingConnect {
     /// SHA-256 (hex) of the state; the state itself is never stored.
     pub state_hash: String,
-    pub org_id: String,
-    pub user_id: String,
+    pub org_id: OrgId,
+    pub user_id: UserId,
     pub email: String,
     pub space_id: String,
     /// The org's Slack team when the flow began.
-    pub team_id: String,
+    pub team_id: SlackTeamId,
     pub verifier: SealedToken,
-    pub created_at: i64,
-    pub expires_at: i64,
+    pub created_at: UnixMillis,
+    pub expires_at: UnixMillis,
     pub used: bool,
 }
 

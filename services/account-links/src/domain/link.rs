@@ -1,3 +1,4 @@
+use ovice_slack_model::{OrgId, SlackTeamId, SlackUserId, UnixMillis, UserId};
 use ovice_slack_secrets::SealedToken;
 
 /// The state of a stored link (stored as its snake_case name).
@@ -18,23 +19,23 @@ impl LinkState {
 /// A person's link in an organization: one per (org, ovice user), valid in every space of the org.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Link {
-    pub org_id: String,
-    pub user_id: String,
-    pub slack_team_id: String,
-    pub slack_user_id: String,
+    pub org_id: OrgId,
+    pub user_id: UserId,
+    pub slack_team_id: SlackTeamId,
+    pub slack_user_id: SlackUserId,
     pub slack_user_name: String,
     pub scopes: Vec<String>,
     pub token: SealedToken,
     pub state: LinkState,
     pub state_reason: String,
-    pub connected_at: i64,
-    pub updated_at: i64,
+    pub connected_at: UnixMillis,
+    pub updated_at: UnixMillis,
 }
 
 impl Link {
     /// Slack user ids are per workspace: a link made in another team than the org's current one no
     /// longer means anything (docs/product.md §2.1, replacing the workspace invalidates the links).
-    pub fn is_current(&self, org_team_id: &str) -> bool {
-        self.slack_team_id == org_team_id
+    pub fn is_current(&self, org_team_id: &SlackTeamId) -> bool {
+        self.slack_team_id == *org_team_id
     }
 }

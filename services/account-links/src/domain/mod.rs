@@ -5,6 +5,6 @@ pub(crate) mod connect;
 mod link;
 mod visibility;
 
-pub use connect::{CONNECT_TTL_MILLIS, ConnectRefusal, Consent, PendingConnect, USER_SCOPES, check_consent};
+pub use connect::{CONNECT_TTL, ConnectRefusal, Consent, PendingConnect, USER_SCOPES, check_consent};
 pub use link::{Link, LinkState};
 pub use visibility::item_visible;

@@ -7,6 +7,7 @@ mod tests;
 
 use std::sync::Arc;
 
+use ovice_slack_model::{OrgId, SlackTeamId, UnixMillis, UserId};
 use ovice_slack_runtime::db::{Database, DbError};
 
 use crate::domain::{Link, PendingConnect};
@@ -26,32 +27,32 @@ pub trait LinkStore: Send + Sync + 'static {
     async fn insert_pending(&self, pending: &PendingConnect) -> Result<(), StoreError>;
     async fn find_pending(&self, state_hash: &str) -> Result<Option<PendingConnect>, StoreError>;
     /// Spends a pending flow: true for exactly one caller, and only while it is unexpired.
-    async fn spend_pending(&self, state_hash: &str, now: i64) -> Result<bool, StoreError>;
+    async fn spend_pending(&self, state_hash: &str, now: UnixMillis) -> Result<bool, StoreError>;
     /// Removes flows that expired before `before`.
-    async fn purge_pending(&self, before: i64) -> Result<u64, StoreError>;
-    async fn get_link(&self, org_id: &str, user_id: &str) -> Result<Option<Link>, StoreError>;
+    async fn purge_pending(&self, before: UnixMillis) -> Result<u64, StoreError>;
+    async fn get_link(&self, org_id: &OrgId, user_id: &UserId) -> Result<Option<Link>, StoreError>;
     /// The links of these users of the org (any team), in no particular order; users without a
     /// link are absent.
-    async fn get_links(&self, org_id: &str, user_ids: &[String]) -> Result<Vec<Link>, StoreError>;
+    async fn get_links(&self, org_id: &OrgId, user_ids: &[UserId]) -> Result<Vec<Link>, StoreError>;
     async fn put_link(&self, link: &Link) -> Result<(), StoreError>;
-    async fn delete_link(&self, org_id: &str, user_id: &str) -> Result<bool, StoreError>;
+    async fn delete_link(&self, org_id: &OrgId, user_id: &UserId) -> Result<bool, StoreError>;
     /// The org's links made in Slack team `team_id`, ordered by user id, after `after_user_id`. Links
     /// of an earlier team are left out here, in the query, so that a page is full whenever more
     /// current links follow it.
     async fn list_links(
         &self,
-        org_id: &str,
-        team_id: &str,
-        after_user_id: &str,
+        org_id: &OrgId,
+        team_id: &SlackTeamId,
+        after_user_id: Option<&UserId>,
         limit: i64,
     ) -> Result<Vec<Link>, StoreError>;
     /// Marks a connected link NEEDS_RECONNECT; false when there was none (or it was already marked).
     async fn mark_needs_reconnect(
         &self,
-        org_id: &str,
-        user_id: &str,
+        org_id: &OrgId,
+        user_id: &UserId,
         reason: &str,
-        now: i64,
+        now: UnixMillis,
     ) -> Result<bool, StoreError>;
     /// User tokens sealed with another key than `active_key_id` (org, user, token).
     async fn tokens_sealed_with_other_keys(
@@ -61,15 +62,15 @@ pub trait LinkStore: Send + Sync + 'static {
     /// Replaces a link's sealed token, only if it is still `old` (a reconnect meanwhile wins).
     async fn replace_token(
         &self,
-        org_id: &str,
-        user_id: &str,
+        org_id: &OrgId,
+        user_id: &UserId,
         old: &ovice_slack_secrets::SealedToken,
         new: &ovice_slack_secrets::SealedToken,
     ) -> Result<bool, StoreError>;
 }
 
 /// A sealed user token and the link it belongs to.
-pub type SealedLinkToken = (String, String, ovice_slack_secrets::SealedToken);
+pub type SealedLinkToken = (OrgId, UserId, ovice_slack_secrets::SealedToken);
 
 /// Opens the store of the database's backend and runs its migrations.
 pub async fn open(db: &Database) -> Result<Arc<dyn LinkStore>, DbError> {

@@ -3,6 +3,7 @@
 
 use ovice_slack_secrets::SealedToken;
 
+use ovice_slack_model::{OrgId, SlackTeamId, UnixMillis, UserId};
 use ovice_slack_runtime::db::SqlBackend;
 
 use super::{LinkStore, SealedLinkToken, StoreError};
@@ -87,17 +88,17 @@ impl From<PendingRow> for PendingConnect {
     fn from(r: PendingRow) -> Self {
         PendingConnect {
             state_hash: r.state_hash,
-            org_id: r.org_id,
-            user_id: r.user_id,
+            org_id: r.org_id.into(),
+            user_id: r.user_id.into(),
             email: r.email,
             space_id: r.space_id,
-            team_id: r.team_id,
+            team_id: r.team_id.into(),
             verifier: SealedToken {
                 key_id: r.verifier_key_id,
                 ciphertext: r.verifier_ciphertext,
             },
-            created_at: r.created_at,
-            expires_at: r.expires_at,
+            created_at: UnixMillis::from_millis(r.created_at),
+            expires_at: UnixMillis::from_millis(r.expires_at),
             used: r.used_at.is_some(),
         }
     }
@@ -128,10 +129,10 @@ impl TryFrom<LinkRow> for Link {
             .parse()
             .map_err(|_| StoreError::Corrupt(format!("unknown link state `{}`", r.state)))?;
         Ok(Link {
-            org_id: r.org_id,
-            user_id: r.user_id,
-            slack_team_id: r.slack_team_id,
-            slack_user_id: r.slack_user_id,
+            org_id: r.org_id.into(),
+            user_id: r.user_id.into(),
+            slack_team_id: r.slack_team_id.into(),
+            slack_user_id: r.slack_user_id.into(),
             slack_user_name: r.slack_user_name,
             scopes: r
                 .scopes
@@ -145,8 +146,8 @@ impl TryFrom<LinkRow> for Link {
             },
             state,
             state_reason: r.state_reason,
-            connected_at: r.connected_at,
-            updated_at: r.updated_at,
+            connected_at: UnixMillis::from_millis(r.connected_at),
+            updated_at: UnixMillis::from_millis(r.updated_at),
         })
     }
 }
@@ -181,15 +182,15 @@ where
     async fn insert_pending(&self, p: &PendingConnect) -> Result<(), StoreError> {
         sqlx::query(INSERT_PENDING)
             .bind(&p.state_hash)
-            .bind(&p.org_id)
-            .bind(&p.user_id)
+            .bind(p.org_id.as_str())
+            .bind(p.user_id.as_str())
             .bind(&p.email)
             .bind(&p.space_id)
-            .bind(&p.team_id)
+            .bind(p.team_id.as_str())
             .bind(&p.verifier.key_id)
             .bind(&p.verifier.ciphertext)
-            .bind(p.created_at)
-            .bind(p.expires_at)
+            .bind(p.created_at.as_millis())
+            .bind(p.expires_at.as_millis())
             .execute(&self.pool)
             .await?;
         Ok(())
@@ -203,40 +204,40 @@ where
         Ok(row.map(PendingConnect::from))
     }
 
-    async fn spend_pending(&self, state_hash: &str, now: i64) -> Result<bool, StoreError> {
+    async fn spend_pending(&self, state_hash: &str, now: UnixMillis) -> Result<bool, StoreError> {
         let r = sqlx::query(SPEND_PENDING)
             .bind(state_hash)
-            .bind(now)
+            .bind(now.as_millis())
             .execute(&self.pool)
             .await?;
         Ok(DB::rows_affected(&r) == 1)
     }
 
-    async fn purge_pending(&self, before: i64) -> Result<u64, StoreError> {
+    async fn purge_pending(&self, before: UnixMillis) -> Result<u64, StoreError> {
         let r = sqlx::query(PURGE_PENDING)
-            .bind(before)
+            .bind(before.as_millis())
             .execute(&self.pool)
             .await?;
         Ok(DB::rows_affected(&r))
     }
 
-    async fn get_link(&self, org_id: &str, user_id: &str) -> Result<Option<Link>, StoreError> {
+    async fn get_link(&self, org_id: &OrgId, user_id: &UserId) -> Result<Option<Link>, StoreError> {
         let row: Option<LinkRow> = sqlx::query_as(sqlx::AssertSqlSafe(select_link()))
-            .bind(org_id)
-            .bind(user_id)
+            .bind(org_id.as_str())
+            .bind(user_id.as_str())
             .fetch_optional(&self.pool)
             .await?;
         row.map(Link::try_from).transpose()
     }
 
-    async fn get_links(&self, org_id: &str, user_ids: &[String]) -> Result<Vec<Link>, StoreError> {
+    async fn get_links(&self, org_id: &OrgId, user_ids: &[UserId]) -> Result<Vec<Link>, StoreError> {
         if user_ids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut query =
-            sqlx::query_as::<_, LinkRow>(sqlx::AssertSqlSafe(select_links(user_ids.len()))).bind(org_id);
+        let mut query = sqlx::query_as::<_, LinkRow>(sqlx::AssertSqlSafe(select_links(user_ids.len())))
+            .bind(org_id.as_str());
         for user_id in user_ids {
-            query = query.bind(user_id);
+            query = query.bind(user_id.as_str());
         }
         query
             .fetch_all(&self.pool)
@@ -248,27 +249,27 @@ where
 
     async fn put_link(&self, l: &Link) -> Result<(), StoreError> {
         sqlx::query(sqlx::AssertSqlSafe(upsert_link()))
-            .bind(&l.org_id)
-            .bind(&l.user_id)
-            .bind(&l.slack_team_id)
-            .bind(&l.slack_user_id)
+            .bind(l.org_id.as_str())
+            .bind(l.user_id.as_str())
+            .bind(l.slack_team_id.as_str())
+            .bind(l.slack_user_id.as_str())
             .bind(&l.slack_user_name)
             .bind(l.scopes.join(","))
             .bind(&l.token.key_id)
             .bind(&l.token.ciphertext)
             .bind(l.state.as_str())
             .bind(&l.state_reason)
-            .bind(l.connected_at)
-            .bind(l.updated_at)
+            .bind(l.connected_at.as_millis())
+            .bind(l.updated_at.as_millis())
             .execute(&self.pool)
             .await?;
         Ok(())
     }
 
-    async fn delete_link(&self, org_id: &str, user_id: &str) -> Result<bool, StoreError> {
+    async fn delete_link(&self, org_id: &OrgId, user_id: &UserId) -> Result<bool, StoreError> {
         let r = sqlx::query(DELETE_LINK)
-            .bind(org_id)
-            .bind(user_id)
+            .bind(org_id.as_str())
+            .bind(user_id.as_str())
             .execute(&self.pool)
             .await?;
         Ok(DB::rows_affected(&r) > 0)
@@ -276,15 +277,15 @@ where
 
     async fn list_links(
         &self,
-        org_id: &str,
-        team_id: &str,
-        after: &str,
+        org_id: &OrgId,
+        team_id: &SlackTeamId,
+        after: Option<&UserId>,
         limit: i64,
     ) -> Result<Vec<Link>, StoreError> {
         let rows: Vec<LinkRow> = sqlx::query_as(sqlx::AssertSqlSafe(list_links()))
-            .bind(org_id)
-            .bind(team_id)
-            .bind(after)
+            .bind(org_id.as_str())
+            .bind(team_id.as_str())
+            .bind(after.map_or("", UserId::as_str))
             .bind(limit)
             .fetch_all(&self.pool)
             .await?;
@@ -293,16 +294,16 @@ where
 
     async fn mark_needs_reconnect(
         &self,
-        org_id: &str,
-        user_id: &str,
+        org_id: &OrgId,
+        user_id: &UserId,
         reason: &str,
-        now: i64,
+        now: UnixMillis,
     ) -> Result<bool, StoreError> {
         let r = sqlx::query(MARK_NEEDS_RECONNECT)
-            .bind(org_id)
-            .bind(user_id)
+            .bind(org_id.as_str())
+            .bind(user_id.as_str())
             .bind(reason)
-            .bind(now)
+            .bind(now.as_millis())
             .execute(&self.pool)
             .await?;
         Ok(DB::rows_affected(&r) > 0)
@@ -319,21 +320,25 @@ where
         Ok(rows
             .into_iter()
             .map(|(org, user, key_id, ciphertext)| {
-                (org, user, ovice_slack_secrets::SealedToken { key_id, ciphertext })
+                (
+                    OrgId::new(org),
+                    UserId::new(user),
+                    ovice_slack_secrets::SealedToken { key_id, ciphertext },
+                )
             })
             .collect())
     }
 
     async fn replace_token(
         &self,
-        org_id: &str,
-        user_id: &str,
+        org_id: &OrgId,
+        user_id: &UserId,
         old: &ovice_slack_secrets::SealedToken,
         new: &ovice_slack_secrets::SealedToken,
     ) -> Result<bool, StoreError> {
         let r = sqlx::query(REPLACE_TOKEN)
-            .bind(org_id)
-            .bind(user_id)
+            .bind(org_id.as_str())
+            .bind(user_id.as_str())
             .bind(&old.key_id)
             .bind(&old.ciphertext)
             .bind(&new.key_id)

@@ -7,6 +7,18 @@ use rstest::rstest;
 use super::*;
 use crate::domain::LinkState;
 
+fn o(id: &str) -> OrgId {
+    OrgId::new(id)
+}
+
+fn u(id: &str) -> UserId {
+    UserId::new(id)
+}
+
+fn t(millis: i64) -> UnixMillis {
+    UnixMillis::from_millis(millis)
+}
+
 async fn store(backend: Backend) -> (Arc<dyn LinkStore>, Option<TempDirGuard>) {
     let (db, guard) = fresh_database(backend).await.expect("test database");
     (open(&db).await.expect("migrations"), guard)
@@ -24,8 +36,8 @@ fn pending(hash: &str, expires_at: i64) -> PendingConnect {
             key_id: "k1".into(),
             ciphertext: vec![9, 8, 7],
         },
-        created_at: 1,
-        expires_at,
+        created_at: t(1),
+        expires_at: t(expires_at),
         used: false,
     }
 }
@@ -35,7 +47,7 @@ fn link(user: &str) -> Link {
         org_id: "o1".into(),
         user_id: user.into(),
         slack_team_id: "T1".into(),
-        slack_user_id: format!("U-{user}"),
+        slack_user_id: format!("U-{user}").into(),
         slack_user_name: user.into(),
         scopes: vec!["chat:write".into(), "im:write".into()],
         token: SealedToken {
@@ -44,8 +56,8 @@ fn link(user: &str) -> Link {
         },
         state: LinkState::Connected,
         state_reason: String::new(),
-        connected_at: 10,
-        updated_at: 10,
+        connected_at: t(10),
+        updated_at: t(10),
     }
 }
 
@@ -59,11 +71,11 @@ async fn a_pending_flow_is_spent_once_and_only_before_expiry(#[case] backend: Ba
     s.insert_pending(&pending("h2", 100)).await.unwrap();
     assert_eq!(s.find_pending("h1").await.unwrap(), Some(pending("h1", 100)));
     assert_eq!(s.find_pending("nope").await.unwrap(), None);
-    assert!(s.spend_pending("h1", 50).await.unwrap());
-    assert!(!s.spend_pending("h1", 51).await.unwrap(), "spent twice");
+    assert!(s.spend_pending("h1", t(50)).await.unwrap());
+    assert!(!s.spend_pending("h1", t(51)).await.unwrap(), "spent twice");
     assert!(s.find_pending("h1").await.unwrap().unwrap().used);
-    assert!(!s.spend_pending("h2", 100).await.unwrap(), "spent at expiry");
-    assert_eq!(s.purge_pending(101).await.unwrap(), 2);
+    assert!(!s.spend_pending("h2", t(100)).await.unwrap(), "spent at expiry");
+    assert_eq!(s.purge_pending(t(101)).await.unwrap(), 2);
     assert_eq!(s.find_pending("h2").await.unwrap(), None);
 }
 
@@ -76,7 +88,7 @@ async fn concurrent_spends_have_one_winner(#[case] backend: Backend) {
     s.insert_pending(&pending("h1", 1000)).await.unwrap();
     let spends = (0..8).map(|_| {
         let s = s.clone();
-        tokio::spawn(async move { s.spend_pending("h1", 5).await.unwrap() })
+        tokio::spawn(async move { s.spend_pending("h1", t(5)).await.unwrap() })
     });
     let mut winners = 0;
     for spend in spends {
@@ -91,60 +103,74 @@ async fn concurrent_spends_have_one_winner(#[case] backend: Backend) {
 #[tokio::test]
 async fn links_are_per_org_and_user(#[case] backend: Backend) {
     let (s, _g) = store(backend).await;
-    assert_eq!(s.get_link("o1", "u1").await.unwrap(), None);
+    assert_eq!(s.get_link(&o("o1"), &u("u1")).await.unwrap(), None);
     s.put_link(&link("u1")).await.unwrap();
     s.put_link(&link("u2")).await.unwrap();
     let mut other_org = link("u1");
-    other_org.org_id = "o2".into();
+    other_org.org_id = o("o2");
     s.put_link(&other_org).await.unwrap();
-    assert_eq!(s.get_link("o1", "u1").await.unwrap(), Some(link("u1")));
+    assert_eq!(s.get_link(&o("o1"), &u("u1")).await.unwrap(), Some(link("u1")));
     // A batch in one query: only this org's links of the users named, the unlinked left out.
-    let ids = ["u2", "nobody", "u1"].map(String::from);
-    let mut batch = s.get_links("o1", &ids).await.unwrap();
+    let ids = ["u2", "nobody", "u1"].map(UserId::new);
+    let mut batch = s.get_links(&o("o1"), &ids).await.unwrap();
     batch.sort_by(|a, b| a.user_id.cmp(&b.user_id));
     assert_eq!(batch, [link("u1"), link("u2")]);
-    assert_eq!(s.get_links("o2", &ids).await.unwrap(), [other_org.clone()]);
-    assert!(s.get_links("o1", &[]).await.unwrap().is_empty());
+    assert_eq!(s.get_links(&o("o2"), &ids).await.unwrap(), [other_org.clone()]);
+    assert!(s.get_links(&o("o1"), &[]).await.unwrap().is_empty());
     // Reconnecting replaces the link.
     let mut again = link("u1");
     again.slack_user_name = "alice".into();
     s.put_link(&again).await.unwrap();
     assert_eq!(
-        s.get_link("o1", "u1").await.unwrap().unwrap().slack_user_name,
+        s.get_link(&o("o1"), &u("u1"))
+            .await
+            .unwrap()
+            .unwrap()
+            .slack_user_name,
         "alice"
     );
 
-    let page1 = s.list_links("o1", "T1", "", 1).await.unwrap();
+    let page1 = s.list_links(&o("o1"), &"T1".into(), None, 1).await.unwrap();
     assert_eq!(
         page1.iter().map(|l| l.user_id.as_str()).collect::<Vec<_>>(),
         ["u1"]
     );
-    let page2 = s.list_links("o1", "T1", "u1", 10).await.unwrap();
+    let page2 = s
+        .list_links(&o("o1"), &"T1".into(), Some(&u("u1")), 10)
+        .await
+        .unwrap();
     assert_eq!(
         page2.iter().map(|l| l.user_id.as_str()).collect::<Vec<_>>(),
         ["u2"]
     );
     assert!(
-        s.list_links("o1", "T2", "", 10).await.unwrap().is_empty(),
+        s.list_links(&o("o1"), &"T2".into(), None, 10)
+            .await
+            .unwrap()
+            .is_empty(),
         "another team's links"
     );
 
     assert!(
-        s.mark_needs_reconnect("o1", "u2", "token_revoked", 20)
+        s.mark_needs_reconnect(&o("o1"), &u("u2"), "token_revoked", t(20))
             .await
             .unwrap()
     );
-    assert!(!s.mark_needs_reconnect("o1", "u2", "again", 21).await.unwrap());
-    let marked = s.get_link("o1", "u2").await.unwrap().unwrap();
+    assert!(
+        !s.mark_needs_reconnect(&o("o1"), &u("u2"), "again", t(21))
+            .await
+            .unwrap()
+    );
+    let marked = s.get_link(&o("o1"), &u("u2")).await.unwrap().unwrap();
     assert_eq!(
         (marked.state, marked.state_reason.as_str()),
         (LinkState::NeedsReconnect, "token_revoked")
     );
 
-    assert!(s.delete_link("o1", "u1").await.unwrap());
-    assert!(!s.delete_link("o1", "u1").await.unwrap());
+    assert!(s.delete_link(&o("o1"), &u("u1")).await.unwrap());
+    assert!(!s.delete_link(&o("o1"), &u("u1")).await.unwrap());
     assert!(
-        s.get_link("o2", "u1").await.unwrap().is_some(),
+        s.get_link(&o("o2"), &u("u1")).await.unwrap().is_some(),
         "another org's link is untouched"
     );
 }
@@ -166,7 +192,7 @@ async fn user_tokens_are_resealed_only_if_unchanged(#[case] backend: Backend) {
         key_id: "k2".into(),
         ciphertext: vec![5; 40],
     };
-    assert!(s.replace_token("o1", "u1", &old, &new).await.unwrap());
-    assert!(!s.replace_token("o1", "u1", &old, &new).await.unwrap());
-    assert_eq!(s.get_link("o1", "u1").await.unwrap().unwrap().token, new);
+    assert!(s.replace_token(&o("o1"), &u("u1"), &old, &new).await.unwrap());
+    assert!(!s.replace_token(&o("o1"), &u("u1"), &old, &new).await.unwrap());
+    assert_eq!(s.get_link(&o("o1"), &u("u1")).await.unwrap().unwrap().token, new);
 }

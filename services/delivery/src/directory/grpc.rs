@@ -5,6 +5,8 @@ use ovice_slack_runtime::{
     peer_clients::{AccountLinksPeer, IntegrationConfigPeer},
 };
 
+use ovice_slack_model::{OrgId, SlackTeamId, UserId};
+
 use super::{BotCredentials, Directory, PeerUnavailable, ResolvedUser};
 
 #[derive(Clone)]
@@ -25,15 +27,15 @@ impl GrpcDirectory {
 
 #[async_trait::async_trait]
 impl Directory for GrpcDirectory {
-    async fn bot_credentials(&self, org_id: &str) -> Result<Option<BotCredentials>, PeerUnavailable> {
+    async fn bot_credentials(&self, org_id: &OrgId) -> Result<Option<BotCredentials>, PeerUnavailable> {
         self.config.bot_credentials(org_id).await
     }
 
     async fn resolve_users(
         &self,
-        org_id: &str,
-        team_id: &str,
-        user_ids: &[String],
+        org_id: &OrgId,
+        team_id: &SlackTeamId,
+        user_ids: &[UserId],
         with_tokens: bool,
     ) -> Result<Vec<ResolvedUser>, PeerUnavailable> {
         self.links
@@ -43,8 +45,8 @@ impl Directory for GrpcDirectory {
 
     async fn report_workspace_token_invalid(
         &self,
-        org_id: &str,
-        team_id: &str,
+        org_id: &OrgId,
+        team_id: &SlackTeamId,
         reason: &str,
     ) -> Result<(), PeerUnavailable> {
         self.config
@@ -54,8 +56,8 @@ impl Directory for GrpcDirectory {
 
     async fn report_user_token_invalid(
         &self,
-        org_id: &str,
-        user_id: &str,
+        org_id: &OrgId,
+        user_id: &UserId,
         reason: &str,
     ) -> Result<(), PeerUnavailable> {
         self.links

@@ -9,6 +9,7 @@ use std::{
     },
 };
 
+use ovice_slack_model::{OrgId, SlackTeamId, UserId};
 use secrecy::SecretString;
 
 use super::{BotCredentials, ConnectionState, Directory, PeerUnavailable, ResolvedUser};
@@ -56,9 +57,9 @@ impl StaticDirectory {
         self.world().workspaces.insert(
             org_id.to_owned(),
             BotCredentials {
-                team_id: team_id.to_owned(),
+                team_id: team_id.into(),
                 workspace_domain: team_id.to_lowercase(),
-                bot_user_id: format!("{team_id}BOT"),
+                bot_user_id: format!("{team_id}BOT").into(),
                 bot_token: SecretString::from(bot_token.to_owned()),
                 active: true,
             },
@@ -81,10 +82,10 @@ impl StaticDirectory {
         self.world().users.insert(
             (org_id.to_owned(), user_id.to_owned()),
             ResolvedUser {
-                user_id: user_id.to_owned(),
+                user_id: user_id.into(),
                 state: ConnectionState::Connected,
-                slack_user_id: slack_user_id.to_owned(),
-                slack_team_id: team_id.to_owned(),
+                slack_user_id: slack_user_id.into(),
+                slack_team_id: team_id.into(),
                 user_token: user_token.map(|t| SecretString::from(t.to_owned())),
             },
         );
@@ -134,19 +135,19 @@ impl StaticDirectory {
 
 #[async_trait::async_trait]
 impl Directory for StaticDirectory {
-    async fn bot_credentials(&self, org_id: &str) -> Result<Option<BotCredentials>, PeerUnavailable> {
+    async fn bot_credentials(&self, org_id: &OrgId) -> Result<Option<BotCredentials>, PeerUnavailable> {
         self.check()?;
         self.lookups.fetch_add(1, Ordering::SeqCst);
-        Ok(self.world().workspaces.get(org_id).cloned())
+        Ok(self.world().workspaces.get(org_id.as_str()).cloned())
     }
 
     /// As AccountLinkService answers: links of another team are not connected, tokens only when
     /// asked for.
     async fn resolve_users(
         &self,
-        org_id: &str,
-        team_id: &str,
-        user_ids: &[String],
+        org_id: &OrgId,
+        team_id: &SlackTeamId,
+        user_ids: &[UserId],
         with_tokens: bool,
     ) -> Result<Vec<ResolvedUser>, PeerUnavailable> {
         self.check()?;
@@ -154,29 +155,31 @@ impl Directory for StaticDirectory {
         let world = self.world();
         Ok(user_ids
             .iter()
-            .map(|id| match world.users.get(&(org_id.to_owned(), id.clone())) {
-                Some(u) if u.slack_team_id == team_id && with_tokens => u.clone(),
-                Some(u) if u.slack_team_id == team_id => u.without_token(),
-                _ => ResolvedUser::not_connected(id),
-            })
+            .map(
+                |id| match world.users.get(&(org_id.to_string(), id.to_string())) {
+                    Some(u) if u.slack_team_id == *team_id && with_tokens => u.clone(),
+                    Some(u) if u.slack_team_id == *team_id => u.without_token(),
+                    _ => ResolvedUser::not_connected(id),
+                },
+            )
             .collect())
     }
 
     async fn report_workspace_token_invalid(
         &self,
-        org_id: &str,
-        team_id: &str,
+        org_id: &OrgId,
+        team_id: &SlackTeamId,
         reason: &str,
     ) -> Result<(), PeerUnavailable> {
         self.check()?;
         let mut world = self.world();
         world.reports.push(Report::WorkspaceTokenInvalid {
-            org_id: org_id.to_owned(),
-            team_id: team_id.to_owned(),
+            org_id: org_id.to_string(),
+            team_id: team_id.to_string(),
             reason: reason.to_owned(),
         });
-        if let Some(w) = world.workspaces.get_mut(org_id)
-            && (team_id.is_empty() || w.team_id == team_id)
+        if let Some(w) = world.workspaces.get_mut(org_id.as_str())
+            && (team_id.is_empty() || w.team_id == *team_id)
         {
             w.active = false;
         }
@@ -185,18 +188,18 @@ impl Directory for StaticDirectory {
 
     async fn report_user_token_invalid(
         &self,
-        org_id: &str,
-        user_id: &str,
+        org_id: &OrgId,
+        user_id: &UserId,
         reason: &str,
     ) -> Result<(), PeerUnavailable> {
         self.check()?;
         let mut world = self.world();
         world.reports.push(Report::UserTokenInvalid {
-            org_id: org_id.to_owned(),
-            user_id: user_id.to_owned(),
+            org_id: org_id.to_string(),
+            user_id: user_id.to_string(),
             reason: reason.to_owned(),
         });
-        if let Some(u) = world.users.get_mut(&(org_id.to_owned(), user_id.to_owned())) {
+        if let Some(u) = world.users.get_mut(&(org_id.to_string(), user_id.to_string())) {
             u.state = ConnectionState::NeedsReconnect;
             u.user_token = None;
         }

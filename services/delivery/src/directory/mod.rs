@@ -15,36 +15,37 @@ pub use grpc::GrpcDirectory;
 pub use memory::{Report, StaticDirectory};
 
 pub use ovice_slack_model::{BotCredentials, ConnectionState, ResolvedUser};
+use ovice_slack_model::{OrgId, SlackTeamId, UserId};
 pub use ovice_slack_runtime::peer_clients::PeerUnavailable;
 
 #[async_trait::async_trait]
 pub trait Directory: Send + Sync + 'static {
     /// `None` when the org has no Slack settings.
-    async fn bot_credentials(&self, org_id: &str) -> Result<Option<BotCredentials>, PeerUnavailable>;
+    async fn bot_credentials(&self, org_id: &OrgId) -> Result<Option<BotCredentials>, PeerUnavailable>;
 
     /// One answer per requested id, in order, for the org's current team `team_id` (links of
     /// another team are not connected). User tokens only `with_tokens`.
     async fn resolve_users(
         &self,
-        org_id: &str,
-        team_id: &str,
-        user_ids: &[String],
+        org_id: &OrgId,
+        team_id: &SlackTeamId,
+        user_ids: &[UserId],
         with_tokens: bool,
     ) -> Result<Vec<ResolvedUser>, PeerUnavailable>;
 
     /// Slack rejected the org's bot token (of `team_id`) with `reason`.
     async fn report_workspace_token_invalid(
         &self,
-        org_id: &str,
-        team_id: &str,
+        org_id: &OrgId,
+        team_id: &SlackTeamId,
         reason: &str,
     ) -> Result<(), PeerUnavailable>;
 
     /// Slack rejected the person's user token with `reason`: the link becomes NEEDS_RECONNECT.
     async fn report_user_token_invalid(
         &self,
-        org_id: &str,
-        user_id: &str,
+        org_id: &OrgId,
+        user_id: &UserId,
         reason: &str,
     ) -> Result<(), PeerUnavailable>;
 }

@@ -1,6 +1,8 @@
 //! Which chat messages are direct messages (docs/product.md §2.3): the mentions name exactly one individual
 //! user, with no `@all`, `@here`, group or second person, and that user is not the sender.
 
+use ovice_slack_model::UserId;
+
 use super::ChatMessage;
 use super::Mention;
 
@@ -24,12 +26,12 @@ impl SkipReason {
 /// The verdict on one message.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Classification {
-    Direct { recipient_user_id: String },
+    Direct { recipient_user_id: UserId },
     Skip(SkipReason),
 }
 
 pub fn classify(message: &ChatMessage) -> Classification {
-    let mut individual: Option<&str> = None;
+    let mut individual: Option<&UserId> = None;
     for mention in &message.mentions {
         match mention {
             Mention::Group { .. } => return Classification::Skip(SkipReason::NotDirect),
@@ -43,9 +45,9 @@ pub fn classify(message: &ChatMessage) -> Classification {
     }
     match individual {
         None => Classification::Skip(SkipReason::NotDirect),
-        Some(user) if user == message.sender.user_id => Classification::Skip(SkipReason::SelfMention),
+        Some(user) if *user == message.sender.user_id => Classification::Skip(SkipReason::SelfMention),
         Some(user) => Classification::Direct {
-            recipient_user_id: user.to_owned(),
+            recipient_user_id: user.clone(),
         },
     }
 }
@@ -61,7 +63,7 @@ mod tests {
             space_id: "s1".into(),
             space_name: "Lobby".into(),
             message_id: "m1".into(),
-            sent_at: 0,
+            sent_at: ovice_slack_model::UnixMillis::default(),
             sender: Sender {
                 user_id: "alice".into(),
                 display_name: "Alice".into(),

@@ -6,6 +6,8 @@
 //!    └──── RetryDelivery ─────────┴───────┘   (attempts start again from zero)
 //! ```
 
+use ovice_slack_model::{DeliveryId, OrgId, UnixMillis, UserId};
+
 use super::{ChatMessage, SkipReason, SpaceRole};
 
 /// Stored as its snake_case name, like every enum of the outbox.
@@ -50,23 +52,23 @@ impl DeliveryMode {
     }
 }
 
-/// A row of the outbox. Times are milliseconds since the Unix epoch.
+/// A row of the outbox.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Delivery {
-    pub delivery_id: String,
-    pub org_id: String,
+    pub delivery_id: DeliveryId,
+    pub org_id: OrgId,
     pub message_id: String,
     pub space_id: String,
     pub space_name: String,
-    pub sender_user_id: String,
+    pub sender_user_id: UserId,
     /// Emptied with the text once the delivery is final.
     pub sender_name: String,
     pub sender_role: SpaceRole,
-    pub recipient_user_id: String,
+    pub recipient_user_id: UserId,
     /// Private: never logged, emptied once the delivery is final.
     pub text: String,
     pub link_url: String,
-    pub sent_at: i64,
+    pub sent_at: UnixMillis,
     pub status: DeliveryStatus,
     pub mode: Option<DeliveryMode>,
     pub attempts: u32,
@@ -74,11 +76,11 @@ pub struct Delivery {
     pub skip_reason: Option<SkipReason>,
     pub slack_channel_id: String,
     pub slack_ts: String,
-    pub next_attempt_at: i64,
+    pub next_attempt_at: UnixMillis,
     pub lease_owner: Option<String>,
-    pub lease_until: Option<i64>,
-    pub created_at: i64,
-    pub updated_at: i64,
+    pub lease_until: Option<UnixMillis>,
+    pub created_at: UnixMillis,
+    pub updated_at: UnixMillis,
     /// The W3C `traceparent` of the accepting call, so the send continues that trace.
     pub accepted_trace: String,
 }
@@ -86,10 +88,10 @@ pub struct Delivery {
 impl Delivery {
     /// A new PENDING delivery of `message` to `recipient_user_id`, due at once.
     pub fn accept(
-        delivery_id: String,
+        delivery_id: DeliveryId,
         message: &ChatMessage,
-        recipient_user_id: &str,
-        now: i64,
+        recipient_user_id: &UserId,
+        now: UnixMillis,
         accepted_trace: String,
     ) -> Self {
         Self {
@@ -101,7 +103,7 @@ impl Delivery {
             sender_user_id: message.sender.user_id.clone(),
             sender_name: message.sender.display_name.clone(),
             sender_role: message.sender.role,
-            recipient_user_id: recipient_user_id.to_owned(),
+            recipient_user_id: recipient_user_id.clone(),
             text: message.text.clone(),
             link_url: message
                 .link_url
@@ -182,7 +184,7 @@ mod tests {
             space_id: "s".into(),
             space_name: "S".into(),
             message_id: "m".into(),
-            sent_at: 1,
+            sent_at: UnixMillis::from_millis(1),
             sender: crate::domain::Sender {
                 user_id: "a".into(),
                 display_name: "Alice Secretname".into(),
@@ -192,10 +194,16 @@ mod tests {
             mentions: vec![],
             link_url: None,
         };
-        let d = Delivery::accept("d1".into(), &message, "b", 5, String::new());
+        let d = Delivery::accept(
+            "d1".into(),
+            &message,
+            &"b".into(),
+            UnixMillis::from_millis(5),
+            String::new(),
+        );
         let shown = format!("{d:?} {message:?}");
         assert!(!shown.contains("secret"), "{shown}");
         assert_eq!(d.status, Pending);
-        assert_eq!(d.next_attempt_at, 5);
+        assert_eq!(d.next_attempt_at, UnixMillis::from_millis(5));
     }
 }

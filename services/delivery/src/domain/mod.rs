@@ -10,6 +10,9 @@ mod slack_failure;
 pub use classify::{Classification, SkipReason, classify};
 pub use delivery::{Delivery, DeliveryMode, DeliveryStatus};
 pub use format::{MAX_SLACK_TEXT_CHARS, SHORTENED_MARKER, SlackText, escape_mrkdwn};
-pub use ovice_slack_model::{ChatMessage, GroupKind, LinkUrl, LinkUrlError, Mention, Sender, SpaceRole};
+pub use ovice_slack_model::{
+    ChatMessage, DeliveryId, GroupKind, LinkUrl, LinkUrlError, Mention, OrgId, Sender, SlackTeamId,
+    SlackUserId, SpaceRole, UnixMillis, UserId,
+};
 pub use retry::{RetryDecision, RetryPolicy};
 pub use slack_failure::{FailureAction, FailureClass, TokenOwner, on_slack_failure};

@@ -15,6 +15,7 @@ mod tests;
 
 use std::sync::Arc;
 
+use ovice_slack_model::{DeliveryId, OrgId, UnixMillis};
 use ovice_slack_runtime::db::Database;
 
 use crate::domain::{Delivery, DeliveryMode, DeliveryStatus, SkipReason};
@@ -38,9 +39,9 @@ pub enum StoreError {
 #[derive(Clone, Copy, Debug)]
 pub struct Claim<'a> {
     pub worker_id: &'a str,
-    pub now: i64,
+    pub now: UnixMillis,
     /// The claimed rows are reserved until then.
-    pub lease_until: i64,
+    pub lease_until: UnixMillis,
     /// At most this many rows.
     pub limit: u32,
     /// At most this many rows of one organization, so one org's backlog cannot starve the others;
@@ -84,16 +85,16 @@ pub trait OutboxStore: Send + Sync + 'static {
     /// stored row and whether it is new. Concurrent calls for one message store exactly one row.
     async fn insert_if_absent(&self, delivery: &Delivery) -> Result<(Delivery, bool), StoreError>;
 
-    async fn get(&self, org_id: &str, message_id: &str) -> Result<Option<Delivery>, StoreError>;
+    async fn get(&self, org_id: &OrgId, message_id: &str) -> Result<Option<Delivery>, StoreError>;
 
-    async fn get_by_id(&self, delivery_id: &str) -> Result<Option<Delivery>, StoreError>;
+    async fn get_by_id(&self, delivery_id: &DeliveryId) -> Result<Option<Delivery>, StoreError>;
 
     /// Newest first; `after` is the last delivery id of the previous page.
     async fn list(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
         status: Option<DeliveryStatus>,
-        after: Option<&str>,
+        after: Option<&DeliveryId>,
         limit: u32,
     ) -> Result<Vec<Delivery>, StoreError>;
 
@@ -106,59 +107,64 @@ pub trait OutboxStore: Send + Sync + 'static {
     /// `erase_failed_text`. False when `lease_owner` no longer holds the row.
     async fn complete(
         &self,
-        delivery_id: &str,
+        delivery_id: &DeliveryId,
         lease_owner: &str,
         outcome: &Outcome,
-        now: i64,
+        now: UnixMillis,
         erase_failed_text: bool,
     ) -> Result<bool, StoreError>;
 
     /// Counts a failed attempt and makes the row due again at `next_attempt_at`.
     async fn reschedule(
         &self,
-        delivery_id: &str,
+        delivery_id: &DeliveryId,
         lease_owner: &str,
-        next_attempt_at: i64,
+        next_attempt_at: UnixMillis,
         mode: Option<DeliveryMode>,
         error: &str,
-        now: i64,
+        now: UnixMillis,
     ) -> Result<bool, StoreError>;
 
     /// Gives a claimed row back without counting an attempt (shutdown, pacing), due no earlier than
     /// `not_before`.
     async fn release(
         &self,
-        delivery_id: &str,
+        delivery_id: &DeliveryId,
         lease_owner: &str,
-        not_before: i64,
+        not_before: UnixMillis,
     ) -> Result<bool, StoreError>;
 
     /// The org's bot token was rejected: every PENDING row of the org that no worker holds ends
     /// FAILED with `reason`. Returns how many.
     async fn fail_pending_for_org(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
         reason: &str,
-        now: i64,
+        now: UnixMillis,
         erase_failed_text: bool,
     ) -> Result<u64, StoreError>;
 
     /// Puts a FAILED or DEAD delivery back to PENDING, due at once, attempts from zero. `None` when
     /// the org has no such delivery in one of those states.
-    async fn retry(&self, org_id: &str, delivery_id: &str, now: i64) -> Result<Option<Delivery>, StoreError>;
+    async fn retry(
+        &self,
+        org_id: &OrgId,
+        delivery_id: &DeliveryId,
+        now: UnixMillis,
+    ) -> Result<Option<Delivery>, StoreError>;
 
     /// Un-queues every pending row that no earlier pending row to the same person holds back
     /// (housekeeping: the store keeps this true as rows end; this re-derives it). Returns how many.
     async fn promote_heads(&self) -> Result<u64, StoreError>;
 
     /// The earliest time after `now` at which a pending row becomes due or its lease expires.
-    async fn next_wakeup(&self, now: i64) -> Result<Option<i64>, StoreError>;
+    async fn next_wakeup(&self, now: UnixMillis) -> Result<Option<UnixMillis>, StoreError>;
 
     /// How many rows are PENDING, and when the oldest of them was accepted.
-    async fn pending_stats(&self) -> Result<(u64, Option<i64>), StoreError>;
+    async fn pending_stats(&self) -> Result<(u64, Option<UnixMillis>), StoreError>;
 
     /// Erases the text of FAILED and DEAD rows last changed before `before`. Returns how many.
-    async fn erase_text_before(&self, before: i64) -> Result<u64, StoreError>;
+    async fn erase_text_before(&self, before: UnixMillis) -> Result<u64, StoreError>;
 }
 
 /// Opens the store of the database's backend and runs its migrations.

@@ -5,6 +5,8 @@
 use ovice_slack_runtime::db::SqlBackend;
 
 use super::{Claim, OutboxStore, Outcome, StoreError};
+use ovice_slack_model::{DeliveryId, OrgId, UnixMillis};
+
 use crate::domain::{Delivery, DeliveryMode, DeliveryStatus, SkipReason, SpaceRole};
 
 macro_rules! columns {
@@ -204,18 +206,18 @@ impl TryFrom<DeliveryRow> for Delivery {
         };
         let attempts = u32::try_from(r.attempts).map_err(|_| corrupt("attempts", &r.attempts.to_string()))?;
         Ok(Delivery {
-            delivery_id: r.delivery_id,
-            org_id: r.org_id,
+            delivery_id: r.delivery_id.into(),
+            org_id: r.org_id.into(),
             message_id: r.message_id,
             space_id: r.space_id,
             space_name: r.space_name,
-            sender_user_id: r.sender_user_id,
+            sender_user_id: r.sender_user_id.into(),
             sender_name: r.sender_name,
             sender_role,
-            recipient_user_id: r.recipient_user_id,
+            recipient_user_id: r.recipient_user_id.into(),
             text: r.text,
             link_url: r.link_url,
-            sent_at: r.sent_at,
+            sent_at: UnixMillis::from_millis(r.sent_at),
             status,
             mode,
             attempts,
@@ -223,11 +225,11 @@ impl TryFrom<DeliveryRow> for Delivery {
             skip_reason,
             slack_channel_id: r.slack_channel_id,
             slack_ts: r.slack_ts,
-            next_attempt_at: r.next_attempt_at,
+            next_attempt_at: UnixMillis::from_millis(r.next_attempt_at),
             lease_owner: r.lease_owner,
-            lease_until: r.lease_until,
-            created_at: r.created_at,
-            updated_at: r.updated_at,
+            lease_until: r.lease_until.map(UnixMillis::from_millis),
+            created_at: UnixMillis::from_millis(r.created_at),
+            updated_at: UnixMillis::from_millis(r.updated_at),
             accepted_trace: r.accepted_trace,
         })
     }
@@ -305,18 +307,18 @@ where
         Ok((Delivery::try_from(row)?, new))
     }
 
-    async fn get(&self, org_id: &str, message_id: &str) -> Result<Option<Delivery>, StoreError> {
+    async fn get(&self, org_id: &OrgId, message_id: &str) -> Result<Option<Delivery>, StoreError> {
         let row: Option<DeliveryRow> = sqlx::query_as(SELECT_BY_MESSAGE)
-            .bind(org_id)
+            .bind(org_id.as_str())
             .bind(message_id)
             .fetch_optional(&self.pool)
             .await?;
         row.map(Delivery::try_from).transpose()
     }
 
-    async fn get_by_id(&self, delivery_id: &str) -> Result<Option<Delivery>, StoreError> {
+    async fn get_by_id(&self, delivery_id: &DeliveryId) -> Result<Option<Delivery>, StoreError> {
         let row: Option<DeliveryRow> = sqlx::query_as(SELECT_BY_ID)
-            .bind(delivery_id)
+            .bind(delivery_id.as_str())
             .fetch_optional(&self.pool)
             .await?;
         row.map(Delivery::try_from).transpose()
@@ -324,15 +326,15 @@ where
 
     async fn list(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
         status: Option<DeliveryStatus>,
-        after: Option<&str>,
+        after: Option<&DeliveryId>,
         limit: u32,
     ) -> Result<Vec<Delivery>, StoreError> {
         let rows: Vec<DeliveryRow> = sqlx::query_as(LIST)
-            .bind(org_id)
+            .bind(org_id.as_str())
             .bind(status.map_or("", DeliveryStatus::as_str))
-            .bind(after.unwrap_or(""))
+            .bind(after.map_or("", DeliveryId::as_str))
             .bind(i64::from(limit))
             .fetch_all(&self.pool)
             .await?;
@@ -344,8 +346,8 @@ where
         let mut tx = self.pool.begin_with(DB::BEGIN_WRITE).await?;
         let rows: Vec<DeliveryRow> = sqlx::query_as(sqlx::AssertSqlSafe(self.claim_sql.as_str()))
             .bind(claim.worker_id)
-            .bind(claim.lease_until)
-            .bind(claim.now)
+            .bind(claim.lease_until.as_millis())
+            .bind(claim.now.as_millis())
             .bind(i64::from(claim.per_org.max(1)))
             .bind(i64::from(claim.limit))
             .bind(claim_candidates(claim.limit))
@@ -362,15 +364,15 @@ where
 
     async fn complete(
         &self,
-        delivery_id: &str,
+        delivery_id: &DeliveryId,
         lease_owner: &str,
         outcome: &Outcome,
-        now: i64,
+        now: UnixMillis,
         erase_failed_text: bool,
     ) -> Result<bool, StoreError> {
         self.writer
             .complete(Completion {
-                delivery_id: delivery_id.to_owned(),
+                delivery_id: delivery_id.clone(),
                 lease_owner: lease_owner.to_owned(),
                 outcome: outcome.clone(),
                 now,
@@ -381,16 +383,16 @@ where
 
     async fn reschedule(
         &self,
-        delivery_id: &str,
+        delivery_id: &DeliveryId,
         lease_owner: &str,
-        next_attempt_at: i64,
+        next_attempt_at: UnixMillis,
         mode: Option<DeliveryMode>,
         error: &str,
-        now: i64,
+        now: UnixMillis,
     ) -> Result<bool, StoreError> {
         self.writer
             .reschedule(Rescheduling {
-                delivery_id: delivery_id.to_owned(),
+                delivery_id: delivery_id.clone(),
                 lease_owner: lease_owner.to_owned(),
                 next_attempt_at,
                 mode,
@@ -402,13 +404,13 @@ where
 
     async fn release(
         &self,
-        delivery_id: &str,
+        delivery_id: &DeliveryId,
         lease_owner: &str,
-        not_before: i64,
+        not_before: UnixMillis,
     ) -> Result<bool, StoreError> {
         self.writer
             .release(Releasing {
-                delivery_id: delivery_id.to_owned(),
+                delivery_id: delivery_id.clone(),
                 lease_owner: lease_owner.to_owned(),
                 not_before,
             })
@@ -417,33 +419,41 @@ where
 
     async fn fail_pending_for_org(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
         reason: &str,
-        now: i64,
+        now: UnixMillis,
         erase_failed_text: bool,
     ) -> Result<u64, StoreError> {
         let _turn = self.writer.turn().await;
         let mut tx = self.pool.begin_with(DB::BEGIN_WRITE).await?;
         let failed = sqlx::query(FAIL_PENDING_FOR_ORG)
-            .bind(org_id)
+            .bind(org_id.as_str())
             .bind(reason)
-            .bind(now)
+            .bind(now.as_millis())
             .bind(erase_failed_text)
             .execute(&mut *tx)
             .await?;
         // A statement of its own: on PostgreSQL it sees rows inserted while the one above waited
         // for their locks.
-        sqlx::query(PROMOTE_HEADS).bind(org_id).execute(&mut *tx).await?;
+        sqlx::query(PROMOTE_HEADS)
+            .bind(org_id.as_str())
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(DB::rows_affected(&failed))
     }
 
-    async fn retry(&self, org_id: &str, delivery_id: &str, now: i64) -> Result<Option<Delivery>, StoreError> {
+    async fn retry(
+        &self,
+        org_id: &OrgId,
+        delivery_id: &DeliveryId,
+        now: UnixMillis,
+    ) -> Result<Option<Delivery>, StoreError> {
         let _turn = self.writer.turn().await;
         let row: Option<DeliveryRow> = sqlx::query_as(RETRY)
-            .bind(org_id)
-            .bind(delivery_id)
-            .bind(now)
+            .bind(org_id.as_str())
+            .bind(delivery_id.as_str())
+            .bind(now.as_millis())
             .fetch_optional(&self.pool)
             .await?;
         row.map(Delivery::try_from).transpose()
@@ -457,23 +467,26 @@ where
         Ok(DB::rows_affected(&promoted))
     }
 
-    async fn next_wakeup(&self, now: i64) -> Result<Option<i64>, StoreError> {
+    async fn next_wakeup(&self, now: UnixMillis) -> Result<Option<UnixMillis>, StoreError> {
         let (at,): (Option<i64>,) = sqlx::query_as(NEXT_WAKEUP)
-            .bind(now)
+            .bind(now.as_millis())
             .fetch_one(&self.pool)
             .await?;
-        Ok(at)
+        Ok(at.map(UnixMillis::from_millis))
     }
 
-    async fn pending_stats(&self) -> Result<(u64, Option<i64>), StoreError> {
+    async fn pending_stats(&self) -> Result<(u64, Option<UnixMillis>), StoreError> {
         let (count, oldest): (i64, Option<i64>) = sqlx::query_as(PENDING_STATS).fetch_one(&self.pool).await?;
-        Ok((u64::try_from(count).unwrap_or(0), oldest))
+        Ok((
+            u64::try_from(count).unwrap_or(0),
+            oldest.map(UnixMillis::from_millis),
+        ))
     }
 
-    async fn erase_text_before(&self, before: i64) -> Result<u64, StoreError> {
+    async fn erase_text_before(&self, before: UnixMillis) -> Result<u64, StoreError> {
         let _turn = self.writer.turn().await;
         let erased = sqlx::query(ERASE_TEXT_BEFORE)
-            .bind(before)
+            .bind(before.as_millis())
             .execute(&self.pool)
             .await?;
         Ok(DB::rows_affected(&erased))
@@ -483,30 +496,30 @@ where
 /// The arguments of `OutboxStore::complete`, owned, so a writer can queue them.
 #[derive(Clone, Debug)]
 pub(super) struct Completion {
-    pub delivery_id: String,
+    pub delivery_id: DeliveryId,
     pub lease_owner: String,
     pub outcome: Outcome,
-    pub now: i64,
+    pub now: UnixMillis,
     pub erase_failed_text: bool,
 }
 
 /// The arguments of `OutboxStore::reschedule`.
 #[derive(Clone, Debug)]
 pub(super) struct Rescheduling {
-    pub delivery_id: String,
+    pub delivery_id: DeliveryId,
     pub lease_owner: String,
-    pub next_attempt_at: i64,
+    pub next_attempt_at: UnixMillis,
     pub mode: Option<DeliveryMode>,
     pub error: String,
-    pub now: i64,
+    pub now: UnixMillis,
 }
 
 /// The arguments of `OutboxStore::release`.
 #[derive(Clone, Debug)]
 pub(super) struct Releasing {
-    pub delivery_id: String,
+    pub delivery_id: DeliveryId,
     pub lease_owner: String,
-    pub not_before: i64,
+    pub not_before: UnixMillis,
 }
 
 /// The statements of an accept and of the writes that end or hand back a claimed delivery, on a
@@ -535,18 +548,18 @@ where
         d: &Delivery,
     ) -> Result<(DeliveryRow, bool), StoreError> {
         let inserted: Option<DeliveryRow> = sqlx::query_as(sqlx::AssertSqlSafe(insert_sql))
-            .bind(&d.delivery_id)
-            .bind(&d.org_id)
+            .bind(d.delivery_id.as_str())
+            .bind(d.org_id.as_str())
             .bind(&d.message_id)
             .bind(&d.space_id)
             .bind(&d.space_name)
-            .bind(&d.sender_user_id)
+            .bind(d.sender_user_id.as_str())
             .bind(&d.sender_name)
             .bind(d.sender_role.as_str())
-            .bind(&d.recipient_user_id)
+            .bind(d.recipient_user_id.as_str())
             .bind(&d.text)
             .bind(&d.link_url)
-            .bind(d.sent_at)
+            .bind(d.sent_at.as_millis())
             .bind(d.status.as_str())
             .bind(mode_str(d.mode))
             .bind(i64::from(d.attempts))
@@ -554,11 +567,11 @@ where
             .bind(d.skip_reason.map_or("", SkipReason::as_str))
             .bind(&d.slack_channel_id)
             .bind(&d.slack_ts)
-            .bind(d.next_attempt_at)
+            .bind(d.next_attempt_at.as_millis())
             .bind(&d.lease_owner)
-            .bind(d.lease_until)
-            .bind(d.created_at)
-            .bind(d.updated_at)
+            .bind(d.lease_until.map(UnixMillis::as_millis))
+            .bind(d.created_at.as_millis())
+            .bind(d.updated_at.as_millis())
             .bind(&d.accepted_trace)
             .fetch_optional(&mut *conn)
             .await?;
@@ -568,7 +581,7 @@ where
         // The conflicting row is committed (PostgreSQL's ON CONFLICT waited for it), or earlier in
         // this very transaction: either way this sees it.
         let row = sqlx::query_as(SELECT_BY_MESSAGE)
-            .bind(&d.org_id)
+            .bind(d.org_id.as_str())
             .bind(&d.message_id)
             .fetch_one(&mut *conn)
             .await?;
@@ -588,7 +601,7 @@ where
             Outcome::Failed { .. } | Outcome::Dead { .. } => c.erase_failed_text,
         };
         let ended: Option<(String, String)> = sqlx::query_as(COMPLETE)
-            .bind(&c.delivery_id)
+            .bind(c.delivery_id.as_str())
             .bind(&c.lease_owner)
             .bind(c.outcome.status().as_str())
             .bind(mode_str(mode))
@@ -597,7 +610,7 @@ where
             .bind(skip)
             .bind(channel)
             .bind(ts)
-            .bind(c.now)
+            .bind(c.now.as_millis())
             .bind(erase)
             .fetch_optional(&mut *conn)
             .await?;
@@ -615,12 +628,12 @@ where
 
     pub(super) async fn reschedule(conn: &mut DB::Connection, r: &Rescheduling) -> Result<bool, StoreError> {
         let done = sqlx::query(RESCHEDULE)
-            .bind(&r.delivery_id)
+            .bind(r.delivery_id.as_str())
             .bind(&r.lease_owner)
-            .bind(r.next_attempt_at)
+            .bind(r.next_attempt_at.as_millis())
             .bind(mode_str(r.mode))
             .bind(&r.error)
-            .bind(r.now)
+            .bind(r.now.as_millis())
             .execute(&mut *conn)
             .await?;
         Ok(DB::rows_affected(&done) > 0)
@@ -628,9 +641,9 @@ where
 
     pub(super) async fn release(conn: &mut DB::Connection, r: &Releasing) -> Result<bool, StoreError> {
         let done = sqlx::query(RELEASE)
-            .bind(&r.delivery_id)
+            .bind(r.delivery_id.as_str())
             .bind(&r.lease_owner)
-            .bind(r.not_before)
+            .bind(r.not_before.as_millis())
             .execute(&mut *conn)
             .await?;
         Ok(DB::rows_affected(&done) > 0)

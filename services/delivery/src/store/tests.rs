@@ -1,22 +1,30 @@
 //! One suite, run on SQLite and on PostgreSQL.
 
-use std::collections::HashSet;
+use std::{collections::HashSet, time::Duration};
 
 use ovice_slack_runtime::test_support::{Backend, TempDirGuard, fresh_database};
 use rstest::rstest;
 
 use super::*;
-use crate::domain::{ChatMessage, Sender, SpaceRole};
+use crate::domain::{ChatMessage, Sender, SpaceRole, UserId};
 
-const T0: i64 = 1_700_000_000_000;
-const LEASE: i64 = 30_000;
+const T0: UnixMillis = UnixMillis::from_millis(1_700_000_000_000);
+const LEASE: Duration = Duration::from_secs(30);
+
+fn ms(millis: u64) -> Duration {
+    Duration::from_millis(millis)
+}
+
+fn o(id: &str) -> OrgId {
+    OrgId::new(id)
+}
 
 async fn store(backend: Backend) -> (Arc<dyn OutboxStore>, Option<TempDirGuard>) {
     let (db, guard) = fresh_database(backend).await.expect("test database");
     (open(&db).await.expect("migrations"), guard)
 }
 
-fn delivery(org: &str, message: &str, recipient: &str, sent_at: i64) -> Delivery {
+fn delivery(org: &str, message: &str, recipient: &str, sent_at: UnixMillis) -> Delivery {
     let m = ChatMessage {
         org_id: org.into(),
         space_id: "s1".into(),
@@ -33,15 +41,15 @@ fn delivery(org: &str, message: &str, recipient: &str, sent_at: i64) -> Delivery
         link_url: None,
     };
     Delivery::accept(
-        uuid::Uuid::now_v7().to_string(),
+        DeliveryId::new(uuid::Uuid::now_v7().to_string()),
         &m,
-        recipient,
+        &UserId::new(recipient),
         T0,
         "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".into(),
     )
 }
 
-fn claim(worker: &str, now: i64, limit: u32) -> Claim<'_> {
+fn claim(worker: &str, now: UnixMillis, limit: u32) -> Claim<'_> {
     Claim {
         worker_id: worker,
         now,
@@ -84,10 +92,10 @@ async fn insert_is_idempotent_per_org_and_message(#[case] backend: Backend) {
             .unwrap()
             .1
     );
-    assert_eq!(s.get("o1", "m1").await.unwrap(), Some(first.clone()));
-    assert_eq!(s.get("o1", "nope").await.unwrap(), None);
+    assert_eq!(s.get(&o("o1"), "m1").await.unwrap(), Some(first.clone()));
+    assert_eq!(s.get(&o("o1"), "nope").await.unwrap(), None);
     assert_eq!(s.get_by_id(&first.delivery_id).await.unwrap(), Some(first));
-    assert_eq!(s.get_by_id("nope").await.unwrap(), None);
+    assert_eq!(s.get_by_id(&"nope".into()).await.unwrap(), None);
 }
 
 #[rstest]
@@ -111,7 +119,7 @@ async fn concurrent_duplicates_store_exactly_one_row(#[case] backend: Backend) {
     }
     assert_eq!(winners, 1);
     assert_eq!(seen.len(), 1, "every caller is told the one delivery id");
-    assert_eq!(s.list("o1", None, None, 50).await.unwrap().len(), 1);
+    assert_eq!(s.list(&o("o1"), None, None, 50).await.unwrap().len(), 1);
 }
 
 #[rstest]
@@ -126,13 +134,19 @@ async fn list_is_newest_first_filtered_and_paged(#[case] backend: Backend) {
             .unwrap();
     }
     s.insert_if_absent(&delivery("o2", "x", "r", T0)).await.unwrap();
-    let all = s.list("o1", None, None, 50).await.unwrap();
+    let all = s.list(&o("o1"), None, None, 50).await.unwrap();
     assert_eq!(ids(&all), vec!["m4", "m3", "m2", "m1", "m0"]);
-    let page1 = s.list("o1", None, None, 2).await.unwrap();
+    let page1 = s.list(&o("o1"), None, None, 2).await.unwrap();
     assert_eq!(ids(&page1), vec!["m4", "m3"]);
-    let page2 = s.list("o1", None, Some(&page1[1].delivery_id), 2).await.unwrap();
+    let page2 = s
+        .list(&o("o1"), None, Some(&page1[1].delivery_id), 2)
+        .await
+        .unwrap();
     assert_eq!(ids(&page2), vec!["m2", "m1"]);
-    let page3 = s.list("o1", None, Some(&page2[1].delivery_id), 2).await.unwrap();
+    let page3 = s
+        .list(&o("o1"), None, Some(&page2[1].delivery_id), 2)
+        .await
+        .unwrap();
     assert_eq!(ids(&page3), vec!["m0"]);
     // Finish m1 and m3; filter by status.
     let claimed = s.claim_due(claim("w", T0, 10)).await.unwrap();
@@ -142,10 +156,13 @@ async fn list_is_newest_first_filtered_and_paged(#[case] backend: Backend) {
     {
         assert!(s.complete(&d.delivery_id, "w", &sent(), T0, true).await.unwrap());
     }
-    let done = s.list("o1", Some(DeliveryStatus::Sent), None, 50).await.unwrap();
+    let done = s
+        .list(&o("o1"), Some(DeliveryStatus::Sent), None, 50)
+        .await
+        .unwrap();
     assert_eq!(ids(&done), vec!["m3", "m1"]);
     let pending = s
-        .list("o1", Some(DeliveryStatus::Pending), None, 50)
+        .list(&o("o1"), Some(DeliveryStatus::Pending), None, 50)
         .await
         .unwrap();
     assert_eq!(ids(&pending), vec!["m4", "m2", "m0"]);
@@ -159,7 +176,7 @@ async fn claims_lease_due_rows_and_an_expired_lease_hands_them_over(#[case] back
     let (s, _g) = store(backend).await;
     let due = delivery("o1", "due", "bob", T0);
     let mut later = delivery("o1", "later", "carol", T0);
-    later.next_attempt_at = T0 + 60_000;
+    later.next_attempt_at = T0 + ms(60_000);
     s.insert_if_absent(&due).await.unwrap();
     s.insert_if_absent(&later).await.unwrap();
 
@@ -171,7 +188,7 @@ async fn claims_lease_due_rows_and_an_expired_lease_hands_them_over(#[case] back
     assert_eq!(got[0].text, "text of due");
     // Leased: nobody else gets it while the lease holds.
     assert!(
-        s.claim_due(claim("w2", T0 + LEASE - 1, 10))
+        s.claim_due(claim("w2", T0 + LEASE - ms(1), 10))
             .await
             .unwrap()
             .is_empty()
@@ -193,17 +210,17 @@ async fn claims_lease_due_rows_and_an_expired_lease_hands_them_over(#[case] back
     );
     assert!(!s.release(&due.delivery_id, "w1", T0).await.unwrap());
     assert!(
-        s.complete(&due.delivery_id, "w2", &sent(), T0 + 1, true)
+        s.complete(&due.delivery_id, "w2", &sent(), T0 + ms(1), true)
             .await
             .unwrap()
     );
     // A finished row is never claimed again, and not changed by its former owner either.
     assert!(
-        !s.complete(&due.delivery_id, "w2", &sent(), T0 + 2, true)
+        !s.complete(&due.delivery_id, "w2", &sent(), T0 + ms(2), true)
             .await
             .unwrap()
     );
-    let later_claim = s.claim_due(claim("w3", T0 + 60_000, 10)).await.unwrap();
+    let later_claim = s.claim_due(claim("w3", T0 + ms(60_000), 10)).await.unwrap();
     assert_eq!(ids(&later_claim), vec!["later"]);
 }
 
@@ -214,15 +231,15 @@ async fn claims_lease_due_rows_and_an_expired_lease_hands_them_over(#[case] back
 async fn one_recipient_gets_one_message_at_a_time_in_order(#[case] backend: Backend) {
     let (s, _g) = store(backend).await;
     // Inserted out of order; sent_at decides.
-    for (m, at) in [("m2", T0 + 2), ("m0", T0), ("m1", T0 + 1)] {
+    for (m, at) in [("m2", T0 + ms(2)), ("m0", T0), ("m1", T0 + ms(1))] {
         s.insert_if_absent(&delivery("o1", m, "bob", at)).await.unwrap();
     }
-    s.insert_if_absent(&delivery("o1", "other", "carol", T0 + 5))
+    s.insert_if_absent(&delivery("o1", "other", "carol", T0 + ms(5)))
         .await
         .unwrap();
     let mut order = vec![];
     for round in 0..3 {
-        let got = s.claim_due(claim("w", T0 + round, 10)).await.unwrap();
+        let got = s.claim_due(claim("w", T0 + ms(round), 10)).await.unwrap();
         let bob: Vec<_> = got.iter().filter(|d| d.recipient_user_id == "bob").collect();
         assert_eq!(bob.len(), 1, "round {round}: {got:?}");
         order.push(bob[0].message_id.clone());
@@ -235,19 +252,24 @@ async fn one_recipient_gets_one_message_at_a_time_in_order(#[case] backend: Back
     s.insert_if_absent(&delivery("o1", "n0", "dan", T0))
         .await
         .unwrap();
-    s.insert_if_absent(&delivery("o1", "n1", "dan", T0 + 1))
+    s.insert_if_absent(&delivery("o1", "n1", "dan", T0 + ms(1)))
         .await
         .unwrap();
     let head = s.claim_due(claim("w", T0, 10)).await.unwrap();
     assert_eq!(ids(&head), vec!["n0"]);
     assert!(
-        s.reschedule(&head[0].delivery_id, "w", T0 + 5_000, None, "HTTP 503", T0)
+        s.reschedule(&head[0].delivery_id, "w", T0 + ms(5_000), None, "HTTP 503", T0)
             .await
             .unwrap()
     );
-    assert!(s.claim_due(claim("w", T0 + 1_000, 10)).await.unwrap().is_empty());
+    assert!(
+        s.claim_due(claim("w", T0 + ms(1_000), 10))
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(
-        ids(&s.claim_due(claim("w", T0 + 5_000, 10)).await.unwrap()),
+        ids(&s.claim_due(claim("w", T0 + ms(5_000), 10)).await.unwrap()),
         vec!["n0"]
     );
 }
@@ -260,9 +282,14 @@ async fn organizations_take_turns(#[case] backend: Backend) {
     let (s, _g) = store(backend).await;
     // A big backlog in o1, queued before o2's two messages.
     for i in 0..10 {
-        s.insert_if_absent(&delivery("o1", &format!("a{i}"), &format!("r{i}"), T0 - 100 + i))
-            .await
-            .unwrap();
+        s.insert_if_absent(&delivery(
+            "o1",
+            &format!("a{i}"),
+            &format!("r{i}"),
+            T0 - ms(100) + ms(i),
+        ))
+        .await
+        .unwrap();
     }
     for i in 0..2 {
         s.insert_if_absent(&delivery("o2", &format!("b{i}"), &format!("r{i}"), T0))
@@ -351,7 +378,7 @@ async fn final_states_keep_the_slack_ids_and_erase_the_text(#[case] backend: Bac
             .delivery_id
             .clone()
     };
-    let now = T0 + 10;
+    let now = T0 + ms(10);
     assert!(s.complete(&by("sent"), "w", &sent(), now, false).await.unwrap());
     assert!(
         s.complete(
@@ -375,7 +402,7 @@ async fn final_states_keep_the_slack_ids_and_erase_the_text(#[case] backend: Bac
     };
     assert!(s.complete(&by("dead"), "w", &dead, now, true).await.unwrap());
 
-    let d = s.get("o1", "sent").await.unwrap().unwrap();
+    let d = s.get(&o("o1"), "sent").await.unwrap().unwrap();
     assert_eq!(d.status, DeliveryStatus::Sent);
     assert_eq!(
         (d.slack_channel_id.as_str(), d.slack_ts.as_str()),
@@ -385,24 +412,24 @@ async fn final_states_keep_the_slack_ids_and_erase_the_text(#[case] backend: Bac
     assert_eq!((d.attempts, d.updated_at), (1, now));
     assert_eq!((d.text.as_str(), d.sender_name.as_str()), ("", ""));
     assert_eq!((d.lease_owner, d.lease_until), (None, None));
-    let d = s.get("o1", "skipped").await.unwrap().unwrap();
+    let d = s.get(&o("o1"), "skipped").await.unwrap().unwrap();
     assert_eq!(d.status, DeliveryStatus::Skipped);
     assert_eq!(d.skip_reason, Some(SkipReason::RecipientNotConnected));
     assert_eq!((d.attempts, d.text.as_str()), (0, ""));
     // FAILED keeps its text (an operator may retry it) until the retention ends.
-    let d = s.get("o1", "failed").await.unwrap().unwrap();
+    let d = s.get(&o("o1"), "failed").await.unwrap().unwrap();
     assert_eq!(d.status, DeliveryStatus::Failed);
     assert_eq!(d.last_error, "Slack chat.postMessage failed: is_archived");
     assert_eq!(d.text, "text of failed");
-    let d = s.get("o1", "dead").await.unwrap().unwrap();
+    let d = s.get(&o("o1"), "dead").await.unwrap().unwrap();
     assert_eq!(
         (d.status, d.text.as_str(), d.mode),
         (DeliveryStatus::Dead, "", None)
     );
 
     assert_eq!(s.erase_text_before(now).await.unwrap(), 0);
-    assert_eq!(s.erase_text_before(now + 1).await.unwrap(), 1);
-    let d = s.get("o1", "failed").await.unwrap().unwrap();
+    assert_eq!(s.erase_text_before(now + ms(1)).await.unwrap(), 1);
+    let d = s.get(&o("o1"), "failed").await.unwrap().unwrap();
     assert_eq!((d.text.as_str(), d.sender_name.as_str()), ("", ""));
     assert_eq!(d.last_error, "Slack chat.postMessage failed: is_archived");
 }
@@ -420,10 +447,10 @@ async fn reschedule_counts_an_attempt_and_release_does_not(#[case] backend: Back
         s.reschedule(
             &d.delivery_id,
             "w",
-            T0 + 2_000,
+            T0 + ms(2_000),
             Some(DeliveryMode::AsSender),
             "HTTP 502",
-            T0 + 1
+            T0 + ms(1)
         )
         .await
         .unwrap()
@@ -431,25 +458,36 @@ async fn reschedule_counts_an_attempt_and_release_does_not(#[case] backend: Back
     let r = s.get_by_id(&d.delivery_id).await.unwrap().unwrap();
     assert_eq!(
         (r.attempts, r.next_attempt_at, r.last_error.as_str()),
-        (1, T0 + 2_000, "HTTP 502")
+        (1, T0 + ms(2_000), "HTTP 502")
     );
     assert_eq!(
         (r.mode, r.lease_owner, r.updated_at),
-        (Some(DeliveryMode::AsSender), None, T0 + 1)
+        (Some(DeliveryMode::AsSender), None, T0 + ms(1))
     );
-    assert_eq!(s.next_wakeup(T0).await.unwrap(), Some(T0 + 2_000));
-    assert!(s.claim_due(claim("w", T0 + 1_999, 1)).await.unwrap().is_empty());
-    assert_eq!(s.claim_due(claim("w", T0 + 2_000, 1)).await.unwrap().len(), 1);
+    assert_eq!(s.next_wakeup(T0).await.unwrap(), Some(T0 + ms(2_000)));
+    assert!(
+        s.claim_due(claim("w", T0 + ms(1_999), 1))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(s.claim_due(claim("w", T0 + ms(2_000), 1)).await.unwrap().len(), 1);
     // While leased, the next wake-up is the lease's end.
-    assert_eq!(s.next_wakeup(T0 + 2_000).await.unwrap(), Some(T0 + 2_000 + LEASE));
+    assert_eq!(
+        s.next_wakeup(T0 + ms(2_000)).await.unwrap(),
+        Some(T0 + ms(2_000) + LEASE)
+    );
     // Released: no attempt counted, due no earlier than asked, claimable again.
-    assert!(s.release(&d.delivery_id, "w", T0 + 3_000).await.unwrap());
+    assert!(s.release(&d.delivery_id, "w", T0 + ms(3_000)).await.unwrap());
     let r = s.get_by_id(&d.delivery_id).await.unwrap().unwrap();
     assert_eq!(
         (r.attempts, r.next_attempt_at, r.lease_owner),
-        (1, T0 + 3_000, None)
+        (1, T0 + ms(3_000), None)
     );
-    assert_eq!(s.claim_due(claim("w2", T0 + 3_000, 1)).await.unwrap().len(), 1);
+    assert_eq!(
+        s.claim_due(claim("w2", T0 + ms(3_000), 1)).await.unwrap().len(),
+        1
+    );
     assert!(s.release(&d.delivery_id, "w2", T0).await.unwrap());
     assert_eq!(
         s.get_by_id(&d.delivery_id)
@@ -457,13 +495,13 @@ async fn reschedule_counts_an_attempt_and_release_does_not(#[case] backend: Back
             .unwrap()
             .unwrap()
             .next_attempt_at,
-        T0 + 3_000,
+        T0 + ms(3_000),
         "a release never makes a row due earlier"
     );
-    assert_eq!(s.next_wakeup(T0 + 3_000).await.unwrap(), None);
+    assert_eq!(s.next_wakeup(T0 + ms(3_000)).await.unwrap(), None);
     assert_eq!(s.pending_stats().await.unwrap(), (1, Some(T0)));
-    s.claim_due(claim("w3", T0 + 3_000, 1)).await.unwrap();
-    s.complete(&d.delivery_id, "w3", &sent(), T0 + 4_000, true)
+    s.claim_due(claim("w3", T0 + ms(3_000), 1)).await.unwrap();
+    s.complete(&d.delivery_id, "w3", &sent(), T0 + ms(4_000), true)
         .await
         .unwrap();
     assert_eq!(s.pending_stats().await.unwrap(), (0, None));
@@ -499,30 +537,30 @@ async fn a_rejected_bot_token_fails_the_orgs_pending_rows(#[case] backend: Backe
     }
     let n = s
         .fail_pending_for_org(
-            "o1",
+            &o("o1"),
             "the workspace's bot token was rejected: token_revoked",
-            T0 + 5,
+            T0 + ms(5),
             true,
         )
         .await
         .unwrap();
     assert_eq!(n, 2);
     for m in ["c", "d"] {
-        let d = s.get("o1", m).await.unwrap().unwrap();
+        let d = s.get(&o("o1"), m).await.unwrap().unwrap();
         assert_eq!(d.status, DeliveryStatus::Failed);
         assert!(d.last_error.contains("token_revoked"));
-        assert_eq!((d.text.as_str(), d.updated_at), ("", T0 + 5));
+        assert_eq!((d.text.as_str(), d.updated_at), ("", T0 + ms(5)));
     }
     assert_eq!(
-        s.get("o1", "a").await.unwrap().unwrap().status,
+        s.get(&o("o1"), "a").await.unwrap().unwrap().status,
         DeliveryStatus::Pending
     );
     assert_eq!(
-        s.get("o1", "b").await.unwrap().unwrap().status,
+        s.get(&o("o1"), "b").await.unwrap().unwrap().status,
         DeliveryStatus::Sent
     );
     assert_eq!(
-        s.get("o2", "x").await.unwrap().unwrap().status,
+        s.get(&o("o2"), "x").await.unwrap().unwrap().status,
         DeliveryStatus::Pending
     );
 }
@@ -562,18 +600,18 @@ async fn retry_puts_failed_and_dead_back_to_pending(#[case] backend: Backend) {
     s.complete(&by("sent"), "w", &sent(), T0, false).await.unwrap();
 
     for m in ["failed", "dead"] {
-        let r = s.retry("o1", &by(m), T0 + 100).await.unwrap().unwrap();
+        let r = s.retry(&o("o1"), &by(m), T0 + ms(100)).await.unwrap().unwrap();
         assert_eq!(r.status, DeliveryStatus::Pending);
         assert_eq!(
             (r.attempts, r.next_attempt_at, r.last_error.as_str()),
-            (0, T0 + 100, "")
+            (0, T0 + ms(100), "")
         );
         assert_eq!(r.text, format!("text of {m}"));
     }
-    assert_eq!(s.retry("o1", &by("sent"), T0).await.unwrap(), None);
-    assert_eq!(s.retry("o2", &by("failed"), T0).await.unwrap(), None);
-    assert_eq!(s.retry("o1", "nope", T0).await.unwrap(), None);
-    assert_eq!(s.claim_due(claim("w", T0 + 100, 10)).await.unwrap().len(), 2);
+    assert_eq!(s.retry(&o("o1"), &by("sent"), T0).await.unwrap(), None);
+    assert_eq!(s.retry(&o("o2"), &by("failed"), T0).await.unwrap(), None);
+    assert_eq!(s.retry(&o("o1"), &"nope".into(), T0).await.unwrap(), None);
+    assert_eq!(s.claim_due(claim("w", T0 + ms(100), 10)).await.unwrap().len(), 2);
 }
 
 #[rstest]
@@ -584,14 +622,14 @@ async fn a_long_queue_to_one_person_neither_blocks_others_nor_outlives_its_head(
     let (s, _g) = store(backend).await;
     // 600 messages to bob (more than a claim reads as candidates), then one to carol.
     for i in 0..600 {
-        s.insert_if_absent(&delivery("o1", &format!("b{i:03}"), "bob", T0 + i))
+        s.insert_if_absent(&delivery("o1", &format!("b{i:03}"), "bob", T0 + ms(i)))
             .await
             .unwrap();
     }
-    s.insert_if_absent(&delivery("o1", "c0", "carol", T0 + 1_000))
+    s.insert_if_absent(&delivery("o1", "c0", "carol", T0 + ms(1_000)))
         .await
         .unwrap();
-    let got = s.claim_due(claim("w", T0 + 2_000, 10)).await.unwrap();
+    let got = s.claim_due(claim("w", T0 + ms(2_000), 10)).await.unwrap();
     assert_eq!(ids(&got), vec!["b000", "c0"]);
     let by = |m: &str| {
         got.iter()
@@ -605,37 +643,42 @@ async fn a_long_queue_to_one_person_neither_blocks_others_nor_outlives_its_head(
     // fails, and a message accepted afterwards waits for the one in flight, then goes.
     assert!(s.complete(&by("c0"), "w", &sent(), T0, true).await.unwrap());
     assert_eq!(
-        s.fail_pending_for_org("o1", "token_revoked", T0 + 3_000, true)
+        s.fail_pending_for_org(&o("o1"), "token_revoked", T0 + ms(3_000), true)
             .await
             .unwrap(),
         599
     );
-    s.insert_if_absent(&delivery("o1", "b600", "bob", T0 + 4_000))
+    s.insert_if_absent(&delivery("o1", "b600", "bob", T0 + ms(4_000)))
         .await
         .unwrap();
-    assert!(s.claim_due(claim("w", T0 + 5_000, 10)).await.unwrap().is_empty());
     assert!(
-        s.complete(&by("b000"), "w", &sent(), T0 + 5_000, true)
+        s.claim_due(claim("w", T0 + ms(5_000), 10))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        s.complete(&by("b000"), "w", &sent(), T0 + ms(5_000), true)
             .await
             .unwrap()
     );
     assert_eq!(
-        ids(&s.claim_due(claim("w", T0 + 5_000, 10)).await.unwrap()),
+        ids(&s.claim_due(claim("w", T0 + ms(5_000), 10)).await.unwrap()),
         vec!["b600"]
     );
 
     // A failed message an operator retries is claimable again, in its place in the order.
-    let failed = s.get("o1", "b001").await.unwrap().unwrap();
-    s.retry("o1", &failed.delivery_id, T0 + 6_000)
+    let failed = s.get(&o("o1"), "b001").await.unwrap().unwrap();
+    s.retry(&o("o1"), &failed.delivery_id, T0 + ms(6_000))
         .await
         .unwrap()
         .unwrap();
-    s.insert_if_absent(&delivery("o1", "c1", "carol", T0 + 6_000))
+    s.insert_if_absent(&delivery("o1", "c1", "carol", T0 + ms(6_000)))
         .await
         .unwrap();
-    let b600 = s.get("o1", "b600").await.unwrap().unwrap();
-    assert!(s.release(&b600.delivery_id, "w", T0 + 6_000).await.unwrap());
-    let mut again = ids(&s.claim_due(claim("w", T0 + 7_000, 10)).await.unwrap());
+    let b600 = s.get(&o("o1"), "b600").await.unwrap().unwrap();
+    assert!(s.release(&b600.delivery_id, "w", T0 + ms(6_000)).await.unwrap());
+    let mut again = ids(&s.claim_due(claim("w", T0 + ms(7_000), 10)).await.unwrap());
     again.sort();
     assert_eq!(again, vec!["b001", "c1"]);
     // The store kept every queue's head claimable on its own: housekeeping finds nothing to fix.

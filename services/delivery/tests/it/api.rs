@@ -161,7 +161,7 @@ async fn messages_that_are_not_forwarded_are_skipped_with_the_reason() {
     let r = h.enqueue(elsewhere).await.unwrap();
     assert_eq!(r.skip_reason(), pb::SkipReason::WorkspaceNotConfigured);
     // Skipped messages are not stored.
-    assert!(h.store.get(ORG, "carol").await.unwrap().is_none());
+    assert!(h.stored("carol").await.is_none());
 }
 
 #[tokio::test]
@@ -170,7 +170,7 @@ async fn with_the_directory_down_messages_are_still_accepted() {
     h.directory.set_unavailable(true);
     let r = h.enqueue(message("m1", "alice", &["bob"], "hi")).await.unwrap();
     assert_eq!(r.disposition(), pb::Disposition::Accepted);
-    assert!(h.store.get(ORG, "m1").await.unwrap().is_some());
+    assert!(h.stored("m1").await.is_some());
 }
 
 #[tokio::test]

@@ -156,6 +156,14 @@ impl Harness {
             .into_inner()
     }
 
+    /// The stored row of `message_id` (of `ORG`), as the outbox holds it.
+    pub async fn stored(&self, message_id: &str) -> Option<delivery::domain::Delivery> {
+        self.store
+            .get(&ORG.into(), message_id)
+            .await
+            .expect("the outbox answers")
+    }
+
     /// Waits until the delivery of `message_id` has `status`.
     pub async fn wait_for(&self, message_id: &str, status: pb::DeliveryStatus) -> pb::Delivery {
         eventually(

@@ -7,7 +7,7 @@ use delivery::{
     directory::{ConnectionState, Report},
     store::Claim,
 };
-use ovice_slack_model::time::now_millis;
+use ovice_slack_model::UnixMillis;
 use ovice_slack_proto::v1::{self as pb, DeliveryStatus as St};
 use ovice_slack_runtime::test_support::{Backend, eventually};
 use rstest::rstest;
@@ -47,7 +47,7 @@ async fn a_sender_without_slack_reaches_the_recipient_by_bot_dm_as_literal_text(
     );
     assert_eq!(m.unfurl_links, Some(false));
     // The text is private: gone from the store once sent; channel and ts stay.
-    let stored = h.store.get(ORG, "m1").await.unwrap().unwrap();
+    let stored = h.stored("m1").await.unwrap();
     assert_eq!((stored.text.as_str(), stored.sender_name.as_str()), ("", ""));
     assert_eq!(stored.slack_ts, d.slack_ts);
 }
@@ -366,13 +366,13 @@ async fn a_crashed_workers_deliveries_are_taken_over_when_the_lease_expires() {
     h.link("bob", "U0BOB", false).await;
     h.accepted(message("m1", "alice", &["bob"], "hi")).await;
     // Another process claimed it and died.
-    let now = now_millis();
+    let now = UnixMillis::now();
     let claimed = h
         .store
         .claim_due(Claim {
             worker_id: "crashed-process",
             now,
-            lease_until: now + 700,
+            lease_until: now.plus(Duration::from_millis(700)),
             limit: 10,
             per_org: 10,
         })
@@ -382,7 +382,10 @@ async fn a_crashed_workers_deliveries_are_taken_over_when_the_lease_expires() {
     h.spawn_workers();
     let d = h.wait_for("m1", St::Sent).await;
     assert_eq!(d.attempts, 1);
-    assert!(now_millis() >= now + 700, "not before the lease expired");
+    assert!(
+        UnixMillis::now().since(now) >= Duration::from_millis(700),
+        "not before the lease expired"
+    );
     assert_eq!(h.slack.messages().len(), 1);
 }
 
@@ -402,7 +405,7 @@ async fn stopping_finishes_sends_in_flight_and_gives_back_the_rest() {
     // A second DM needs conversations.open, whose one-per-minute slot is used up: the worker waits.
     h.accepted(message("m2", "alice", &["carol"], "second")).await;
     eventually("m2 is claimed", Duration::from_secs(10), || async {
-        let d = h.store.get(ORG, "m2").await.unwrap().unwrap();
+        let d = h.stored("m2").await.unwrap();
         d.lease_owner.is_some().then_some(())
     })
     .await;
@@ -412,7 +415,7 @@ async fn stopping_finishes_sends_in_flight_and_gives_back_the_rest() {
         stopping.elapsed() < Duration::from_secs(5),
         "stop does not wait for the pacing"
     );
-    let d = h.store.get(ORG, "m2").await.unwrap().unwrap();
+    let d = h.stored("m2").await.unwrap();
     assert_eq!(d.status, delivery::domain::DeliveryStatus::Pending);
     assert_eq!(
         (d.lease_owner, d.attempts),

@@ -15,9 +15,14 @@ fuzz_target!(|data: &[u8]| {
     };
     match ChatMessage::try_from(&raw) {
         Ok(m) => {
-            for id in [&m.org_id, &m.space_id, &m.message_id, &m.sender.user_id] {
+            for id in [
+                m.org_id.as_str(),
+                &m.space_id,
+                &m.message_id,
+                m.sender.user_id.as_str(),
+            ] {
                 assert!(
-                    !id.is_empty() && id.len() <= 128 && id.trim() == id.as_str(),
+                    !id.is_empty() && id.len() <= 128 && id.trim() == id,
                     "{id:?}"
                 );
             }

@@ -8,7 +8,7 @@ mod ids;
 mod link_url;
 pub mod publish;
 mod space_role;
-pub mod time;
+mod time;
 pub mod validation;
 
 pub use chat_message::{ChatMessage, GroupKind, Mention, Sender};

@@ -67,18 +67,14 @@ fn duration_millis(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
-pub fn now_millis() -> i64 {
-    Utc::now().timestamp_millis()
-}
-
-pub fn to_timestamp(millis: i64) -> prost_types::Timestamp {
+fn to_timestamp(millis: i64) -> prost_types::Timestamp {
     prost_types::Timestamp {
         seconds: millis.div_euclid(1000),
         nanos: (millis.rem_euclid(1000) * 1_000_000) as i32,
     }
 }
 
-pub fn from_timestamp(ts: &prost_types::Timestamp) -> Option<DateTime<Utc>> {
+fn from_timestamp(ts: &prost_types::Timestamp) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp(ts.seconds, u32::try_from(ts.nanos).ok()?)
 }
 

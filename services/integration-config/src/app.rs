@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use ovice_slack_model::time::now_millis;
+use ovice_slack_model::{OrgId, SlackTeamId, UnixMillis};
 use ovice_slack_runtime::auth::{Caller, Rpc, Scope};
 use ovice_slack_secrets::TokenCipher;
 use secrecy::SecretString;
@@ -19,14 +19,14 @@ use crate::{
 
 /// A validated PutSlackWorkspace: the token has the shape of a bot token, the domain is normalised.
 pub struct PutWorkspace {
-    pub org_id: String,
+    pub org_id: OrgId,
     pub token: SecretString,
     pub domain: WorkspaceDomain,
 }
 
 impl PutWorkspace {
     /// Validates what can be validated without Slack; each problem names its field.
-    pub fn new(org_id: String, token: &str, domain: &str) -> Result<Self, Vec<ConfigError>> {
+    pub fn new(org_id: OrgId, token: &str, domain: &str) -> Result<Self, Vec<ConfigError>> {
         let domain = WorkspaceDomain::parse(domain).map_err(ConfigError::InvalidDomain);
         let shape = check_token_shape(token).map_err(ConfigError::from);
         match (domain, shape) {
@@ -53,7 +53,7 @@ pub struct IntegrationConfig {
     slack: SlackClient,
 }
 
-fn token_context(org_id: &str) -> String {
+fn token_context(org_id: &OrgId) -> String {
     format!("workspace:{org_id}")
 }
 
@@ -68,7 +68,7 @@ impl IntegrationConfig {
             token,
             domain,
         } = request;
-        let org_id = org_id.as_str();
+        let org_id = &org_id;
         let identity = match self.slack.auth_test(&token).await {
             Ok(a) => TokenIdentity {
                 url: a.url,
@@ -82,9 +82,9 @@ impl IntegrationConfig {
             Err(e) => return Err(ConfigError::SlackUnavailable(e.to_string())),
         };
         let verified = verify_auth_test(&domain, &identity)?;
-        let now = now_millis();
+        let now = UnixMillis::now();
         let workspace = Workspace {
-            org_id: org_id.to_owned(),
+            org_id: org_id.clone(),
             team_id: verified.team_id,
             team_name: verified.team_name,
             domain: domain.to_string(),
@@ -98,7 +98,7 @@ impl IntegrationConfig {
         let sealed = self.cipher.seal(&token, &token_context(org_id))?;
         // The store decides the action from the team the org had, in the same transaction.
         let audit = AuditNote {
-            org_id: org_id.to_owned(),
+            org_id: org_id.clone(),
             actor: caller.subject.clone(),
             detail: format!("team {} ({}.slack.com)", workspace.team_id, workspace.domain),
             occurred_at: now,
@@ -113,36 +113,36 @@ impl IntegrationConfig {
                 &audit,
             )
             .await?;
-        let action = AuditAction::of_put(outcome.previous_team_id.as_deref(), &workspace.team_id);
-        tracing::info!(org_id, team_id = %workspace.team_id, action = action.as_str(), "slack workspace saved");
+        let action = AuditAction::of_put(outcome.previous_team_id.as_ref(), &workspace.team_id);
+        tracing::info!(%org_id, team_id = %workspace.team_id, action = action.as_str(), "slack workspace saved");
         Ok(workspace)
     }
 
-    pub async fn get(&self, caller: &Caller, org_id: &str) -> Result<Workspace, ConfigError> {
-        caller.authorize(Rpc::GetSlackWorkspace, Scope::Org(org_id))?;
+    pub async fn get(&self, caller: &Caller, org_id: &OrgId) -> Result<Workspace, ConfigError> {
+        caller.authorize(Rpc::GetSlackWorkspace, Scope::Org(org_id.as_str()))?;
         self.load(org_id).await.map(|s| s.workspace)
     }
 
-    pub async fn delete(&self, caller: &Caller, org_id: &str) -> Result<bool, ConfigError> {
-        caller.authorize(Rpc::DeleteSlackWorkspace, Scope::Org(org_id))?;
+    pub async fn delete(&self, caller: &Caller, org_id: &OrgId) -> Result<bool, ConfigError> {
+        caller.authorize(Rpc::DeleteSlackWorkspace, Scope::Org(org_id.as_str()))?;
         let audit = AuditEntry {
-            org_id: org_id.to_owned(),
+            org_id: org_id.clone(),
             actor: caller.subject.clone(),
             action: AuditAction::Delete,
             detail: "settings removed; delivery for the organization stops".into(),
-            occurred_at: now_millis(),
+            occurred_at: UnixMillis::now(),
         };
         let deleted = self.store.delete(org_id, &audit).await?;
-        tracing::info!(org_id, deleted, "slack workspace delete");
+        tracing::info!(%org_id, deleted, "slack workspace delete");
         Ok(deleted)
     }
 
     pub async fn bot_credentials(
         &self,
         caller: &Caller,
-        org_id: &str,
+        org_id: &OrgId,
     ) -> Result<BotCredentials, ConfigError> {
-        caller.authorize(Rpc::GetBotCredentials, Scope::Org(org_id))?;
+        caller.authorize(Rpc::GetBotCredentials, Scope::Org(org_id.as_str()))?;
         let stored = self.load(org_id).await?;
         let token = self.cipher.open(&stored.token, &token_context(org_id))?;
         Ok(BotCredentials {
@@ -154,44 +154,44 @@ impl IntegrationConfig {
     pub async fn report_token_invalid(
         &self,
         caller: &Caller,
-        org_id: &str,
-        team_id: &str,
+        org_id: &OrgId,
+        team_id: Option<&SlackTeamId>,
         reason: &str,
     ) -> Result<Workspace, ConfigError> {
-        caller.authorize(Rpc::ReportWorkspaceTokenInvalid, Scope::Org(org_id))?;
+        caller.authorize(Rpc::ReportWorkspaceTokenInvalid, Scope::Org(org_id.as_str()))?;
         let audit = AuditEntry {
-            org_id: org_id.to_owned(),
+            org_id: org_id.clone(),
             actor: caller.subject.clone(),
             action: AuditAction::TokenInvalid,
             detail: format!(
                 "Slack answered `{reason}`; delivery stopped until an owner puts a working token"
             ),
-            occurred_at: now_millis(),
+            occurred_at: UnixMillis::now(),
         };
         let stored = self
             .store
             .mark_token_invalid(org_id, team_id, reason, &audit)
             .await?;
-        let stored = stored.ok_or_else(|| ConfigError::NotConfigured(org_id.to_owned()))?;
-        tracing::warn!(org_id, reason, "slack workspace token marked invalid");
+        let stored = stored.ok_or_else(|| ConfigError::NotConfigured(org_id.to_string()))?;
+        tracing::warn!(%org_id, reason, "slack workspace token marked invalid");
         Ok(stored.workspace)
     }
 
     pub async fn audit_log(
         &self,
         caller: &Caller,
-        org_id: &str,
+        org_id: &OrgId,
         limit: i64,
     ) -> Result<Vec<AuditEntry>, ConfigError> {
-        caller.authorize(Rpc::ListAuditEvents, Scope::Org(org_id))?;
+        caller.authorize(Rpc::ListAuditEvents, Scope::Org(org_id.as_str()))?;
         Ok(self.store.list_audit(org_id, limit).await?)
     }
 
-    async fn load(&self, org_id: &str) -> Result<StoredWorkspace, ConfigError> {
+    async fn load(&self, org_id: &OrgId) -> Result<StoredWorkspace, ConfigError> {
         self.store
             .get(org_id)
             .await?
-            .ok_or_else(|| ConfigError::NotConfigured(org_id.to_owned()))
+            .ok_or_else(|| ConfigError::NotConfigured(org_id.to_string()))
     }
 }
 

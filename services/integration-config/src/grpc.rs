@@ -1,7 +1,7 @@
 //! The gRPC face: proto <-> domain conversion (validation happens here, once) and Status mapping.
 
 use ovice_slack_model::{
-    time::to_timestamp,
+    OrgId, SlackTeamId,
     validation::{FieldViolations, required},
 };
 use ovice_slack_proto::v1::{
@@ -32,22 +32,22 @@ impl IntegrationConfigGrpc {
     }
 }
 
-fn org_id(org_id: &str) -> Result<String, Status> {
+fn org_id(org_id: &str) -> Result<OrgId, Status> {
     let mut v = FieldViolations::new();
-    let org = required(&mut v, "org_id", org_id, MAX_ID);
+    let org = OrgId::new(required(&mut v, "org_id", org_id, MAX_ID));
     v.into_result().map(|()| org)
 }
 
 fn to_proto(w: Workspace) -> SlackWorkspace {
     SlackWorkspace {
-        org_id: w.org_id,
-        team_id: w.team_id,
+        org_id: w.org_id.into(),
+        team_id: w.team_id.into(),
         team_name: w.team_name,
         workspace_domain: w.domain,
-        bot_user_id: w.bot_user_id,
+        bot_user_id: w.bot_user_id.into(),
         scopes: w.scopes,
         status: proto_status(w.status).into(),
-        updated_at: Some(to_timestamp(w.updated_at)),
+        updated_at: Some(w.updated_at.to_proto()),
         updated_by: w.updated_by,
         status_reason: w.status_reason,
     }
@@ -65,7 +65,7 @@ impl TryFrom<&PutSlackWorkspaceRequest> for PutWorkspace {
 
     fn try_from(r: &PutSlackWorkspaceRequest) -> Result<Self, Status> {
         let mut v = FieldViolations::new();
-        let org = required(&mut v, "org_id", &r.org_id, MAX_ID);
+        let org = OrgId::new(required(&mut v, "org_id", &r.org_id, MAX_ID));
         match PutWorkspace::new(org, &r.access_token, &r.workspace_domain) {
             Ok(put) if v.is_empty() => Ok(put),
             Ok(_) => Err(v.into_status()),
@@ -128,10 +128,10 @@ impl IntegrationConfigService for IntegrationConfigGrpc {
         let org = org_id(&request.get_ref().org_id)?;
         let creds = self.app.bot_credentials(&caller, &org).await?;
         Ok(Response::new(ProtoBotCredentials {
-            org_id: creds.workspace.org_id,
-            team_id: creds.workspace.team_id,
+            org_id: creds.workspace.org_id.into(),
+            team_id: creds.workspace.team_id.into(),
             workspace_domain: creds.workspace.domain,
-            bot_user_id: creds.workspace.bot_user_id,
+            bot_user_id: creds.workspace.bot_user_id.into(),
             access_token: creds.token.expose_secret().to_owned(),
             status: proto_status(creds.workspace.status).into(),
         }))
@@ -144,15 +144,19 @@ impl IntegrationConfigService for IntegrationConfigGrpc {
         let caller = caller_of(&request)?;
         let r = request.get_ref();
         let mut v = FieldViolations::new();
-        let org = required(&mut v, "org_id", &r.org_id, MAX_ID);
+        let org = OrgId::new(required(&mut v, "org_id", &r.org_id, MAX_ID));
         let reason = required(&mut v, "reason", &r.reason, MAX_ID);
         if r.team_id.len() > MAX_ID {
             v.add("team_id", format!("is longer than {MAX_ID} bytes"));
         }
         v.into_result()?;
+        // An empty team means "whichever team the org has".
+        let team = Some(r.team_id.trim())
+            .filter(|t| !t.is_empty())
+            .map(SlackTeamId::new);
         let ws = self
             .app
-            .report_token_invalid(&caller, &org, r.team_id.trim(), &reason)
+            .report_token_invalid(&caller, &org, team.as_ref(), &reason)
             .await?;
         Ok(Response::new(to_proto(ws)))
     }
@@ -181,7 +185,7 @@ impl IntegrationConfigService for IntegrationConfigGrpc {
                 .map(|e| AuditEvent {
                     actor: e.actor,
                     action: e.action.as_str().to_owned(),
-                    occurred_at: Some(to_timestamp(e.occurred_at)),
+                    occurred_at: Some(e.occurred_at.to_proto()),
                     detail: e.detail,
                 })
                 .collect(),

@@ -1,3 +1,5 @@
+use ovice_slack_model::{SlackTeamId, SlackUserId};
+
 use super::WorkspaceDomain;
 
 /// The bot scopes the help page tells owners to add (docs/product.md §2.1).
@@ -17,9 +19,9 @@ pub struct TokenIdentity {
 /// A token that qualifies as the org's bot token.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VerifiedToken {
-    pub team_id: String,
+    pub team_id: SlackTeamId,
     pub team_name: String,
-    pub bot_user_id: String,
+    pub bot_user_id: SlackUserId,
     pub scopes: Vec<String>,
 }
 
@@ -100,9 +102,9 @@ pub fn verify_auth_test(domain: &WorkspaceDomain, id: &TokenIdentity) -> Result<
         return Err(TokenRefusal::MissingScopes(missing));
     }
     Ok(VerifiedToken {
-        team_id: id.team_id.clone(),
+        team_id: id.team_id.as_str().into(),
         team_name: id.team_name.clone(),
-        bot_user_id: id.user_id.clone(),
+        bot_user_id: id.user_id.as_str().into(),
         scopes: id.scopes.clone(),
     })
 }

@@ -1,3 +1,5 @@
+use ovice_slack_model::{OrgId, SlackTeamId, SlackUserId, UnixMillis};
+
 /// Whether the org's token works (docs/product.md §2.1). Stored as its snake_case name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString)]
 #[strum(serialize_all = "snake_case")]
@@ -15,15 +17,15 @@ impl WorkspaceStatus {
 /// The org's settings as the service knows them (the token is held separately, sealed).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Workspace {
-    pub org_id: String,
-    pub team_id: String,
+    pub org_id: OrgId,
+    pub team_id: SlackTeamId,
     pub team_name: String,
     pub domain: String,
-    pub bot_user_id: String,
+    pub bot_user_id: SlackUserId,
     pub scopes: Vec<String>,
     pub status: WorkspaceStatus,
     pub status_reason: String,
-    pub updated_at: i64,
+    pub updated_at: UnixMillis,
     pub updated_by: String,
 }
 
@@ -49,7 +51,7 @@ impl AuditAction {
     }
 
     /// The action of a put, given the team the org had before (if any).
-    pub fn of_put(previous_team: Option<&str>, new_team: &str) -> Self {
+    pub fn of_put(previous_team: Option<&SlackTeamId>, new_team: &SlackTeamId) -> Self {
         match previous_team {
             None => AuditAction::Create,
             Some(t) if t == new_team => AuditAction::Update,
@@ -62,10 +64,10 @@ impl AuditAction {
 /// the org had, which the store reads in the same transaction). Never holds a token.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuditNote {
-    pub org_id: String,
+    pub org_id: OrgId,
     pub actor: String,
     pub detail: String,
-    pub occurred_at: i64,
+    pub occurred_at: UnixMillis,
 }
 
 impl AuditNote {
@@ -83,11 +85,11 @@ impl AuditNote {
 /// One audit log row. Never holds a token.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuditEntry {
-    pub org_id: String,
+    pub org_id: OrgId,
     pub actor: String,
     pub action: AuditAction,
     pub detail: String,
-    pub occurred_at: i64,
+    pub occurred_at: UnixMillis,
 }
 
 #[cfg(test)]
@@ -104,8 +106,9 @@ mod tests {
 
     #[test]
     fn put_action_depends_on_previous_team() {
-        assert_eq!(AuditAction::of_put(None, "T1"), AuditAction::Create);
-        assert_eq!(AuditAction::of_put(Some("T1"), "T1"), AuditAction::Update);
-        assert_eq!(AuditAction::of_put(Some("T1"), "T2"), AuditAction::ReplaceTeam);
+        let (t1, t2) = (SlackTeamId::new("T1"), SlackTeamId::new("T2"));
+        assert_eq!(AuditAction::of_put(None, &t1), AuditAction::Create);
+        assert_eq!(AuditAction::of_put(Some(&t1), &t1), AuditAction::Update);
+        assert_eq!(AuditAction::of_put(Some(&t1), &t2), AuditAction::ReplaceTeam);
     }
 }

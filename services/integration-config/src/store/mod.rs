@@ -7,6 +7,7 @@ mod tests;
 
 use std::sync::Arc;
 
+use ovice_slack_model::{OrgId, SlackTeamId};
 use ovice_slack_runtime::db::Database;
 use ovice_slack_secrets::SealedToken;
 
@@ -32,36 +33,36 @@ pub struct StoredWorkspace {
 /// What a put replaced.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PutOutcome {
-    pub previous_team_id: Option<String>,
+    pub previous_team_id: Option<SlackTeamId>,
 }
 
 #[async_trait::async_trait]
 pub trait WorkspaceStore: Send + Sync + 'static {
-    async fn get(&self, org_id: &str) -> Result<Option<StoredWorkspace>, StoreError>;
+    async fn get(&self, org_id: &OrgId) -> Result<Option<StoredWorkspace>, StoreError>;
     /// Inserts or replaces the org's settings and writes the audit entry, in one transaction. The
     /// audit action is derived from the team the org had before.
     async fn put(&self, ws: &StoredWorkspace, audit: &AuditNote) -> Result<PutOutcome, StoreError>;
     /// Removes the settings (and writes the audit entry) when there are any.
-    async fn delete(&self, org_id: &str, audit: &AuditEntry) -> Result<bool, StoreError>;
-    /// Marks the token invalid when the org still has the team the report is about (empty = any).
+    async fn delete(&self, org_id: &OrgId, audit: &AuditEntry) -> Result<bool, StoreError>;
+    /// Marks the token invalid when the org still has the team the report is about (`None`: any).
     async fn mark_token_invalid(
         &self,
-        org_id: &str,
-        team_id: &str,
+        org_id: &OrgId,
+        team_id: Option<&SlackTeamId>,
         reason: &str,
         audit: &AuditEntry,
     ) -> Result<Option<StoredWorkspace>, StoreError>;
     /// Newest first.
-    async fn list_audit(&self, org_id: &str, limit: i64) -> Result<Vec<AuditEntry>, StoreError>;
+    async fn list_audit(&self, org_id: &OrgId, limit: i64) -> Result<Vec<AuditEntry>, StoreError>;
     /// Tokens sealed with another key than `active_key_id` (for re-sealing after a key rotation).
     async fn tokens_sealed_with_other_keys(
         &self,
         active_key_id: &str,
-    ) -> Result<Vec<(String, SealedToken)>, StoreError>;
+    ) -> Result<Vec<(OrgId, SealedToken)>, StoreError>;
     /// Replaces the org's sealed token, only if it is still `old` (a concurrent put wins).
     async fn replace_token(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
         old: &SealedToken,
         new: &SealedToken,
     ) -> Result<bool, StoreError>;

@@ -3,6 +3,7 @@
 
 use ovice_slack_secrets::SealedToken;
 
+use ovice_slack_model::{OrgId, SlackTeamId, UnixMillis};
 use ovice_slack_runtime::db::SqlBackend;
 
 use super::{PutOutcome, StoreError, StoredWorkspace, WorkspaceStore};
@@ -61,11 +62,11 @@ impl TryFrom<WorkspaceRow> for StoredWorkspace {
             .map_err(|_| StoreError::Corrupt(format!("unknown workspace status `{}`", r.status)))?;
         Ok(StoredWorkspace {
             workspace: Workspace {
-                org_id: r.org_id,
-                team_id: r.team_id,
+                org_id: r.org_id.into(),
+                team_id: r.team_id.into(),
                 team_name: r.team_name,
                 domain: r.workspace_domain,
-                bot_user_id: r.bot_user_id,
+                bot_user_id: r.bot_user_id.into(),
                 scopes: r
                     .scopes
                     .split(',')
@@ -74,7 +75,7 @@ impl TryFrom<WorkspaceRow> for StoredWorkspace {
                     .collect(),
                 status,
                 status_reason: r.status_reason,
-                updated_at: r.updated_at,
+                updated_at: UnixMillis::from_millis(r.updated_at),
                 updated_by: r.updated_by,
             },
             token: SealedToken {
@@ -103,11 +104,11 @@ impl TryFrom<AuditRow> for AuditEntry {
             .parse()
             .map_err(|_| StoreError::Corrupt(format!("unknown audit action `{}`", r.action)))?;
         Ok(AuditEntry {
-            org_id: r.org_id,
+            org_id: r.org_id.into(),
             actor: r.actor,
             action,
             detail: r.detail,
-            occurred_at: r.occurred_at,
+            occurred_at: UnixMillis::from_millis(r.occurred_at),
         })
     }
 }
@@ -140,9 +141,9 @@ where
     for<'r> AuditRow: sqlx::FromRow<'r, DB::Row>,
     for<'r> (String, String, Vec<u8>): sqlx::FromRow<'r, DB::Row>,
 {
-    async fn get(&self, org_id: &str) -> Result<Option<StoredWorkspace>, StoreError> {
+    async fn get(&self, org_id: &OrgId) -> Result<Option<StoredWorkspace>, StoreError> {
         let row: Option<WorkspaceRow> = sqlx::query_as(SELECT_WORKSPACE)
-            .bind(org_id)
+            .bind(org_id.as_str())
             .fetch_optional(&self.pool)
             .await?;
         row.map(StoredWorkspace::try_from).transpose()
@@ -152,54 +153,54 @@ where
         let mut tx = self.pool.begin_with(DB::BEGIN_WRITE).await?;
         let previous: Option<WorkspaceRow> =
             sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT_WORKSPACE}{}", DB::LOCK_ROW)))
-                .bind(&ws.workspace.org_id)
+                .bind(ws.workspace.org_id.as_str())
                 .fetch_optional(&mut *tx)
                 .await?;
-        let previous_team_id = previous.map(|p| p.team_id);
+        let previous_team_id = previous.map(|p| SlackTeamId::new(p.team_id));
         let w = &ws.workspace;
         sqlx::query(UPSERT_WORKSPACE)
-            .bind(&w.org_id)
-            .bind(&w.team_id)
+            .bind(w.org_id.as_str())
+            .bind(w.team_id.as_str())
             .bind(&w.team_name)
             .bind(&w.domain)
-            .bind(&w.bot_user_id)
+            .bind(w.bot_user_id.as_str())
             .bind(w.scopes.join(","))
             .bind(&ws.token.key_id)
             .bind(&ws.token.ciphertext)
             .bind(w.status.as_str())
             .bind(&w.status_reason)
-            .bind(w.updated_at)
+            .bind(w.updated_at.as_millis())
             .bind(&w.updated_by)
             .execute(&mut *tx)
             .await?;
-        let action = AuditAction::of_put(previous_team_id.as_deref(), &w.team_id);
+        let action = AuditAction::of_put(previous_team_id.as_ref(), &w.team_id);
         sqlx::query(INSERT_AUDIT)
-            .bind(&audit.org_id)
+            .bind(audit.org_id.as_str())
             .bind(&audit.actor)
             .bind(action.as_str())
             .bind(&audit.detail)
-            .bind(audit.occurred_at)
+            .bind(audit.occurred_at.as_millis())
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
         Ok(PutOutcome { previous_team_id })
     }
 
-    async fn delete(&self, org_id: &str, audit: &AuditEntry) -> Result<bool, StoreError> {
+    async fn delete(&self, org_id: &OrgId, audit: &AuditEntry) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin_with(DB::BEGIN_WRITE).await?;
         let deleted = DB::rows_affected(
             &sqlx::query(DELETE_WORKSPACE)
-                .bind(org_id)
+                .bind(org_id.as_str())
                 .execute(&mut *tx)
                 .await?,
         );
         if deleted > 0 {
             sqlx::query(INSERT_AUDIT)
-                .bind(&audit.org_id)
+                .bind(audit.org_id.as_str())
                 .bind(&audit.actor)
                 .bind(audit.action.as_str())
                 .bind(&audit.detail)
-                .bind(audit.occurred_at)
+                .bind(audit.occurred_at.as_millis())
                 .execute(&mut *tx)
                 .await?;
         }
@@ -209,43 +210,43 @@ where
 
     async fn mark_token_invalid(
         &self,
-        org_id: &str,
-        team_id: &str,
+        org_id: &OrgId,
+        team_id: Option<&SlackTeamId>,
         reason: &str,
         audit: &AuditEntry,
     ) -> Result<Option<StoredWorkspace>, StoreError> {
         let mut tx = self.pool.begin_with(DB::BEGIN_WRITE).await?;
         let changed = DB::rows_affected(
             &sqlx::query(MARK_INVALID)
-                .bind(org_id)
-                .bind(team_id)
+                .bind(org_id.as_str())
+                .bind(team_id.map_or("", SlackTeamId::as_str))
                 .bind(reason)
-                .bind(audit.occurred_at)
+                .bind(audit.occurred_at.as_millis())
                 .bind(&audit.actor)
                 .execute(&mut *tx)
                 .await?,
         );
         if changed > 0 {
             sqlx::query(INSERT_AUDIT)
-                .bind(&audit.org_id)
+                .bind(audit.org_id.as_str())
                 .bind(&audit.actor)
                 .bind(audit.action.as_str())
                 .bind(&audit.detail)
-                .bind(audit.occurred_at)
+                .bind(audit.occurred_at.as_millis())
                 .execute(&mut *tx)
                 .await?;
         }
         let row: Option<WorkspaceRow> = sqlx::query_as(SELECT_WORKSPACE)
-            .bind(org_id)
+            .bind(org_id.as_str())
             .fetch_optional(&mut *tx)
             .await?;
         tx.commit().await?;
         row.map(StoredWorkspace::try_from).transpose()
     }
 
-    async fn list_audit(&self, org_id: &str, limit: i64) -> Result<Vec<AuditEntry>, StoreError> {
+    async fn list_audit(&self, org_id: &OrgId, limit: i64) -> Result<Vec<AuditEntry>, StoreError> {
         let rows: Vec<AuditRow> = sqlx::query_as(LIST_AUDIT)
-            .bind(org_id)
+            .bind(org_id.as_str())
             .bind(limit)
             .fetch_all(&self.pool)
             .await?;
@@ -255,25 +256,25 @@ where
     async fn tokens_sealed_with_other_keys(
         &self,
         active_key_id: &str,
-    ) -> Result<Vec<(String, SealedToken)>, StoreError> {
+    ) -> Result<Vec<(OrgId, SealedToken)>, StoreError> {
         let rows: Vec<(String, String, Vec<u8>)> = sqlx::query_as(OTHER_KEY_TOKENS)
             .bind(active_key_id)
             .fetch_all(&self.pool)
             .await?;
         Ok(rows
             .into_iter()
-            .map(|(org, key_id, ciphertext)| (org, SealedToken { key_id, ciphertext }))
+            .map(|(org, key_id, ciphertext)| (OrgId::new(org), SealedToken { key_id, ciphertext }))
             .collect())
     }
 
     async fn replace_token(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
         old: &SealedToken,
         new: &SealedToken,
     ) -> Result<bool, StoreError> {
         let r = sqlx::query(REPLACE_TOKEN)
-            .bind(org_id)
+            .bind(org_id.as_str())
             .bind(&old.key_id)
             .bind(&old.ciphertext)
             .bind(&new.key_id)

@@ -6,6 +6,11 @@ use rstest::rstest;
 
 use super::*;
 use crate::domain::{AuditAction, AuditEntry, AuditNote, WorkspaceStatus};
+use ovice_slack_model::UnixMillis;
+
+fn o(id: &str) -> OrgId {
+    OrgId::new(id)
+}
 
 fn workspace(org: &str, team: &str) -> StoredWorkspace {
     StoredWorkspace {
@@ -18,7 +23,7 @@ fn workspace(org: &str, team: &str) -> StoredWorkspace {
             scopes: vec!["users:read".into(), "chat:write".into()],
             status: WorkspaceStatus::Active,
             status_reason: String::new(),
-            updated_at: 1_700_000_000_000,
+            updated_at: UnixMillis::from_millis(1_700_000_000_000),
             updated_by: "owner-1".into(),
         },
         token: SealedToken {
@@ -33,7 +38,7 @@ fn note(org: &str, at: i64) -> AuditNote {
         org_id: org.into(),
         actor: "owner-1".into(),
         detail: "d".into(),
-        occurred_at: at,
+        occurred_at: UnixMillis::from_millis(at),
     }
 }
 
@@ -52,17 +57,17 @@ async fn store(backend: Backend) -> (Arc<dyn WorkspaceStore>, Option<TempDirGuar
 #[tokio::test]
 async fn put_get_replace_and_audit(#[case] backend: Backend) {
     let (s, _g) = store(backend).await;
-    assert_eq!(s.get("o1").await.unwrap(), None);
+    assert_eq!(s.get(&o("o1")).await.unwrap(), None);
     let first = s.put(&workspace("o1", "T1"), &note("o1", 1)).await.unwrap();
     assert_eq!(first.previous_team_id, None);
-    assert_eq!(s.get("o1").await.unwrap(), Some(workspace("o1", "T1")));
+    assert_eq!(s.get(&o("o1")).await.unwrap(), Some(workspace("o1", "T1")));
     let same = s.put(&workspace("o1", "T1"), &note("o1", 2)).await.unwrap();
-    assert_eq!(same.previous_team_id.as_deref(), Some("T1"));
+    assert_eq!(same.previous_team_id, Some("T1".into()));
     let other = s.put(&workspace("o1", "T2"), &note("o1", 3)).await.unwrap();
-    assert_eq!(other.previous_team_id.as_deref(), Some("T1"));
-    assert_eq!(s.get("o1").await.unwrap().unwrap().workspace.team_id, "T2");
+    assert_eq!(other.previous_team_id, Some("T1".into()));
+    assert_eq!(s.get(&o("o1")).await.unwrap().unwrap().workspace.team_id, "T2");
     let actions: Vec<_> = s
-        .list_audit("o1", 10)
+        .list_audit(&o("o1"), 10)
         .await
         .unwrap()
         .into_iter()
@@ -72,8 +77,8 @@ async fn put_get_replace_and_audit(#[case] backend: Backend) {
         actions,
         vec![AuditAction::ReplaceTeam, AuditAction::Update, AuditAction::Create]
     );
-    assert_eq!(s.list_audit("o1", 1).await.unwrap().len(), 1);
-    assert!(s.list_audit("o2", 10).await.unwrap().is_empty());
+    assert_eq!(s.list_audit(&o("o1"), 1).await.unwrap().len(), 1);
+    assert!(s.list_audit(&o("o2"), 10).await.unwrap().is_empty());
 }
 
 #[rstest]
@@ -83,20 +88,20 @@ async fn put_get_replace_and_audit(#[case] backend: Backend) {
 async fn delete_only_audits_what_existed(#[case] backend: Backend) {
     let (s, _g) = store(backend).await;
     assert!(
-        !s.delete("o1", &audit("o1", AuditAction::Delete, 1))
+        !s.delete(&o("o1"), &audit("o1", AuditAction::Delete, 1))
             .await
             .unwrap()
     );
-    assert!(s.list_audit("o1", 10).await.unwrap().is_empty());
+    assert!(s.list_audit(&o("o1"), 10).await.unwrap().is_empty());
     s.put(&workspace("o1", "T1"), &note("o1", 2)).await.unwrap();
     assert!(
-        s.delete("o1", &audit("o1", AuditAction::Delete, 3))
+        s.delete(&o("o1"), &audit("o1", AuditAction::Delete, 3))
             .await
             .unwrap()
     );
-    assert_eq!(s.get("o1").await.unwrap(), None);
+    assert_eq!(s.get(&o("o1")).await.unwrap(), None);
     assert_eq!(
-        s.list_audit("o1", 10).await.unwrap()[0].action,
+        s.list_audit(&o("o1"), 10).await.unwrap()[0].action,
         AuditAction::Delete
     );
 }
@@ -110,8 +115,8 @@ async fn token_invalid_only_for_the_current_team_and_once(#[case] backend: Backe
     s.put(&workspace("o1", "T1"), &note("o1", 1)).await.unwrap();
     let stale = s
         .mark_token_invalid(
-            "o1",
-            "T0",
+            &o("o1"),
+            Some(&"T0".into()),
             "token_revoked",
             &audit("o1", AuditAction::TokenInvalid, 2),
         )
@@ -119,8 +124,8 @@ async fn token_invalid_only_for_the_current_team_and_once(#[case] backend: Backe
     assert_eq!(stale.unwrap().unwrap().workspace.status, WorkspaceStatus::Active);
     let marked = s
         .mark_token_invalid(
-            "o1",
-            "T1",
+            &o("o1"),
+            Some(&"T1".into()),
             "token_revoked",
             &audit("o1", AuditAction::TokenInvalid, 3),
         )
@@ -131,14 +136,14 @@ async fn token_invalid_only_for_the_current_team_and_once(#[case] backend: Backe
     assert_eq!(marked.workspace.status_reason, "token_revoked");
     // A second report changes nothing and is not audited twice.
     s.mark_token_invalid(
-        "o1",
-        "",
+        &o("o1"),
+        None,
         "invalid_auth",
         &audit("o1", AuditAction::TokenInvalid, 4),
     )
     .await
     .unwrap();
-    let audits = s.list_audit("o1", 10).await.unwrap();
+    let audits = s.list_audit(&o("o1"), 10).await.unwrap();
     assert_eq!(
         audits
             .iter()
@@ -147,19 +152,24 @@ async fn token_invalid_only_for_the_current_team_and_once(#[case] backend: Backe
         1
     );
     assert_eq!(
-        s.get("o1").await.unwrap().unwrap().workspace.status_reason,
+        s.get(&o("o1")).await.unwrap().unwrap().workspace.status_reason,
         "token_revoked"
     );
     // A new put makes it active again.
     s.put(&workspace("o1", "T1"), &note("o1", 5)).await.unwrap();
     assert_eq!(
-        s.get("o1").await.unwrap().unwrap().workspace.status,
+        s.get(&o("o1")).await.unwrap().unwrap().workspace.status,
         WorkspaceStatus::Active
     );
     assert_eq!(
-        s.mark_token_invalid("nobody", "", "x", &audit("nobody", AuditAction::TokenInvalid, 6))
-            .await
-            .unwrap(),
+        s.mark_token_invalid(
+            &o("nobody"),
+            None,
+            "x",
+            &audit("nobody", AuditAction::TokenInvalid, 6)
+        )
+        .await
+        .unwrap(),
         None
     );
 }
@@ -175,17 +185,17 @@ async fn tokens_are_resealed_only_if_unchanged(#[case] backend: Backend) {
     assert_eq!(s.tokens_sealed_with_other_keys("k1").await.unwrap(), vec![]);
     assert_eq!(
         s.tokens_sealed_with_other_keys("k2").await.unwrap(),
-        vec![("o1".to_owned(), old.clone())]
+        vec![(o("o1"), old.clone())]
     );
     let new = SealedToken {
         key_id: "k2".into(),
         ciphertext: vec![7; 40],
     };
-    assert!(s.replace_token("o1", &old, &new).await.unwrap());
+    assert!(s.replace_token(&o("o1"), &old, &new).await.unwrap());
     // A second re-seal from the stale value changes nothing.
     assert!(
         !s.replace_token(
-            "o1",
+            &o("o1"),
             &old,
             &SealedToken {
                 key_id: "k3".into(),
@@ -195,5 +205,5 @@ async fn tokens_are_resealed_only_if_unchanged(#[case] backend: Backend) {
         .await
         .unwrap()
     );
-    assert_eq!(s.get("o1").await.unwrap().unwrap().token, new);
+    assert_eq!(s.get(&o("o1")).await.unwrap().unwrap().token, new);
 }

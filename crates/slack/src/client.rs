@@ -329,13 +329,19 @@ fn safe_serde_detail(e: &serde_json::Error) -> String {
     }
 }
 
-/// Slack sends whole seconds; a missing or unreadable value means "a moment": 1 s.
+/// The longest `Retry-After` taken at its word. Slack's limits reset within a minute; an answer of
+/// years is a fault somewhere, and waiting an hour then asking again is the honest reading of it.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
+
+/// Slack sends whole seconds; a missing or unreadable value means "a moment": 1 s. At most
+/// [`MAX_RETRY_AFTER`], so no caller adds a value to a clock that cannot hold it.
 fn retry_after(headers: &HeaderMap) -> Duration {
     headers
         .get(RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok())
         .map_or(Duration::from_secs(1), Duration::from_secs)
+        .min(MAX_RETRY_AFTER)
 }
 
 /// A short reason for a transport failure: its kind and root cause, without the URL.
@@ -372,6 +378,15 @@ mod tests {
         assert_eq!(retry_after(&h), Duration::from_secs(1));
         h.insert(RETRY_AFTER, HeaderValue::from_static(" 30 "));
         assert_eq!(retry_after(&h), Duration::from_secs(30));
+    }
+
+    #[test]
+    fn an_absurd_retry_after_is_held_at_an_hour() {
+        let mut h = HeaderMap::new();
+        for absurd in ["99999999999", "18446744073709551615"] {
+            h.insert(RETRY_AFTER, HeaderValue::from_static(absurd));
+            assert_eq!(retry_after(&h), MAX_RETRY_AFTER);
+        }
     }
 
     #[test]

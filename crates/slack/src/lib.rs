@@ -10,7 +10,7 @@ mod metrics;
 pub mod oauth;
 mod types;
 
-pub use client::{SLACK_API_BASE_URL, SlackClient, SlackClientConfig};
+pub use client::{MAX_RETRY_AFTER, SLACK_API_BASE_URL, SlackClient, SlackClientConfig};
 pub use error::SlackError;
 pub use types::{AuthTest, OAuthAccessRequest, OAuthV2Access, PostMessage, PostedMessage, SlackUser};
 

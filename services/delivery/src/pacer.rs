@@ -119,7 +119,11 @@ impl Pacer {
 
     /// Slack answered 429: nothing goes into `lane` before `retry_after` has elapsed.
     pub fn close(&self, lane: Lane<'_>, retry_after: Duration) {
-        let until = Instant::now() + retry_after;
+        // Whatever a peer claims, the deadline must fit the clock (adding could overflow and panic).
+        let now = Instant::now();
+        let until = now
+            .checked_add(retry_after)
+            .unwrap_or_else(|| now + Duration::from_secs(86_400 * 365));
         let mut closed = self.closed.lock().unwrap_or_else(|p| p.into_inner());
         let entry = closed.entry(lane.key()).or_insert(until);
         *entry = (*entry).max(until);
@@ -221,5 +225,13 @@ mod tests {
             matches!(p.acquire(POST, &cancel).await, Pace::Defer(_)),
             "closed lanes survive a prune"
         );
+    }
+
+    #[tokio::test]
+    async fn a_retry_after_beyond_the_clock_closes_the_lane_without_a_panic() {
+        let p = pacer(Duration::from_secs(5));
+        let cancel = CancellationToken::new();
+        p.close(POST, Duration::MAX);
+        assert!(matches!(p.acquire(POST, &cancel).await, Pace::Defer(d) if d > Duration::from_secs(3600)));
     }
 }

@@ -288,6 +288,42 @@ async fn publishing_twice_even_concurrently_sends_one_message(#[case] backend: B
     assert_eq!(h.slack.messages().len(), 1);
 }
 
+/// A 429 whose `Retry-After` no clock can hold (99,999,999,999 s) neither panics the worker nor
+/// parks the message for ages: the lane waits an hour (`slack_client::MAX_RETRY_AFTER`), and other
+/// conversations go on.
+#[tokio::test]
+async fn an_absurd_retry_after_neither_panics_nor_stops_other_conversations() {
+    let mut h = Harness::idle(Backend::Sqlite, fast_config()).await;
+    h.link("bob", "U0BOB", false).await;
+    h.link("carol", "U0CAROL", false).await;
+    h.slack.inject_fault(
+        Fault::next(FaultKind::RateLimited {
+            retry_after_secs: Some(99_999_999_999),
+        })
+        .on("chat.postMessage"),
+    );
+    h.accepted(message("m1", "alice", &["bob"], "to bob")).await;
+    let before = UnixMillis::now();
+    h.spawn_workers();
+    eventually("the 429 is answered", Duration::from_secs(10), || async {
+        h.slack.calls().iter().any(|c| c.status == 429).then_some(())
+    })
+    .await;
+    h.accepted(message("m2", "alice", &["carol"], "to carol")).await;
+    h.wait_for("m2", St::Sent).await;
+    let held = eventually("m1 is handed back", Duration::from_secs(10), || async {
+        h.stored("m1").await.filter(|d| d.lease_owner.is_none())
+    })
+    .await;
+    assert_eq!(held.status, delivery::domain::DeliveryStatus::Pending);
+    let wait = held.next_attempt_at.since(before);
+    assert!(
+        wait >= Duration::from_secs(3_590) && wait <= Duration::from_secs(3_610),
+        "due again in {wait:?}, not in an hour"
+    );
+    assert_eq!(h.slack.messages().len(), 1, "only carol's message went out");
+}
+
 #[tokio::test]
 async fn server_errors_are_retried_until_the_message_is_sent() {
     let h = Harness::idle(Backend::Sqlite, fast_config()).await;

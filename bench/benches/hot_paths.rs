@@ -42,6 +42,7 @@ fn jwt(c: &mut Criterion) {
             svc_role: Some(SvcRole::Platform),
             exp: chrono::Utc::now().timestamp() + 3600,
             iat: None,
+            nbf: None,
             aud: "ovice-slack".into(),
         })
         .unwrap();

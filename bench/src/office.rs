@@ -96,6 +96,7 @@ impl Tokens {
             svc_role: None,
             exp: chrono::Utc::now().timestamp() + 4 * 3600,
             iat: None,
+            nbf: None,
             aud: "ovice-slack".into(),
         };
         f(&mut c);

@@ -118,6 +118,7 @@ fn claims(sub: &str, org: Option<&str>, role: Option<OrgRole>, svc: Option<SvcRo
         svc_role: svc,
         exp: now + 600,
         iat: Some(now),
+        nbf: None,
         aud: AUDIENCE.into(),
     }
 }

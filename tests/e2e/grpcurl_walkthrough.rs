@@ -173,3 +173,37 @@ async fn operator_walkthrough_with_grpcurl() {
     stop(child);
     slack.shutdown().await;
 }
+
+/// The `token` command mints nothing the services would refuse: a lifetime over
+/// `--jwt-max-lifetime` (a day by default) is an error that names the flag.
+#[test]
+fn the_token_command_refuses_a_lifetime_the_services_would_refuse() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let base = [
+        "token",
+        "--data-dir",
+        data,
+        "--sub",
+        "ops",
+        "--svc-role",
+        "operator",
+    ];
+    let too_long = command(&[&base[..], &["--ttl", "172800"]].concat())
+        .output()
+        .unwrap();
+    assert!(!too_long.status.success());
+    let stderr = String::from_utf8_lossy(&too_long.stderr);
+    assert!(
+        stderr.contains("--jwt-max-lifetime") && stderr.contains("1day"),
+        "{stderr}"
+    );
+    let allowed = command(&[&base[..], &["--ttl", "172800", "--jwt-max-lifetime", "3d"]].concat())
+        .output()
+        .unwrap();
+    assert!(
+        allowed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&allowed.stderr)
+    );
+}

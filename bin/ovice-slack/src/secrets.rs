@@ -62,7 +62,8 @@ pub fn jwt_keys(auth: &AuthConfig, data: &DataDirConfig, embedded: bool) -> anyh
         public.as_deref(),
         signing.as_ref(),
         auth.jwt_audience.clone(),
-    )?)
+    )?
+    .with_max_lifetime(auth.jwt_max_lifetime))
 }
 
 /// The token cipher. `embedded`: generate a development key in the data dir when none is configured.

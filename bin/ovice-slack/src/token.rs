@@ -17,6 +17,14 @@ pub fn mint(args: &TokenArgs) -> anyhow::Result<String> {
         bail!("--ttl must be a positive number of seconds");
     }
     let keys = secrets::jwt_keys(&args.auth, &args.data, true)?;
+    let max = keys.max_lifetime();
+    if u64::try_from(args.ttl).is_ok_and(|ttl| ttl > max.as_secs()) {
+        bail!(
+            "--ttl {} is longer than the {} the services accept (--jwt-max-lifetime)",
+            args.ttl,
+            humantime::format_duration(max)
+        );
+    }
     let minter = keys
         .minter()
         .context("no signing key: set OVICE_SLACK_JWT_SECRET or a signing key file")?;
@@ -32,6 +40,7 @@ pub fn mint(args: &TokenArgs) -> anyhow::Result<String> {
         svc_role: args.svc_role,
         exp: now + args.ttl,
         iat: Some(now),
+        nbf: None,
         aud: keys.audience().to_owned(),
     };
     Ok(minter.mint(&claims)?)

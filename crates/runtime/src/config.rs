@@ -71,6 +71,9 @@ pub struct AuthConfig {
     /// The `aud` every token must carry.
     #[arg(long, env = "OVICE_SLACK_JWT_AUDIENCE", default_value = "ovice-slack")]
     pub jwt_audience: String,
+    /// The longest a token may live (from `iat`, and from now); longer-lived tokens are refused.
+    #[arg(long, env = "OVICE_SLACK_JWT_MAX_LIFETIME", value_parser = duration, default_value = "24h")]
+    pub jwt_max_lifetime: Duration,
 }
 
 /// Encryption of Slack tokens at rest.

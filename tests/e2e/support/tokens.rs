@@ -47,6 +47,7 @@ impl Who {
             svc_role: None,
             exp: chrono_now() + 3600,
             iat: None,
+            nbf: None,
             aud: "ovice-slack".into(),
         };
         match self {

@@ -1,4 +1,4 @@
-use std::fmt;
+use std::{fmt, time::Duration};
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, errors::ErrorKind};
 use secrecy::{ExposeSecret, SecretString};
@@ -39,6 +39,13 @@ impl TokenMinter {
     }
 }
 
+/// The longest a token may live (`exp` minus `iat`, and `exp` minus now) unless configured otherwise:
+/// a leaked token stops working within a day.
+pub const DEFAULT_MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+
+/// Clock skew allowed on `exp` and `nbf`, in seconds.
+const LEEWAY_SECS: u64 = 30;
+
 /// Verifies tokens: HS256 with the shared secret (embedded default) and/or an EdDSA or RS256 public key
 /// (production, where only the platform holds the private key).
 #[derive(Clone)]
@@ -46,6 +53,7 @@ pub struct JwtKeys {
     verifiers: Vec<(Algorithm, DecodingKey)>,
     audience: String,
     minter: Option<TokenMinter>,
+    max_lifetime: Duration,
 }
 
 impl fmt::Debug for JwtKeys {
@@ -54,6 +62,7 @@ impl fmt::Debug for JwtKeys {
         f.debug_struct("JwtKeys")
             .field("algorithms", &algs)
             .field("audience", &self.audience)
+            .field("max_lifetime", &self.max_lifetime)
             .finish()
     }
 }
@@ -111,7 +120,18 @@ impl JwtKeys {
             verifiers,
             audience: audience.into(),
             minter,
+            max_lifetime: DEFAULT_MAX_TOKEN_LIFETIME,
         })
+    }
+
+    /// Tokens that live longer than `max` are refused.
+    pub fn with_max_lifetime(mut self, max: Duration) -> Self {
+        self.max_lifetime = max;
+        self
+    }
+
+    pub fn max_lifetime(&self) -> Duration {
+        self.max_lifetime
     }
 
     pub fn audience(&self) -> &str {
@@ -122,7 +142,8 @@ impl JwtKeys {
         self.minter.as_ref()
     }
 
-    /// Verifies signature, expiry (30 s leeway) and audience; the message says what to fix, never the token.
+    /// Verifies signature, expiry and `nbf` (30 s leeway), audience and lifetime; the message says what
+    /// to fix, never the token.
     pub fn verify(&self, token: &str) -> Result<Claims, String> {
         let header =
             jsonwebtoken::decode_header(token).map_err(|_| "the bearer token is not a JWT".to_string())?;
@@ -133,13 +154,17 @@ impl JwtKeys {
             ));
         };
         let mut validation = Validation::new(*alg);
-        validation.leeway = 30;
+        validation.leeway = LEEWAY_SECS;
+        validation.validate_nbf = true;
         validation.set_audience(&[&self.audience]);
         validation.set_required_spec_claims(&["exp", "aud", "sub"]);
-        jsonwebtoken::decode::<Claims>(token, key, &validation)
+        let claims = jsonwebtoken::decode::<Claims>(token, key, &validation)
             .map(|d| d.claims)
             .map_err(|e| match e.kind() {
                 ErrorKind::ExpiredSignature => "the token has expired: get a new one".to_string(),
+                ErrorKind::ImmatureSignature => {
+                    "the token is not valid yet (`nbf` is in the future)".to_string()
+                }
                 ErrorKind::InvalidAudience => format!("the token's audience is not `{}`", self.audience),
                 ErrorKind::InvalidSignature => "the token's signature does not verify".to_string(),
                 ErrorKind::MissingRequiredClaim(c) => format!("the token lacks the `{c}` claim"),
@@ -147,7 +172,26 @@ impl JwtKeys {
                     "the token's claims are malformed (unknown role or wrong type)".to_string()
                 }
                 _ => "the token is invalid".to_string(),
-            })
+            })?;
+        self.check_lifetime(&claims, chrono::Utc::now().timestamp())?;
+        Ok(claims)
+    }
+
+    /// A token that lives longer than allowed is refused, however it was signed: counted from `iat`
+    /// when given, and from now in any case (a token without `iat` cannot claim a short life).
+    fn check_lifetime(&self, claims: &Claims, now: i64) -> Result<(), String> {
+        let max = i64::try_from(self.max_lifetime.as_secs()).unwrap_or(i64::MAX);
+        let leeway = LEEWAY_SECS as i64;
+        let from_issue = claims.iat.map(|iat| claims.exp.saturating_sub(iat));
+        let from_now = claims.exp.saturating_sub(now);
+        if from_issue.is_some_and(|l| l > max.saturating_add(leeway)) || from_now > max.saturating_add(leeway)
+        {
+            return Err(format!(
+                "the token lives longer than the {} this service accepts: get a shorter-lived one",
+                humantime::format_duration(self.max_lifetime)
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -178,8 +222,46 @@ mod tests {
             svc_role: None,
             exp: chrono::Utc::now().timestamp() + exp_offset,
             iat: None,
+            nbf: None,
             aud: aud.into(),
         }
+    }
+
+    #[test]
+    fn refuses_a_token_not_yet_valid_or_living_too_long() {
+        let k = keys().with_max_lifetime(Duration::from_secs(3600));
+        let mint = |c: &Claims| k.minter().unwrap().mint(c).unwrap();
+        let now = chrono::Utc::now().timestamp();
+        let mut early = claims(60, "ovice-slack");
+        early.nbf = Some(now + 600);
+        assert!(k.verify(&mint(&early)).unwrap_err().contains("not valid yet"));
+        early.nbf = Some(now - 10);
+        assert!(k.verify(&mint(&early)).is_ok(), "valid once nbf has passed");
+        // Over the maximum counted from now (no iat), and counted from iat.
+        let long = claims(2 * 3600, "ovice-slack");
+        assert!(
+            k.verify(&mint(&long))
+                .unwrap_err()
+                .contains("lives longer than the 1h")
+        );
+        let mut issued_long_ago = claims(60, "ovice-slack");
+        issued_long_ago.iat = Some(now - 3 * 3600);
+        assert!(
+            k.verify(&mint(&issued_long_ago))
+                .unwrap_err()
+                .contains("lives longer")
+        );
+        let mut at_the_limit = claims(3600, "ovice-slack");
+        at_the_limit.iat = Some(now);
+        assert!(k.verify(&mint(&at_the_limit)).is_ok());
+        // The default allows a day and no more.
+        let day = keys();
+        let two_days = day
+            .minter()
+            .unwrap()
+            .mint(&claims(48 * 3600, "ovice-slack"))
+            .unwrap();
+        assert!(day.verify(&two_days).is_err());
     }
 
     #[test]
@@ -290,6 +372,7 @@ mod proptests {
                 svc_role: svc_role.map(|r| [SvcRole::Platform, SvcRole::Service, SvcRole::Operator][r as usize]),
                 exp: chrono::Utc::now().timestamp() + 3600,
                 iat: None,
+                nbf: None,
                 aud: "ovice-slack".into(),
             }
         }

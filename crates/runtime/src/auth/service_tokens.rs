@@ -45,6 +45,7 @@ impl ServiceTokens {
             svc_role: Some(SvcRole::Service),
             exp,
             iat: Some(now),
+            nbf: None,
             aud: self.audience.clone(),
         })?;
         *cached = Some((token.clone(), exp));

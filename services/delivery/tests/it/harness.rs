@@ -260,6 +260,7 @@ pub fn claims(
         svc_role: svc,
         exp: now + 600,
         iat: Some(now),
+        nbf: None,
         aud: AUDIENCE.into(),
     }
 }

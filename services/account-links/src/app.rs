@@ -90,6 +90,16 @@ fn link_context(org_id: &OrgId, user_id: &UserId) -> String {
     format!("link:{org_id}:{user_id}")
 }
 
+/// What the callback's query says Slack answered, fit for a log line and a page: at most 64
+/// characters, control characters (newlines among them) replaced.
+fn slack_said(value: &str) -> String {
+    value
+        .chars()
+        .take(64)
+        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+        .collect()
+}
+
 fn state_hash(state: &str) -> String {
     hex::encode(Sha256::digest(state.as_bytes()))
 }
@@ -273,11 +283,13 @@ impl AccountLinks {
         }
         let (org_id, user_id) = (&pending.org_id, &pending.user_id);
         if let Some(error) = query.error {
+            // Anyone can put anything in the query: shown and logged only short and on one line.
+            let error = slack_said(&error);
             tracing::info!(%org_id, %user_id, error = %error, "slack connect not completed");
             return Ok(Refused(if error == "access_denied" {
                 ConnectRefusal::Cancelled
             } else {
-                ConnectRefusal::SlackDenied(error.chars().take(64).collect())
+                ConnectRefusal::SlackDenied(error)
             }));
         }
         let Some(code) = query.code.filter(|c| !c.is_empty() && c.len() <= 512) else {
@@ -483,4 +495,24 @@ pub async fn reseal_tokens(store: &dyn LinkStore, cipher: &TokenCipher) -> Resul
         }
     }
     Ok(resealed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_slack_said_is_one_short_line() {
+        assert_eq!(slack_said("access_denied"), "access_denied");
+        let forged = format!(
+            "invalid_scope\n2026-12-03T00:00:00Z INFO forged log line{}",
+            "x".repeat(500)
+        );
+        let said = slack_said(&forged);
+        assert_eq!(said.chars().count(), 64);
+        assert!(
+            !said.contains('\n') && said.starts_with("invalid_scope\u{fffd}2026"),
+            "{said}"
+        );
+    }
 }

@@ -756,3 +756,68 @@ async fn listing_walks_every_current_link_after_the_workspace_changed(#[case] ba
     );
     f.stop().await;
 }
+
+/// One person clicking Connect a thousand times: the first 20 a minute start a flow, the rest get
+/// RESOURCE_EXHAUSTED with a RetryInfo, and only the newest 5 flows stay stored; the newest still
+/// links, an older one reads "not valid".
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn connect_starts_are_limited_per_person_and_the_table_stays_bounded(#[case] backend: Backend) {
+    use tonic_types::StatusExt;
+    let mut f = Fixture::start(backend).await;
+    let space = match ALICE {
+        Who::Person { space, .. } => space.to_string(),
+        _ => unreachable!(),
+    };
+    let mut started = Vec::new();
+    let mut limited = 0;
+    for _ in 0..1_000 {
+        let call = f
+            .links
+            .begin_slack_connect(authed(
+                BeginSlackConnectRequest {
+                    org_id: "org-1".into(),
+                    space_id: space.clone(),
+                },
+                &ALICE,
+            ))
+            .await;
+        match call {
+            Ok(r) => started.push(r.into_inner().authorize_url),
+            Err(s) => {
+                assert_eq!(s.code(), Code::ResourceExhausted, "{s:?}");
+                assert!(s.get_details_retry_info().is_some(), "{s:?}");
+                limited += 1;
+            }
+        }
+    }
+    assert_eq!((started.len(), limited), (20, 980));
+    // Bob is not slowed down by Alice.
+    f.begin(&BOB).await;
+    let db = f.server.database().await;
+    let count = "SELECT COUNT(*) FROM slack_connect_states WHERE user_id = 'alice'";
+    let (stored,): (i64,) = match &db {
+        Database::Sqlite(p) => sqlx::query_as(count).fetch_one(p).await,
+        Database::Postgres(p) => sqlx::query_as(count).fetch_one(p).await,
+    }
+    .unwrap();
+    db.close().await;
+    assert_eq!(stored, 5);
+    let consent = Consent::new();
+    let allow = || Decision::Allow {
+        team: "T0ACME",
+        user: "U0ALICE",
+    };
+    let oldest = consent.decide(&started[0], allow()).await;
+    let refused = consent.open(&oldest).await;
+    assert_eq!(
+        (refused.status, refused.outcome.as_str()),
+        (StatusCode::BAD_REQUEST, "unknown_state")
+    );
+    let newest = consent.decide(&started[19], allow()).await;
+    assert_eq!(consent.open(&newest).await.outcome, "connected");
+    assert_eq!(f.state_of(&ALICE).await, ConnectionState::Connected);
+    f.stop().await;
+}

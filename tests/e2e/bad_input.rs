@@ -714,7 +714,11 @@ fn callback_query() -> impl Strategy<Value = (bool, Vec<(String, String)>, Strin
 #[test]
 fn any_callback_query_gets_a_page_and_links_nobody() {
     let rt = runtime();
-    let f = rt.block_on(Fixture::start(Backend::Sqlite));
+    // Hundreds of fresh Connect flows by one person: far past the default per-person limit.
+    let f = rt.block_on(Fixture::start_with(
+        Backend::Sqlite,
+        &["--connect-starts-per-minute", "100000"],
+    ));
     let clients = rt.block_on(async { Clients::new(f.server.channel().await) });
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())

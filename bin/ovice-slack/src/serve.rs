@@ -288,6 +288,7 @@ fn connect_config(args: &ServeArgs) -> anyhow::Result<Option<account_links::Conn
             client_secret: secret,
             redirect_url: redirect.clone(),
             authorize_url: s.authorize_url.clone(),
+            starts_per_minute: s.connect_starts_per_minute,
         })),
         (None, None, None) => {
             tracing::warn!(

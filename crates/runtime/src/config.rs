@@ -1,7 +1,7 @@
 //! Configuration blocks, flattened into the binary's commands. Every option is a flag with an
 //! `OVICE_SLACK_*` environment variable; secrets are read as `SecretString` and never printed.
 
-use std::{net::SocketAddr, path::PathBuf, time::Duration};
+use std::{net::SocketAddr, num::NonZeroU32, path::PathBuf, time::Duration};
 
 use secrecy::SecretString;
 use url::Url;
@@ -158,6 +158,9 @@ pub struct SlackConfig {
     /// The public URL of `GET /oauth/slack/callback`, registered as the app's redirect URL.
     #[arg(long, env = "OVICE_SLACK_OAUTH_REDIRECT_URL")]
     pub oauth_redirect_url: Option<Url>,
+    /// How many Connect flows one person may start per minute (per account-links process).
+    #[arg(long, env = "OVICE_SLACK_CONNECT_STARTS_PER_MINUTE", default_value = "20")]
+    pub connect_starts_per_minute: NonZeroU32,
     /// Seconds before a Slack call is abandoned (and retried where that is safe).
     #[arg(long, env = "OVICE_SLACK_HTTP_TIMEOUT", value_parser = duration, default_value = "10")]
     pub slack_timeout: Duration,

@@ -1,7 +1,13 @@
 //! The use cases of docs/product.md §2.2: the Slack item of Personal Integration Settings, Connect (begin and the
 //! callback's four checks), Disconnect, and the lookups the delivery service makes.
 
-use std::sync::Arc;
+use std::{num::NonZeroU32, sync::Arc, time::Duration};
+
+use governor::{
+    Quota, RateLimiter,
+    clock::{Clock, DefaultClock},
+    state::keyed::DefaultKeyedStateStore,
+};
 
 use ovice_slack_model::{
     BotCredentials, ConnectionState, OrgId, ResolvedUser, SlackTeamId, SlackUserId, SpaceRole, UnixMillis,
@@ -23,8 +29,8 @@ use url::Url;
 use crate::{
     domain::connect::EmailOwner,
     domain::{
-        CONNECT_TTL, ConnectRefusal, Consent, Link, LinkState, PendingConnect, USER_SCOPES, check_consent,
-        item_visible,
+        CONNECT_TTL, ConnectRefusal, Consent, DEFAULT_CONNECT_STARTS_PER_MINUTE, Link, LinkState,
+        MAX_PENDING_CONNECTS_PER_PERSON, PendingConnect, USER_SCOPES, check_consent, item_visible,
     },
     error::LinkError,
     store::LinkStore,
@@ -37,6 +43,8 @@ pub struct ConnectConfig {
     pub client_secret: SecretString,
     pub redirect_url: Url,
     pub authorize_url: Url,
+    /// Connect flows one person may start per minute.
+    pub starts_per_minute: NonZeroU32,
 }
 
 /// What the Slack item shows.
@@ -77,6 +85,8 @@ pub enum CallbackOutcome {
     Failed,
 }
 
+type PersonLimiter = RateLimiter<(OrgId, UserId), DefaultKeyedStateStore<(OrgId, UserId)>, DefaultClock>;
+
 #[derive(Clone)]
 pub struct AccountLinks {
     store: Arc<dyn LinkStore>,
@@ -84,6 +94,8 @@ pub struct AccountLinks {
     slack: SlackClient,
     workspaces: IntegrationConfigPeer,
     connect: Option<ConnectConfig>,
+    /// Connect starts per person, in this process.
+    starts: Arc<PersonLimiter>,
 }
 
 fn link_context(org_id: &OrgId, user_id: &UserId) -> String {
@@ -119,12 +131,16 @@ impl AccountLinks {
         workspaces: IntegrationConfigPeer,
         connect: Option<ConnectConfig>,
     ) -> Self {
+        let per_minute = connect
+            .as_ref()
+            .map_or(DEFAULT_CONNECT_STARTS_PER_MINUTE, |c| c.starts_per_minute);
         Self {
             store,
             cipher,
             slack,
             workspaces,
             connect,
+            starts: Arc::new(RateLimiter::dashmap(Quota::per_minute(per_minute))),
         }
     }
 
@@ -201,6 +217,21 @@ impl AccountLinks {
             .filter(|e| !e.trim().is_empty())
             .ok_or(LinkError::NoEmail)?;
         let config = self.connect.as_ref().ok_or(LinkError::ConnectNotConfigured)?;
+        let person = (org_id.clone(), UserId::new(caller.subject.as_str()));
+        if self.starts.len() > 10_000 {
+            // People who have not clicked for a minute are forgotten, so memory stays bounded.
+            self.starts.retain_recent();
+        }
+        if let Err(not_until) = self.starts.check_key(&person) {
+            let retry_after = not_until
+                .wait_time_from(DefaultClock::default().now())
+                .max(Duration::from_secs(1));
+            tracing::info!(%org_id, user_id = %caller.subject, "connect start rate reached");
+            return Err(LinkError::TooManyConnects {
+                per_minute: config.starts_per_minute.get(),
+                retry_after,
+            });
+        }
         let ws = self
             .workspaces
             .bot_credentials(org_id)
@@ -226,6 +257,14 @@ impl AccountLinks {
             used: false,
         };
         self.store.insert_pending(&pending).await?;
+        // Only the newest few windows of a person stay usable; the table cannot grow with clicks.
+        if let Err(e) = self
+            .store
+            .keep_newest_pending(org_id, &pending.user_id, MAX_PENDING_CONNECTS_PER_PERSON)
+            .await
+        {
+            tracing::warn!(error = %e, "could not drop a person's older Connect flows");
+        }
         // Old flows are of no use to anyone; sweeping them here keeps the table small without a timer.
         if let Err(e) = self.store.purge_pending(now.minus(CONNECT_TTL)).await {
             // The flow just stored is fine; the sweep runs again at the next Connect.

@@ -21,6 +21,14 @@ pub enum LinkError {
     ConnectNotConfigured,
     #[error("your ovice account has no email address, so it cannot be matched to a Slack account")]
     NoEmail,
+    #[error(
+        "you started Connect more than {per_minute} times in a minute: use the newest Connect window, \
+         or try again in {} s", retry_after.as_secs().max(1)
+    )]
+    TooManyConnects {
+        per_minute: u32,
+        retry_after: std::time::Duration,
+    },
     #[error("the settings service could not be reached ({0}); try again shortly")]
     PeerUnavailable(#[from] ovice_slack_runtime::peer_clients::PeerUnavailable),
     #[error("storage failed: {0}")]
@@ -37,6 +45,12 @@ impl From<LinkError> for Status {
             | LinkError::WorkspaceTokenInvalid(_)
             | LinkError::ConnectNotConfigured
             | LinkError::NoEmail => Status::failed_precondition(e.to_string()),
+            LinkError::TooManyConnects { retry_after, .. } => {
+                let mut details = tonic_types::ErrorDetails::new();
+                details.set_retry_info(Some(retry_after));
+                use tonic_types::StatusExt;
+                Status::with_error_details(tonic::Code::ResourceExhausted, e.to_string(), details)
+            }
             LinkError::PeerUnavailable(_) => Status::unavailable(e.to_string()),
             LinkError::Store(err) => {
                 tracing::error!(error = %err, "link store failed");

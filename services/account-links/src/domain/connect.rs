@@ -7,6 +7,13 @@ pub const USER_SCOPES: [&str; 2] = ["chat:write", "im:write"];
 /// A Connect flow's lifetime: the state and the PKCE verifier expire together.
 pub const CONNECT_TTL: std::time::Duration = std::time::Duration::from_secs(10 * 60);
 
+/// A person keeps at most this many pending Connect flows; starting another drops the oldest, so
+/// the table stays bounded however often someone clicks Connect.
+pub const MAX_PENDING_CONNECTS_PER_PERSON: i64 = 5;
+
+/// How many Connect flows one person may start per minute (and at once) unless configured otherwise.
+pub const DEFAULT_CONNECT_STARTS_PER_MINUTE: std::num::NonZeroU32 = std::num::NonZeroU32::new(20).unwrap();
+
 /// A Connect flow begun by `BeginSlackConnect`, waiting for Slack's redirect.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PendingConnect {

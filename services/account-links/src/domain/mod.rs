@@ -5,6 +5,9 @@ pub(crate) mod connect;
 mod link;
 mod visibility;
 
-pub use connect::{CONNECT_TTL, ConnectRefusal, Consent, PendingConnect, USER_SCOPES, check_consent};
+pub use connect::{
+    CONNECT_TTL, ConnectRefusal, Consent, DEFAULT_CONNECT_STARTS_PER_MINUTE, MAX_PENDING_CONNECTS_PER_PERSON,
+    PendingConnect, USER_SCOPES, check_consent,
+};
 pub use link::{Link, LinkState};
 pub use visibility::item_visible;

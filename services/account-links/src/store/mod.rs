@@ -30,6 +30,14 @@ pub trait LinkStore: Send + Sync + 'static {
     async fn spend_pending(&self, state_hash: &str, now: UnixMillis) -> Result<bool, StoreError>;
     /// Removes flows that expired before `before`.
     async fn purge_pending(&self, before: UnixMillis) -> Result<u64, StoreError>;
+    /// Drops all but the person's `keep` newest flows (an older Connect window then reads "not
+    /// valid"). Returns how many were dropped.
+    async fn keep_newest_pending(
+        &self,
+        org_id: &OrgId,
+        user_id: &UserId,
+        keep: i64,
+    ) -> Result<u64, StoreError>;
     async fn get_link(&self, org_id: &OrgId, user_id: &UserId) -> Result<Option<Link>, StoreError>;
     /// The links of these users of the org (any team), in no particular order; users without a
     /// link are absent.

@@ -22,6 +22,11 @@ pub(super) const SPEND_PENDING: &str = "UPDATE slack_connect_states SET used_at 
 
 pub(super) const PURGE_PENDING: &str = "DELETE FROM slack_connect_states WHERE expires_at < $1";
 
+pub(super) const KEEP_NEWEST_PENDING: &str = "DELETE FROM slack_connect_states \
+     WHERE org_id = $1 AND user_id = $2 AND state_hash NOT IN (\
+       SELECT state_hash FROM slack_connect_states WHERE org_id = $1 AND user_id = $2 \
+       ORDER BY created_at DESC, state_hash DESC LIMIT $3)";
+
 const LINK_COLUMNS: &str = "org_id, user_id, slack_team_id, slack_user_id, slack_user_name, scopes, token_key_id, \
      token_ciphertext, state, state_reason, connected_at, updated_at";
 
@@ -216,6 +221,21 @@ where
     async fn purge_pending(&self, before: UnixMillis) -> Result<u64, StoreError> {
         let r = sqlx::query(PURGE_PENDING)
             .bind(before.as_millis())
+            .execute(&self.pool)
+            .await?;
+        Ok(DB::rows_affected(&r))
+    }
+
+    async fn keep_newest_pending(
+        &self,
+        org_id: &OrgId,
+        user_id: &UserId,
+        keep: i64,
+    ) -> Result<u64, StoreError> {
+        let r = sqlx::query(KEEP_NEWEST_PENDING)
+            .bind(org_id.as_str())
+            .bind(user_id.as_str())
+            .bind(keep)
             .execute(&self.pool)
             .await?;
         Ok(DB::rows_affected(&r))

@@ -196,3 +196,29 @@ async fn user_tokens_are_resealed_only_if_unchanged(#[case] backend: Backend) {
     assert!(!s.replace_token(&o("o1"), &u("u1"), &old, &new).await.unwrap());
     assert_eq!(s.get_link(&o("o1"), &u("u1")).await.unwrap().unwrap().token, new);
 }
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn a_person_keeps_only_their_newest_pending_flows(#[case] backend: Backend) {
+    let (s, _g) = store(backend).await;
+    for i in 0..8 {
+        let mut p = pending(&format!("h{i}"), 1_000);
+        p.created_at = t(i);
+        s.insert_pending(&p).await.unwrap();
+    }
+    let mut someone_else = pending("other", 1_000);
+    someone_else.user_id = u("u2");
+    s.insert_pending(&someone_else).await.unwrap();
+    assert_eq!(s.keep_newest_pending(&o("o1"), &u("u1"), 3).await.unwrap(), 5);
+    for i in 0..8 {
+        let kept = s.find_pending(&format!("h{i}")).await.unwrap().is_some();
+        assert_eq!(kept, i >= 5, "h{i}");
+    }
+    assert!(
+        s.find_pending("other").await.unwrap().is_some(),
+        "another person's flow stays"
+    );
+    assert_eq!(s.keep_newest_pending(&o("o1"), &u("u1"), 3).await.unwrap(), 0);
+}

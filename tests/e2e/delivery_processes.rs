@@ -12,7 +12,7 @@ use ovice_slack_proto::v1::{
 };
 use ovice_slack_runtime::{
     auth::SpaceRole,
-    test_support::{Backend, fresh_postgres_database},
+    test_support::{Backend, eventually, fresh_postgres_database},
 };
 use rstest::rstest;
 use secrecy::{ExposeSecret, SecretString};
@@ -479,19 +479,27 @@ async fn sigkill_mid_run_loses_no_accepted_message(#[case] backend: Backend) {
     // A send in flight at the kill may have reached Slack without being recorded: at most one per
     // worker (8) may be sent again after the restart.
     assert!(duplicates <= 8, "{duplicates} duplicates after one kill");
-    let mut deliveries = DeliveryServiceClient::new(channel(&restarted.grpc_addr).await);
-    let d = deliveries
-        .get_delivery(authed(
-            GetDeliveryRequest {
-                org_id: "org-1".into(),
-                message_id: "k299".into(),
-            },
-            &Who::Operator,
-        ))
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(d.status, DeliveryStatus::Sent as i32);
+    // Slack has the message a moment before the outbox records SENT (the post comes first, then
+    // the write): wait for the record rather than read it once.
+    let deliveries = DeliveryServiceClient::new(channel(&restarted.grpc_addr).await);
+    eventually("k299 is recorded SENT", Duration::from_secs(10), || {
+        let mut deliveries = deliveries.clone();
+        async move {
+            let d = deliveries
+                .get_delivery(authed(
+                    GetDeliveryRequest {
+                        org_id: "org-1".into(),
+                        message_id: "k299".into(),
+                    },
+                    &Who::Operator,
+                ))
+                .await
+                .unwrap()
+                .into_inner();
+            (d.status == DeliveryStatus::Sent as i32).then_some(())
+        }
+    })
+    .await;
     restarted.stop();
     slack.shutdown().await;
 }

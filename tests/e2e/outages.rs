@@ -11,6 +11,7 @@ use ovice_slack_proto::v1::{
     DeliveryStatus, Disposition, GetDeliveryRequest, PublishChatMessageRequest,
     chat_event_service_client::ChatEventServiceClient, delivery_service_client::DeliveryServiceClient,
 };
+use ovice_slack_runtime::test_support::eventually;
 use secrecy::SecretString;
 use slack_emulator::Emulator;
 
@@ -85,22 +86,29 @@ async fn slack_down_then_back_every_delivery_completes_without_a_herd() {
     // Backoff was bounded: with a 0.5 s base, a 10 s cap and full jitter (waits average a quarter to a
     // half of the cap once grown), attempts grow with the outage divided by a few seconds — never one
     // per 0.2 s poll, which would be 40 for the short outage and 900 for the long one.
-    let mut deliveries = DeliveryServiceClient::new(channel(&process.grpc_addr).await);
+    let deliveries = DeliveryServiceClient::new(channel(&process.grpc_addr).await);
     let bound = 6 + outage.as_secs().div_ceil(2) as i32 + 1;
     let mut max_attempts = 0;
     for id in &ids {
-        let d = deliveries
-            .get_delivery(authed(
-                GetDeliveryRequest {
-                    org_id: "org-1".into(),
-                    message_id: id.clone(),
-                },
-                &Who::Operator,
-            ))
-            .await
-            .unwrap()
-            .into_inner();
-        assert_eq!(d.status, DeliveryStatus::Sent as i32);
+        // Slack has a message a moment before the outbox records SENT: wait for the record.
+        let d = eventually(&format!("{id} is recorded SENT"), Duration::from_secs(10), || {
+            let mut deliveries = deliveries.clone();
+            async move {
+                let d = deliveries
+                    .get_delivery(authed(
+                        GetDeliveryRequest {
+                            org_id: "org-1".into(),
+                            message_id: id.clone(),
+                        },
+                        &Who::Operator,
+                    ))
+                    .await
+                    .unwrap()
+                    .into_inner();
+                (d.status == DeliveryStatus::Sent as i32).then_some(d)
+            }
+        })
+        .await;
         max_attempts = max_attempts.max(d.attempts);
     }
     assert!(

@@ -113,6 +113,22 @@ impl TryFrom<AuditRow> for AuditEntry {
     }
 }
 
+/// The audit row of `e`, run in the transaction that made the change it records.
+fn insert_audit<'q, DB>(e: &'q AuditEntry) -> sqlx::query::Query<'q, DB, DB::Arguments>
+where
+    DB: sqlx::Database,
+    &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    &'q String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    sqlx::query(INSERT_AUDIT)
+        .bind(e.org_id.as_str())
+        .bind(&e.actor)
+        .bind(e.action.as_str())
+        .bind(&e.detail)
+        .bind(e.occurred_at.as_millis())
+}
+
 /// The workspace store over either backend: the SQL above, with the backend's way to begin a write
 /// transaction and to lock a row.
 #[derive(Clone, Debug)]
@@ -173,15 +189,8 @@ where
             .bind(&w.updated_by)
             .execute(&mut *tx)
             .await?;
-        let action = AuditAction::of_put(previous_team_id.as_ref(), &w.team_id);
-        sqlx::query(INSERT_AUDIT)
-            .bind(audit.org_id.as_str())
-            .bind(&audit.actor)
-            .bind(action.as_str())
-            .bind(&audit.detail)
-            .bind(audit.occurred_at.as_millis())
-            .execute(&mut *tx)
-            .await?;
+        let entry = audit.entry(AuditAction::of_put(previous_team_id.as_ref(), &w.team_id));
+        insert_audit(&entry).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(PutOutcome { previous_team_id })
     }
@@ -195,14 +204,7 @@ where
                 .await?,
         );
         if deleted > 0 {
-            sqlx::query(INSERT_AUDIT)
-                .bind(audit.org_id.as_str())
-                .bind(&audit.actor)
-                .bind(audit.action.as_str())
-                .bind(&audit.detail)
-                .bind(audit.occurred_at.as_millis())
-                .execute(&mut *tx)
-                .await?;
+            insert_audit(audit).execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(deleted > 0)
@@ -227,14 +229,7 @@ where
                 .await?,
         );
         if changed > 0 {
-            sqlx::query(INSERT_AUDIT)
-                .bind(audit.org_id.as_str())
-                .bind(&audit.actor)
-                .bind(audit.action.as_str())
-                .bind(&audit.detail)
-                .bind(audit.occurred_at.as_millis())
-                .execute(&mut *tx)
-                .await?;
+            insert_audit(audit).execute(&mut *tx).await?;
         }
         let row: Option<WorkspaceRow> = sqlx::query_as(SELECT_WORKSPACE)
             .bind(org_id.as_str())

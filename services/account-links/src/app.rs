@@ -224,7 +224,7 @@ impl AccountLinks {
         }
         if let Err(not_until) = self.starts.check_key(&person) {
             let retry_after = not_until
-                .wait_time_from(DefaultClock::default().now())
+                .wait_time_from(self.starts.clock().now())
                 .max(Duration::from_secs(1));
             tracing::info!(%org_id, user_id = %caller.subject, "connect start rate reached");
             return Err(LinkError::TooManyConnects {

@@ -14,21 +14,25 @@ use delivery::{
     store::{Claim, OutboxStore},
 };
 use ovice_slack_runtime::{
-    auth::{Claims, JwtKeys, SvcRole},
+    auth::{Claims, JwtKeys, PlatformKeys, ServiceKey, ServiceKeySet, ServiceTokens, SvcRole},
     db::Database,
 };
 use secrecy::SecretString;
 
 fn jwt(c: &mut Criterion) {
     ovice_slack_runtime::install_crypto_providers();
-    let keys = JwtKeys::new(
+    let platform = PlatformKeys::new(
         Some(&SecretString::from("bench-secret-bench-secret-0123456789abcdef")),
         None,
-        None,
-        "ovice-slack",
     )
     .unwrap();
-    let token = keys
+    let (service, _) = ServiceKey::generate("gateway".parse().unwrap()).unwrap();
+    let keys = JwtKeys::new(
+        platform.clone(),
+        ServiceKeySet::default().with(&service),
+        "ovice-slack",
+    );
+    let token = platform
         .minter()
         .unwrap()
         .mint(&Claims {
@@ -48,6 +52,13 @@ fn jwt(c: &mut Criterion) {
         .unwrap();
     c.bench_function("jwt/verify_hs256", |b| {
         b.iter(|| keys.verify(black_box(&token)).unwrap())
+    });
+    // What every call between two services costs: the gateway's token on EnqueueDirectMessage.
+    let tokens = ServiceTokens::new(service, "ovice-slack");
+    let bearer = tokens.bearer().unwrap();
+    let service_token = bearer.trim_start_matches("Bearer ");
+    c.bench_function("jwt/verify_eddsa_service", |b| {
+        b.iter(|| keys.verify(black_box(service_token)).unwrap())
     });
 }
 

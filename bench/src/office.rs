@@ -18,7 +18,7 @@ use ovice_slack_proto::v1::{
     chat_event_service_client::ChatEventServiceClient,
     integration_config_service_client::IntegrationConfigServiceClient, mention::Target,
 };
-use ovice_slack_runtime::auth::{self, Claims, JwtKeys, OrgRole, SvcRole, TokenMinter};
+use ovice_slack_runtime::auth::{self, Claims, OrgRole, PlatformKeys, SvcRole, TokenMinter};
 use prost::Message;
 use secrecy::SecretString;
 use slack_emulator::{EmulatorHandle, OAuthAppSeed, Seed, UserSeed};
@@ -78,7 +78,7 @@ pub struct Tokens {
 impl Tokens {
     pub fn new() -> anyhow::Result<Self> {
         ovice_slack_runtime::install_crypto_providers();
-        let keys = JwtKeys::new(Some(&SecretString::from(JWT_SECRET)), None, None, "ovice-slack")?;
+        let keys = PlatformKeys::new(Some(&SecretString::from(JWT_SECRET)), None)?;
         Ok(Self {
             minter: keys.minter().cloned().context("an HS256 secret gives a minter")?,
         })

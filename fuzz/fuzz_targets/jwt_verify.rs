@@ -6,7 +6,7 @@
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use ovice_slack_runtime::auth::JwtKeys;
+use ovice_slack_runtime::auth::{JwtKeys, PlatformKeys, ServiceKey, ServiceKeySet};
 use secrecy::SecretString;
 
 pub const SECRET: &str = "fuzz-secret-fuzz-secret-fuzz-secret-01";
@@ -14,7 +14,10 @@ pub const SECRET: &str = "fuzz-secret-fuzz-secret-fuzz-secret-01";
 fn keys() -> &'static JwtKeys {
     static KEYS: OnceLock<JwtKeys> = OnceLock::new();
     KEYS.get_or_init(|| {
-        JwtKeys::new(Some(&SecretString::from(SECRET)), None, None, "ovice-slack").expect("keys")
+        let platform = PlatformKeys::new(Some(&SecretString::from(SECRET)), None).expect("keys");
+        // A service key too, so that inputs naming a key id reach the service path.
+        let (service, _) = ServiceKey::generate("delivery".parse().expect("target")).expect("key");
+        JwtKeys::new(platform, ServiceKeySet::default().with(&service), "ovice-slack")
     })
 }
 

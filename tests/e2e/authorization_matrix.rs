@@ -22,7 +22,7 @@ use ovice_slack_proto::v1::{
     integration_config_service_client::IntegrationConfigServiceClient,
 };
 use ovice_slack_runtime::{
-    auth::{JwtKeys, Policy, Rpc, SpaceRole},
+    auth::{PlatformKeys, Policy, Rpc, SpaceRole},
     test_support::Backend,
 };
 use secrecy::SecretString;
@@ -41,6 +41,8 @@ enum Caller {
     BadSignature,
     Expired,
     WrongAudience,
+    /// `svc_role` service signed with the platform's key: the platform posing as a service.
+    ForgedService,
     Visitor,
     Member,
     SpaceAdmin,
@@ -49,15 +51,19 @@ enum Caller {
     OtherOrgOwner,
     Platform,
     Operator,
-    /// ovice-slack's own services (svc_role `service`): what the services send each other.
+    /// ovice-slack's own services (svc_role `service`): what the services send each other, signed with
+    /// the service key of a process that runs every target.
     Service,
+    /// The gateway's own service token, signed with its key: it may only enqueue (and publish).
+    GatewayService,
 }
 
-const CALLERS: [Caller; 13] = [
+const CALLERS: [Caller; 15] = [
     Caller::NoToken,
     Caller::BadSignature,
     Caller::Expired,
     Caller::WrongAudience,
+    Caller::ForgedService,
     Caller::Visitor,
     Caller::Member,
     Caller::SpaceAdmin,
@@ -67,6 +73,7 @@ const CALLERS: [Caller; 13] = [
     Caller::Platform,
     Caller::Operator,
     Caller::Service,
+    Caller::GatewayService,
 ];
 
 impl Caller {
@@ -85,6 +92,8 @@ impl Caller {
             Caller::Platform => "platform",
             Caller::Operator => "operator",
             Caller::Service => "service",
+            Caller::GatewayService => "gateway svc",
+            Caller::ForgedService => "forged svc",
         }
     }
 
@@ -102,7 +111,13 @@ impl Caller {
             Caller::OtherOrgOwner => "`org_role` owner of org-2, calling about org-1",
             Caller::Platform => "`svc_role` platform, no org",
             Caller::Operator => "`svc_role` operator, no org",
-            Caller::Service => "`svc_role` service, no org (the services' own tokens)",
+            Caller::Service => {
+                "`svc_role` service, no org, signed with the service key of a process running every target"
+            }
+            Caller::GatewayService => "`svc_role` service, no org, signed with the gateway's own service key",
+            Caller::ForgedService => {
+                "`svc_role` service, no org, signed with the platform's key (HS256 secret)"
+            }
         }
     }
 
@@ -121,11 +136,9 @@ impl Caller {
         let owner = Who::Owner("org-1").claims();
         Some(match self {
             Caller::NoToken => return None,
-            Caller::BadSignature => JwtKeys::new(
+            Caller::BadSignature => PlatformKeys::new(
                 Some(&SecretString::from("another-secret-another-secret-0123456789")),
                 None,
-                None,
-                "ovice-slack",
             )
             .unwrap()
             .minter()
@@ -149,6 +162,8 @@ impl Caller {
             Caller::Platform => Who::Platform.token(),
             Caller::Operator => Who::Operator.token(),
             Caller::Service => Who::Service.token(),
+            Caller::GatewayService => Who::GatewayService.token(),
+            Caller::ForgedService => mint(&Who::Service.claims()),
         })
     }
 }
@@ -184,30 +199,34 @@ impl Outcome {
 }
 
 /// What each kind of policy means, written down from the rules (docs/product.md §1, docs/api.md)
-/// for the authenticated callers (the four with bad or no credentials are UNAUTHENTICATED
-/// everywhere). Which policy each RPC has is read from the one declaration the services apply,
-/// `Rpc::policy`; the test checks every cell over the network. Columns: visitor, member, space
-/// admin, owner, manager, other org, platform, operator, service. `A` allowed, `H` allowed but hidden,
-/// `-` PERMISSION_DENIED.
+/// for the authenticated callers (the five with bad or no credentials, or a service token the
+/// platform signed, are UNAUTHENTICATED everywhere). Which policy each RPC has is read from the one
+/// declaration the services apply, `Rpc::policy`; the test checks every cell over the network.
+/// Columns: visitor, member, space admin, owner, manager, other org, platform, operator, service,
+/// gateway svc. `A` allowed, `H` allowed but hidden, `-` PERMISSION_DENIED.
 fn admitted(policy: Policy) -> &'static str {
     match policy {
         // docs/product.md §1: owners and integrations.manage holders set up, view, replace, remove.
-        Policy::IntegrationManager => "---AA----",
+        Policy::IntegrationManager => "---AA-----",
         // ... and operators inspect (read-only; no answer holds a token).
-        Policy::ManagerOrOperator => "---AA--A-",
+        Policy::ManagerOrOperator => "---AA--A--",
         // Disconnect removes the caller's own link (org-wide, no space involved); the owner and
         // manager tokens are people of org-1 too.
-        Policy::Person => "AAAAA----",
+        Policy::Person => "AAAAA-----",
         // docs/product.md §2.2: the item is visible to admins and members of the space, never to
         // visitors; the owner and manager tokens name no space, so they have no settings here.
-        Policy::PersonInSpace => "HAA------",
-        Policy::AdminOrMemberOfSpace => "-AA------",
-        // docs/api.md: the bot token and enqueueing are for ovice-slack's own services only.
-        Policy::InternalService => "--------A",
+        Policy::PersonInSpace => "HAA-------",
+        Policy::AdminOrMemberOfSpace => "-AA-------",
+        // docs/api.md: tokens are read by the services that use them (delivery, and account-links for
+        // the bot token), never by the gateway.
+        Policy::BotCredentialReader => "--------A-",
+        Policy::DeliveryWorker => "--------A-",
+        // The gateway enqueues what it filtered.
+        Policy::Enqueuer => "--------AA",
         // docs/product.md §1: the platform publishes chat messages.
-        Policy::Publisher => "------A-A",
+        Policy::Publisher => "------A-AA",
         // Operators retry deliveries.
-        Policy::Operator => "-------A-",
+        Policy::Operator => "-------A--",
     }
 }
 
@@ -219,7 +238,7 @@ const RPCS: [Rpc; 18] = Rpc::ALL;
 const DEVIATIONS: [(Rpc, Caller, Outcome, &str); 0] = [];
 
 fn spec_outcome(rpc: Rpc, caller: Caller) -> Outcome {
-    let authenticated = &CALLERS[4..];
+    let authenticated = &CALLERS[5..];
     let Some(i) = authenticated.iter().position(|c| *c == caller) else {
         return Outcome::Unauthenticated;
     };
@@ -587,7 +606,7 @@ async fn every_rpc_answers_every_caller_as_the_spec_says() {
         wrong.len(),
         wrong.join("\n")
     );
-    assert_eq!(cells.len(), 18 * 13);
+    assert_eq!(cells.len(), 18 * 15);
 
     let table = render(&cells);
     let path = security_md();

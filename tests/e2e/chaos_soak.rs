@@ -19,7 +19,12 @@ use tonic::transport::Channel;
 use crate::{
     delivery::{message, person, to},
     delivery_processes::{REDIRECT, common_args, recipient, seed, set_up_org, start, users, wait_delivered},
-    support::{Who, process::ServeProcess, server::TEST_CLIENT_ID, tokens::authed},
+    support::{
+        Who,
+        process::ServeProcess,
+        server::TEST_CLIENT_ID,
+        tokens::{PROCESS_KEYS, authed},
+    },
 };
 
 /// The gateway's current address: it changes when its process is killed and restarted.
@@ -108,6 +113,8 @@ async fn chaos_soak_loses_no_accepted_message() {
             &[
                 "--target",
                 "delivery",
+                "--service-key-file",
+                &PROCESS_KEYS.key("delivery"),
                 "--integration-config-addr",
                 &peer,
                 "--account-links-addr",

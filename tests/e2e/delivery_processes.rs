@@ -28,7 +28,7 @@ use crate::{
         otlp::OtlpReceiver,
         process::ServeProcess,
         server::{TEST_CLIENT_ID, TEST_CLIENT_SECRET, TEST_ENCRYPTION_KEYS},
-        tokens::{TEST_JWT_SECRET, authed},
+        tokens::{PROCESS_KEYS, TEST_JWT_SECRET, authed},
     },
 };
 
@@ -62,6 +62,8 @@ pub fn common_args(db: &SecretString, slack: &EmulatorHandle) -> Vec<String> {
         db.expose_secret(),
         "--jwt-secret",
         TEST_JWT_SECRET,
+        "--service-keys-file",
+        &PROCESS_KEYS.key_set(),
         "--encryption-keys",
         TEST_ENCRYPTION_KEYS,
         "--api-base-url",
@@ -357,6 +359,8 @@ async fn two_delivery_processes_deliver_a_thousand_messages_once_each() {
         &[
             "--target",
             "delivery",
+            "--service-key-file",
+            &PROCESS_KEYS.key("delivery"),
             "--integration-config-addr",
             &peer,
             "--account-links-addr",

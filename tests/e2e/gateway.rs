@@ -12,11 +12,10 @@ use ovice_slack_proto::v1::{
     chat_event_service_client::ChatEventServiceClient,
 };
 use ovice_slack_runtime::{
-    auth::{AuthInterceptor, Claims, JwtKeys, OrgRole, ServiceTokens, SvcRole},
+    auth::{AuthInterceptor, Claims, OrgRole, SvcRole},
     peer::{self, GrpcChannel},
-    test_support::{Backend, Bearer, TempDirGuard, eventually, fresh_database},
+    test_support::{Backend, Bearer, TempDirGuard, TestKeys, eventually, fresh_database},
 };
-use secrecy::SecretString;
 use slack_client::{SlackClient, SlackClientConfig};
 use slack_emulator::{Emulator, EmulatorHandle, Seed};
 use tokio_util::sync::CancellationToken;
@@ -30,7 +29,7 @@ type Client = ChatEventServiceClient<InterceptedService<GrpcChannel, Bearer>>;
 
 struct Harness {
     slack: EmulatorHandle,
-    keys: Arc<JwtKeys>,
+    keys: TestKeys,
     auth: AuthInterceptor,
     delivery: delivery::Server,
     gateway: gateway::Server,
@@ -46,9 +45,8 @@ impl Harness {
         directory.set_workspace(ORG, "T0ACME", "xoxb-acme-good");
         directory.link_user(ORG, "bob", "U0BOB", "T0ACME", None);
         let (db, guard) = fresh_database(Backend::Sqlite).await.unwrap();
-        let secret = SecretString::from("a-test-secret-of-at-least-32-bytes!!".to_owned());
-        let keys = Arc::new(JwtKeys::new(Some(&secret), None, None, AUDIENCE).unwrap());
-        let auth = AuthInterceptor::new(keys.clone());
+        let keys = TestKeys::new("a-test-secret-of-at-least-32-bytes!!", AUDIENCE, &["gateway"]).unwrap();
+        let auth = AuthInterceptor::new(Arc::new(keys.verifier()));
         let deps = Deps {
             db,
             slack: SlackClient::new(SlackClientConfig {
@@ -64,7 +62,7 @@ impl Harness {
         };
         let (delivery, workers) = delivery::start(deps, auth.clone(), 1 << 20).await.unwrap();
         let workers = run_workers.then(|| workers.spawn(CancellationToken::new()));
-        let tokens = ServiceTokens::new(keys.minter().unwrap().clone(), "gateway", AUDIENCE);
+        let tokens = keys.service_tokens("gateway").unwrap();
         let channel = peer::with_identity(peer::in_process(delivery.clone()), tokens);
         let gateway = gateway::server(
             GatewayDeps {
@@ -87,9 +85,23 @@ impl Harness {
 
     fn client(&self, claims: Option<Claims>) -> Client {
         let bearer = claims.map_or_else(Bearer::none, |c| {
-            Bearer::token(&self.keys.minter().unwrap().mint(&c).unwrap()).unwrap()
+            Bearer::token(&self.keys.platform_token(&c).unwrap()).unwrap()
         });
         ChatEventServiceClient::with_interceptor(peer::in_process(self.gateway.clone()), bearer)
+    }
+
+    /// A client with the gateway's own service token.
+    fn service_client(&self) -> Client {
+        let token = self
+            .keys
+            .service("gateway")
+            .unwrap()
+            .mint(&claims("ovice-slack/gateway", None, None, Some(SvcRole::Service)))
+            .unwrap();
+        ChatEventServiceClient::with_interceptor(
+            peer::in_process(self.gateway.clone()),
+            Bearer::token(&token).unwrap(),
+        )
     }
 
     fn platform(&self) -> Client {
@@ -254,9 +266,8 @@ async fn only_the_platform_and_services_may_publish() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied);
-    let service = claims("svc", None, None, Some(SvcRole::Service));
     assert!(
-        h.client(Some(service))
+        h.service_client()
             .publish_chat_message(publish(ORG, "m1", &["bob"]))
             .await
             .is_ok()
@@ -312,9 +323,7 @@ async fn delivery_errors_keep_their_code_and_an_unreachable_delivery_is_unavaila
     );
     let token = h
         .keys
-        .minter()
-        .unwrap()
-        .mint(&claims("p", None, None, Some(SvcRole::Platform)))
+        .platform_token(&claims("p", None, None, Some(SvcRole::Platform)))
         .unwrap();
     let bearer = Bearer::token(&token).unwrap();
     let err = ChatEventServiceClient::with_interceptor(peer::in_process(anonymous), bearer.clone())

@@ -18,7 +18,7 @@ use crate::{
         Who,
         process::{ServeProcess, command},
         server::{TEST_CLIENT_ID, TEST_CLIENT_SECRET},
-        tokens::{TEST_JWT_SECRET, authed},
+        tokens::{PROCESS_KEYS, TEST_JWT_SECRET, authed},
     },
 };
 
@@ -31,6 +31,8 @@ fn serve(db: &str, keys: &str, slack: &slack_emulator::EmulatorHandle) -> ServeP
         db,
         "--jwt-secret",
         TEST_JWT_SECRET,
+        "--service-keys-file",
+        &PROCESS_KEYS.key_set(),
         "--encryption-keys",
         keys,
         "--api-base-url",

@@ -5,17 +5,24 @@
 use std::time::Duration;
 
 use ovice_slack_proto::v1::{
-    DeliveryMode, DeliveryStatus, Disposition, GetDeliveryRequest, PublishChatMessageRequest,
-    chat_event_service_client::ChatEventServiceClient, delivery_service_client::DeliveryServiceClient,
+    DeliveryMode, DeliveryStatus, Disposition, GetBotCredentialsRequest, GetDeliveryRequest,
+    PublishChatMessageRequest, ResolveSlackUsersRequest,
+    account_link_service_client::AccountLinkServiceClient, chat_event_service_client::ChatEventServiceClient,
+    delivery_service_client::DeliveryServiceClient,
+    integration_config_service_client::IntegrationConfigServiceClient,
 };
-use ovice_slack_runtime::test_support::fresh_postgres_database;
-use secrecy::ExposeSecret;
+use ovice_slack_runtime::{
+    auth::{Claims, ServiceKey},
+    test_support::fresh_postgres_database,
+};
+use secrecy::{ExposeSecret, SecretString};
 use slack_emulator::{Emulator, TokenKind};
+use tonic::Code;
 
 use crate::{
     delivery::{message, person, to},
     delivery_processes::{REDIRECT, seed, set_up_org, users},
-    support::process::channel,
+    support::process::{channel, command},
     support::{
         Who,
         process::ServeProcess,
@@ -38,6 +45,31 @@ async fn four_processes_on_postgres_deliver_through_the_gateway() {
         path.to_str().unwrap().to_owned()
     };
     let jwt = file("jwt-secret", TEST_JWT_SECRET);
+    // Each Deployment's own service key, and the key set every Deployment gets, made the way
+    // docs/operations.md tells operators to make them. integration-config calls no one: no key.
+    let key_set = secrets.path().join("service-keys.json");
+    let service_key = |target: &str| {
+        let key = secrets.path().join(format!("{target}.pem"));
+        let made = command(&[
+            "service-key",
+            "--target",
+            target,
+            "--key",
+            key.to_str().unwrap(),
+            "--key-set",
+            key_set.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+        assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+        let kid = String::from_utf8(made.stdout).unwrap();
+        assert!(kid.starts_with(&format!("{target}:")), "{kid}");
+        key.to_str().unwrap().to_owned()
+    };
+    let links_key = service_key("account-links");
+    let delivery_key = service_key("delivery");
+    let gateway_key = service_key("gateway");
+    let key_set = key_set.to_str().unwrap().to_owned();
     let keys = file("encryption-keys", TEST_ENCRYPTION_KEYS);
     let client_secret = file("slack-client-secret", TEST_CLIENT_SECRET);
     let database = file("database-url", db.expose_secret());
@@ -50,6 +82,7 @@ async fn four_processes_on_postgres_deliver_through_the_gateway() {
         ("OVICE_SLACK_OAUTH_REDIRECT_URL", REDIRECT),
         ("OVICE_SLACK_CLIENT_ID", TEST_CLIENT_ID),
         ("OVICE_SLACK_JWT_SECRET_FILE", &jwt),
+        ("OVICE_SLACK_SERVICE_KEYS_FILE", &key_set),
         ("OVICE_SLACK_ENCRYPTION_KEYS_FILE", &keys),
         ("OVICE_SLACK_CLIENT_SECRET_FILE", &client_secret),
         ("OVICE_SLACK_SHUTDOWN_GRACE", "20"),
@@ -76,6 +109,7 @@ async fn four_processes_on_postgres_deliver_through_the_gateway() {
         with(vec![
             ("OVICE_SLACK_DATABASE_URL_FILE", database.clone()),
             ("OVICE_SLACK_INTEGRATION_CONFIG_ADDR", config_addr.clone()),
+            ("OVICE_SLACK_SERVICE_KEY_FILE", links_key),
         ]),
     );
     let links_addr = format!("http://{}", links.grpc_addr);
@@ -85,14 +119,18 @@ async fn four_processes_on_postgres_deliver_through_the_gateway() {
             ("OVICE_SLACK_DATABASE_URL_FILE", database.clone()),
             ("OVICE_SLACK_INTEGRATION_CONFIG_ADDR", config_addr.clone()),
             ("OVICE_SLACK_ACCOUNT_LINKS_ADDR", links_addr.clone()),
+            ("OVICE_SLACK_SERVICE_KEY_FILE", delivery_key.clone()),
         ]),
     );
     let gateway = start(
         "gateway",
-        with(vec![(
-            "OVICE_SLACK_DELIVERY_ADDR",
-            format!("http://{}", delivery.grpc_addr),
-        )]),
+        with(vec![
+            (
+                "OVICE_SLACK_DELIVERY_ADDR",
+                format!("http://{}", delivery.grpc_addr),
+            ),
+            ("OVICE_SLACK_SERVICE_KEY_FILE", gateway_key.clone()),
+        ]),
     );
 
     // Settings through integration-config, links through account-links' callback.
@@ -149,10 +187,58 @@ async fn four_processes_on_postgres_deliver_through_the_gateway() {
         [TokenKind::User, TokenKind::Bot]
     );
 
+    // No one but delivery (and account-links, for the bot token) reads a token: not the platform,
+    // whatever it signs, and not the gateway with its own key.
+    let forged = crate::support::tokens::mint(&Who::Service.claims());
+    let gateway_token = ServiceKey::from_pem(
+        "gateway".parse().unwrap(),
+        &SecretString::from(std::fs::read_to_string(&gateway_key).unwrap()),
+    )
+    .unwrap()
+    .mint(&Claims {
+        sub: "ovice-slack/gateway".into(),
+        ..Who::Service.claims()
+    })
+    .unwrap();
+    for (token, code) in [
+        (&forged, Code::Unauthenticated),
+        (&gateway_token, Code::PermissionDenied),
+    ] {
+        let err = IntegrationConfigServiceClient::new(channel(&config_svc.grpc_addr).await)
+            .get_bot_credentials(bearer(
+                GetBotCredentialsRequest {
+                    org_id: "org-1".into(),
+                },
+                token,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), code, "{}", err.message());
+        let err = AccountLinkServiceClient::new(channel(&links.grpc_addr).await)
+            .resolve_slack_users(bearer(
+                ResolveSlackUsersRequest {
+                    org_id: "org-1".into(),
+                    user_ids: vec!["alice".into()],
+                    ..Default::default()
+                },
+                token,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), code, "{}", err.message());
+    }
+
     for process in [gateway, delivery, links, config_svc] {
         process.stop();
     }
     slack.shutdown().await;
+}
+
+fn bearer<T>(message: T, token: &str) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    let value = format!("Bearer {token}").parse().unwrap();
+    request.metadata_mut().insert("authorization", value);
+    request
 }
 
 /// The org's settings go to integration-config, the people connect through account-links.

@@ -18,7 +18,7 @@ use crate::{
         consent::{Consent, Decision},
         process::{ServeProcess, command},
         server::{TEST_CLIENT_ID, TEST_CLIENT_SECRET, TEST_ENCRYPTION_KEYS},
-        tokens::{TEST_JWT_SECRET, authed},
+        tokens::{PROCESS_KEYS, TEST_JWT_SECRET, authed},
     },
 };
 
@@ -31,11 +31,15 @@ async fn account_links_reaches_integration_config_over_the_network() {
     let redirect = "http://callback.ovice-slack.test/oauth/slack/callback";
     assert!(slack.add_redirect_uri(TEST_CLIENT_ID, redirect));
     let db = fresh_postgres_database().await.unwrap();
+    let key_set = PROCESS_KEYS.key_set();
+    let links_key = PROCESS_KEYS.key("account-links");
     let common = [
         "--database-url",
         db.expose_secret(),
         "--jwt-secret",
         TEST_JWT_SECRET,
+        "--service-keys-file",
+        &key_set,
         "--encryption-keys",
         TEST_ENCRYPTION_KEYS,
         "--api-base-url",
@@ -57,6 +61,8 @@ async fn account_links_reaches_integration_config_over_the_network() {
             &[
                 "--target",
                 "account-links",
+                "--service-key-file",
+                &links_key,
                 "--integration-config-addr",
                 &peer,
                 "--authorize-url",

@@ -1,3 +1,5 @@
+use std::path::PathBuf;
+
 use clap::{Args, Parser, Subcommand};
 use ovice_slack_runtime::{
     TargetSet,
@@ -42,6 +44,9 @@ pub enum Command {
     Demo(Box<DemoArgs>),
     /// Mint a JWT from the configured secret, for grpcurl and tests.
     Token(Box<TokenArgs>),
+    /// Make a service's own signing key (Ed25519), or read an existing one, and add its public half to
+    /// a key set (JWKS) for the microservices form; prints the key id.
+    ServiceKey(ServiceKeyArgs),
     /// Run every service's database migrations and exit (a Kubernetes Job before a rollout).
     Migrate(MigrateArgs),
     /// Re-seal every stored Slack token with the active encryption key (after adding a new key first
@@ -74,6 +79,21 @@ pub struct ServeArgs {
     pub gateway: gateway::GatewayConfig,
     #[command(flatten)]
     pub telemetry: TelemetryConfig,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ServiceKeyArgs {
+    /// The targets the key speaks for: the `--target` of the process that will hold it.
+    #[arg(long)]
+    pub target: TargetSet,
+    /// The private key's file: read when it exists, otherwise made (mode 0600). Give it to that
+    /// process only (OVICE_SLACK_SERVICE_KEY_FILE).
+    #[arg(long)]
+    pub key: PathBuf,
+    /// The key set to add the public key to, created when missing. Give it to every process
+    /// (OVICE_SLACK_SERVICE_KEYS_FILE).
+    #[arg(long)]
+    pub key_set: PathBuf,
 }
 
 #[derive(Args, Debug, Clone)]

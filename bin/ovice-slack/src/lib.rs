@@ -6,4 +6,5 @@ pub mod demo;
 pub mod migrate;
 pub mod secrets;
 pub mod serve;
+pub mod service_key;
 pub mod token;

@@ -17,6 +17,7 @@ fn main() -> std::process::ExitCode {
             Command::Serve(args) => ovice_slack::serve::main(*args).await,
             Command::Demo(args) => ovice_slack::demo::main(*args).await,
             Command::Token(args) => ovice_slack::token::main(*args),
+            Command::ServiceKey(args) => ovice_slack::service_key::main(args),
             Command::Migrate(args) => ovice_slack::migrate::main(args).await,
             Command::ResealTokens(args) => ovice_slack::migrate::reseal(args).await,
         }

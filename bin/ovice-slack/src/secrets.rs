@@ -6,13 +6,14 @@ use std::path::Path;
 use anyhow::{Context, bail};
 use base64::{Engine, engine::general_purpose::STANDARD};
 use ovice_slack_runtime::{
-    auth::JwtKeys,
+    auth::{JwtKeys, PlatformKeys, ServiceKey, ServiceKeySet},
     config::{AuthConfig, DataDirConfig, DatabaseConfig, EncryptionConfig, SlackConfig},
     data_dir,
+    target::TargetSet,
 };
 use ovice_slack_secrets::{KeyRing, TokenCipher};
 use rand::RngCore;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
 fn generated(data: &DataDirConfig, file: &str, generate: impl FnOnce() -> String) -> anyhow::Result<String> {
     data_dir::ensure_dir(&data.data_dir)
@@ -27,8 +28,20 @@ fn read(path: &Path, what: &str) -> anyhow::Result<String> {
         .with_context(|| format!("cannot read the {what} file {}", path.display()))
 }
 
-/// The JWT keys. `embedded`: generate a development secret in the data dir when none is configured.
-pub fn jwt_keys(auth: &AuthConfig, data: &DataDirConfig, embedded: bool) -> anyhow::Result<JwtKeys> {
+/// The keys the platform's tokens are verified with. `embedded`: generate a development secret in the
+/// data dir when none is configured.
+pub fn platform_keys(
+    auth: &AuthConfig,
+    data: &DataDirConfig,
+    embedded: bool,
+) -> anyhow::Result<PlatformKeys> {
+    if auth.jwt_signing_key_file.is_some() {
+        bail!(
+            "OVICE_SLACK_JWT_SIGNING_KEY_FILE (--jwt-signing-key-file) is no longer read: each service signs its \
+             own calls with OVICE_SLACK_SERVICE_KEY_FILE, and no pod holds the platform's private key (make keys \
+             with `ovice-slack service-key`)"
+        );
+    }
     let secret = match (&auth.jwt_secret, &auth.jwt_secret_file) {
         (Some(s), _) => Some(s.clone()),
         (None, Some(path)) => Some(SecretString::from(read(path, "JWT secret")?)),
@@ -46,24 +59,56 @@ pub fn jwt_keys(auth: &AuthConfig, data: &DataDirConfig, embedded: bool) -> anyh
         .as_deref()
         .map(|p| read(p, "JWT public key"))
         .transpose()?;
-    let signing = auth
-        .jwt_signing_key_file
-        .as_deref()
-        .map(|p| read(p, "JWT signing key").map(SecretString::from))
-        .transpose()?;
     if secret.is_none() && public.is_none() {
         bail!(
             "no JWT key configured: set OVICE_SLACK_JWT_SECRET (or _FILE), or OVICE_SLACK_JWT_PUBLIC_KEY_FILE \
-             with OVICE_SLACK_JWT_SIGNING_KEY_FILE (generated keys are only for `--target all`)"
+             (a generated secret is only for `--target all`)"
         );
     }
-    Ok(JwtKeys::new(
-        secret.as_ref(),
-        public.as_deref(),
-        signing.as_ref(),
-        auth.jwt_audience.clone(),
-    )?
-    .with_max_lifetime(auth.jwt_max_lifetime))
+    Ok(PlatformKeys::new(secret.as_ref(), public.as_deref())?)
+}
+
+/// This process's own service key, for `targets`. `embedded`: generated in the data dir when none is
+/// configured; otherwise `None` when unconfigured (a process whose targets call no peer needs none).
+pub fn service_key(
+    auth: &AuthConfig,
+    data: &DataDirConfig,
+    targets: &TargetSet,
+    embedded: bool,
+) -> anyhow::Result<Option<ServiceKey>> {
+    let pem = match &auth.service_key_file {
+        Some(path) => SecretString::from(read(path, "service key")?),
+        None if embedded => SecretString::from(generated(data, "service-key.pem", || {
+            ServiceKey::generate(targets.clone())
+                .map(|(_, pem)| pem.expose_secret().to_owned())
+                .unwrap_or_default()
+        })?),
+        None => return Ok(None),
+    };
+    let key = ServiceKey::from_pem(targets.clone(), &pem).with_context(|| match &auth.service_key_file {
+        Some(path) => format!("cannot use the service key file {}", path.display()),
+        None => "cannot use the generated service key in the data dir".to_owned(),
+    })?;
+    Ok(Some(key))
+}
+
+/// Every key a token is verified with: the platform's, the service key set, and `own`.
+pub fn jwt_keys(
+    auth: &AuthConfig,
+    data: &DataDirConfig,
+    embedded: bool,
+    own: Option<&ServiceKey>,
+) -> anyhow::Result<JwtKeys> {
+    let platform = platform_keys(auth, data, embedded)?;
+    let mut services = match &auth.service_keys_file {
+        Some(path) => ServiceKeySet::from_jwks(&read(path, "service key set")?)
+            .with_context(|| format!("cannot use the service key set {}", path.display()))?,
+        None => ServiceKeySet::default(),
+    };
+    if let Some(own) = own {
+        services = services.with(own);
+    }
+    Ok(JwtKeys::new(platform, services, auth.jwt_audience.clone()).with_max_lifetime(auth.jwt_max_lifetime))
 }
 
 /// The token cipher. `embedded`: generate a development key in the data dir when none is configured.
@@ -72,7 +117,6 @@ pub fn token_cipher(
     data: &DataDirConfig,
     embedded: bool,
 ) -> anyhow::Result<TokenCipher> {
-    use secrecy::ExposeSecret;
     let description = match (&enc.encryption_keys, &enc.encryption_keys_file) {
         (Some(k), _) => k.expose_secret().to_owned(),
         (None, Some(path)) => read(path, "encryption keys")?,

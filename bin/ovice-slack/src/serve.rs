@@ -6,7 +6,7 @@ use std::{net::SocketAddr, sync::Arc, time::Instant};
 use anyhow::Context;
 use ovice_slack_runtime::{
     Target,
-    auth::{AuthInterceptor, JwtKeys, ServiceTokens},
+    auth::{AuthInterceptor, JwtKeys, ServiceKey, ServiceTokens},
     db::Database,
     http,
     peer::{self, GrpcChannel},
@@ -62,6 +62,7 @@ pub async fn run(args: ServeArgs, listeners: Listeners, shutdown: CancellationTo
 pub struct Resolved {
     pub args: ServeArgs,
     keys: Arc<JwtKeys>,
+    service_key: Option<ServiceKey>,
     database_url: Option<SecretString>,
     cipher: Option<TokenCipher>,
     connect: Option<account_links::ConnectConfig>,
@@ -70,13 +71,26 @@ pub struct Resolved {
 impl Resolved {
     pub fn from_args(args: ServeArgs) -> anyhow::Result<Self> {
         let embedded = args.target.is_all();
-        let keys = Arc::new(secrets::jwt_keys(&args.auth, &args.data, embedded)?);
-        anyhow::ensure!(keys.minter().is_some(), "no key to sign the services' own calls");
         for target in args.target.iter() {
             for &peer in target.peers() {
                 peer_address(&args, peer)?;
             }
         }
+        let service_key = secrets::service_key(&args.auth, &args.data, &args.target, embedded)?;
+        if service_key.is_none() && args.target.iter().any(|t| !t.peers().is_empty()) {
+            anyhow::bail!(
+                "no service key: `{}` calls other services and signs those calls with its own key; set \
+                 OVICE_SLACK_SERVICE_KEY_FILE (make one with `ovice-slack service-key --target {} --key FILE --key-set FILE`)",
+                args.target,
+                args.target
+            );
+        }
+        let keys = Arc::new(secrets::jwt_keys(
+            &args.auth,
+            &args.data,
+            embedded,
+            service_key.as_ref(),
+        )?);
         let needs = |t| args.target.contains(t);
         let database_url = args
             .target
@@ -95,6 +109,7 @@ impl Resolved {
         Ok(Self {
             args,
             keys,
+            service_key,
             database_url,
             cipher,
             connect,
@@ -139,17 +154,14 @@ pub async fn run_resolved(
     let Resolved {
         args,
         keys,
+        service_key,
         database_url,
         cipher,
         connect,
     } = config;
     let auth = AuthInterceptor::new(keys.clone());
-    let minter = keys
-        .minter()
-        .cloned()
-        .context("no key to sign the services' own calls")?;
     let mut peers = Peers {
-        tokens: ServiceTokens::new(minter, format!("ovice-slack/{}", args.target), keys.audience()),
+        tokens: service_key.map(|key| ServiceTokens::new(key, keys.audience())),
         args: &args,
         local: Vec::new(),
     };
@@ -305,7 +317,8 @@ fn connect_config(args: &ServeArgs) -> anyhow::Result<Option<account_links::Conn
 /// Channels to the other services: in-process when the peer runs here, by address otherwise; every
 /// call carries this process's service token.
 struct Peers<'a> {
-    tokens: ServiceTokens,
+    /// `None` only where no target calls a peer (checked when the configuration is resolved).
+    tokens: Option<ServiceTokens>,
     args: &'a ServeArgs,
     /// The targets started so far in this process (targets start in dependency order).
     local: Vec<(Target, GrpcChannel)>,
@@ -326,6 +339,10 @@ impl Peers<'_> {
                 .map(|(_, c)| c.clone())
                 .with_context(|| format!("{peer} must start before the targets that call it"))?,
         };
-        Ok(peer::with_identity(channel, self.tokens.clone()))
+        let tokens = self
+            .tokens
+            .clone()
+            .context("no service key to sign calls to the other services")?;
+        Ok(peer::with_identity(channel, tokens))
     }
 }

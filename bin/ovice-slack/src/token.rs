@@ -2,7 +2,7 @@
 //! operators and tests can call the services with grpcurl.
 
 use anyhow::{Context, bail};
-use ovice_slack_runtime::auth::Claims;
+use ovice_slack_runtime::auth::{Claims, SvcRole};
 
 use crate::{cli::TokenArgs, secrets};
 
@@ -16,8 +16,14 @@ pub fn mint(args: &TokenArgs) -> anyhow::Result<String> {
     if args.ttl <= 0 {
         bail!("--ttl must be a positive number of seconds");
     }
-    let keys = secrets::jwt_keys(&args.auth, &args.data, true)?;
-    let max = keys.max_lifetime();
+    if args.svc_role == Some(SvcRole::Service) {
+        bail!(
+            "`--svc-role service` is not for the platform's key: each ovice-slack service signs its own calls \
+             with its service key, and the services refuse a service token signed any other way"
+        );
+    }
+    let keys = secrets::platform_keys(&args.auth, &args.data, true)?;
+    let max = args.auth.jwt_max_lifetime;
     if u64::try_from(args.ttl).is_ok_and(|ttl| ttl > max.as_secs()) {
         bail!(
             "--ttl {} is longer than the {} the services accept (--jwt-max-lifetime)",
@@ -25,9 +31,10 @@ pub fn mint(args: &TokenArgs) -> anyhow::Result<String> {
             humantime::format_duration(max)
         );
     }
-    let minter = keys
-        .minter()
-        .context("no signing key: set OVICE_SLACK_JWT_SECRET or a signing key file")?;
+    let minter = keys.minter().context(
+        "`token` signs with the HS256 secret (OVICE_SLACK_JWT_SECRET); with a public key only, the platform \
+         mints the tokens",
+    )?;
     let now = chrono::Utc::now().timestamp();
     let claims = Claims {
         sub: args.sub.clone(),
@@ -41,7 +48,7 @@ pub fn mint(args: &TokenArgs) -> anyhow::Result<String> {
         exp: now + args.ttl,
         iat: Some(now),
         nbf: None,
-        aud: keys.audience().to_owned(),
+        aud: args.auth.jwt_audience.clone(),
     };
     Ok(minter.mint(&claims)?)
 }

@@ -53,7 +53,8 @@ pub struct DatabaseConfig {
     pub database_max_connections: u32,
 }
 
-/// Identity: how JWTs are verified and how the services sign their calls to each other.
+/// Identity: how the platform's JWTs are verified, and the keys the services sign and verify their
+/// calls to each other with.
 #[derive(clap::Args, Clone, Debug)]
 pub struct AuthConfig {
     /// HS256 shared secret (at least 32 bytes). Default with `--target all`: generated in the data dir.
@@ -65,9 +66,19 @@ pub struct AuthConfig {
     /// PEM file with the platform's Ed25519 or RSA public key (EdDSA / RS256 tokens).
     #[arg(long, env = "OVICE_SLACK_JWT_PUBLIC_KEY_FILE")]
     pub jwt_public_key_file: Option<PathBuf>,
-    /// PEM file with a private key the services sign their calls to each other with (when no secret).
-    #[arg(long, env = "OVICE_SLACK_JWT_SIGNING_KEY_FILE")]
+    /// Gone: the services no longer sign with the platform's keys (see `--service-key-file`). Kept
+    /// hidden so that an old configuration fails with a message that says what to do.
+    #[arg(long, env = "OVICE_SLACK_JWT_SIGNING_KEY_FILE", hide = true)]
     pub jwt_signing_key_file: Option<PathBuf>,
+    /// PEM file with this process's own Ed25519 private key, with which it signs its calls to the
+    /// other services (`ovice-slack service-key` makes one). Default with `--target all`: generated in
+    /// the data dir.
+    #[arg(long, env = "OVICE_SLACK_SERVICE_KEY_FILE")]
+    pub service_key_file: Option<PathBuf>,
+    /// JWKS file with the public keys of the services that call this process (`ovice-slack
+    /// service-key` writes it). This process's own public key is always trusted.
+    #[arg(long, env = "OVICE_SLACK_SERVICE_KEYS_FILE")]
+    pub service_keys_file: Option<PathBuf>,
     /// The `aud` every token must carry.
     #[arg(long, env = "OVICE_SLACK_JWT_AUDIENCE", default_value = "ovice-slack")]
     pub jwt_audience: String,

@@ -108,3 +108,72 @@ pub async fn eventually<T>(
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
+
+/// Keys for tests and the benchmark: the platform's HS256 secret, and service keys made on the spot,
+/// all trusted by [`TestKeys::verifier`].
+#[derive(Clone, Debug)]
+pub struct TestKeys {
+    platform: crate::auth::PlatformKeys,
+    services: Vec<crate::auth::ServiceKey>,
+    audience: String,
+}
+
+impl TestKeys {
+    /// `secret`: the platform's HS256 secret; `services`: the target sets to make a key for
+    /// (`"gateway"`, `"all"`, …).
+    pub fn new(secret: &str, audience: &str, services: &[&str]) -> anyhow::Result<Self> {
+        let platform = crate::auth::PlatformKeys::new(Some(&SecretString::from(secret)), None)?;
+        let services = services
+            .iter()
+            .map(|t| {
+                let targets: crate::TargetSet = t.parse().map_err(anyhow::Error::msg)?;
+                Ok(crate::auth::ServiceKey::generate(targets)?.0)
+            })
+            .collect::<anyhow::Result<_>>()?;
+        Ok(Self {
+            platform,
+            services,
+            audience: audience.to_owned(),
+        })
+    }
+
+    /// What a server configured with the secret and these service keys verifies tokens with.
+    pub fn verifier(&self) -> crate::auth::JwtKeys {
+        let set = self
+            .services
+            .iter()
+            .fold(crate::auth::ServiceKeySet::default(), |set, k| set.with(k));
+        crate::auth::JwtKeys::new(self.platform.clone(), set, self.audience.clone())
+    }
+
+    /// The key set (JWKS) of the service keys, for `--service-keys-file`.
+    pub fn jwks(&self) -> String {
+        crate::auth::jwks(self.services.iter().map(|k| k.public_jwk()))
+    }
+
+    /// `claims` signed with the platform's secret.
+    pub fn platform_token(&self, claims: &crate::auth::Claims) -> anyhow::Result<String> {
+        let minter = self
+            .platform
+            .minter()
+            .ok_or_else(|| anyhow::anyhow!("no secret"))?;
+        Ok(minter.mint(claims)?)
+    }
+
+    /// The service key made for `targets`.
+    pub fn service(&self, targets: &str) -> anyhow::Result<&crate::auth::ServiceKey> {
+        let targets: crate::TargetSet = targets.parse().map_err(anyhow::Error::msg)?;
+        self.services
+            .iter()
+            .find(|k| *k.targets() == targets)
+            .ok_or_else(|| anyhow::anyhow!("no test key for {targets}"))
+    }
+
+    /// The tokens the service `targets` calls its peers with.
+    pub fn service_tokens(&self, targets: &str) -> anyhow::Result<crate::auth::ServiceTokens> {
+        Ok(crate::auth::ServiceTokens::new(
+            self.service(targets)?.clone(),
+            self.audience.clone(),
+        ))
+    }
+}

@@ -17,7 +17,7 @@ use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
 };
 
-use super::tokens::TEST_JWT_SECRET;
+use super::tokens::{PROCESS_KEYS, TEST_JWT_SECRET};
 
 /// `ovice-slack serve --target all` on 127.0.0.1:0, in this process, on a fresh database.
 pub struct TestServer {
@@ -72,6 +72,7 @@ impl TestServer {
         let addr = grpc.local_addr().unwrap();
         let http_addr = http.local_addr().unwrap();
         let callback_url = format!("http://{http_addr}/oauth/slack/callback");
+        let service_keys = PROCESS_KEYS.key_set();
         let cli = Cli::try_parse_from(
             [
                 "ovice-slack",
@@ -84,6 +85,8 @@ impl TestServer {
                 database_url.expose_secret(),
                 "--jwt-secret",
                 TEST_JWT_SECRET,
+                "--service-keys-file",
+                &service_keys,
                 "--encryption-keys",
                 TEST_ENCRYPTION_KEYS,
                 "--api-base-url",

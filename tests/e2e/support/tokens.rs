@@ -1,8 +1,59 @@
-use ovice_slack_runtime::auth::{Claims, JwtKeys, OrgRole, SpaceRole, SvcRole};
-use secrecy::SecretString;
+use std::{path::PathBuf, sync::LazyLock};
 
-/// The HS256 secret every test server is configured with.
+use ovice_slack_runtime::{
+    Target, TargetSet,
+    auth::{Claims, OrgRole, ServiceKey, SpaceRole, SvcRole, jwks},
+    test_support::TestKeys,
+};
+use secrecy::ExposeSecret;
+
+/// The HS256 secret every test server is configured with (the platform's key).
 pub const TEST_JWT_SECRET: &str = "e2e-test-secret-e2e-test-secret-0123456789";
+
+/// The platform's secret, and the service keys the tests sign as: `all` (what [`Who::Service`] is, like
+/// another single-process ovice-slack) and `gateway` (a service that may only enqueue). Made once per
+/// test binary; servers trust them through [`service_key_set`].
+pub static TEST_KEYS: LazyLock<TestKeys> =
+    LazyLock::new(|| TestKeys::new(TEST_JWT_SECRET, "ovice-slack", &["all", "gateway"]).unwrap());
+
+/// The service keys of the processes tests start: one per single target (for a process that is not
+/// `--target all`; those make their own in their data dir), and the key set every process is given,
+/// which also trusts [`TEST_KEYS`]. Written once per test binary under Cargo's temporary directory.
+pub struct ProcessKeys {
+    dir: PathBuf,
+}
+
+pub static PROCESS_KEYS: LazyLock<ProcessKeys> = LazyLock::new(|| {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("service-keys-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut public: Vec<_> = ["all", "gateway"]
+        .iter()
+        .map(|t| TEST_KEYS.service(t).unwrap().public_jwk())
+        .collect();
+    for target in Target::ALL {
+        let (key, pem) = ServiceKey::generate(target.name().parse::<TargetSet>().unwrap()).unwrap();
+        std::fs::write(dir.join(format!("{target}.pem")), pem.expose_secret()).unwrap();
+        public.push(key.public_jwk());
+    }
+    std::fs::write(dir.join("service-keys.json"), jwks(public)).unwrap();
+    ProcessKeys { dir }
+});
+
+impl ProcessKeys {
+    /// For `--service-keys-file`.
+    pub fn key_set(&self) -> String {
+        self.dir.join("service-keys.json").to_str().unwrap().to_owned()
+    }
+
+    /// For `--service-key-file` of a process whose `--target` is `target` alone.
+    pub fn key(&self, target: &str) -> String {
+        self.dir
+            .join(format!("{target}.pem"))
+            .to_str()
+            .unwrap()
+            .to_owned()
+    }
+}
 
 /// The callers the tests act as.
 #[derive(Clone, Debug)]
@@ -18,7 +69,10 @@ pub enum Who {
         space: &'static str,
         role: SpaceRole,
     },
+    /// ovice-slack's own services, signed with the `all` test service key.
     Service,
+    /// The gateway, signed with its own test service key.
+    GatewayService,
     Operator,
     Platform,
 }
@@ -82,7 +136,11 @@ impl Who {
                 c.space_role = Some(*role);
             }
             Who::Service => {
-                c.sub = "ovice-slack/test".into();
+                c.sub = "ovice-slack/integration-config,account-links,delivery,gateway".into();
+                c.svc_role = Some(SvcRole::Service);
+            }
+            Who::GatewayService => {
+                c.sub = "ovice-slack/gateway".into();
                 c.svc_role = Some(SvcRole::Service);
             }
             Who::Platform => {
@@ -97,20 +155,21 @@ impl Who {
         c
     }
 
+    /// The caller's token: a service's signed with its service key, everyone else's with the
+    /// platform's secret.
     pub fn token(&self) -> String {
-        mint(&self.claims())
+        let claims = self.claims();
+        match self {
+            Who::Service => TEST_KEYS.service("all").unwrap().mint(&claims).unwrap(),
+            Who::GatewayService => TEST_KEYS.service("gateway").unwrap().mint(&claims).unwrap(),
+            _ => mint(&claims),
+        }
     }
 }
 
+/// `claims` signed with the platform's secret.
 pub fn mint(claims: &Claims) -> String {
-    let keys = JwtKeys::new(
-        Some(&SecretString::from(TEST_JWT_SECRET)),
-        None,
-        None,
-        "ovice-slack",
-    )
-    .unwrap();
-    keys.minter().unwrap().mint(claims).unwrap()
+    TEST_KEYS.platform_token(claims).unwrap()
 }
 
 fn chrono_now() -> i64 {

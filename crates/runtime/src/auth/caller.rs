@@ -1,6 +1,7 @@
 use ovice_slack_model::SpaceRole;
 
 use super::claims::{Claims, OrgRole, SvcRole};
+use crate::target::TargetSet;
 
 /// The verified identity of a call.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -13,6 +14,9 @@ pub struct Caller {
     pub space: Option<String>,
     pub space_role: Option<SpaceRole>,
     pub svc_role: Option<SvcRole>,
+    /// The targets a service caller speaks for, from the service key that signed its token; `None`
+    /// for every token the platform's keys verified.
+    pub service: Option<TargetSet>,
 }
 
 /// A refusal, with a message the caller can act on (mapped to PERMISSION_DENIED).
@@ -20,8 +24,9 @@ pub struct Caller {
 #[error("{0}")]
 pub struct AccessDenied(pub String);
 
-impl From<Claims> for Caller {
-    fn from(c: Claims) -> Self {
+impl Caller {
+    /// The caller of verified `c`; `service` only when a service key signed it.
+    pub(super) fn from_claims(c: Claims, service: Option<TargetSet>) -> Self {
         Self {
             subject: c.sub,
             org: c.org,
@@ -31,6 +36,7 @@ impl From<Claims> for Caller {
             space: c.space,
             space_role: c.space_role,
             svc_role: c.svc_role,
+            service,
         }
     }
 }

@@ -29,8 +29,7 @@ impl Interceptor for AuthInterceptor {
             .strip_prefix("Bearer ")
             .or_else(|| value.strip_prefix("bearer "))
             .ok_or_else(|| Status::unauthenticated("the authorization header must be `Bearer <JWT>`"))?;
-        let claims = self.keys.verify(token.trim()).map_err(Status::unauthenticated)?;
-        let caller = Caller::from(claims);
+        let caller = self.keys.verify(token.trim()).map_err(Status::unauthenticated)?;
         tracing::Span::current().record("caller", caller.subject.as_str());
         request.extensions_mut().insert(caller);
         Ok(request)

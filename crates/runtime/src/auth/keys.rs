@@ -3,7 +3,11 @@ use std::{fmt, time::Duration};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, errors::ErrorKind};
 use secrecy::{ExposeSecret, SecretString};
 
-use super::claims::Claims;
+use super::{
+    Caller,
+    claims::{Claims, SvcRole},
+    service_keys::ServiceKeySet,
+};
 
 /// Why JWT keys could not be set up. Never contains key material.
 #[derive(Debug, thiserror::Error)]
@@ -12,30 +16,74 @@ pub enum JwtKeysError {
     SecretTooShort,
     #[error("the JWT public key is neither an Ed25519 nor an RSA public key in PEM")]
     BadPublicKey,
-    #[error("the JWT signing key is neither an Ed25519 nor an RSA private key in PEM")]
-    BadSigningKey,
-    #[error("no key to sign service tokens: give a JWT secret or a signing key")]
-    NoSigningKey,
 }
 
-/// Signs tokens: the `token` subcommand and the services' own calls to each other.
+/// Signs tokens with the platform's HS256 secret: the `token` subcommand, for development and
+/// tests. Production platforms sign with their own private key, which no ovice-slack pod holds.
 #[derive(Clone)]
 pub struct TokenMinter {
-    algorithm: Algorithm,
     key: EncodingKey,
 }
 
 impl fmt::Debug for TokenMinter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TokenMinter")
-            .field("algorithm", &self.algorithm)
-            .finish_non_exhaustive()
+        f.debug_struct("TokenMinter").finish_non_exhaustive()
     }
 }
 
 impl TokenMinter {
     pub fn mint(&self, claims: &Claims) -> Result<String, jsonwebtoken::errors::Error> {
-        jsonwebtoken::encode(&Header::new(self.algorithm), claims, &self.key)
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &self.key)
+    }
+}
+
+/// The keys the platform's tokens (people, the platform, operators) are verified with: an HS256
+/// shared secret (embedded default) and/or the platform's EdDSA or RS256 public key (production).
+#[derive(Clone, Default)]
+pub struct PlatformKeys {
+    verifiers: Vec<(Algorithm, DecodingKey)>,
+    minter: Option<TokenMinter>,
+}
+
+impl fmt::Debug for PlatformKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let algs: Vec<_> = self.verifiers.iter().map(|(a, _)| a).collect();
+        f.debug_struct("PlatformKeys").field("algorithms", &algs).finish()
+    }
+}
+
+impl PlatformKeys {
+    pub fn new(secret: Option<&SecretString>, public_key_pem: Option<&str>) -> Result<Self, JwtKeysError> {
+        let mut keys = Self::default();
+        if let Some(secret) = secret {
+            let bytes = secret.expose_secret().as_bytes();
+            if bytes.len() < 32 {
+                return Err(JwtKeysError::SecretTooShort);
+            }
+            keys.verifiers
+                .push((Algorithm::HS256, DecodingKey::from_secret(bytes)));
+            keys.minter = Some(TokenMinter {
+                key: EncodingKey::from_secret(bytes),
+            });
+        }
+        if let Some(pem) = public_key_pem {
+            let pem = pem.as_bytes();
+            let verifier = DecodingKey::from_ed_pem(pem)
+                .map(|k| (Algorithm::EdDSA, k))
+                .or_else(|_| DecodingKey::from_rsa_pem(pem).map(|k| (Algorithm::RS256, k)))
+                .map_err(|_| JwtKeysError::BadPublicKey)?;
+            keys.verifiers.push(verifier);
+        }
+        Ok(keys)
+    }
+
+    /// The HS256 minter, when the shared secret is configured.
+    pub fn minter(&self) -> Option<&TokenMinter> {
+        self.minter.as_ref()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.verifiers.is_empty()
     }
 }
 
@@ -46,82 +94,25 @@ pub const DEFAULT_MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 /// Clock skew allowed on `exp` and `nbf`, in seconds.
 const LEEWAY_SECS: u64 = 30;
 
-/// Verifies tokens: HS256 with the shared secret (embedded default) and/or an EdDSA or RS256 public key
-/// (production, where only the platform holds the private key).
-#[derive(Clone)]
+/// Verifies every bearer token: a token whose `kid` is in the service key set is a service's own
+/// (EdDSA, checked against that key, acting only as the key's targets); any other is the platform's,
+/// and the platform's keys can never make a `service` caller.
+#[derive(Clone, Debug)]
 pub struct JwtKeys {
-    verifiers: Vec<(Algorithm, DecodingKey)>,
+    platform: PlatformKeys,
+    services: ServiceKeySet,
     audience: String,
-    minter: Option<TokenMinter>,
     max_lifetime: Duration,
 }
 
-impl fmt::Debug for JwtKeys {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let algs: Vec<_> = self.verifiers.iter().map(|(a, _)| a).collect();
-        f.debug_struct("JwtKeys")
-            .field("algorithms", &algs)
-            .field("audience", &self.audience)
-            .field("max_lifetime", &self.max_lifetime)
-            .finish()
-    }
-}
-
 impl JwtKeys {
-    /// `secret`: HS256 shared secret. `public_key_pem`: EdDSA or RS256 public key. `signing_key_pem`: the
-    /// matching private key for the services' own tokens when no secret is given.
-    pub fn new(
-        secret: Option<&SecretString>,
-        public_key_pem: Option<&str>,
-        signing_key_pem: Option<&SecretString>,
-        audience: impl Into<String>,
-    ) -> Result<Self, JwtKeysError> {
-        let mut verifiers = Vec::new();
-        let mut minter = None;
-        if let Some(secret) = secret {
-            let bytes = secret.expose_secret().as_bytes();
-            if bytes.len() < 32 {
-                return Err(JwtKeysError::SecretTooShort);
-            }
-            verifiers.push((Algorithm::HS256, DecodingKey::from_secret(bytes)));
-            minter = Some(TokenMinter {
-                algorithm: Algorithm::HS256,
-                key: EncodingKey::from_secret(bytes),
-            });
-        }
-        if let Some(pem) = public_key_pem {
-            let pem = pem.as_bytes();
-            let verifier = DecodingKey::from_ed_pem(pem)
-                .map(|k| (Algorithm::EdDSA, k))
-                .or_else(|_| DecodingKey::from_rsa_pem(pem).map(|k| (Algorithm::RS256, k)))
-                .map_err(|_| JwtKeysError::BadPublicKey)?;
-            verifiers.push(verifier);
-        }
-        if let Some(pem) = signing_key_pem {
-            let pem = pem.expose_secret().as_bytes();
-            let signer = EncodingKey::from_ed_pem(pem)
-                .map(|k| TokenMinter {
-                    algorithm: Algorithm::EdDSA,
-                    key: k,
-                })
-                .or_else(|_| {
-                    EncodingKey::from_rsa_pem(pem).map(|k| TokenMinter {
-                        algorithm: Algorithm::RS256,
-                        key: k,
-                    })
-                })
-                .map_err(|_| JwtKeysError::BadSigningKey)?;
-            minter = Some(signer);
-        }
-        if minter.is_none() {
-            return Err(JwtKeysError::NoSigningKey);
-        }
-        Ok(Self {
-            verifiers,
+    pub fn new(platform: PlatformKeys, services: ServiceKeySet, audience: impl Into<String>) -> Self {
+        Self {
+            platform,
+            services,
             audience: audience.into(),
-            minter,
             max_lifetime: DEFAULT_MAX_TOKEN_LIFETIME,
-        })
+        }
     }
 
     /// Tokens that live longer than `max` are refused.
@@ -138,22 +129,49 @@ impl JwtKeys {
         &self.audience
     }
 
-    pub fn minter(&self) -> Option<&TokenMinter> {
-        self.minter.as_ref()
+    pub fn platform(&self) -> &PlatformKeys {
+        &self.platform
     }
 
-    /// Verifies signature, expiry and `nbf` (30 s leeway), audience and lifetime; the message says what
-    /// to fix, never the token.
-    pub fn verify(&self, token: &str) -> Result<Claims, String> {
+    /// Verifies signature, expiry and `nbf` (30 s leeway), audience and lifetime, and who may have
+    /// signed it; the message says what to fix, never the token.
+    pub fn verify(&self, token: &str) -> Result<Caller, String> {
         let header =
             jsonwebtoken::decode_header(token).map_err(|_| "the bearer token is not a JWT".to_string())?;
-        let Some((alg, key)) = self.verifiers.iter().find(|(alg, _)| *alg == header.alg) else {
-            return Err(format!(
-                "tokens signed with {:?} are not accepted here",
-                header.alg
-            ));
+        if let Some((targets, key)) = header.kid.as_deref().and_then(|kid| self.services.get(kid)) {
+            if header.alg != Algorithm::EdDSA {
+                return Err("a service token must be signed with EdDSA".into());
+            }
+            let claims = self.decode(token, Algorithm::EdDSA, key)?;
+            let expected = format!("ovice-slack/{targets}");
+            if claims.svc_role != Some(SvcRole::Service) || claims.sub != expected {
+                return Err(format!(
+                    "a service key signs only its service's own tokens (`svc_role` service, `sub` {expected})"
+                ));
+            }
+            return Ok(Caller::from_claims(claims, Some(targets.clone())));
+        }
+        let Some((alg, key)) = self.platform.verifiers.iter().find(|(alg, _)| *alg == header.alg) else {
+            return Err(match header.kid {
+                Some(_) if header.alg == Algorithm::EdDSA => {
+                    "the token's key id is not in the service key set, and the platform does not sign with EdDSA here"
+                        .to_string()
+                }
+                _ => format!("tokens signed with {:?} are not accepted here", header.alg),
+            });
         };
-        let mut validation = Validation::new(*alg);
+        let claims = self.decode(token, *alg, key)?;
+        if claims.svc_role == Some(SvcRole::Service) {
+            return Err(
+                "`svc_role` service is only for ovice-slack's own services, signed with their own keys; the platform's key cannot make one"
+                    .into(),
+            );
+        }
+        Ok(Caller::from_claims(claims, None))
+    }
+
+    fn decode(&self, token: &str, alg: Algorithm, key: &DecodingKey) -> Result<Claims, String> {
+        let mut validation = Validation::new(alg);
         validation.leeway = LEEWAY_SECS;
         validation.validate_nbf = true;
         validation.set_audience(&[&self.audience]);
@@ -198,16 +216,18 @@ impl JwtKeys {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::claims::{OrgRole, SvcRole};
+    use crate::auth::{ServiceKey, claims::OrgRole};
+
+    fn platform(secret: &str) -> PlatformKeys {
+        PlatformKeys::new(Some(&SecretString::from(secret)), None).unwrap()
+    }
 
     fn keys() -> JwtKeys {
-        JwtKeys::new(
-            Some(&SecretString::from("s".repeat(32))),
-            None,
-            None,
-            "ovice-slack",
-        )
-        .unwrap()
+        JwtKeys::new(platform(&"s".repeat(32)), ServiceKeySet::default(), "ovice-slack")
+    }
+
+    fn mint(k: &JwtKeys, c: &Claims) -> String {
+        k.platform().minter().unwrap().mint(c).unwrap()
     }
 
     fn claims(exp_offset: i64, aud: &str) -> Claims {
@@ -227,66 +247,122 @@ mod tests {
         }
     }
 
+    fn service_claims(sub: &str) -> Claims {
+        Claims {
+            sub: sub.into(),
+            org: None,
+            org_role: None,
+            svc_role: Some(SvcRole::Service),
+            ..claims(60, "ovice-slack")
+        }
+    }
+
     #[test]
     fn refuses_a_token_not_yet_valid_or_living_too_long() {
         let k = keys().with_max_lifetime(Duration::from_secs(3600));
-        let mint = |c: &Claims| k.minter().unwrap().mint(c).unwrap();
         let now = chrono::Utc::now().timestamp();
         let mut early = claims(60, "ovice-slack");
         early.nbf = Some(now + 600);
-        assert!(k.verify(&mint(&early)).unwrap_err().contains("not valid yet"));
+        assert!(k.verify(&mint(&k, &early)).unwrap_err().contains("not valid yet"));
         early.nbf = Some(now - 10);
-        assert!(k.verify(&mint(&early)).is_ok(), "valid once nbf has passed");
+        assert!(k.verify(&mint(&k, &early)).is_ok(), "valid once nbf has passed");
         // Over the maximum counted from now (no iat), and counted from iat.
         let long = claims(2 * 3600, "ovice-slack");
         assert!(
-            k.verify(&mint(&long))
+            k.verify(&mint(&k, &long))
                 .unwrap_err()
                 .contains("lives longer than the 1h")
         );
         let mut issued_long_ago = claims(60, "ovice-slack");
         issued_long_ago.iat = Some(now - 3 * 3600);
         assert!(
-            k.verify(&mint(&issued_long_ago))
+            k.verify(&mint(&k, &issued_long_ago))
                 .unwrap_err()
                 .contains("lives longer")
         );
         let mut at_the_limit = claims(3600, "ovice-slack");
         at_the_limit.iat = Some(now);
-        assert!(k.verify(&mint(&at_the_limit)).is_ok());
+        assert!(k.verify(&mint(&k, &at_the_limit)).is_ok());
         // The default allows a day and no more.
         let day = keys();
-        let two_days = day
-            .minter()
-            .unwrap()
-            .mint(&claims(48 * 3600, "ovice-slack"))
-            .unwrap();
-        assert!(day.verify(&two_days).is_err());
+        assert!(
+            day.verify(&mint(&day, &claims(48 * 3600, "ovice-slack")))
+                .is_err()
+        );
     }
 
     #[test]
-    fn accepts_own_tokens_and_names_each_failure() {
+    fn accepts_platform_tokens_and_names_each_failure() {
         let k = keys();
-        let good = k.minter().unwrap().mint(&claims(60, "ovice-slack")).unwrap();
-        assert_eq!(k.verify(&good).unwrap().org.as_deref(), Some("o1"));
-        let expired = k.minter().unwrap().mint(&claims(-3600, "ovice-slack")).unwrap();
+        let good = mint(&k, &claims(60, "ovice-slack"));
+        let caller = k.verify(&good).unwrap();
+        assert_eq!(caller.org.as_deref(), Some("o1"));
+        assert_eq!(caller.service, None);
+        let expired = mint(&k, &claims(-3600, "ovice-slack"));
         assert!(k.verify(&expired).unwrap_err().contains("expired"));
-        let wrong_aud = k.minter().unwrap().mint(&claims(60, "other")).unwrap();
+        let wrong_aud = mint(&k, &claims(60, "other"));
         assert!(k.verify(&wrong_aud).unwrap_err().contains("audience"));
-        let other = JwtKeys::new(
-            Some(&SecretString::from("t".repeat(32))),
-            None,
-            None,
-            "ovice-slack",
-        )
-        .unwrap();
-        let forged = other.minter().unwrap().mint(&claims(60, "ovice-slack")).unwrap();
+        let other = JwtKeys::new(platform(&"t".repeat(32)), ServiceKeySet::default(), "ovice-slack");
+        let forged = mint(&other, &claims(60, "ovice-slack"));
         assert!(k.verify(&forged).unwrap_err().contains("signature"));
         assert!(k.verify("garbage").unwrap_err().contains("not a JWT"));
-        let mut svc = claims(60, "ovice-slack");
-        svc.svc_role = Some(SvcRole::Service);
-        let svc = k.minter().unwrap().mint(&svc).unwrap();
-        assert_eq!(k.verify(&svc).unwrap().svc_role, Some(SvcRole::Service));
+    }
+
+    #[test]
+    fn the_platforms_key_never_makes_a_service_caller() {
+        let (key, _) = ServiceKey::generate("delivery".parse().unwrap()).unwrap();
+        let k = JwtKeys::new(
+            platform(&"s".repeat(32)),
+            ServiceKeySet::default().with(&key),
+            "ovice-slack",
+        );
+        for sub in ["ovice-slack/delivery", "anything"] {
+            let forged = mint(&k, &service_claims(sub));
+            assert!(k.verify(&forged).unwrap_err().contains("platform's key cannot"));
+        }
+        // Naming a service key's id in the header of a platform-signed token does not help: the
+        // token is checked against that key, as EdDSA only.
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some(key.kid().to_owned());
+        let secret = EncodingKey::from_secret("s".repeat(32).as_bytes());
+        let with_kid =
+            jsonwebtoken::encode(&header, &service_claims("ovice-slack/delivery"), &secret).unwrap();
+        assert!(k.verify(&with_kid).unwrap_err().contains("EdDSA"));
+    }
+
+    #[test]
+    fn a_service_key_acts_only_as_its_own_targets() {
+        let (delivery, _) = ServiceKey::generate("delivery".parse().unwrap()).unwrap();
+        let (stranger, _) = ServiceKey::generate("delivery".parse().unwrap()).unwrap();
+        let k = JwtKeys::new(
+            platform(&"s".repeat(32)),
+            ServiceKeySet::default().with(&delivery),
+            "ovice-slack",
+        );
+        let caller = k
+            .verify(&delivery.mint(&service_claims("ovice-slack/delivery")).unwrap())
+            .unwrap();
+        assert_eq!(caller.service, Some("delivery".parse().unwrap()));
+        assert_eq!(caller.svc_role, Some(SvcRole::Service));
+        // Another subject, another role, or a key not in the set: refused.
+        let as_gateway = delivery.mint(&service_claims("ovice-slack/gateway")).unwrap();
+        assert!(
+            k.verify(&as_gateway)
+                .unwrap_err()
+                .contains("only its service's own")
+        );
+        let as_person = delivery.mint(&claims(60, "ovice-slack")).unwrap();
+        assert!(
+            k.verify(&as_person)
+                .unwrap_err()
+                .contains("only its service's own")
+        );
+        let unknown = stranger.mint(&service_claims("ovice-slack/delivery")).unwrap();
+        assert!(
+            k.verify(&unknown)
+                .unwrap_err()
+                .contains("not in the service key set")
+        );
     }
 
     // A key pair made for this test only (openssl genpkey -algorithm ed25519).
@@ -294,33 +370,36 @@ mod tests {
     const ED_PUBLIC: &str = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA4K4fKb32tqusU/vw2RoLpuVEXYoMPrU3fFOTUP4jRQA=\n-----END PUBLIC KEY-----\n";
     const OTHER_ED_PRIVATE: &str = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIGet0/57PLzFAAdYAJ5mKsjW1BrBKOXg8c5SFwG0o5NT\n-----END PRIVATE KEY-----\n";
 
+    fn platform_signed(private_pem: &str, c: &Claims) -> String {
+        let key = EncodingKey::from_ed_pem(private_pem.as_bytes()).unwrap();
+        jsonwebtoken::encode(&Header::new(Algorithm::EdDSA), c, &key).unwrap()
+    }
+
     #[test]
-    fn eddsa_tokens_verify_with_the_public_key_only() {
+    fn eddsa_platform_tokens_verify_with_the_public_key_only() {
         crate::install_crypto_providers();
-        // Production: only the platform's public key, and a signing key for the services' own calls.
+        // Production: only the platform's public key.
         let k = JwtKeys::new(
-            None,
-            Some(ED_PUBLIC),
-            Some(&SecretString::from(ED_PRIVATE)),
+            PlatformKeys::new(None, Some(ED_PUBLIC)).unwrap(),
+            ServiceKeySet::default(),
             "ovice-slack",
-        )
-        .unwrap();
-        let token = k.minter().unwrap().mint(&claims(60, "ovice-slack")).unwrap();
-        assert_eq!(k.verify(&token).unwrap().sub, "u1");
-        let other = JwtKeys::new(
-            None,
-            None,
-            Some(&SecretString::from(OTHER_ED_PRIVATE)),
-            "ovice-slack",
-        )
-        .unwrap();
-        let forged = other.minter().unwrap().mint(&claims(60, "ovice-slack")).unwrap();
+        );
+        assert!(
+            k.platform().minter().is_none(),
+            "no ovice-slack pod can sign as the platform"
+        );
+        let token = platform_signed(ED_PRIVATE, &claims(60, "ovice-slack"));
+        assert_eq!(k.verify(&token).unwrap().subject, "u1");
+        let forged = platform_signed(OTHER_ED_PRIVATE, &claims(60, "ovice-slack"));
         assert!(k.verify(&forged).unwrap_err().contains("signature"));
+        // The platform's private key cannot make a service caller either.
+        let svc = platform_signed(ED_PRIVATE, &service_claims("ovice-slack/delivery"));
+        assert!(k.verify(&svc).unwrap_err().contains("platform's key cannot"));
         // An HS256 token is not accepted where only EdDSA is configured (no algorithm confusion).
-        let hs = keys().minter().unwrap().mint(&claims(60, "ovice-slack")).unwrap();
+        let hs = mint(&keys(), &claims(60, "ovice-slack"));
         assert!(k.verify(&hs).unwrap_err().contains("not accepted"));
         assert!(matches!(
-            JwtKeys::new(None, Some("not a pem"), None, "a"),
+            PlatformKeys::new(None, Some("not a pem")),
             Err(JwtKeysError::BadPublicKey)
         ));
     }
@@ -328,7 +407,7 @@ mod tests {
     #[test]
     fn short_secrets_are_refused() {
         assert!(matches!(
-            JwtKeys::new(Some(&SecretString::from("short")), None, None, "a"),
+            PlatformKeys::new(Some(&SecretString::from("short")), None),
             Err(JwtKeysError::SecretTooShort)
         ));
     }
@@ -347,7 +426,11 @@ mod proptests {
     const SECRET: &str = "proptest-secret-proptest-secret-0123456789";
 
     fn keys() -> JwtKeys {
-        JwtKeys::new(Some(&SecretString::from(SECRET)), None, None, "ovice-slack").unwrap()
+        JwtKeys::new(
+            PlatformKeys::new(Some(&SecretString::from(SECRET)), None).unwrap(),
+            ServiceKeySet::default(),
+            "ovice-slack",
+        )
     }
 
     prop_compose! {
@@ -473,8 +556,13 @@ mod proptests {
         #[test]
         fn our_tokens_verify_and_every_tampered_one_fails(c in claims(), t in tamper()) {
             let k = keys();
-            let token = k.minter().unwrap().mint(&c).unwrap();
-            prop_assert_eq!(k.verify(&token).unwrap(), c);
+            let token = k.platform().minter().unwrap().mint(&c).unwrap();
+            if c.svc_role == Some(SvcRole::Service) {
+                // The platform's key never makes a service caller, whatever else the token says.
+                prop_assert!(k.verify(&token).is_err());
+                return Ok(());
+            }
+            prop_assert_eq!(k.verify(&token).unwrap(), Caller::from_claims(c, None));
             let tampered = apply(&token, &t);
             prop_assume!(tampered != token);
             let result = k.verify(&tampered);

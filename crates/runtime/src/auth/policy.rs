@@ -5,6 +5,7 @@
 use ovice_slack_model::SpaceRole;
 
 use super::{AccessDenied, Caller, OrgRole, SvcRole};
+use crate::target::Target;
 
 /// The permission that lets a member manage the org's integrations like an owner (docs/product.md §1).
 pub const PERM_INTEGRATIONS_MANAGE: &str = "integrations.manage";
@@ -47,8 +48,13 @@ pub enum Policy {
     PersonInSpace,
     /// An admin or member of the space of the call (never a visitor).
     AdminOrMemberOfSpace,
-    /// ovice-slack's own services (`svc_role` service): they read credentials and enqueue work.
-    InternalService,
+    /// The ovice-slack services that read a workspace's bot token: delivery (to post) and account-links
+    /// (to find the workspace a person connects to). Only tokens signed with their service keys.
+    BotCredentialReader,
+    /// The delivery service alone: it resolves people to their Slack tokens and reports dead tokens.
+    DeliveryWorker,
+    /// The gateway alone: it enqueues the direct messages it filtered from the chat.
+    Enqueuer,
     /// The ovice platform, or ovice-slack's own services: they publish chat messages.
     Publisher,
     /// Operators (`svc_role` operator).
@@ -83,11 +89,11 @@ impl Rpc {
         match self {
             Rpc::PutSlackWorkspace | Rpc::DeleteSlackWorkspace => IntegrationManager,
             Rpc::GetSlackWorkspace | Rpc::ListAuditEvents | Rpc::ListSlackConnections => ManagerOrOperator,
-            Rpc::GetBotCredentials
-            | Rpc::ReportWorkspaceTokenInvalid
-            | Rpc::ResolveSlackUsers
-            | Rpc::ReportUserTokenInvalid
-            | Rpc::EnqueueDirectMessage => InternalService,
+            Rpc::GetBotCredentials => BotCredentialReader,
+            Rpc::ReportWorkspaceTokenInvalid | Rpc::ResolveSlackUsers | Rpc::ReportUserTokenInvalid => {
+                DeliveryWorker
+            }
+            Rpc::EnqueueDirectMessage => Enqueuer,
             // The item's answer itself hides the org's Slack from visitors (docs/product.md §2.2).
             Rpc::GetSlackConnection => PersonInSpace,
             Rpc::BeginSlackConnect => AdminOrMemberOfSpace,
@@ -117,6 +123,18 @@ impl Rpc {
             Rpc::EnqueueDirectMessage | Rpc::GetDelivery | Rpc::ListDeliveries | Rpc::RetryDelivery => {
                 "DeliveryService"
             }
+        }
+    }
+}
+
+impl Policy {
+    /// The services a service-only policy admits (none for the others).
+    pub const fn services(self) -> &'static [Target] {
+        match self {
+            Policy::BotCredentialReader => &[Target::Delivery, Target::AccountLinks],
+            Policy::DeliveryWorker => &[Target::Delivery],
+            Policy::Enqueuer => &[Target::Gateway],
+            _ => &[],
         }
     }
 }
@@ -173,9 +191,8 @@ impl Caller {
                     denied("only admins and members of the space can connect Slack; visitors cannot")
                 }
             },
-            Policy::InternalService if self.svc_role == Some(SvcRole::Service) => Ok(()),
-            Policy::InternalService => {
-                denied("this call is for ovice-slack's own services only (svc_role service)")
+            policy @ (Policy::BotCredentialReader | Policy::DeliveryWorker | Policy::Enqueuer) => {
+                self.ensure_service(policy.services())
             }
             Policy::Publisher if matches!(self.svc_role, Some(SvcRole::Platform | SvcRole::Service)) => {
                 Ok(())
@@ -185,6 +202,22 @@ impl Caller {
             }
             Policy::Operator if self.svc_role == Some(SvcRole::Operator) => Ok(()),
             Policy::Operator => denied("retrying deliveries is for operators (svc_role operator)"),
+        }
+    }
+
+    /// A token signed by the service key of one of `services` (never one the platform signed).
+    fn ensure_service(&self, services: &[Target]) -> Result<(), AccessDenied> {
+        let names = || services.iter().map(|t| t.name()).collect::<Vec<_>>().join(" or ");
+        match &self.service {
+            Some(targets) if services.iter().any(|t| targets.contains(*t)) => Ok(()),
+            Some(targets) => Err(AccessDenied(format!(
+                "the service `{targets}` does not make this call: only {} does",
+                names()
+            ))),
+            None => Err(AccessDenied(format!(
+                "this call is for ovice-slack's own {} service only, with a token signed by its service key",
+                names()
+            ))),
         }
     }
 
@@ -246,6 +279,7 @@ mod tests {
             space: None,
             space_role: None,
             svc_role: None,
+            service: None,
         }
     }
 
@@ -254,8 +288,44 @@ mod tests {
             org: None,
             org_role: None,
             svc_role: Some(role),
+            service: (role == SvcRole::Service).then(|| "all".parse().unwrap()),
             ..person("x", OrgRole::Member, &[])
         }
+    }
+
+    fn own_service(targets: &str) -> Caller {
+        Caller {
+            service: Some(targets.parse().unwrap()),
+            ..service(SvcRole::Service)
+        }
+    }
+
+    #[test]
+    fn each_service_makes_only_its_own_calls() {
+        let gateway = own_service("gateway");
+        for rpc in [
+            Rpc::GetBotCredentials,
+            Rpc::ResolveSlackUsers,
+            Rpc::ReportUserTokenInvalid,
+            Rpc::ReportWorkspaceTokenInvalid,
+        ] {
+            let denied = gateway.authorize(rpc, ORG).unwrap_err();
+            assert!(denied.0.contains("`gateway` does not make this call"), "{denied}");
+        }
+        assert!(gateway.authorize(Rpc::EnqueueDirectMessage, ORG).is_ok());
+        let links = own_service("account-links");
+        assert!(links.authorize(Rpc::GetBotCredentials, ORG).is_ok());
+        assert!(links.authorize(Rpc::ResolveSlackUsers, ORG).is_err());
+        let delivery = own_service("delivery");
+        assert!(delivery.authorize(Rpc::ResolveSlackUsers, ORG).is_ok());
+        assert!(delivery.authorize(Rpc::EnqueueDirectMessage, ORG).is_err());
+        // `svc_role` service without a service key behind it (never made by the verifier, but the
+        // policy does not rely on that).
+        let unsigned = Caller {
+            service: None,
+            ..service(SvcRole::Service)
+        };
+        assert!(unsigned.authorize(Rpc::GetBotCredentials, ORG).is_err());
     }
 
     const ORG: Scope<'static> = Scope::Org("o1");

@@ -1,12 +1,13 @@
 use std::sync::{Arc, Mutex};
 
-use super::{Claims, SvcRole, TokenMinter};
+use super::{Claims, ServiceKey, SvcRole};
 
 /// Short-lived tokens with which a service calls its peers (svc_role `service`, no org: services act
-/// for every org). Cached and renewed a while before they expire.
+/// for every org), signed with the process's own [`ServiceKey`]. Cached and renewed a while before
+/// they expire.
 #[derive(Clone, Debug)]
 pub struct ServiceTokens {
-    minter: TokenMinter,
+    key: ServiceKey,
     subject: String,
     audience: String,
     cached: Arc<Mutex<Option<(String, i64)>>>,
@@ -16,10 +17,11 @@ const LIFETIME_SECS: i64 = 600;
 const RENEW_BEFORE_SECS: i64 = 120;
 
 impl ServiceTokens {
-    pub fn new(minter: TokenMinter, subject: impl Into<String>, audience: impl Into<String>) -> Self {
+    /// The subject is the one the key's id names (`ovice-slack/<targets>`): verifiers check it.
+    pub fn new(key: ServiceKey, audience: impl Into<String>) -> Self {
         Self {
-            minter,
-            subject: subject.into(),
+            subject: format!("ovice-slack/{}", key.targets()),
+            key,
             audience: audience.into(),
             cached: Arc::default(),
         }
@@ -34,7 +36,7 @@ impl ServiceTokens {
             return Ok(format!("Bearer {token}"));
         }
         let exp = now + LIFETIME_SECS;
-        let token = self.minter.mint(&Claims {
+        let token = self.key.mint(&Claims {
             sub: self.subject.clone(),
             org: None,
             email: None,

@@ -113,12 +113,20 @@ async fn only_services_may_enqueue() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied);
-    let service = claims("gateway", None, None, &[], Some(SvcRole::Service));
-    let ok = h
-        .as_caller(Some(service))
+    // A service token signed with the platform's secret is no service's: refused before any policy.
+    let forged = claims("ovice-slack/gateway", None, None, &[], Some(SvcRole::Service));
+    let err = h
+        .as_caller(Some(forged))
         .enqueue_direct_message(m())
         .await
-        .unwrap();
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Unauthenticated);
+    assert!(
+        err.message().contains("platform's key cannot"),
+        "{}",
+        err.message()
+    );
+    let ok = h.service().enqueue_direct_message(m()).await.unwrap();
     assert_eq!(ok.into_inner().disposition(), pb::Disposition::Skipped);
 }
 

@@ -9,10 +9,10 @@ use delivery::{
 };
 use ovice_slack_proto::v1::{self as pb, delivery_service_client::DeliveryServiceClient};
 use ovice_slack_runtime::{
-    auth::{AuthInterceptor, Claims, JwtKeys, OrgRole, ServiceTokens, SvcRole},
+    auth::{AuthInterceptor, Claims, OrgRole, SvcRole},
     db::Database,
     peer::{self, GrpcChannel},
-    test_support::{Backend, Bearer, TempDirGuard, eventually, fresh_database},
+    test_support::{Backend, Bearer, TempDirGuard, TestKeys, eventually, fresh_database},
 };
 use secrecy::SecretString;
 use slack_client::{OAuthAccessRequest, SlackClient, SlackClientConfig};
@@ -46,7 +46,7 @@ pub struct Harness {
     pub directory: Arc<StaticDirectory>,
     pub store: Arc<dyn OutboxStore>,
     pub server: delivery::Server,
-    keys: Arc<JwtKeys>,
+    keys: TestKeys,
     workers: Option<DeliveryWorkers>,
     running: Option<DeliveryWorkersHandle>,
     _db: Database,
@@ -73,9 +73,8 @@ impl Harness {
         let directory = Arc::new(StaticDirectory::new());
         directory.set_workspace(ORG, TEAM, BOT_TOKEN);
         let (db, guard) = fresh_database(backend).await.unwrap();
-        let secret = SecretString::from("a-test-secret-of-at-least-32-bytes!!".to_owned());
-        let keys = Arc::new(JwtKeys::new(Some(&secret), None, None, AUDIENCE).unwrap());
-        let auth = AuthInterceptor::new(keys.clone());
+        let keys = TestKeys::new("a-test-secret-of-at-least-32-bytes!!", AUDIENCE, &["gateway"]).unwrap();
+        let auth = AuthInterceptor::new(Arc::new(keys.verifier()));
         let deps = Deps {
             db: db.clone(),
             slack: client,
@@ -110,15 +109,14 @@ impl Harness {
 
     /// A client with the service identity the gateway uses.
     pub fn service(&self) -> DeliveryServiceClient<GrpcChannel> {
-        let minter = self.keys.minter().unwrap().clone();
-        let tokens = ServiceTokens::new(minter, "gateway", AUDIENCE);
+        let tokens = self.keys.service_tokens("gateway").unwrap();
         DeliveryServiceClient::new(peer::with_identity(peer::in_process(self.server.clone()), tokens))
     }
 
-    /// A client sending the token of `claims` (or none).
+    /// A client sending the token of `claims` (or none), signed with the platform's secret.
     pub fn as_caller(&self, claims: Option<Claims>) -> CallerClient {
         let bearer = claims.map_or_else(Bearer::none, |c| {
-            Bearer::token(&self.keys.minter().unwrap().mint(&c).unwrap()).unwrap()
+            Bearer::token(&self.keys.platform_token(&c).unwrap()).unwrap()
         });
         DeliveryServiceClient::with_interceptor(peer::in_process(self.server.clone()), bearer)
     }

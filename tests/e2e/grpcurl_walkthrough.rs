@@ -146,7 +146,7 @@ async fn operator_walkthrough_with_grpcurl() {
     );
 
     // The generated development secrets are private to the owner of the process.
-    for file in ["jwt-secret", "encryption-keys"] {
+    for file in ["jwt-secret", "encryption-keys", "service-key.pem"] {
         let mode = std::fs::metadata(data.path().join(file))
             .unwrap()
             .permissions()

@@ -110,7 +110,12 @@ async fn the_run_command_serves_every_service_in_a_fresh_directory() {
         assert_eq!(status, ServingStatus::Serving as i32, "{service:?}");
     }
     // The embedded default made its database and development secrets in ./data, readable by the owner only.
-    for file in ["ovice-slack.db", "jwt-secret", "encryption-keys"] {
+    for file in [
+        "ovice-slack.db",
+        "jwt-secret",
+        "encryption-keys",
+        "service-key.pem",
+    ] {
         assert!(dir.path().join("data").join(file).exists(), "{file}");
     }
     use std::os::unix::fs::PermissionsExt;

@@ -20,7 +20,10 @@ use ovice_slack_proto::v1::{
     delivery_service_client::DeliveryServiceClient,
     integration_config_service_client::IntegrationConfigServiceClient,
 };
-use ovice_slack_runtime::test_support::{Backend, eventually, fresh_postgres_database};
+use ovice_slack_runtime::{
+    auth::ServiceKey,
+    test_support::{Backend, eventually, fresh_postgres_database},
+};
 use rstest::rstest;
 use secrecy::{ExposeSecret, SecretString};
 use slack_emulator::{Emulator, EmulatorHandle};
@@ -97,6 +100,7 @@ fn serve(dir: &Path, db: &SecretString, slack: &EmulatorHandle, otlp: &str) -> (
             "--slack-client-secret-file",
             write("client-secret", TEST_CLIENT_SECRET),
         ),
+        ("--service-key-file", write("service-key.pem", &SERVICE_KEY_PEM)),
     ];
     let mut args = vec![
         "serve".to_owned(),
@@ -160,6 +164,20 @@ async fn channel(addr: &str) -> Channel {
         .unwrap()
 }
 
+/// The process's own service key (PEM), made once for this test binary.
+static SERVICE_KEY_PEM: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let (_, pem) = ServiceKey::generate("all".parse().unwrap()).unwrap();
+    pem.expose_secret().to_owned()
+});
+
+/// The base64 body of the service key's PEM: the private key itself.
+fn service_key_body() -> String {
+    SERVICE_KEY_PEM
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect()
+}
+
 /// What must never show up, and why.
 fn forbidden(db: &SecretString, backend: Backend) -> Vec<(String, String)> {
     let key = TEST_ENCRYPTION_KEYS.split_once(':').unwrap().1;
@@ -168,6 +186,7 @@ fn forbidden(db: &SecretString, backend: Backend) -> Vec<(String, String)> {
         ("the JWT secret".into(), TEST_JWT_SECRET.into()),
         ("the encryption key".into(), key.into()),
         ("the Slack client secret".into(), TEST_CLIENT_SECRET.into()),
+        ("the service's private key".into(), service_key_body()),
         ("message text".into(), PRIVATE_TEXT.into()),
         // Escaped for Slack, the text reads the same up to the first `&`.
         ("message text (as sent to Slack)".into(), "hush-7d1c3".into()),

@@ -97,13 +97,32 @@ const LEEWAY_SECS: u64 = 30;
 /// Verifies every bearer token: a token whose `kid` is in the service key set is a service's own
 /// (EdDSA, checked against that key, acting only as the key's targets); any other is the platform's,
 /// and the platform's keys can never make a `service` caller.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct JwtKeys {
     platform: PlatformKeys,
     services: ServiceKeySet,
     audience: String,
     max_lifetime: Duration,
+    /// Service tokens already verified, with their expiry: a service reuses its token for minutes, and
+    /// an Ed25519 check costs about ten HS256 checks. The same string is the same signature, and the
+    /// key set does not change while the process runs.
+    verified_services: moka::sync::Cache<String, (Caller, i64)>,
 }
+
+impl fmt::Debug for JwtKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JwtKeys")
+            .field("platform", &self.platform)
+            .field("services", &self.services)
+            .field("audience", &self.audience)
+            .field("max_lifetime", &self.max_lifetime)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Service tokens remembered as verified (a few per peer process: they are renewed every few
+/// minutes).
+const VERIFIED_SERVICE_TOKENS: u64 = 1024;
 
 impl JwtKeys {
     pub fn new(platform: PlatformKeys, services: ServiceKeySet, audience: impl Into<String>) -> Self {
@@ -112,6 +131,10 @@ impl JwtKeys {
             services,
             audience: audience.into(),
             max_lifetime: DEFAULT_MAX_TOKEN_LIFETIME,
+            verified_services: moka::sync::Cache::builder()
+                .max_capacity(VERIFIED_SERVICE_TOKENS)
+                .time_to_live(Duration::from_secs(15 * 60))
+                .build(),
         }
     }
 
@@ -136,6 +159,12 @@ impl JwtKeys {
     /// Verifies signature, expiry and `nbf` (30 s leeway), audience and lifetime, and who may have
     /// signed it; the message says what to fix, never the token.
     pub fn verify(&self, token: &str) -> Result<Caller, String> {
+        let now = chrono::Utc::now().timestamp();
+        if let Some((caller, exp)) = self.verified_services.get(token)
+            && exp > now - LEEWAY_SECS as i64
+        {
+            return Ok(caller);
+        }
         let header =
             jsonwebtoken::decode_header(token).map_err(|_| "the bearer token is not a JWT".to_string())?;
         if let Some((targets, key)) = header.kid.as_deref().and_then(|kid| self.services.get(kid)) {
@@ -149,7 +178,11 @@ impl JwtKeys {
                     "a service key signs only its service's own tokens (`svc_role` service, `sub` {expected})"
                 ));
             }
-            return Ok(Caller::from_claims(claims, Some(targets.clone())));
+            let exp = claims.exp;
+            let caller = Caller::from_claims(claims, Some(targets.clone()));
+            self.verified_services
+                .insert(token.to_owned(), (caller.clone(), exp));
+            return Ok(caller);
         }
         let Some((alg, key)) = self.platform.verifiers.iter().find(|(alg, _)| *alg == header.alg) else {
             return Err(match header.kid {
@@ -339,10 +372,15 @@ mod tests {
             ServiceKeySet::default().with(&delivery),
             "ovice-slack",
         );
-        let caller = k
-            .verify(&delivery.mint(&service_claims("ovice-slack/delivery")).unwrap())
-            .unwrap();
+        let token = delivery.mint(&service_claims("ovice-slack/delivery")).unwrap();
+        let caller = k.verify(&token).unwrap();
         assert_eq!(caller.service, Some("delivery".parse().unwrap()));
+        // The second call is answered from the verified tokens; a changed byte is not.
+        assert_eq!(k.verify(&token).unwrap(), caller);
+        let mut altered = token.clone().into_bytes();
+        let last = altered.len() - 2;
+        altered[last] = if altered[last] == b'A' { b'B' } else { b'A' };
+        assert!(k.verify(&String::from_utf8(altered).unwrap()).is_err());
         assert_eq!(caller.svc_role, Some(SvcRole::Service));
         // Another subject, another role, or a key not in the set: refused.
         let as_gateway = delivery.mint(&service_claims("ovice-slack/gateway")).unwrap();

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Renders both Kubernetes overlays, validates every object against the Kubernetes schemas, and runs
-# checkov on the rendered manifests.
+# Renders both Kubernetes overlays, checks that each workload mounts only the Secrets it uses,
+# validates every object against the Kubernetes schemas, and runs checkov on the rendered manifests.
 set -euo pipefail
 cd "$(dirname "$0")/../deploy/kubernetes"
 out=$(mktemp -d)
@@ -8,6 +8,9 @@ trap 'rm -rf "$out"' EXIT
 for overlay in monolith microservices; do
   kubectl kustomize "overlays/$overlay" > "$out/$overlay.yaml"
   echo "rendered $overlay: $(grep -c '^kind:' "$out/$overlay.yaml") objects"
+done
+for overlay in monolith microservices; do
+  python3 ../../scripts/check-deploy-secrets.py "$overlay" "$out/$overlay.yaml"
 done
 kubernetes-validate --strict --quiet "$out"/*.yaml
 echo "kubernetes-validate: all objects valid"

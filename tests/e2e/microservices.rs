@@ -37,7 +37,8 @@ async fn four_processes_on_postgres_deliver_through_the_gateway() {
     assert!(slack.add_redirect_uri(TEST_CLIENT_ID, REDIRECT));
     let db = fresh_postgres_database().await.unwrap();
 
-    // The Secret `ovice-slack-secrets`, mounted as files like deploy/kubernetes mounts it.
+    // The Secrets, mounted as files like deploy/kubernetes mounts them: each process is given only
+    // the files its Deployment mounts (scripts/check-deploy.sh checks the manifests say the same).
     let secrets = tempfile::tempdir().unwrap();
     let file = |name: &str, value: &str| {
         let path = secrets.path().join(name);
@@ -82,9 +83,6 @@ async fn four_processes_on_postgres_deliver_through_the_gateway() {
         ("OVICE_SLACK_OAUTH_REDIRECT_URL", REDIRECT),
         ("OVICE_SLACK_CLIENT_ID", TEST_CLIENT_ID),
         ("OVICE_SLACK_JWT_SECRET_FILE", &jwt),
-        ("OVICE_SLACK_SERVICE_KEYS_FILE", &key_set),
-        ("OVICE_SLACK_ENCRYPTION_KEYS_FILE", &keys),
-        ("OVICE_SLACK_CLIENT_SECRET_FILE", &client_secret),
         ("OVICE_SLACK_SHUTDOWN_GRACE", "20"),
     ];
     let with = |extra: Vec<(&'static str, String)>| -> Vec<(String, String)> {
@@ -101,7 +99,11 @@ async fn four_processes_on_postgres_deliver_through_the_gateway() {
 
     let config_svc = start(
         "integration-config",
-        with(vec![("OVICE_SLACK_DATABASE_URL_FILE", database.clone())]),
+        with(vec![
+            ("OVICE_SLACK_DATABASE_URL_FILE", database.clone()),
+            ("OVICE_SLACK_ENCRYPTION_KEYS_FILE", keys.clone()),
+            ("OVICE_SLACK_SERVICE_KEYS_FILE", key_set.clone()),
+        ]),
     );
     let config_addr = format!("http://{}", config_svc.grpc_addr);
     let links = start(
@@ -109,7 +111,10 @@ async fn four_processes_on_postgres_deliver_through_the_gateway() {
         with(vec![
             ("OVICE_SLACK_DATABASE_URL_FILE", database.clone()),
             ("OVICE_SLACK_INTEGRATION_CONFIG_ADDR", config_addr.clone()),
+            ("OVICE_SLACK_ENCRYPTION_KEYS_FILE", keys.clone()),
+            ("OVICE_SLACK_CLIENT_SECRET_FILE", client_secret.clone()),
             ("OVICE_SLACK_SERVICE_KEY_FILE", links_key),
+            ("OVICE_SLACK_SERVICE_KEYS_FILE", key_set.clone()),
         ]),
     );
     let links_addr = format!("http://{}", links.grpc_addr);
@@ -120,6 +125,7 @@ async fn four_processes_on_postgres_deliver_through_the_gateway() {
             ("OVICE_SLACK_INTEGRATION_CONFIG_ADDR", config_addr.clone()),
             ("OVICE_SLACK_ACCOUNT_LINKS_ADDR", links_addr.clone()),
             ("OVICE_SLACK_SERVICE_KEY_FILE", delivery_key.clone()),
+            ("OVICE_SLACK_SERVICE_KEYS_FILE", key_set.clone()),
         ]),
     );
     let gateway = start(

@@ -39,6 +39,7 @@ fn jwt(c: &mut Criterion) {
             sub: "ovice-platform".into(),
             org: None,
             email: None,
+            email_verified: None,
             org_role: None,
             perms: vec![],
             space: None,

@@ -89,6 +89,7 @@ impl Tokens {
             sub: String::new(),
             org: None,
             email: None,
+            email_verified: None,
             org_role: None,
             perms: vec![],
             space: None,
@@ -124,6 +125,7 @@ impl Tokens {
             c.org = Some(ORG.into());
             c.org_role = Some(OrgRole::Member);
             c.email = Some(format!("{user}@acme.test"));
+            c.email_verified = Some(true);
             c.space = Some("space-1".into());
             c.space_role = Some(auth::SpaceRole::Member);
         })?)

@@ -180,7 +180,7 @@ async fn connect_links_the_person_whose_email_matches(#[case] backend: Backend) 
     assert_eq!(page.status, StatusCode::OK, "{}", page.html);
     assert_eq!(
         page.message,
-        "Connected as @alice in acme.slack.com — you can close this window."
+        "Connected as @alice in acme.slack.com to your ovice account alice@acme.test — you can close this window."
     );
     assert!(!page.html.contains("xoxp-"), "a token reached the page");
     assert_eq!(f.state_of(&ALICE).await, ConnectionState::Connected);
@@ -818,6 +818,67 @@ async fn connect_starts_are_limited_per_person_and_the_table_stays_bounded(#[cas
     );
     let newest = consent.decide(&started[19], allow()).await;
     assert_eq!(consent.open(&newest).await.outcome, "connected");
+    assert_eq!(f.state_of(&ALICE).await, ConnectionState::Connected);
+    f.stop().await;
+}
+
+/// A Slack account belongs to one ovice account of the org: a second ovice account with the same
+/// email (made by someone who could not prove the address, or a duplicate) is refused with its page,
+/// and an unverified email cannot even start.
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn a_second_ovice_account_cannot_take_a_connected_slack_account(#[case] backend: Backend) {
+    let mut f = Fixture::start(backend).await;
+    connect_as(&mut f, &ALICE, "T0ACME", "U0ALICE").await;
+
+    // Unverified: refused before any flow is stored.
+    let mut unverified = Who::member("alice-2", "alice@acme.test", "space-1").claims();
+    unverified.email_verified = Some(false);
+    for verified in [Some(false), None] {
+        unverified.email_verified = verified;
+        let mut request = tonic::Request::new(BeginSlackConnectRequest {
+            org_id: "org-1".into(),
+            space_id: "space-1".into(),
+        });
+        let bearer = format!("Bearer {}", crate::support::tokens::mint(&unverified));
+        request
+            .metadata_mut()
+            .insert("authorization", bearer.parse().unwrap());
+        let err = f.links.begin_slack_connect(request).await.unwrap_err();
+        assert_eq!(err.code(), Code::FailedPrecondition, "{verified:?}");
+        assert!(err.message().contains("not verified"), "{}", err.message());
+    }
+
+    // Verified, with the same email: Slack says the email is Alice's, and Alice's it stays.
+    let second = Who::member("alice-2", "alice@acme.test", "space-1");
+    let consent = Consent::new();
+    let url = f.begin(&second).await;
+    let callback = consent
+        .decide(
+            &url,
+            Decision::Allow {
+                team: "T0ACME",
+                user: "U0ALICE",
+            },
+        )
+        .await;
+    let page = consent.open(&callback).await;
+    assert_eq!(
+        (page.status, page.outcome.as_str()),
+        (StatusCode::CONFLICT, "slack_account_taken"),
+        "{}",
+        page.html
+    );
+    assert_eq!(
+        page.message,
+        "@alice in acme.slack.com is already connected to another ovice account of your organization, so it was not connected to this one."
+    );
+    assert_eq!(f.linked_users().await, ["alice"]);
+    assert_eq!(f.state_of(&second).await, ConnectionState::NotConnected);
+    // Alice herself can connect again (a relink of the same Slack account).
+    connect_as(&mut f, &ALICE, "T0ACME", "U0ALICE").await;
     assert_eq!(f.state_of(&ALICE).await, ConnectionState::Connected);
     f.stop().await;
 }

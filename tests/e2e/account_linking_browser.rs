@@ -64,7 +64,7 @@ async fn member_connects_in_a_browser_and_it_applies_in_every_space(#[case] back
     let message = consent_in_browser(client, &url, "U0ALICE", "allow").await;
     assert_eq!(
         message,
-        "Connected as @alice in acme.slack.com — you can close this window."
+        "Connected as @alice in acme.slack.com to your ovice account alice@acme.test — you can close this window."
     );
     if let Ok(dir) = std::env::var("OVICE_SLACK_SCREENSHOT_DIR") {
         std::fs::write(format!("{dir}/connected.png"), client.screenshot().await.unwrap()).unwrap();

@@ -123,6 +123,7 @@ fn claims(sub: &str, org: Option<&str>, role: Option<OrgRole>, svc: Option<SvcRo
         sub: sub.into(),
         org: org.map(str::to_owned),
         email: None,
+        email_verified: None,
         org_role: role,
         perms: vec![],
         space: None,

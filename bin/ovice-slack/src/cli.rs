@@ -116,6 +116,9 @@ pub struct TokenArgs {
     /// Email of the ovice account.
     #[arg(long)]
     pub email: Option<String>,
+    /// Mark the email as not verified (`email_verified: false`); Connect then refuses the token.
+    #[arg(long)]
+    pub email_unverified: bool,
     /// Organization role.
     #[arg(long, value_enum)]
     pub org_role: Option<OrgRole>,

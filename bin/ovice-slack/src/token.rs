@@ -40,6 +40,8 @@ pub fn mint(args: &TokenArgs) -> anyhow::Result<String> {
         sub: args.sub.clone(),
         org: args.org.clone(),
         email: args.email.clone(),
+        // The platform vouches for the address it puts in a token; so does this command, unless told.
+        email_verified: args.email.as_ref().map(|_| !args.email_unverified),
         org_role: args.org_role,
         perms: args.perms.clone(),
         space: args.space.clone(),

@@ -33,7 +33,7 @@ use crate::{
         MAX_PENDING_CONNECTS_PER_PERSON, PendingConnect, USER_SCOPES, check_consent, item_visible,
     },
     error::LinkError,
-    store::LinkStore,
+    store::{LinkStore, PutLink},
 };
 
 /// The operator's distributed Slack app (docs/product.md §2.2).
@@ -79,7 +79,12 @@ pub struct CallbackQuery {
 
 /// How the callback ended: linked, refused for a reason the person can act on, or broken on our side.
 pub enum CallbackOutcome {
-    Connected { slack_user_name: String, domain: String },
+    Connected {
+        slack_user_name: String,
+        domain: String,
+        /// The ovice account the Slack account was linked to (its email), so the person sees which.
+        ovice_account: String,
+    },
     Refused(ConnectRefusal),
     SlackUnavailable,
     Failed,
@@ -216,6 +221,9 @@ impl AccountLinks {
             .clone()
             .filter(|e| !e.trim().is_empty())
             .ok_or(LinkError::NoEmail)?;
+        if !caller.email_verified {
+            return Err(LinkError::EmailNotVerified);
+        }
         let config = self.connect.as_ref().ok_or(LinkError::ConnectNotConfigured)?;
         let person = (org_id.clone(), UserId::new(caller.subject.as_str()));
         if self.starts.len() > 10_000 {
@@ -420,11 +428,18 @@ impl AccountLinks {
             connected_at: now,
             updated_at: now,
         };
-        self.store.put_link(&link).await?;
+        if self.store.put_link(&link).await? == PutLink::SlackUserTaken {
+            tracing::info!(%org_id, %user_id, slack_user_id = %link.slack_user_id, "slack account linked to another ovice user");
+            return Ok(Refused(ConnectRefusal::SlackAccountTaken {
+                slack_user_name: owner.name,
+                domain: ws.workspace_domain,
+            }));
+        }
         tracing::info!(%org_id, %user_id, slack_user_id = %link.slack_user_id, "slack account connected");
         Ok(CallbackOutcome::Connected {
             slack_user_name: owner.name,
             domain: ws.workspace_domain,
+            ovice_account: pending.email.clone(),
         })
     }
 

@@ -42,11 +42,17 @@ fn page_for(outcome: CallbackOutcome) -> Page {
         hint: hint.to_owned(),
     };
     match outcome {
-        CallbackOutcome::Connected { slack_user_name, domain } => page(
+        CallbackOutcome::Connected {
+            slack_user_name,
+            domain,
+            ovice_account,
+        } => page(
             StatusCode::OK,
             "connected",
             "Slack connected",
-            format!("Connected as @{slack_user_name} in {domain}.slack.com — you can close this window."),
+            format!(
+                "Connected as @{slack_user_name} in {domain}.slack.com to your ovice account {ovice_account} — you can close this window."
+            ),
             "Direct messages you receive in ovice will now also appear in your Slack direct messages, in every space of your organization.",
         ),
         CallbackOutcome::SlackUnavailable => page(
@@ -130,6 +136,15 @@ fn page_for(outcome: CallbackOutcome) -> Page {
                     "In {domain}.slack.com the email {email} belongs to another Slack account than the one that clicked Allow."
                 ),
                 "Sign in to Slack as the account with that email, then click \"Connect\" again.",
+            ),
+            ConnectRefusal::SlackAccountTaken { slack_user_name, domain } => page(
+                StatusCode::CONFLICT,
+                "slack_account_taken",
+                "This Slack account is already connected",
+                format!(
+                    "@{slack_user_name} in {domain}.slack.com is already connected to another ovice account of your organization, so it was not connected to this one."
+                ),
+                "If that Slack account is yours, disconnect it from the other ovice account first, or ask your ovice administrator.",
             ),
             ConnectRefusal::WorkspaceGone => page(
                 StatusCode::CONFLICT,

@@ -22,6 +22,11 @@ pub enum LinkError {
     #[error("your ovice account has no email address, so it cannot be matched to a Slack account")]
     NoEmail,
     #[error(
+        "your ovice account's email address is not verified (the token lacks `email_verified: true`): \
+         verify it in ovice, then connect; a Slack account is matched by a verified email only"
+    )]
+    EmailNotVerified,
+    #[error(
         "you started Connect more than {per_minute} times in a minute: use the newest Connect window, \
          or try again in {} s", retry_after.as_secs().max(1)
     )]
@@ -44,7 +49,8 @@ impl From<LinkError> for Status {
             LinkError::NotConfigured(_)
             | LinkError::WorkspaceTokenInvalid(_)
             | LinkError::ConnectNotConfigured
-            | LinkError::NoEmail => Status::failed_precondition(e.to_string()),
+            | LinkError::NoEmail
+            | LinkError::EmailNotVerified => Status::failed_precondition(e.to_string()),
             LinkError::TooManyConnects { retry_after, .. } => {
                 let mut details = tonic_types::ErrorDetails::new();
                 details.set_retry_info(Some(retry_after));

@@ -94,6 +94,7 @@ impl Who {
             sub: "someone".into(),
             org: None,
             email: None,
+            email_verified: None,
             org_role: None,
             perms: vec![],
             space: None,
@@ -132,6 +133,7 @@ impl Who {
                 c.org = Some(org.to_string());
                 c.org_role = Some(OrgRole::Member);
                 c.email = Some(email.to_string());
+                c.email_verified = Some(true);
                 c.space = Some(space.to_string());
                 c.space_role = Some(*role);
             }

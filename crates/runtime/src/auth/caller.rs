@@ -9,6 +9,8 @@ pub struct Caller {
     pub subject: String,
     pub org: Option<String>,
     pub email: Option<String>,
+    /// True only when the token says `email_verified: true`.
+    pub email_verified: bool,
     pub org_role: Option<OrgRole>,
     pub perms: Vec<String>,
     pub space: Option<String>,
@@ -31,6 +33,7 @@ impl Caller {
             subject: c.sub,
             org: c.org,
             email: c.email,
+            email_verified: c.email_verified == Some(true),
             org_role: c.org_role,
             perms: c.perms,
             space: c.space,

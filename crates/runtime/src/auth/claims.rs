@@ -29,6 +29,10 @@ pub struct Claims {
     pub org: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    /// Whether the platform verified that the person owns `email` (OpenID Connect's claim). Connect
+    /// matches a Slack account by email, so it requires `true`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_verified: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub org_role: Option<OrgRole>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -274,6 +274,7 @@ mod tests {
             subject: "u1".into(),
             org: Some(org.into()),
             email: None,
+            email_verified: false,
             org_role: Some(role),
             perms: perms.iter().map(|p| p.to_string()).collect(),
             space: None,

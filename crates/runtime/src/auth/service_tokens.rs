@@ -40,6 +40,7 @@ impl ServiceTokens {
             sub: self.subject.clone(),
             org: None,
             email: None,
+            email_verified: None,
             org_role: None,
             perms: vec![],
             space: None,

@@ -72,6 +72,8 @@ pub enum ConnectRefusal {
     EmailOfAnotherUser { email: String, domain: String },
     #[error("Slack is no longer set up for the organization")]
     WorkspaceGone,
+    #[error("the Slack account is connected to another ovice account of the organization")]
+    SlackAccountTaken { slack_user_name: String, domain: String },
 }
 
 /// Checks 2–4 of docs/product.md §2.2, in order (check 1, the state, is done before Slack is asked anything).

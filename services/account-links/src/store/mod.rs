@@ -14,6 +14,14 @@ use crate::domain::{Link, PendingConnect};
 
 pub use sql::SqlLinkStore;
 
+/// What [`LinkStore::put_link`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PutLink {
+    Stored,
+    /// Nothing stored: the Slack user is already linked to another ovice user of the org.
+    SlackUserTaken,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database error: {0}")]
@@ -42,7 +50,9 @@ pub trait LinkStore: Send + Sync + 'static {
     /// The links of these users of the org (any team), in no particular order; users without a
     /// link are absent.
     async fn get_links(&self, org_id: &OrgId, user_ids: &[UserId]) -> Result<Vec<Link>, StoreError>;
-    async fn put_link(&self, link: &Link) -> Result<(), StoreError>;
+    /// Stores `link` (replacing the person's earlier one), unless its Slack user is linked to another
+    /// ovice user of the org: one Slack account belongs to at most one ovice account (index 2003).
+    async fn put_link(&self, link: &Link) -> Result<PutLink, StoreError>;
     async fn delete_link(&self, org_id: &OrgId, user_id: &UserId) -> Result<bool, StoreError>;
     /// The org's links made in Slack team `team_id`, ordered by user id, after `after_user_id`. Links
     /// of an earlier team are left out here, in the query, so that a page is full whenever more

@@ -6,7 +6,7 @@ use ovice_slack_secrets::SealedToken;
 use ovice_slack_model::{OrgId, SlackTeamId, UnixMillis, UserId};
 use ovice_slack_runtime::db::SqlBackend;
 
-use super::{LinkStore, SealedLinkToken, StoreError};
+use super::{LinkStore, PutLink, SealedLinkToken, StoreError};
 use crate::domain::{Link, LinkState, PendingConnect};
 
 pub(super) const INSERT_PENDING: &str = "INSERT INTO slack_connect_states (state_hash, org_id, user_id, email, \
@@ -267,8 +267,8 @@ where
             .collect()
     }
 
-    async fn put_link(&self, l: &Link) -> Result<(), StoreError> {
-        sqlx::query(sqlx::AssertSqlSafe(upsert_link()))
+    async fn put_link(&self, l: &Link) -> Result<PutLink, StoreError> {
+        let stored = sqlx::query(sqlx::AssertSqlSafe(upsert_link()))
             .bind(l.org_id.as_str())
             .bind(l.user_id.as_str())
             .bind(l.slack_team_id.as_str())
@@ -282,8 +282,13 @@ where
             .bind(l.connected_at.as_millis())
             .bind(l.updated_at.as_millis())
             .execute(&self.pool)
-            .await?;
-        Ok(())
+            .await;
+        match stored {
+            Ok(_) => Ok(PutLink::Stored),
+            // The only other unique key of the table: (org, Slack team, Slack user).
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(PutLink::SlackUserTaken),
+            Err(e) => Err(e.into()),
+        }
     }
 
     async fn delete_link(&self, org_id: &OrgId, user_id: &UserId) -> Result<bool, StoreError> {

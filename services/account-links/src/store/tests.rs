@@ -104,8 +104,8 @@ async fn concurrent_spends_have_one_winner(#[case] backend: Backend) {
 async fn links_are_per_org_and_user(#[case] backend: Backend) {
     let (s, _g) = store(backend).await;
     assert_eq!(s.get_link(&o("o1"), &u("u1")).await.unwrap(), None);
-    s.put_link(&link("u1")).await.unwrap();
-    s.put_link(&link("u2")).await.unwrap();
+    assert_eq!(s.put_link(&link("u1")).await.unwrap(), PutLink::Stored);
+    assert_eq!(s.put_link(&link("u2")).await.unwrap(), PutLink::Stored);
     let mut other_org = link("u1");
     other_org.org_id = o("o2");
     s.put_link(&other_org).await.unwrap();
@@ -221,4 +221,32 @@ async fn a_person_keeps_only_their_newest_pending_flows(#[case] backend: Backend
         "another person's flow stays"
     );
     assert_eq!(s.keep_newest_pending(&o("o1"), &u("u1"), 3).await.unwrap(), 0);
+}
+
+/// One Slack account is linked to at most one ovice user of an org, whether a second person
+/// connects it or someone relinks to it; the person who holds it can reconnect it, and another org
+/// is another matter.
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn a_slack_user_is_linked_to_one_ovice_user_per_org(#[case] backend: Backend) {
+    let (s, _g) = store(backend).await;
+    assert_eq!(s.put_link(&link("alice")).await.unwrap(), PutLink::Stored);
+    let mut impostor = link("mallory");
+    impostor.slack_user_id = "U-alice".into();
+    assert_eq!(s.put_link(&impostor).await.unwrap(), PutLink::SlackUserTaken);
+    assert_eq!(s.get_link(&o("o1"), &u("mallory")).await.unwrap(), None);
+    // Relinking an existing link onto a taken Slack user is refused too, and leaves it as it was.
+    assert_eq!(s.put_link(&link("bob")).await.unwrap(), PutLink::Stored);
+    let mut bob_moves = link("bob");
+    bob_moves.slack_user_id = "U-alice".into();
+    assert_eq!(s.put_link(&bob_moves).await.unwrap(), PutLink::SlackUserTaken);
+    assert_eq!(s.get_link(&o("o1"), &u("bob")).await.unwrap(), Some(link("bob")));
+    // Alice reconnecting her own account, and another org linking the same Slack user: fine.
+    let mut again = link("alice");
+    again.connected_at = t(20);
+    assert_eq!(s.put_link(&again).await.unwrap(), PutLink::Stored);
+    impostor.org_id = o("o2");
+    assert_eq!(s.put_link(&impostor).await.unwrap(), PutLink::Stored);
 }

@@ -251,6 +251,7 @@ pub fn claims(
         sub: sub.into(),
         org: org.map(str::to_owned),
         email: None,
+        email_verified: None,
         org_role: role,
         perms: perms.iter().map(|p| (*p).to_owned()).collect(),
         space: None,

@@ -17,7 +17,7 @@ use ovice_slack_runtime::{
     auth::{Caller, Rpc, Scope},
     peer_clients::IntegrationConfigPeer,
 };
-use ovice_slack_secrets::TokenCipher;
+use ovice_slack_secrets::{SealedToken, TokenCipher};
 use secrecy::SecretString;
 use sha2::{Digest, Sha256};
 use slack_client::{
@@ -31,6 +31,7 @@ use crate::{
     domain::{
         CONNECT_TTL, ConnectRefusal, Consent, DEFAULT_CONNECT_STARTS_PER_MINUTE, Link, LinkState,
         MAX_PENDING_CONNECTS_PER_PERSON, PendingConnect, USER_SCOPES, check_consent, item_visible,
+        legacy_token_context, token_context,
     },
     error::LinkError,
     store::{LinkStore, PutLink},
@@ -101,10 +102,6 @@ pub struct AccountLinks {
     connect: Option<ConnectConfig>,
     /// Connect starts per person, in this process.
     starts: Arc<PersonLimiter>,
-}
-
-fn link_context(org_id: &OrgId, user_id: &UserId) -> String {
-    format!("link:{org_id}:{user_id}")
 }
 
 /// What the callback's query says Slack answered, fit for a log line and a page: at most 64
@@ -422,7 +419,7 @@ impl AccountLinks {
             slack_user_id: owner.user_id.into(),
             slack_user_name: owner.name.clone(),
             scopes: access.authed_user_scopes,
-            token: self.cipher.seal(&user_token, &link_context(org_id, user_id))?,
+            token: self.cipher.seal(&user_token, &token_context(org_id, user_id))?,
             state: LinkState::Connected,
             state_reason: String::new(),
             connected_at: now,
@@ -498,7 +495,7 @@ impl AccountLinks {
                 Some(link) => {
                     let user_token = match link.state {
                         LinkState::Connected if with_tokens => {
-                            Some(self.cipher.open(&link.token, &link_context(org_id, user_id))?)
+                            Some(open_link_token(&self.cipher, &link.token, org_id, user_id)?.0)
                         }
                         LinkState::Connected | LinkState::NeedsReconnect => None,
                     };
@@ -534,16 +531,34 @@ impl AccountLinks {
     }
 }
 
-/// Re-seals every user token sealed with an older key with the active one (key rotation); a
-/// reconnect meanwhile wins. Returns how many were re-sealed.
+/// Opens a link's token: sealed with its row's context, or (sealed before that context existed) with
+/// the legacy one where that is unambiguous. Says whether it was the legacy one.
+fn open_link_token(
+    cipher: &TokenCipher,
+    sealed: &SealedToken,
+    org_id: &OrgId,
+    user_id: &UserId,
+) -> Result<(SecretString, bool), LinkError> {
+    match cipher.open(sealed, &token_context(org_id, user_id)) {
+        Ok(token) => Ok((token, false)),
+        Err(e) => match legacy_token_context(org_id, user_id) {
+            Some(legacy) => Ok((cipher.open(sealed, &legacy).map_err(|_| e)?, true)),
+            None => Err(e.into()),
+        },
+    }
+}
+
+/// Re-seals every user token sealed with an older key, or with the legacy context, with the active
+/// key and the row's context (key rotation, and the 2026-12 context change); a reconnect meanwhile
+/// wins. Returns how many were re-sealed.
 pub async fn reseal_tokens(store: &dyn LinkStore, cipher: &TokenCipher) -> Result<usize, LinkError> {
     let mut resealed = 0;
-    for (org_id, user_id, old) in store
-        .tokens_sealed_with_other_keys(cipher.active_key_id())
-        .await?
-    {
-        let token = cipher.open(&old, &link_context(&org_id, &user_id))?;
-        let new = cipher.seal(&token, &link_context(&org_id, &user_id))?;
+    for (org_id, user_id, old) in store.sealed_tokens().await? {
+        let (token, legacy) = open_link_token(cipher, &old, &org_id, &user_id)?;
+        if !legacy && old.key_id == cipher.active_key_id() {
+            continue;
+        }
+        let new = cipher.seal(&token, &token_context(&org_id, &user_id))?;
         if store.replace_token(&org_id, &user_id, &old, &new).await? {
             resealed += 1;
         }
@@ -554,6 +569,55 @@ pub async fn reseal_tokens(store: &dyn LinkStore, cipher: &TokenCipher) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A token sealed with the legacy context (before 2026-12) still opens where that context is
+    /// unambiguous, and `reseal-tokens` moves it to the row's context; the rest are left alone.
+    #[tokio::test]
+    async fn legacy_sealed_tokens_open_and_are_resealed() {
+        use ovice_slack_runtime::test_support::{Backend, fresh_database};
+        use ovice_slack_secrets::KeyRing;
+        use secrecy::ExposeSecret;
+
+        let (db, _guard) = fresh_database(Backend::Sqlite).await.unwrap();
+        let store = crate::store::open(&db).await.unwrap();
+        let cipher = TokenCipher::new(KeyRing::parse(&KeyRing::generate_entry("k1")).unwrap());
+        let (org, user) = (OrgId::new("org-1"), UserId::new("alice"));
+        let token = SecretString::from("xoxp-alice");
+        let legacy = cipher.seal(&token, "link:org-1:alice").unwrap();
+        let link = |user: &str, sealed: SealedToken| Link {
+            org_id: org.clone(),
+            user_id: UserId::new(user),
+            slack_team_id: "T1".into(),
+            slack_user_id: format!("U-{user}").into(),
+            slack_user_name: user.into(),
+            scopes: vec![],
+            token: sealed,
+            state: LinkState::Connected,
+            state_reason: String::new(),
+            connected_at: UnixMillis::from_millis(1),
+            updated_at: UnixMillis::from_millis(1),
+        };
+        store.put_link(&link("alice", legacy.clone())).await.unwrap();
+        let current = cipher
+            .seal(&token, &token_context(&org, &UserId::new("bob")))
+            .unwrap();
+        store.put_link(&link("bob", current)).await.unwrap();
+        let (opened, was_legacy) = open_link_token(&cipher, &legacy, &org, &user).unwrap();
+        assert_eq!((opened.expose_secret(), was_legacy), ("xoxp-alice", true));
+        assert_eq!(reseal_tokens(store.as_ref(), &cipher).await.unwrap(), 1);
+        let stored = store.get_link(&org, &user).await.unwrap().unwrap().token;
+        assert_eq!(
+            cipher
+                .open(&stored, &token_context(&org, &user))
+                .unwrap()
+                .expose_secret(),
+            "xoxp-alice"
+        );
+        assert_eq!(reseal_tokens(store.as_ref(), &cipher).await.unwrap(), 0);
+        // A legacy ciphertext of a row whose ids hold `:` does not open (it could be another row's).
+        let ambiguous = cipher.seal(&token, "link:a:b:c").unwrap();
+        assert!(open_link_token(&cipher, &ambiguous, &OrgId::new("a:b"), &UserId::new("c")).is_err());
+    }
 
     #[test]
     fn what_slack_said_is_one_short_line() {

@@ -39,3 +39,46 @@ impl Link {
         self.slack_team_id == *org_team_id
     }
 }
+
+/// The associated data a link's user token is sealed with, so that a ciphertext opens only in its
+/// own row. The org id's length comes first: no two (org, user) pairs share a context, whatever
+/// characters the ids hold.
+pub fn token_context(org_id: &OrgId, user_id: &UserId) -> String {
+    format!("link/v2:{}:{org_id}:{user_id}", org_id.as_str().len())
+}
+
+/// The context tokens were sealed with before 2026-12 (`link:{org}:{user}`), when it is unambiguous:
+/// only if neither id holds a `:` can no other row have the same one. `None` otherwise (such a token
+/// does not open; its person connects again).
+pub fn legacy_token_context(org_id: &OrgId, user_id: &UserId) -> Option<String> {
+    let plain = |id: &str| !id.contains(':');
+    (plain(org_id.as_str()) && plain(user_id.as_str())).then(|| format!("link:{org_id}:{user_id}"))
+}
+
+#[cfg(test)]
+mod context_tests {
+    use super::*;
+
+    #[test]
+    fn no_two_rows_share_a_sealing_context() {
+        let pairs = [
+            ("a:b", "c"),
+            ("a", "b:c"),
+            ("a:b:c", ""),
+            ("", "a:b:c"),
+            ("3:a", "b"),
+        ];
+        let contexts: std::collections::HashSet<_> = pairs
+            .iter()
+            .map(|(o, u)| token_context(&OrgId::new(*o), &UserId::new(*u)))
+            .collect();
+        assert_eq!(contexts.len(), pairs.len());
+        // The legacy form only where it could not be confused.
+        assert_eq!(
+            legacy_token_context(&OrgId::new("org-1"), &UserId::new("alice")).as_deref(),
+            Some("link:org-1:alice")
+        );
+        assert_eq!(legacy_token_context(&OrgId::new("a:b"), &UserId::new("c")), None);
+        assert_eq!(legacy_token_context(&OrgId::new("a"), &UserId::new("b:c")), None);
+    }
+}

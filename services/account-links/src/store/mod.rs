@@ -72,11 +72,8 @@ pub trait LinkStore: Send + Sync + 'static {
         reason: &str,
         now: UnixMillis,
     ) -> Result<bool, StoreError>;
-    /// User tokens sealed with another key than `active_key_id` (org, user, token).
-    async fn tokens_sealed_with_other_keys(
-        &self,
-        active_key_id: &str,
-    ) -> Result<Vec<SealedLinkToken>, StoreError>;
+    /// Every stored user token (org, user, token), for `reseal-tokens`.
+    async fn sealed_tokens(&self) -> Result<Vec<SealedLinkToken>, StoreError>;
     /// Replaces a link's sealed token, only if it is still `old` (a reconnect meanwhile wins).
     async fn replace_token(
         &self,

@@ -68,8 +68,8 @@ pub(super) const DELETE_LINK: &str = "DELETE FROM slack_links WHERE org_id = $1 
 pub(super) const MARK_NEEDS_RECONNECT: &str = "UPDATE slack_links SET state = 'needs_reconnect', \
      state_reason = $3, updated_at = $4 WHERE org_id = $1 AND user_id = $2 AND state = 'connected'";
 
-pub(super) const OTHER_KEY_TOKENS: &str = "SELECT org_id, user_id, token_key_id, token_ciphertext FROM slack_links \
-     WHERE token_key_id <> $1 ORDER BY org_id, user_id";
+pub(super) const SEALED_TOKENS: &str =
+    "SELECT org_id, user_id, token_key_id, token_ciphertext FROM slack_links ORDER BY org_id, user_id";
 
 pub(super) const REPLACE_TOKEN: &str = "UPDATE slack_links SET token_key_id = $5, token_ciphertext = $6 \
      WHERE org_id = $1 AND user_id = $2 AND token_key_id = $3 AND token_ciphertext = $4";
@@ -334,14 +334,9 @@ where
         Ok(DB::rows_affected(&r) > 0)
     }
 
-    async fn tokens_sealed_with_other_keys(
-        &self,
-        active_key_id: &str,
-    ) -> Result<Vec<SealedLinkToken>, StoreError> {
-        let rows: Vec<(String, String, String, Vec<u8>)> = sqlx::query_as(OTHER_KEY_TOKENS)
-            .bind(active_key_id)
-            .fetch_all(&self.pool)
-            .await?;
+    async fn sealed_tokens(&self) -> Result<Vec<SealedLinkToken>, StoreError> {
+        let rows: Vec<(String, String, String, Vec<u8>)> =
+            sqlx::query_as(SEALED_TOKENS).fetch_all(&self.pool).await?;
         Ok(rows
             .into_iter()
             .map(|(org, user, key_id, ciphertext)| {

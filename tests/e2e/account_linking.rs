@@ -7,7 +7,13 @@ use ovice_slack_proto::v1::{
     ResolveSlackUsersRequest, account_link_service_client::AccountLinkServiceClient,
     integration_config_service_client::IntegrationConfigServiceClient,
 };
-use ovice_slack_runtime::{auth::SpaceRole, db::Database, test_support::Backend};
+use std::time::Duration;
+
+use ovice_slack_runtime::{
+    auth::SpaceRole,
+    db::Database,
+    test_support::{Backend, eventually},
+};
 use reqwest::StatusCode;
 use rstest::rstest;
 use slack_emulator::{Emulator, EmulatorHandle, Fault, FaultKind, Seed};
@@ -15,7 +21,7 @@ use tonic::{Code, transport::Channel};
 
 use crate::support::{
     SlackUrls, TestServer, Who,
-    consent::{Consent, Decision, with_param},
+    consent::{CallbackPage, Consent, Decision, with_param},
     tokens::authed,
 };
 
@@ -682,7 +688,8 @@ fn member(user: &'static str, email: &'static str) -> Who {
 }
 
 /// Connect, with the person clicking Allow as `slack_user` of `team`.
-async fn connect_as(f: &mut Fixture, who: &Who, team: &str, slack_user: &str) {
+/// `who` starts Connect and `slack_user` of `team` clicks Allow: the page the callback shows.
+async fn consent_page(f: &mut Fixture, who: &Who, team: &str, slack_user: &str) -> CallbackPage {
     let consent = Consent::new();
     let url = f.begin(who).await;
     let callback = consent
@@ -694,7 +701,11 @@ async fn connect_as(f: &mut Fixture, who: &Who, team: &str, slack_user: &str) {
             },
         )
         .await;
-    let page = consent.open(&callback).await;
+    consent.open(&callback).await
+}
+
+async fn connect_as(f: &mut Fixture, who: &Who, team: &str, slack_user: &str) {
+    let page = consent_page(f, who, team, slack_user).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.html);
 }
 
@@ -835,7 +846,6 @@ async fn a_second_ovice_account_cannot_take_a_connected_slack_account(#[case] ba
 
     // Unverified: refused before any flow is stored.
     let mut unverified = Who::member("alice-2", "alice@acme.test", "space-1").claims();
-    unverified.email_verified = Some(false);
     for verified in [Some(false), None] {
         unverified.email_verified = verified;
         let mut request = tonic::Request::new(BeginSlackConnectRequest {
@@ -853,18 +863,7 @@ async fn a_second_ovice_account_cannot_take_a_connected_slack_account(#[case] ba
 
     // Verified, with the same email: Slack says the email is Alice's, and Alice's it stays.
     let second = Who::member("alice-2", "alice@acme.test", "space-1");
-    let consent = Consent::new();
-    let url = f.begin(&second).await;
-    let callback = consent
-        .decide(
-            &url,
-            Decision::Allow {
-                team: "T0ACME",
-                user: "U0ALICE",
-            },
-        )
-        .await;
-    let page = consent.open(&callback).await;
+    let page = consent_page(&mut f, &second, "T0ACME", "U0ALICE").await;
     assert_eq!(
         (page.status, page.outcome.as_str()),
         (StatusCode::CONFLICT, "slack_account_taken"),
@@ -880,5 +879,112 @@ async fn a_second_ovice_account_cannot_take_a_connected_slack_account(#[case] ba
     // Alice herself can connect again (a relink of the same Slack account).
     connect_as(&mut f, &ALICE, "T0ACME", "U0ALICE").await;
     assert_eq!(f.state_of(&ALICE).await, ConnectionState::Connected);
+    f.stop().await;
+}
+
+/// Alice's user token, as delivery would get it.
+async fn user_token_of(f: &mut Fixture, user: &str) -> String {
+    let users = f
+        .links
+        .resolve_slack_users(authed(
+            ResolveSlackUsersRequest {
+                org_id: "org-1".into(),
+                user_ids: vec![user.into()],
+                include_user_tokens: true,
+                ..Default::default()
+            },
+            &Who::Service,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .users;
+    let token = users[0].user_access_token.clone();
+    assert!(token.starts_with("xoxp-"), "{user} has no token");
+    token
+}
+
+/// The `auth.revoke` calls the emulator has answered, as (status, error).
+fn revokes(f: &Fixture) -> Vec<(u16, Option<String>)> {
+    f.slack
+        .calls()
+        .into_iter()
+        .filter(|c| c.method == "auth.revoke")
+        .map(|c| (c.status, c.error))
+        .collect()
+}
+
+async fn revoked_at_slack(f: &Fixture, token: &str) {
+    eventually(
+        "the token is revoked at Slack",
+        Duration::from_secs(10),
+        async || f.slack.is_token_revoked(token).then_some(()),
+    )
+    .await;
+}
+
+/// Tokens the service drops are revoked with Slack (auth.revoke, recorded by the emulator) and no
+/// longer work there: a refused consent's token, the old team's user token after a relink, the old
+/// bot token when the owner replaces the workspace, and the token of a Disconnect. A token another
+/// link still holds (Slack hands a user the same token again) is never revoked.
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn dropped_tokens_are_revoked_with_slack_and_held_ones_are_not(#[case] backend: Backend) {
+    let mut f = Fixture::start(backend).await;
+    connect_as(&mut f, &ALICE, "T0ACME", "U0ALICE").await;
+    let alice_acme = user_token_of(&mut f, "alice").await;
+
+    // Alice connects again: Slack hands back the same token, which is kept, not revoked.
+    connect_as(&mut f, &ALICE, "T0ACME", "U0ALICE").await;
+    assert_eq!(user_token_of(&mut f, "alice").await, alice_acme);
+    // A second ovice account with Alice's email consents as Alice: refused, and the token it was
+    // granted is Alice's own, still held by her link: not revoked either.
+    let second = Who::member("alice-2", "alice@acme.test", "space-1");
+    let page = consent_page(&mut f, &second, "T0ACME", "U0ALICE").await;
+    assert_eq!(page.outcome, "slack_account_taken");
+    // Bob consents as Carol: refused (the email is Bob's), and the token granted to Carol is revoked.
+    let page = consent_page(&mut f, &member("bob", "bob@acme.test"), "T0ACME", "U0CAROL").await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", page.html);
+    eventually(
+        "the refused consent's token is revoked",
+        Duration::from_secs(10),
+        async || (!revokes(&f).is_empty()).then_some(()),
+    )
+    .await;
+    assert_eq!(revokes(&f), [(200, None)], "only the refused consent's token");
+    assert!(!f.slack.is_token_revoked(&alice_acme));
+
+    // The owner moves the org to Globex: Acme's bot token is revoked. Alice connects there; her Acme
+    // token, replaced, is revoked too.
+    f.switch_to_globex().await;
+    revoked_at_slack(&f, "xoxb-acme-good").await;
+    connect_as(&mut f, &ALICE, "T0GLOBEX", "U0GALICE").await;
+    revoked_at_slack(&f, &alice_acme).await;
+    let alice_globex = user_token_of(&mut f, "alice").await;
+
+    // Disconnect: the Globex token is revoked, and Slack refuses it from then on.
+    f.links
+        .disconnect_slack(authed(
+            DisconnectSlackRequest {
+                org_id: "org-1".into(),
+            },
+            &ALICE,
+        ))
+        .await
+        .unwrap();
+    revoked_at_slack(&f, &alice_globex).await;
+    let slack = slack_client::SlackClient::new(slack_client::SlackClientConfig {
+        api_base_url: f.slack.api_url(),
+        timeout: Duration::from_secs(5),
+    })
+    .unwrap();
+    let refused = slack
+        .auth_test(&secrecy::SecretString::from(alice_globex))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Some("token_revoked"));
+    assert_eq!(revokes(&f).len(), 4, "{:?}", revokes(&f));
     f.stop().await;
 }

@@ -26,6 +26,7 @@ use ovice_slack_runtime::{
     test_support::Backend,
 };
 use secrecy::SecretString;
+use slack_emulator::BotTokenSeed;
 use tonic::{Code, Status, transport::Channel};
 
 use crate::{
@@ -253,6 +254,8 @@ fn deviation(rpc: Rpc, caller: Caller) -> Option<(Outcome, &'static str)> {
 }
 
 struct Clients {
+    /// The bot token PutSlackWorkspace sends: a fresh one after each delete, which revokes the last.
+    bot_token: String,
     config: IntegrationConfigServiceClient<Channel>,
     links: AccountLinkServiceClient<Channel>,
     gateway: ChatEventServiceClient<Channel>,
@@ -282,7 +285,7 @@ async fn call(c: &mut Clients, rpc: Rpc, token: Option<&str>, n: usize) -> Resul
             .put_slack_workspace(request(
                 PutSlackWorkspaceRequest {
                     org_id: org(),
-                    access_token: "xoxb-acme-good".into(),
+                    access_token: c.bot_token.clone(),
                     workspace_domain: "acme".into(),
                 },
                 token,
@@ -548,6 +551,7 @@ async fn every_rpc_answers_every_caller_as_the_spec_says() {
     let f = Fixture::start(Backend::Sqlite).await;
     let channel = f.server.channel().await;
     let mut clients = Clients {
+        bot_token: "xoxb-acme-good".into(),
         config: IntegrationConfigServiceClient::new(channel.clone()),
         links: AccountLinkServiceClient::new(channel.clone()),
         gateway: ChatEventServiceClient::new(channel.clone()),
@@ -593,7 +597,24 @@ async fn every_rpc_answers_every_caller_as_the_spec_says() {
             }
             cells.insert((rpc, caller), observed);
             if rpc == Rpc::DeleteSlackWorkspace && observed == Outcome::Allowed {
-                // Put the settings back, so the next cells run against a configured org.
+                // Put the settings back, so the next cells run against a configured org: with a new
+                // token of the same bot, as an owner would after the delete revoked the old one.
+                clients.bot_token = format!("xoxb-acme-matrix-{n}");
+                assert!(
+                    f.slack.add_bot_token(
+                        "T0ACME",
+                        BotTokenSeed {
+                            token: clients.bot_token.clone(),
+                            scopes: ["users:read", "users:read.email", "chat:write"]
+                                .map(String::from)
+                                .to_vec(),
+                            bot_user_id: "U0ACMEBOT".into(),
+                            bot_id: Some("B0ACMEBOT".into()),
+                            app_id: Some("A0OVICE".into()),
+                            bot_name: Some("ovice".into()),
+                        },
+                    )
+                );
                 call(&mut clients, Rpc::PutSlackWorkspace, Some(&owner), 0)
                     .await
                     .unwrap();

@@ -4,6 +4,7 @@
 use std::{net::SocketAddr, sync::Arc, time::Instant};
 
 use anyhow::Context;
+use ovice_slack_revocation::WorkerConfig;
 use ovice_slack_runtime::{
     Target,
     auth::{AuthInterceptor, JwtKeys, ServiceKey, ServiceTokens},
@@ -182,6 +183,8 @@ pub async fn run_resolved(
             .context("this target needs the token encryption keys")
     };
 
+    // Stops the token revocation workers, once the servers have stopped.
+    let stop_background = CancellationToken::new();
     let mut grpc = GrpcServerBuilder::new();
     let mut http_routes = http::base_routes();
     for target in args.target.iter() {
@@ -191,6 +194,8 @@ pub async fn run_resolved(
                     db: require(&db)?,
                     cipher: cipher()?,
                     slack: slack.clone(),
+                    revocation: WorkerConfig::default(),
+                    stop: stop_background.clone(),
                 };
                 let server = integration_config::start(deps, auth.clone(), max_bytes).await?;
                 peers.add_local(target, peer::in_process(server.clone()));
@@ -203,6 +208,8 @@ pub async fn run_resolved(
                     slack: slack.clone(),
                     integration_config: peers.channel(Target::IntegrationConfig)?,
                     connect: connect.clone(),
+                    revocation: WorkerConfig::default(),
+                    stop: stop_background.clone(),
                 };
                 let (server, routes) = account_links::start(deps, auth.clone(), max_bytes).await?;
                 peers.add_local(target, peer::in_process(server.clone()));
@@ -276,6 +283,7 @@ pub async fn run_resolved(
             );
         }
     }
+    stop_background.cancel();
     if let Some(db) = &db {
         db.close().await;
     }

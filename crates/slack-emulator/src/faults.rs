@@ -33,6 +33,10 @@ pub struct Fault {
     #[serde(default = "one")]
     pub count: u32,
     pub kind: FaultKind,
+    /// Do the call's work first (post the message, revoke the token…), then fail: the answer a
+    /// client gets says nothing of what Slack did, as with a real 5xx, reset or timeout.
+    #[serde(default)]
+    pub after_work: bool,
 }
 
 fn one() -> u32 {
@@ -45,7 +49,14 @@ impl Fault {
             method: None,
             count: 1,
             kind,
+            after_work: false,
         }
+    }
+
+    /// The fault hits after the work is done (see [`Fault::after_work`]).
+    pub fn after_work(mut self) -> Fault {
+        self.after_work = true;
+        self
     }
 
     pub fn times(mut self, count: u32) -> Fault {
@@ -82,6 +93,8 @@ pub struct FaultPlan {
 pub struct FaultDecision {
     pub delay: Duration,
     pub kind: Option<FaultKind>,
+    /// Misbehave only after the call's work is done.
+    pub after_work: bool,
 }
 
 impl FaultPlan {
@@ -111,6 +124,7 @@ impl FaultPlan {
             let fault = &mut self.queue[pos];
             fault.count = fault.count.saturating_sub(1);
             let kind = fault.kind.clone();
+            decision.after_work = fault.after_work;
             if fault.count == 0 {
                 self.queue.remove(pos);
             }
@@ -168,7 +182,8 @@ mod tests {
             plan.decide("x"),
             FaultDecision {
                 delay: Duration::from_millis(250),
-                kind: None
+                kind: None,
+                after_work: false,
             }
         );
     }

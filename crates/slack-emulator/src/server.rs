@@ -103,6 +103,15 @@ impl EmulatorHandle {
         self.shared.lock().set_token_status(token, TokenStatus::Revoked)
     }
 
+    /// Whether `token` was revoked (by `auth.revoke` or [`EmulatorHandle::revoke_token`]).
+    pub fn is_token_revoked(&self, token: &str) -> bool {
+        self.shared
+            .lock()
+            .tokens
+            .get(token)
+            .is_some_and(|t| t.status == TokenStatus::Revoked)
+    }
+
     /// Later calls with this token get `account_inactive`. False when the token is unknown.
     pub fn deactivate_token(&self, token: &str) -> bool {
         self.shared.lock().set_token_status(token, TokenStatus::Inactive)

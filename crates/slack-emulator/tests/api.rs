@@ -5,7 +5,7 @@ mod common;
 
 use reqwest::StatusCode;
 use serde_json::json;
-use slack_emulator::{BotTokenSeed, TokenKind};
+use slack_emulator::{BotTokenSeed, Fault, FaultKind, TokenKind};
 
 #[tokio::test]
 async fn auth_test_describes_a_bot_token_and_reports_its_scopes() {
@@ -57,6 +57,64 @@ async fn token_errors_use_slack_codes_with_http_200() {
         Some("account_inactive")
     );
     assert!(!h.slack.revoke_token("xoxb-unknown"));
+}
+
+/// auth.revoke: the token revokes itself, after which Slack refuses it everywhere; `test=1` only
+/// pretends. An unknown or missing token is refused like any other method.
+#[tokio::test]
+async fn auth_revoke_revokes_the_calling_token_and_test_mode_does_not() {
+    let h = common::start().await;
+    let pretend = h
+        .call("auth.revoke", Some("xoxb-acme-good"), &[("test", "1")])
+        .await;
+    assert_eq!(pretend.body, json!({"ok": true, "revoked": false}));
+    assert!(!h.slack.is_token_revoked("xoxb-acme-good"));
+    assert_eq!(
+        h.call("auth.test", Some("xoxb-acme-good"), &[]).await.body["ok"],
+        true
+    );
+
+    let revoked = h.call("auth.revoke", Some("xoxb-acme-good"), &[]).await;
+    assert_eq!(revoked.body, json!({"ok": true, "revoked": true}));
+    assert!(h.slack.is_token_revoked("xoxb-acme-good"));
+    for method in ["auth.test", "auth.revoke"] {
+        assert_eq!(
+            h.call(method, Some("xoxb-acme-good"), &[]).await.error(),
+            Some("token_revoked"),
+            "{method}"
+        );
+    }
+    // Another token of the same workspace is untouched.
+    assert_eq!(
+        h.call("auth.test", Some("xoxb-globex-good"), &[]).await.body["ok"],
+        true
+    );
+    assert_eq!(h.call("auth.revoke", None, &[]).await.error(), Some("not_authed"));
+    assert_eq!(
+        h.call("auth.revoke", Some("xoxb-nope"), &[]).await.error(),
+        Some("invalid_auth")
+    );
+}
+
+/// A fault `after_work` answers 503 although the work was done: the token is revoked all the same.
+#[tokio::test]
+async fn a_fault_after_the_work_hides_that_the_work_was_done() {
+    let h = common::start().await;
+    h.slack.inject_fault(
+        Fault::next(FaultKind::HttpStatus { status: 503 })
+            .on("auth.revoke")
+            .after_work(),
+    );
+    let answer = h.call("auth.revoke", Some("xoxb-acme-good"), &[]).await;
+    assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(h.slack.is_token_revoked("xoxb-acme-good"));
+    let calls = h.slack.calls();
+    let last = calls.last().unwrap();
+    assert_eq!((last.method.as_str(), last.status), ("auth.revoke", 503));
+    assert_eq!(
+        h.call("auth.revoke", Some("xoxb-acme-good"), &[]).await.error(),
+        Some("token_revoked")
+    );
 }
 
 #[tokio::test]

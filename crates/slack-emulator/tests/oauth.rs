@@ -361,3 +361,26 @@ async fn the_team_chosen_in_the_form_is_the_team_of_the_token() {
     assert_eq!(a.body["team"]["id"], "T0GLOBEX");
     assert_eq!(a.body["authed_user"]["id"], "U0GALICE");
 }
+
+/// Like Slack, a second consent by the same user returns the token they already have; once that is
+/// revoked, a consent mints a new one.
+#[tokio::test]
+async fn a_second_consent_returns_the_same_user_token_until_it_is_revoked() {
+    let h = common::start().await;
+    h.slack.add_redirect_uri(CLIENT, REDIRECT);
+    let challenge = pkce_s256(VERIFIER);
+    let grant = async || {
+        let code = allow_code(&h, "T0ACME", "U0BOB", &challenge).await;
+        let a = exchange(&h, &code, Some(VERIFIER), REDIRECT).await;
+        a.body["authed_user"]["access_token"].as_str().unwrap().to_owned()
+    };
+    let first = grant().await;
+    assert_eq!(grant().await, first);
+    assert!(h.slack.revoke_token(&first));
+    let third = grant().await;
+    assert_ne!(third, first);
+    assert_eq!(
+        h.call("auth.test", Some(&third), &[]).await.body["user_id"],
+        "U0BOB"
+    );
+}

@@ -11,8 +11,8 @@ use url::Url;
 
 use crate::error::{SlackError, TRANSIENT};
 use crate::types::{
-    AuthTest, AuthTestBody, OAuthAccessRequest, OAuthBody, OAuthV2Access, OpenBody, PostMessage,
-    PostedMessage, SlackUser, UserEnvelope, split_scopes,
+    AuthRevokeBody, AuthTest, AuthTestBody, OAuthAccessRequest, OAuthBody, OAuthV2Access, OpenBody,
+    PostMessage, PostedMessage, SlackUser, UserEnvelope, split_scopes,
 };
 
 /// Where Slack is and how long to wait for it.
@@ -118,6 +118,16 @@ impl SlackClient {
             bot_id: body.bot_id,
             scopes,
         })
+    }
+
+    /// `auth.revoke`: the token revokes itself. `Ok(true)` once Slack says it is revoked; a token Slack
+    /// already refuses (`token_revoked`, `invalid_auth`, `account_inactive`) comes back as that error,
+    /// for the caller to count as done.
+    pub async fn auth_revoke(&self, token: &SecretString) -> Result<bool, SlackError> {
+        const METHOD: &str = "auth.revoke";
+        let (_, bytes) = self.call(METHOD, Auth::Bearer(token), Body::Form(&[])).await?;
+        let body: AuthRevokeBody = parse(METHOD, &bytes)?;
+        Ok(body.revoked)
     }
 
     /// `users.lookupByEmail` (needs `users:read.email`). Sent as a form: Slack ignores JSON here.

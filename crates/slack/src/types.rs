@@ -29,6 +29,13 @@ pub(crate) struct AuthTestBody {
     pub bot_id: Option<String>,
 }
 
+/// `auth.revoke`'s answer.
+#[derive(Deserialize)]
+pub(crate) struct AuthRevokeBody {
+    #[serde(default)]
+    pub revoked: bool,
+}
+
 /// A Slack user as `users.info` and `users.lookupByEmail` return it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SlackUser {

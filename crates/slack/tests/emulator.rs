@@ -54,6 +54,22 @@ async fn auth_test_reports_the_workspace_bot_and_scopes() {
 }
 
 #[tokio::test]
+async fn a_revoked_token_is_refused_afterwards_and_a_second_revoke_says_so() {
+    let (slack, client) = setup().await;
+    let token = secret("xoxb-acme-good");
+    assert!(client.auth_revoke(&token).await.unwrap());
+    assert!(slack.is_token_revoked("xoxb-acme-good"));
+    let err = client.auth_test(&token).await.unwrap_err();
+    assert_eq!(err.code(), Some("token_revoked"));
+    let again = client.auth_revoke(&token).await.unwrap_err();
+    assert_eq!(
+        (again.code(), again.method()),
+        (Some("token_revoked"), Some("auth.revoke"))
+    );
+    assert_no_token(&again, "xoxb-acme-good");
+}
+
+#[tokio::test]
 async fn rejected_tokens_are_named_and_never_echoed() {
     let (slack, client) = setup().await;
     let err = client.auth_test(&secret("xoxb-not-a-token")).await.unwrap_err();

@@ -13,15 +13,16 @@ use ovice_slack_model::{
     BotCredentials, ConnectionState, OrgId, ResolvedUser, SlackTeamId, SlackUserId, SpaceRole, UnixMillis,
     UserId,
 };
+use ovice_slack_revocation::{Revocations, RevokeReason};
 use ovice_slack_runtime::{
     auth::{Caller, Rpc, Scope},
     peer_clients::IntegrationConfigPeer,
 };
 use ovice_slack_secrets::{SealedToken, TokenCipher};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 use slack_client::{
-    OAuthAccessRequest, SlackClient, SlackError,
+    OAuthAccessRequest, OAuthV2Access, SlackClient, SlackError,
     oauth::{AuthorizeParams, Pkce, random_state},
 };
 use url::Url;
@@ -102,6 +103,8 @@ pub struct AccountLinks {
     connect: Option<ConnectConfig>,
     /// Connect starts per person, in this process.
     starts: Arc<PersonLimiter>,
+    /// User tokens dropped here, on their way to `auth.revoke`.
+    revocations: Revocations,
 }
 
 /// What the callback's query says Slack answered, fit for a log line and a page: at most 64
@@ -132,6 +135,7 @@ impl AccountLinks {
         slack: SlackClient,
         workspaces: IntegrationConfigPeer,
         connect: Option<ConnectConfig>,
+        revocations: Revocations,
     ) -> Self {
         let per_minute = connect
             .as_ref()
@@ -143,6 +147,7 @@ impl AccountLinks {
             workspaces,
             connect,
             starts: Arc::new(RateLimiter::dashmap(Quota::per_minute(per_minute))),
+            revocations,
         }
     }
 
@@ -361,11 +366,42 @@ impl AccountLinks {
                 return Ok(CallbackOutcome::SlackUnavailable);
             }
         };
-        let Some(user_token) = access.authed_user_token else {
+        let Some(user_token) = access.authed_user_token.clone() else {
             return Ok(Refused(ConnectRefusal::SlackDenied(
                 "no user token granted".into(),
             )));
         };
+        let grantee = (
+            SlackTeamId::from(access.team_id.clone()),
+            SlackUserId::from(access.authed_user_id.clone()),
+        );
+        let outcome = self.keep_granted(&pending, access, &user_token, now).await;
+        if !matches!(outcome, Ok(CallbackOutcome::Connected { .. })) {
+            // Slack granted a token that is not kept: it must not stay alive at Slack, unless it is
+            // the one another link already holds (Slack gives a user the same token again).
+            let dropped = Dropped {
+                org_id,
+                token: &user_token,
+                team_id: &grantee.0,
+                slack_user_id: &grantee.1,
+                except: None,
+            };
+            self.revoke_unless_held(dropped, RevokeReason::ConsentRefused)
+                .await;
+        }
+        outcome
+    }
+
+    /// Checks 2–4 on a consent Slack granted, then the link (replacing, and revoking, an earlier one).
+    async fn keep_granted(
+        &self,
+        pending: &PendingConnect,
+        access: OAuthV2Access,
+        user_token: &SecretString,
+        now: UnixMillis,
+    ) -> Result<CallbackOutcome, LinkError> {
+        use CallbackOutcome::Refused;
+        let (org_id, user_id) = (&pending.org_id, &pending.user_id);
         let Some(ws) = self.workspaces.bot_credentials(org_id).await? else {
             return Ok(Refused(ConnectRefusal::WorkspaceGone));
         };
@@ -419,12 +455,13 @@ impl AccountLinks {
             slack_user_id: owner.user_id.into(),
             slack_user_name: owner.name.clone(),
             scopes: access.authed_user_scopes,
-            token: self.cipher.seal(&user_token, &token_context(org_id, user_id))?,
+            token: self.cipher.seal(user_token, &token_context(org_id, user_id))?,
             state: LinkState::Connected,
             state_reason: String::new(),
             connected_at: now,
             updated_at: now,
         };
+        let previous = self.store.get_link(org_id, user_id).await?;
         if self.store.put_link(&link).await? == PutLink::SlackUserTaken {
             tracing::info!(%org_id, %user_id, slack_user_id = %link.slack_user_id, "slack account linked to another ovice user");
             return Ok(Refused(ConnectRefusal::SlackAccountTaken {
@@ -433,6 +470,19 @@ impl AccountLinks {
             }));
         }
         tracing::info!(%org_id, %user_id, slack_user_id = %link.slack_user_id, "slack account connected");
+        if let Some(previous) = previous
+            && let Some(old) = self.dropped_token(&previous)
+            && old.expose_secret() != user_token.expose_secret()
+        {
+            let dropped = Dropped {
+                org_id,
+                token: &old,
+                team_id: &previous.slack_team_id,
+                slack_user_id: &previous.slack_user_id,
+                except: None,
+            };
+            self.revoke_unless_held(dropped, RevokeReason::Relinked).await;
+        }
         Ok(CallbackOutcome::Connected {
             slack_user_name: owner.name,
             domain: ws.workspace_domain,
@@ -440,12 +490,65 @@ impl AccountLinks {
         })
     }
 
+    /// Queues `dropped.token` for `auth.revoke` unless a link (other than the caller's own, being
+    /// removed) still holds it. When the links cannot be read, nothing is revoked: a token left alive
+    /// is the lesser harm than someone's working link broken.
+    async fn revoke_unless_held(&self, dropped: Dropped<'_>, reason: RevokeReason) {
+        let org_id = dropped.org_id;
+        let links = match self
+            .store
+            .links_of_slack_user(dropped.team_id, dropped.slack_user_id)
+            .await
+        {
+            Ok(links) => links,
+            Err(e) => {
+                tracing::warn!(%org_id, error = %e, reason = reason.as_str(), "could not check who else holds a dropped slack token; it is not revoked");
+                return;
+            }
+        };
+        let held = links.iter().any(|l| {
+            let own = &l.org_id == org_id && Some(&l.user_id) == dropped.except;
+            !own && open_link_token(&self.cipher, &l.token, &l.org_id, &l.user_id)
+                .is_ok_and(|(t, _)| t.expose_secret() == dropped.token.expose_secret())
+        });
+        if held {
+            tracing::info!(%org_id, reason = reason.as_str(), "a dropped slack token is still held by another link; not revoked");
+            return;
+        }
+        self.revocations
+            .enqueue_or_log(org_id, dropped.token, reason)
+            .await;
+    }
+
+    /// The token of a link being dropped, for revocation; `None` (logged) when it cannot be opened.
+    fn dropped_token(&self, link: &Link) -> Option<SecretString> {
+        match open_link_token(&self.cipher, &link.token, &link.org_id, &link.user_id) {
+            Ok((token, _)) => Some(token),
+            Err(e) => {
+                tracing::warn!(org_id = %link.org_id, user_id = %link.user_id, error = %e, "a dropped link's token cannot be opened; it is not revoked with Slack");
+                None
+            }
+        }
+    }
+
+    /// Removes the caller's link. Its token is queued for revocation first: should the removal then
+    /// fail, the person asked for it gone anyway, and a retry finds nothing left to revoke.
     pub async fn disconnect(&self, caller: &Caller, org_id: &OrgId) -> Result<bool, LinkError> {
         caller.authorize(Rpc::DisconnectSlack, Scope::Org(org_id.as_str()))?;
-        let removed = self
-            .store
-            .delete_link(org_id, &UserId::new(caller.subject.as_str()))
-            .await?;
+        let user_id = UserId::new(caller.subject.as_str());
+        if let Some(link) = self.store.get_link(org_id, &user_id).await?
+            && let Some(token) = self.dropped_token(&link)
+        {
+            let dropped = Dropped {
+                org_id,
+                token: &token,
+                team_id: &link.slack_team_id,
+                slack_user_id: &link.slack_user_id,
+                except: Some(&user_id),
+            };
+            self.revoke_unless_held(dropped, RevokeReason::Disconnected).await;
+        }
+        let removed = self.store.delete_link(org_id, &user_id).await?;
         tracing::info!(%org_id, user_id = %caller.subject, removed, "slack disconnect");
         Ok(removed)
     }
@@ -529,6 +632,16 @@ impl AccountLinks {
         }
         Ok(marked)
     }
+}
+
+/// A user token this service no longer keeps, and whose it was.
+struct Dropped<'a> {
+    org_id: &'a OrgId,
+    token: &'a SecretString,
+    team_id: &'a SlackTeamId,
+    slack_user_id: &'a SlackUserId,
+    /// The link being removed, which holds the token until then and does not count as keeping it.
+    except: Option<&'a UserId>,
 }
 
 /// Opens a link's token: sealed with its row's context, or (sealed before that context existed) with

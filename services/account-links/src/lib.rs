@@ -11,11 +11,13 @@ mod pages;
 pub mod store;
 
 use ovice_slack_proto::v1::account_link_service_server::AccountLinkServiceServer;
+use ovice_slack_revocation::{Revocations, TokenKind, WorkerConfig};
 use ovice_slack_runtime::{
     auth::AuthInterceptor, db::Database, peer::GrpcChannel, peer_clients::IntegrationConfigPeer,
 };
 use ovice_slack_secrets::TokenCipher;
 use slack_client::SlackClient;
+use tokio_util::sync::CancellationToken;
 use tonic::service::interceptor::InterceptedService;
 
 pub use app::{AccountLinks, ConnectConfig};
@@ -35,6 +37,10 @@ pub struct Deps {
     pub integration_config: GrpcChannel,
     /// `None` when the operator has not configured the Slack app: Connect then says so.
     pub connect: Option<ConnectConfig>,
+    /// The worker that revokes dropped user tokens with Slack.
+    pub revocation: WorkerConfig,
+    /// Stops that worker.
+    pub stop: CancellationToken,
 }
 
 /// Re-seals the user tokens with the active key (the `reseal-tokens` command, after a key rotation).
@@ -43,15 +49,25 @@ pub async fn reseal_tokens(db: &Database, cipher: &TokenCipher) -> anyhow::Resul
     Ok(app::reseal_tokens(store.as_ref(), cipher).await?)
 }
 
-/// Runs the migrations and builds the gRPC server and the HTTP routes of the callback.
+/// Runs the migrations, starts the worker that revokes dropped user tokens, and builds the gRPC
+/// server and the HTTP routes of the callback.
 pub async fn start(
     deps: Deps,
     auth: AuthInterceptor,
     max_request_bytes: usize,
 ) -> anyhow::Result<(Server, axum::Router)> {
     let store = store::open(&deps.db).await?;
+    let revocations = Revocations::open(&deps.db, deps.cipher.clone(), TokenKind::User).await?;
+    revocations.spawn_worker(deps.slack.clone(), deps.revocation, deps.stop);
     let workspaces = IntegrationConfigPeer::new(deps.integration_config);
-    let app = AccountLinks::new(store, deps.cipher, deps.slack, workspaces, deps.connect);
+    let app = AccountLinks::new(
+        store,
+        deps.cipher,
+        deps.slack,
+        workspaces,
+        deps.connect,
+        revocations,
+    );
     let routes = callback::routes(app.clone());
     let server = AccountLinkServiceServer::new(AccountLinksGrpc::new(app))
         .max_decoding_message_size(max_request_bytes);

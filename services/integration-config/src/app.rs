@@ -3,9 +3,10 @@
 use std::sync::Arc;
 
 use ovice_slack_model::{OrgId, SlackTeamId, UnixMillis};
+use ovice_slack_revocation::{Revocations, RevokeReason};
 use ovice_slack_runtime::auth::{Caller, Rpc, Scope};
 use ovice_slack_secrets::TokenCipher;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use slack_client::{SlackClient, SlackError};
 
 use crate::{
@@ -51,6 +52,8 @@ pub struct IntegrationConfig {
     store: Arc<dyn WorkspaceStore>,
     cipher: TokenCipher,
     slack: SlackClient,
+    /// Bot tokens dropped here, on their way to `auth.revoke`.
+    revocations: Revocations,
 }
 
 fn token_context(org_id: &OrgId) -> String {
@@ -58,8 +61,52 @@ fn token_context(org_id: &OrgId) -> String {
 }
 
 impl IntegrationConfig {
-    pub fn new(store: Arc<dyn WorkspaceStore>, cipher: TokenCipher, slack: SlackClient) -> Self {
-        Self { store, cipher, slack }
+    pub fn new(
+        store: Arc<dyn WorkspaceStore>,
+        cipher: TokenCipher,
+        slack: SlackClient,
+        revocations: Revocations,
+    ) -> Self {
+        Self {
+            store,
+            cipher,
+            slack,
+            revocations,
+        }
+    }
+
+    /// Queues a dropped bot token for `auth.revoke`, unless another org's settings still hold it.
+    /// Slack's revoking a bot token does not uninstall the owner's app, but it deactivates that bot
+    /// user, which is why a replacement by the same bot user of the same team revokes nothing.
+    async fn revoke_unless_held(&self, dropped: &StoredWorkspace, reason: RevokeReason) {
+        let org_id = &dropped.workspace.org_id;
+        let token = match self.cipher.open(&dropped.token, &token_context(org_id)) {
+            Ok(token) => token,
+            Err(e) => {
+                tracing::warn!(%org_id, error = %e, "a dropped bot token cannot be opened; it is not revoked with Slack");
+                return;
+            }
+        };
+        let others = match self.store.workspaces_of_team(&dropped.workspace.team_id).await {
+            Ok(others) => others,
+            Err(e) => {
+                tracing::warn!(%org_id, error = %e, "could not check which orgs hold a dropped bot token; it is not revoked");
+                return;
+            }
+        };
+        let held = others.iter().any(|o| {
+            let other = &o.workspace.org_id;
+            other != org_id
+                && self
+                    .cipher
+                    .open(&o.token, &token_context(other))
+                    .is_ok_and(|t| t.expose_secret() == token.expose_secret())
+        });
+        if held {
+            tracing::info!(%org_id, "a dropped bot token is still used by another org; not revoked");
+            return;
+        }
+        self.revocations.enqueue_or_log(org_id, &token, reason).await;
     }
 
     pub async fn put(&self, caller: &Caller, request: PutWorkspace) -> Result<Workspace, ConfigError> {
@@ -115,6 +162,14 @@ impl IntegrationConfig {
             .await?;
         let action = AuditAction::of_put(outcome.previous_team_id.as_ref(), &workspace.team_id);
         tracing::info!(%org_id, team_id = %workspace.team_id, action = action.as_str(), "slack workspace saved");
+        if let Some(previous) = outcome.previous
+            && !(previous.workspace.team_id == workspace.team_id
+                && previous.workspace.bot_user_id == workspace.bot_user_id)
+        {
+            // Another bot (or another team) replaced it: the old bot's token is no longer used here.
+            self.revoke_unless_held(&previous, RevokeReason::WorkspaceReplaced)
+                .await;
+        }
         Ok(workspace)
     }
 
@@ -132,6 +187,11 @@ impl IntegrationConfig {
             detail: "settings removed; delivery for the organization stops".into(),
             occurred_at: UnixMillis::now(),
         };
+        // Queued before the removal: should the removal fail, the owner asked for it gone anyway.
+        if let Some(stored) = self.store.get(org_id).await? {
+            self.revoke_unless_held(&stored, RevokeReason::WorkspaceRemoved)
+                .await;
+        }
         let deleted = self.store.delete(org_id, &audit).await?;
         tracing::info!(%org_id, deleted, "slack workspace delete");
         Ok(deleted)

@@ -8,9 +8,11 @@ mod grpc;
 pub mod store;
 
 use ovice_slack_proto::v1::integration_config_service_server::IntegrationConfigServiceServer;
+use ovice_slack_revocation::{Revocations, TokenKind, WorkerConfig};
 use ovice_slack_runtime::{auth::AuthInterceptor, db::Database};
 use ovice_slack_secrets::TokenCipher;
 use slack_client::SlackClient;
+use tokio_util::sync::CancellationToken;
 use tonic::service::interceptor::InterceptedService;
 
 pub use app::IntegrationConfig;
@@ -25,6 +27,10 @@ pub struct Deps {
     pub db: Database,
     pub cipher: TokenCipher,
     pub slack: SlackClient,
+    /// The worker that revokes dropped bot tokens with Slack.
+    pub revocation: WorkerConfig,
+    /// Stops that worker.
+    pub stop: CancellationToken,
 }
 
 /// Re-seals the bot tokens with the active key (the `reseal-tokens` command, after a key rotation).
@@ -33,10 +39,12 @@ pub async fn reseal_tokens(db: &Database, cipher: &TokenCipher) -> anyhow::Resul
     Ok(app::reseal_tokens(store.as_ref(), cipher).await?)
 }
 
-/// Runs the migrations and builds the service.
+/// Runs the migrations, starts the worker that revokes dropped bot tokens, and builds the service.
 pub async fn start(deps: Deps, auth: AuthInterceptor, max_request_bytes: usize) -> anyhow::Result<Server> {
     let store = store::open(&deps.db).await?;
-    let app = IntegrationConfig::new(store, deps.cipher, deps.slack);
+    let revocations = Revocations::open(&deps.db, deps.cipher.clone(), TokenKind::Bot).await?;
+    revocations.spawn_worker(deps.slack.clone(), deps.revocation, deps.stop);
+    let app = IntegrationConfig::new(store, deps.cipher, deps.slack, revocations);
     let server = IntegrationConfigServiceServer::new(IntegrationConfigGrpc::new(app))
         .max_decoding_message_size(max_request_bytes);
     Ok(InterceptedService::new(server, auth))

@@ -1,11 +1,15 @@
 //! `auth.test`: who the token is. Special tier (hundreds per minute), so never rate limited here.
+//! `auth.revoke`: the token revokes itself (Tier 3).
 
 use std::time::Instant;
 
 use serde_json::json;
 
-use super::{ApiReply, ApiRequest, authenticate};
-use crate::state::State;
+use super::{ApiReply, ApiRequest, authenticate, parse_bool};
+use crate::{
+    limits::LimitClass,
+    state::{State, TokenStatus},
+};
 
 pub fn test(state: &mut State, req: &ApiRequest, now: Instant) -> ApiReply {
     let caller = match authenticate(state, req, None, &[], None, now) {
@@ -32,4 +36,26 @@ pub fn test(state: &mut State, req: &ApiRequest, now: Instant) -> ApiReply {
         reply = reply.with(json!({"bot_id": bot_id, "app_id": info.app_id()}));
     }
     caller.reply(reply, &[])
+}
+
+/// Slack revokes the token the call is made with; `test=1` answers without revoking (`revoked:
+/// false`). From then on the token gets `token_revoked` everywhere, this method included.
+pub fn revoke(state: &mut State, req: &ApiRequest, now: Instant) -> ApiReply {
+    let caller = match authenticate(
+        state,
+        req,
+        None,
+        &[],
+        Some((LimitClass::Tier3, "auth.revoke")),
+        now,
+    ) {
+        Ok(caller) => caller,
+        Err(reply) => return *reply,
+    };
+    let test = parse_bool(req.arg("test")).unwrap_or(false);
+    if !test && let Some(token) = req.token() {
+        let token = token.to_owned();
+        state.set_token_status(&token, TokenStatus::Revoked);
+    }
+    caller.reply(ApiReply::ok(json!({ "revoked": !test })), &[])
 }

@@ -59,7 +59,7 @@ impl ApiRequest {
 
     /// Slack takes the token from the Authorization header, or else a `token` argument (never
     /// from a JSON body: JSON requires the header).
-    fn token(&self) -> Option<&str> {
+    pub(crate) fn token(&self) -> Option<&str> {
         self.bearer
             .as_deref()
             .or_else(|| self.form_arg("token"))
@@ -239,14 +239,23 @@ async fn handle(
     if !decision.delay.is_zero() {
         tokio::time::sleep(decision.delay).await;
     }
-    if let Some((response, status, error)) = decision.kind.and_then(fault_response) {
-        record(&shared, &method, status, error, at);
-        return response;
-    }
+    let fault = decision.kind.and_then(fault_response);
+    let fault = match fault {
+        Some((response, status, error)) if !decision.after_work => {
+            record(&shared, &method, status, error, at);
+            return response;
+        }
+        other => other,
+    };
     let reply = match parse_request(req).await {
         Ok(api_req) => dispatch(&mut shared.lock(), &method, &api_req, at),
         Err(reply) => reply,
     };
+    if let Some((response, status, error)) = fault {
+        // The work above is done; the caller only sees the failure.
+        record(&shared, &method, status, error, at);
+        return response;
+    }
     record(&shared, &method, reply.status.as_u16(), reply.error.clone(), at);
     tracing::debug!(
         method,
@@ -260,6 +269,7 @@ async fn handle(
 fn dispatch(state: &mut State, method: &str, req: &ApiRequest, now: Instant) -> ApiReply {
     match method {
         "auth.test" => auth::test(state, req, now),
+        "auth.revoke" => auth::revoke(state, req, now),
         "users.info" => users::info(state, req, now),
         "users.lookupByEmail" => users::lookup_by_email(state, req, now),
         "conversations.open" => conversations::open(state, req, now),

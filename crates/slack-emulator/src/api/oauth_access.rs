@@ -77,27 +77,48 @@ pub fn access(state: &mut State, req: &ApiRequest, now: Instant) -> ApiReply {
     reply
 }
 
-/// `authed_user`, with a fresh user token when user scopes were granted.
+/// `authed_user`, with a user token when user scopes were granted. Like Slack, a user who already
+/// granted this app a token that still works gets that same token again (its scopes widened), so a
+/// client that revokes "the old token" after a new consent revokes the one it just received; only
+/// once it is revoked does a consent mint a new one.
 fn authed_user(state: &mut State, code: &AuthCode, app_id: &str) -> Value {
     if code.user_scopes.is_empty() {
         return json!({"id": code.user_id});
     }
-    let token = format!("xoxp-{}", random_hex(24));
-    state.tokens.insert(
-        token.clone(),
-        TokenInfo {
-            team_id: code.team_id.clone(),
-            scopes: code.user_scopes.clone(),
-            owner: TokenOwner::User {
-                user_id: code.user_id.clone(),
-                app_id: app_id.to_owned(),
-            },
-            status: TokenStatus::Active,
-        },
-    );
+    let live = state.tokens.iter_mut().find(|(_, t)| {
+        t.status == TokenStatus::Active
+            && t.team_id == code.team_id
+            && matches!(&t.owner, TokenOwner::User { user_id, app_id: a } if *user_id == code.user_id && a == app_id)
+    });
+    let (token, scopes) = match live {
+        Some((token, info)) => {
+            for scope in &code.user_scopes {
+                if !info.scopes.contains(scope) {
+                    info.scopes.push(scope.clone());
+                }
+            }
+            (token.clone(), info.scopes.clone())
+        }
+        None => {
+            let token = format!("xoxp-{}", random_hex(24));
+            state.tokens.insert(
+                token.clone(),
+                TokenInfo {
+                    team_id: code.team_id.clone(),
+                    scopes: code.user_scopes.clone(),
+                    owner: TokenOwner::User {
+                        user_id: code.user_id.clone(),
+                        app_id: app_id.to_owned(),
+                    },
+                    status: TokenStatus::Active,
+                },
+            );
+            (token, code.user_scopes.clone())
+        }
+    };
     json!({
         "id": code.user_id,
-        "scope": code.user_scopes.join(","),
+        "scope": scopes.join(","),
         "access_token": token,
         "token_type": "user",
     })

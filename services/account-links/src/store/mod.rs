@@ -7,7 +7,7 @@ mod tests;
 
 use std::sync::Arc;
 
-use ovice_slack_model::{OrgId, SlackTeamId, UnixMillis, UserId};
+use ovice_slack_model::{OrgId, SlackTeamId, SlackUserId, UnixMillis, UserId};
 use ovice_slack_runtime::db::{Database, DbError};
 
 use crate::domain::{Link, PendingConnect};
@@ -54,6 +54,13 @@ pub trait LinkStore: Send + Sync + 'static {
     /// ovice user of the org: one Slack account belongs to at most one ovice account (index 2003).
     async fn put_link(&self, link: &Link) -> Result<PutLink, StoreError>;
     async fn delete_link(&self, org_id: &OrgId, user_id: &UserId) -> Result<bool, StoreError>;
+    /// Every link (of any org) to this Slack user: Slack hands one user the same token in each org
+    /// that connects them, so a token is revoked only when no other link still holds it.
+    async fn links_of_slack_user(
+        &self,
+        team_id: &SlackTeamId,
+        slack_user_id: &SlackUserId,
+    ) -> Result<Vec<Link>, StoreError>;
     /// The org's links made in Slack team `team_id`, ordered by user id, after `after_user_id`. Links
     /// of an earlier team are left out here, in the query, so that a page is full whenever more
     /// current links follow it.

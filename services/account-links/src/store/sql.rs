@@ -3,7 +3,7 @@
 
 use ovice_slack_secrets::SealedToken;
 
-use ovice_slack_model::{OrgId, SlackTeamId, UnixMillis, UserId};
+use ovice_slack_model::{OrgId, SlackTeamId, SlackUserId, UnixMillis, UserId};
 use ovice_slack_runtime::db::SqlBackend;
 
 use super::{LinkStore, PutLink, SealedLinkToken, StoreError};
@@ -42,6 +42,10 @@ pub(super) fn select_links(count: usize) -> String {
         "SELECT {LINK_COLUMNS} FROM slack_links WHERE org_id = $1 AND user_id IN ({})",
         ids.join(", ")
     )
+}
+
+pub(super) fn links_of_slack_user() -> String {
+    format!("SELECT {LINK_COLUMNS} FROM slack_links WHERE slack_team_id = $1 AND slack_user_id = $2")
 }
 
 pub(super) fn list_links() -> String {
@@ -298,6 +302,19 @@ where
             .execute(&self.pool)
             .await?;
         Ok(DB::rows_affected(&r) > 0)
+    }
+
+    async fn links_of_slack_user(
+        &self,
+        team_id: &SlackTeamId,
+        slack_user_id: &SlackUserId,
+    ) -> Result<Vec<Link>, StoreError> {
+        let rows: Vec<LinkRow> = sqlx::query_as(sqlx::AssertSqlSafe(links_of_slack_user()))
+            .bind(team_id.as_str())
+            .bind(slack_user_id.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.into_iter().map(Link::try_from).collect()
     }
 
     async fn list_links(

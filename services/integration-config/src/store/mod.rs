@@ -34,6 +34,8 @@ pub struct StoredWorkspace {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PutOutcome {
     pub previous_team_id: Option<SlackTeamId>,
+    /// The settings the put replaced (their token is the one to revoke).
+    pub previous: Option<StoredWorkspace>,
 }
 
 #[async_trait::async_trait]
@@ -42,6 +44,9 @@ pub trait WorkspaceStore: Send + Sync + 'static {
     /// Inserts or replaces the org's settings and writes the audit entry, in one transaction. The
     /// audit action is derived from the team the org had before.
     async fn put(&self, ws: &StoredWorkspace, audit: &AuditNote) -> Result<PutOutcome, StoreError>;
+    /// The settings of every org that uses Slack team `team_id`: one bot token may be pasted into
+    /// several orgs, and is revoked only when none of them keeps it.
+    async fn workspaces_of_team(&self, team_id: &SlackTeamId) -> Result<Vec<StoredWorkspace>, StoreError>;
     /// Removes the settings (and writes the audit entry) when there are any.
     async fn delete(&self, org_id: &OrgId, audit: &AuditEntry) -> Result<bool, StoreError>;
     /// Marks the token invalid when the org still has the team the report is about (`None`: any).

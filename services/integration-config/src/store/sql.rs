@@ -23,6 +23,10 @@ pub(super) const UPSERT_WORKSPACE: &str = "INSERT INTO slack_workspaces (org_id,
 
 pub(super) const INSERT_AUDIT: &str = "INSERT INTO slack_workspace_audit (org_id, actor, action, detail, occurred_at) VALUES ($1, $2, $3, $4, $5)";
 
+pub(super) const SELECT_TEAM_WORKSPACES: &str = "SELECT org_id, team_id, team_name, workspace_domain, bot_user_id, \
+     scopes, token_key_id, token_ciphertext, status, status_reason, updated_at, updated_by \
+     FROM slack_workspaces WHERE team_id = $1";
+
 pub(super) const DELETE_WORKSPACE: &str = "DELETE FROM slack_workspaces WHERE org_id = $1";
 
 pub(super) const MARK_INVALID: &str = "UPDATE slack_workspaces SET status = 'token_invalid', status_reason = $3, \
@@ -172,7 +176,8 @@ where
                 .bind(ws.workspace.org_id.as_str())
                 .fetch_optional(&mut *tx)
                 .await?;
-        let previous_team_id = previous.map(|p| SlackTeamId::new(p.team_id));
+        let previous = previous.map(StoredWorkspace::try_from).transpose()?;
+        let previous_team_id = previous.as_ref().map(|p| p.workspace.team_id.clone());
         let w = &ws.workspace;
         sqlx::query(UPSERT_WORKSPACE)
             .bind(w.org_id.as_str())
@@ -192,7 +197,18 @@ where
         let entry = audit.entry(AuditAction::of_put(previous_team_id.as_ref(), &w.team_id));
         insert_audit(&entry).execute(&mut *tx).await?;
         tx.commit().await?;
-        Ok(PutOutcome { previous_team_id })
+        Ok(PutOutcome {
+            previous_team_id,
+            previous,
+        })
+    }
+
+    async fn workspaces_of_team(&self, team_id: &SlackTeamId) -> Result<Vec<StoredWorkspace>, StoreError> {
+        let rows: Vec<WorkspaceRow> = sqlx::query_as(SELECT_TEAM_WORKSPACES)
+            .bind(team_id.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.into_iter().map(StoredWorkspace::try_from).collect()
     }
 
     async fn delete(&self, org_id: &OrgId, audit: &AuditEntry) -> Result<bool, StoreError> {

@@ -6,7 +6,8 @@ variable), and the other way round.
 What each target reads is decided in bin/ovice-slack/src/serve.rs (`Resolved::from_args`): the
 database for every target but the gateway, the token encryption keys for integration-config and
 account-links, the Slack client secret for account-links, a service key for every target that calls
-another, the key set for every target another calls. The table below says the same per workload.
+another, the key set for every target another calls; in the microservices form each workload also
+has its own certificate (mutual TLS). The table below says the same per workload.
 
 usage: check-deploy-secrets.py OVERLAY RENDERED.yaml
 """
@@ -14,16 +15,22 @@ import sys
 
 import yaml
 
-# The file each Secret or ConfigMap provides (secret.example.yaml).
+# The files each Secret or ConfigMap provides (secret.example.yaml; the TLS Secrets are cert-manager's,
+# cert-manager.example.yaml).
+TLS_FILES = ("tls.crt", "tls.key", "ca.crt")
 FILES = {
-    "ovice-slack-jwt": "jwt-secret",
-    "ovice-slack-database": "database-url",
-    "ovice-slack-encryption": "encryption-keys",
-    "ovice-slack-slack-app": "slack-client-secret",
-    "ovice-slack-service-key-gateway": "service-key.pem",
-    "ovice-slack-service-key-account-links": "service-key.pem",
-    "ovice-slack-service-key-delivery": "service-key.pem",
-    "ovice-slack-service-keys": "service-keys.json",
+    "ovice-slack-jwt": ("jwt-secret",),
+    "ovice-slack-database": ("database-url",),
+    "ovice-slack-encryption": ("encryption-keys",),
+    "ovice-slack-slack-app": ("slack-client-secret",),
+    "ovice-slack-service-key-gateway": ("service-key.pem",),
+    "ovice-slack-service-key-account-links": ("service-key.pem",),
+    "ovice-slack-service-key-delivery": ("service-key.pem",),
+    "ovice-slack-service-keys": ("service-keys.json",),
+    "ovice-slack-tls-gateway": TLS_FILES,
+    "ovice-slack-tls-integration-config": TLS_FILES,
+    "ovice-slack-tls-account-links": TLS_FILES,
+    "ovice-slack-tls-delivery": TLS_FILES,
 }
 
 USES = {
@@ -32,17 +39,19 @@ USES = {
         "ovice-slack": {"ovice-slack-jwt", "ovice-slack-encryption", "ovice-slack-slack-app"},
     },
     "microservices": {
-        "gateway": {"ovice-slack-jwt", "ovice-slack-service-key-gateway"},
+        # Each also has its own certificate for mutual TLS (OVICE_SLACK_TLS_*_FILE).
+        "gateway": {"ovice-slack-jwt", "ovice-slack-service-key-gateway", "ovice-slack-tls-gateway"},
         "integration-config": {
             "ovice-slack-jwt", "ovice-slack-database", "ovice-slack-encryption", "ovice-slack-service-keys",
+            "ovice-slack-tls-integration-config",
         },
         "account-links": {
             "ovice-slack-jwt", "ovice-slack-database", "ovice-slack-encryption", "ovice-slack-slack-app",
-            "ovice-slack-service-key-account-links", "ovice-slack-service-keys",
+            "ovice-slack-service-key-account-links", "ovice-slack-service-keys", "ovice-slack-tls-account-links",
         },
         "delivery": {
             "ovice-slack-jwt", "ovice-slack-database", "ovice-slack-service-key-delivery",
-            "ovice-slack-service-keys",
+            "ovice-slack-service-keys", "ovice-slack-tls-delivery",
         },
         "ovice-slack-migrate": {"ovice-slack-database"},
     },
@@ -100,7 +109,7 @@ def main(overlay, path):
         for missing in sorted(want - secrets):
             errors.append(f"{name}: does not mount {missing}, which its target needs")
         # Every mounted file is read (a *_FILE variable points at it), and every *_FILE is mounted.
-        files = {f"{mounted[s]}/{FILES[s]}" for s in secrets if mounted[s]}
+        files = {f"{mounted[s]}/{f}" for s in secrets if mounted[s] for f in FILES[s]}
         told = {}
         for c in spec.get("containers", []):
             variables = {}

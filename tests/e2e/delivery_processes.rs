@@ -96,7 +96,7 @@ pub fn start(extra: &[&str], common: &[String], env: &[(&str, &str)]) -> ServePr
 
 /// Puts the Acme workspace for org-1 (through `process`'s IntegrationConfigService).
 pub async fn put_workspace(process: &ServeProcess) {
-    IntegrationConfigServiceClient::new(channel(&process.grpc_addr).await)
+    IntegrationConfigServiceClient::new(process.channel().await)
         .put_slack_workspace(authed(
             PutSlackWorkspaceRequest {
                 org_id: "org-1".into(),
@@ -116,7 +116,7 @@ pub async fn set_up_org(process: &ServeProcess, users: &[(String, String)], put:
         put_workspace(process).await;
     }
     let mut links = ovice_slack_proto::v1::account_link_service_client::AccountLinkServiceClient::new(
-        channel(&process.grpc_addr).await,
+        process.channel().await,
     );
     let consent = Consent::new();
     for (user, slack_id) in users {

@@ -335,7 +335,7 @@ async fn delivery_errors_keep_their_code_and_an_unreachable_delivery_is_unavaila
 
     let unreachable = gateway::server(
         GatewayDeps {
-            delivery: peer::remote("http://127.0.0.1:1", Duration::from_secs(2)).unwrap(),
+            delivery: peer::remote("http://127.0.0.1:1", Duration::from_secs(2), None).unwrap(),
             config: GatewayConfig::default(),
         },
         h.auth.clone(),

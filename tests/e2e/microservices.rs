@@ -1,12 +1,13 @@
 //! The microservices overlay on one machine: four processes, one per target, configured the way the
-//! Kubernetes manifests configure them (the same environment variables, secrets as mounted files),
-//! on PostgreSQL; the delivery scenario passes through the gateway.
+//! Kubernetes manifests configure them (the same environment variables, secrets as mounted files,
+//! mutual TLS between them with certificates in cert-manager's layout), on PostgreSQL; the delivery
+//! scenario passes through the gateway.
 
 use std::time::Duration;
 
 use ovice_slack_proto::v1::{
     DeliveryMode, DeliveryStatus, Disposition, GetBotCredentialsRequest, GetDeliveryRequest,
-    PublishChatMessageRequest, ResolveSlackUsersRequest,
+    GetSlackWorkspaceRequest, PublishChatMessageRequest, ResolveSlackUsersRequest,
     account_link_service_client::AccountLinkServiceClient, chat_event_service_client::ChatEventServiceClient,
     delivery_service_client::DeliveryServiceClient,
     integration_config_service_client::IntegrationConfigServiceClient,
@@ -22,11 +23,12 @@ use tonic::Code;
 use crate::{
     delivery::{message, person, to},
     delivery_processes::{REDIRECT, seed, set_up_org, users},
-    support::process::{channel, command},
+    support::process::command,
     support::{
         Who,
         process::ServeProcess,
         server::{TEST_CLIENT_ID, TEST_CLIENT_SECRET, TEST_ENCRYPTION_KEYS},
+        tls::{RecordingRelay, TestCa, lazy_channel},
         tokens::{TEST_JWT_SECRET, authed},
     },
 };
@@ -74,6 +76,11 @@ async fn four_processes_on_postgres_deliver_through_the_gateway() {
     let keys = file("encryption-keys", TEST_ENCRYPTION_KEYS);
     let client_secret = file("slack-client-secret", TEST_CLIENT_SECRET);
     let database = file("database-url", db.expose_secret());
+    // Each workload's certificate Secret, issued by one CA (cert-manager's CA Issuer in the overlay),
+    // and one for the platform, which calls integration-config and account-links too.
+    let ca = TestCa::new("ovice-slack test CA");
+    let cert = |name: &str| ca.issue(secrets.path(), name);
+    let platform = cert("platform");
     let api = slack.api_url().to_string();
     let authorize = slack.authorize_url().to_string();
     // The ConfigMap `ovice-slack-config` plus each Deployment's own variables.
@@ -93,8 +100,10 @@ async fn four_processes_on_postgres_deliver_through_the_gateway() {
             .collect()
     };
     let start = |target: &str, env: Vec<(String, String)>| {
-        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        ServeProcess::start_with_env(&["--target", target], &env)
+        let mut env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let tls = cert(target).env();
+        env.extend(tls.iter().map(|(k, v)| (*k, v.as_str())));
+        ServeProcess::start_with_env(&["--target", target], &env).with_client_tls(platform.client())
     };
 
     let config_svc = start(
@@ -105,7 +114,9 @@ async fn four_processes_on_postgres_deliver_through_the_gateway() {
             ("OVICE_SLACK_SERVICE_KEYS_FILE", key_set.clone()),
         ]),
     );
-    let config_addr = format!("http://{}", config_svc.grpc_addr);
+    // Peers are reached through relays that keep every byte: what an observer of the pod network sees.
+    let config_relay = RecordingRelay::start(&config_svc.grpc_addr).await;
+    let config_addr = format!("https://{}", config_relay.addr);
     let links = start(
         "account-links",
         with(vec![
@@ -117,7 +128,8 @@ async fn four_processes_on_postgres_deliver_through_the_gateway() {
             ("OVICE_SLACK_SERVICE_KEYS_FILE", key_set.clone()),
         ]),
     );
-    let links_addr = format!("http://{}", links.grpc_addr);
+    let links_relay = RecordingRelay::start(&links.grpc_addr).await;
+    let links_addr = format!("https://{}", links_relay.addr);
     let delivery = start(
         "delivery",
         with(vec![
@@ -133,16 +145,19 @@ async fn four_processes_on_postgres_deliver_through_the_gateway() {
         with(vec![
             (
                 "OVICE_SLACK_DELIVERY_ADDR",
-                format!("http://{}", delivery.grpc_addr),
+                format!("https://{}", delivery.grpc_addr),
             ),
             ("OVICE_SLACK_SERVICE_KEY_FILE", gateway_key.clone()),
+            // The platform-facing port: server TLS, the platform needs no client certificate.
+            ("OVICE_SLACK_TLS_CLIENT_AUTH", "optional".into()),
         ]),
-    );
+    )
+    .with_client_tls(platform.client_without_certificate());
 
     // Settings through integration-config, links through account-links' callback.
     set_up_org_split(&config_svc, &links).await;
 
-    let mut publisher = ChatEventServiceClient::new(channel(&gateway.grpc_addr).await);
+    let mut publisher = ChatEventServiceClient::new(gateway.channel().await);
     for (id, sender) in [("m1", "alice"), ("m2", "carol")] {
         let m = message(id, person(sender), vec![to("bob")], &format!("[{id}] hello"));
         let r = publisher
@@ -155,7 +170,7 @@ async fn four_processes_on_postgres_deliver_through_the_gateway() {
             .into_inner();
         assert_eq!(r.disposition, Disposition::Accepted as i32, "{r:?}");
     }
-    let mut deliveries = DeliveryServiceClient::new(channel(&delivery.grpc_addr).await);
+    let mut deliveries = DeliveryServiceClient::new(delivery.channel().await);
     let mut settled = Vec::new();
     for id in ["m1", "m2"] {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
@@ -210,7 +225,7 @@ async fn four_processes_on_postgres_deliver_through_the_gateway() {
         (&forged, Code::Unauthenticated),
         (&gateway_token, Code::PermissionDenied),
     ] {
-        let err = IntegrationConfigServiceClient::new(channel(&config_svc.grpc_addr).await)
+        let err = IntegrationConfigServiceClient::new(config_svc.channel().await)
             .get_bot_credentials(bearer(
                 GetBotCredentialsRequest {
                     org_id: "org-1".into(),
@@ -220,7 +235,7 @@ async fn four_processes_on_postgres_deliver_through_the_gateway() {
             .await
             .unwrap_err();
         assert_eq!(err.code(), code, "{}", err.message());
-        let err = AccountLinkServiceClient::new(channel(&links.grpc_addr).await)
+        let err = AccountLinkServiceClient::new(links.channel().await)
             .resolve_slack_users(bearer(
                 ResolveSlackUsersRequest {
                     org_id: "org-1".into(),
@@ -233,6 +248,78 @@ async fn four_processes_on_postgres_deliver_through_the_gateway() {
             .unwrap_err();
         assert_eq!(err.code(), code, "{}", err.message());
     }
+
+    // The bot and user tokens crossed the relays only inside TLS.
+    for (peer, relay) in [
+        ("integration-config", &config_relay),
+        ("account-links", &links_relay),
+    ] {
+        let seen = relay.seen();
+        assert!(
+            seen.len() > 1_000,
+            "{peer}: the peer calls went through the relay"
+        );
+        for clear in [&b"xoxb-"[..], b"xoxp-"] {
+            assert!(
+                !seen.windows(clear.len()).any(|w| w == clear),
+                "{peer}: `{}` crossed the network in clear",
+                String::from_utf8_lossy(clear)
+            );
+        }
+    }
+
+    // Without a certificate signed by the CA, integration-config cannot be called at all, whatever the
+    // token; the platform's certificate can.
+    let stranger = TestCa::new("another CA").issue(secrets.path(), "stranger");
+    let trusting_stranger =
+        platform
+            .client_without_certificate()
+            .identity(tonic::transport::Identity::from_pem(
+                std::fs::read(&stranger.cert).unwrap(),
+                std::fs::read(&stranger.key).unwrap(),
+            ));
+    let owner_get = || {
+        authed(
+            GetSlackWorkspaceRequest {
+                org_id: "org-1".into(),
+            },
+            &Who::Owner("org-1"),
+        )
+    };
+    for (who, tls) in [
+        ("a plaintext client", None),
+        (
+            "a client without a certificate",
+            Some(platform.client_without_certificate()),
+        ),
+        ("a certificate of another CA", Some(trusting_stranger)),
+    ] {
+        let refused = IntegrationConfigServiceClient::new(lazy_channel(&config_svc.grpc_addr, tls))
+            .get_slack_workspace(owner_get())
+            .await;
+        let err = refused.expect_err(who);
+        assert!(
+            matches!(
+                err.code(),
+                Code::Unavailable | Code::Unknown | Code::Internal | Code::Cancelled
+            ),
+            "{who}: {err:?}"
+        );
+    }
+    IntegrationConfigServiceClient::new(config_svc.channel().await)
+        .get_slack_workspace(owner_get())
+        .await
+        .unwrap();
+    // The gateway's port takes server TLS without a client certificate, but not plaintext.
+    let plaintext = ChatEventServiceClient::new(lazy_channel(&gateway.grpc_addr, None))
+        .publish_chat_message(authed(
+            PublishChatMessageRequest {
+                message: Some(message("m3", person("alice"), vec![to("bob")], "plain")),
+            },
+            &Who::Platform,
+        ))
+        .await;
+    assert!(plaintext.is_err(), "{plaintext:?}");
 
     for process in [gateway, delivery, links, config_svc] {
         process.stop();

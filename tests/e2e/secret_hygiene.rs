@@ -151,6 +151,7 @@ fn serve(dir: &Path, db: &SecretString, slack: &EmulatorHandle, otlp: &str) -> (
             child,
             grpc_addr,
             http_addr,
+            client_tls: None,
         },
         output,
     )

@@ -6,7 +6,7 @@ use ovice_slack_runtime::{
     auth::{OrgRole, SpaceRole, SvcRole},
     config::{
         AuthConfig, DataDirConfig, DatabaseConfig, EncryptionConfig, PeerConfig, ServerConfig, SlackConfig,
-        TelemetryConfig,
+        TelemetryConfig, TlsConfig,
     },
 };
 
@@ -71,6 +71,8 @@ pub struct ServeArgs {
     pub encryption: EncryptionConfig,
     #[command(flatten)]
     pub peers: PeerConfig,
+    #[command(flatten)]
+    pub tls: TlsConfig,
     #[command(flatten)]
     pub slack: SlackConfig,
     #[command(flatten)]

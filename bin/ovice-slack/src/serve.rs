@@ -13,6 +13,7 @@ use ovice_slack_runtime::{
     peer::{self, GrpcChannel},
     server::GrpcServerBuilder,
     shutdown, telemetry,
+    tls::Tls,
 };
 use ovice_slack_secrets::TokenCipher;
 use secrecy::SecretString;
@@ -67,6 +68,7 @@ pub struct Resolved {
     database_url: Option<SecretString>,
     cipher: Option<TokenCipher>,
     connect: Option<account_links::ConnectConfig>,
+    tls: Option<Tls>,
 }
 
 impl Resolved {
@@ -107,6 +109,7 @@ impl Resolved {
         } else {
             None
         };
+        let tls = Tls::load(&args.tls)?;
         Ok(Self {
             args,
             keys,
@@ -114,6 +117,7 @@ impl Resolved {
             database_url,
             cipher,
             connect,
+            tls,
         })
     }
 }
@@ -159,11 +163,13 @@ pub async fn run_resolved(
         database_url,
         cipher,
         connect,
+        tls,
     } = config;
     let auth = AuthInterceptor::new(keys.clone());
     let mut peers = Peers {
         tokens: service_key.map(|key| ServiceTokens::new(key, keys.audience())),
         args: &args,
+        tls: tls.as_ref(),
         local: Vec::new(),
     };
     let mut workers = None;
@@ -248,12 +254,14 @@ pub async fn run_resolved(
     let stop_workers = CancellationToken::new();
     let workers = workers.map(|w| w.spawn(stop_workers.clone()));
     server.set_serving().await;
+    let http_routes = http_routes.merge(http::readiness_routes(server.readiness()));
     let addr: SocketAddr = listeners.grpc.local_addr()?;
     let http_addr: SocketAddr = listeners.http.local_addr()?;
     tracing::info!(
         %addr,
         %http_addr,
         targets = %args.target,
+        tls = tls.is_some(),
         database = db.as_ref().map(Database::backend_name).unwrap_or("none"),
         startup_ms = started.elapsed().as_millis() as u64,
         "serving"
@@ -261,7 +269,9 @@ pub async fn run_resolved(
     // If either server fails, the other is stopped too: a half-running process helps no one.
     let stop_all = shutdown.clone();
     let grpc_task = async {
-        let r = server.serve(listeners.grpc, &args.server, shutdown.clone()).await;
+        let r = server
+            .serve(listeners.grpc, &args.server, tls.as_ref(), shutdown.clone())
+            .await;
         stop_all.cancel();
         r
     };
@@ -328,6 +338,8 @@ struct Peers<'a> {
     /// `None` only where no target calls a peer (checked when the configuration is resolved).
     tokens: Option<ServiceTokens>,
     args: &'a ServeArgs,
+    /// Peers are called over TLS with this process's certificate when set.
+    tls: Option<&'a Tls>,
     /// The targets started so far in this process (targets start in dependency order).
     local: Vec<(Target, GrpcChannel)>,
 }
@@ -339,7 +351,7 @@ impl Peers<'_> {
 
     fn channel(&self, peer: Target) -> anyhow::Result<GrpcChannel> {
         let channel = match peer_address(self.args, peer)? {
-            Some(addr) => peer::remote(addr, self.args.server.request_timeout)?,
+            Some(addr) => peer::remote(addr, self.args.server.request_timeout, self.tls)?,
             None => self
                 .local
                 .iter()

@@ -125,6 +125,41 @@ pub struct ServerConfig {
     pub shutdown_grace: Duration,
 }
 
+/// Transport security of the gRPC port and of the calls to peers (microservices form). Off unless
+/// all three files are given; the embedded default stays plaintext on 127.0.0.1.
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct TlsConfig {
+    /// PEM certificate chain this process presents: as the server of its gRPC port and as a client to
+    /// its peers (`tls.crt` of a cert-manager Secret).
+    #[arg(long, env = "OVICE_SLACK_TLS_CERT_FILE")]
+    pub tls_cert_file: Option<PathBuf>,
+    /// PEM private key of that certificate (`tls.key`).
+    #[arg(long, env = "OVICE_SLACK_TLS_KEY_FILE")]
+    pub tls_key_file: Option<PathBuf>,
+    /// PEM CA certificate (`ca.crt`): peers' server certificates must chain to it, and so must the
+    /// certificate of every client of this gRPC port.
+    #[arg(long, env = "OVICE_SLACK_TLS_CA_FILE")]
+    pub tls_ca_file: Option<PathBuf>,
+    /// `required`: a client without a certificate signed by the CA is refused (mutual TLS). `optional`:
+    /// a client may connect with server TLS only, for a port the platform calls without a client
+    /// certificate (the gateway); a certificate it does present must still be valid.
+    #[arg(
+        long,
+        env = "OVICE_SLACK_TLS_CLIENT_AUTH",
+        value_enum,
+        default_value = "required"
+    )]
+    pub tls_client_auth: ClientAuth,
+}
+
+/// Whether clients of the gRPC port must present a certificate.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ClientAuth {
+    #[default]
+    Required,
+    Optional,
+}
+
 /// Where the services of other processes are (microservices form). Targets run in this process are
 /// reached in-process whatever these say.
 #[derive(clap::Args, Clone, Debug)]

@@ -11,6 +11,20 @@ pub fn base_routes() -> Router {
         .merge(crate::metrics::routes())
 }
 
+/// `GET /readyz`: 200 while the gRPC server is SERVING, 503 before and once it drains.
+pub fn readiness_routes(readiness: crate::server::Readiness) -> Router {
+    Router::new().route(
+        "/readyz",
+        get(move || async move {
+            if readiness.is_ready() {
+                (http::StatusCode::OK, "serving\n")
+            } else {
+                (http::StatusCode::SERVICE_UNAVAILABLE, "not serving\n")
+            }
+        }),
+    )
+}
+
 /// Serves `router` until `shutdown` is cancelled; requests in flight are finished.
 pub async fn serve(listener: TcpListener, router: Router, shutdown: CancellationToken) -> anyhow::Result<()> {
     axum::serve(listener, router)

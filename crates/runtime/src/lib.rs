@@ -17,6 +17,7 @@ pub mod telemetry;
 /// Helpers for tests and the benchmark; not part of the product (`test-support` feature).
 #[cfg(feature = "test-support")]
 pub mod test_support;
+pub mod tls;
 
 pub use target::{Target, TargetSet};
 

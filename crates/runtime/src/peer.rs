@@ -12,7 +12,7 @@ use http::header::{AUTHORIZATION, HeaderValue};
 use tonic::{body::Body, transport::Endpoint};
 use tower::{BoxError, Layer, Service, ServiceExt, util::BoxCloneSyncService};
 
-use crate::{auth::ServiceTokens, telemetry::inject_trace_context};
+use crate::{auth::ServiceTokens, telemetry::inject_trace_context, tls::Tls};
 
 /// A type-erased gRPC transport that generated clients accept.
 pub type GrpcChannel = BoxCloneSyncService<http::Request<Body>, http::Response<Body>, TransportError>;
@@ -28,6 +28,17 @@ pub struct TransportError(pub BoxError);
 pub enum PeerError {
     #[error("`{addr}` is not a valid gRPC address (expected e.g. http://delivery:50051): {source}")]
     BadAddress {
+        addr: String,
+        source: tonic::transport::Error,
+    },
+    #[error(
+        "`{addr}` is a plaintext address, but TLS is configured: peers are called over TLS only (https://…)"
+    )]
+    PlaintextPeer { addr: String },
+    #[error("`{addr}` needs TLS: give --tls-cert-file, --tls-key-file and --tls-ca-file")]
+    TlsNotConfigured { addr: String },
+    #[error("TLS to `{addr}` cannot be set up: {source}")]
+    Tls {
         addr: String,
         source: tonic::transport::Error,
     },
@@ -53,9 +64,11 @@ where
     )
 }
 
-/// A lazily connecting channel to a peer in another process.
-pub fn remote(addr: &str, timeout: Duration) -> Result<GrpcChannel, PeerError> {
-    let endpoint = Endpoint::from_shared(addr.to_owned())
+/// A lazily connecting channel to a peer in another process: over TLS with this process's certificate
+/// when `tls` is given (and then only to an `https://` address), plaintext h2c otherwise.
+pub fn remote(addr: &str, timeout: Duration, tls: Option<&Tls>) -> Result<GrpcChannel, PeerError> {
+    let secure = addr.starts_with("https://");
+    let mut endpoint = Endpoint::from_shared(addr.to_owned())
         .map_err(|source| PeerError::BadAddress {
             addr: addr.to_owned(),
             source,
@@ -65,6 +78,27 @@ pub fn remote(addr: &str, timeout: Duration) -> Result<GrpcChannel, PeerError> {
         .tcp_nodelay(true)
         .http2_keep_alive_interval(Duration::from_secs(30))
         .keep_alive_while_idle(true);
+    match (tls, secure) {
+        (Some(tls), true) => {
+            endpoint = endpoint
+                .tls_config(tls.client())
+                .map_err(|source| PeerError::Tls {
+                    addr: addr.to_owned(),
+                    source,
+                })?;
+        }
+        (Some(_), false) => {
+            return Err(PeerError::PlaintextPeer {
+                addr: addr.to_owned(),
+            });
+        }
+        (None, true) => {
+            return Err(PeerError::TlsNotConfigured {
+                addr: addr.to_owned(),
+            });
+        }
+        (None, false) => {}
+    }
     let channel = endpoint.connect_lazy();
     Ok(BoxCloneSyncService::new(
         channel.map_err(|e| TransportError(e.into())),

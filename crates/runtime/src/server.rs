@@ -2,7 +2,14 @@
 //! (`grpc.health.v1`) and reflection (v1 and v1alpha, as grpcurl 1.8 speaks only v1alpha), with limits
 //! on streams, in-flight requests and request time, and graceful shutdown.
 
-use std::{convert::Infallible, time::Duration};
+use std::{
+    convert::Infallible,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
 
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
@@ -16,7 +23,7 @@ use tonic::{
 use tonic_health::{ServingStatus, server::HealthReporter};
 use tower::{Service, ServiceBuilder, limit::GlobalConcurrencyLimitLayer};
 
-use crate::{config::ServerConfig, telemetry::ServerTraceLayer};
+use crate::{config::ServerConfig, telemetry::ServerTraceLayer, tls::Tls};
 
 /// Collects the services of this process.
 pub struct GrpcServerBuilder {
@@ -72,6 +79,7 @@ impl GrpcServerBuilder {
             routes: self.routes.routes(),
             health,
             names: self.names,
+            ready: Readiness::default(),
         })
     }
 }
@@ -81,11 +89,31 @@ pub struct GrpcServer {
     routes: Routes,
     health: HealthReporter,
     names: Vec<&'static str>,
+    ready: Readiness,
+}
+
+/// Whether the gRPC server is SERVING, for probes that cannot speak gRPC over mutual TLS (the
+/// kubelet's gRPC probe has no client certificate): `GET /readyz` on the HTTP port.
+#[derive(Clone, Debug, Default)]
+pub struct Readiness(Arc<AtomicBool>);
+
+impl Readiness {
+    pub fn is_ready(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+
+    fn set(&self, ready: bool) {
+        self.0.store(ready, Ordering::Release);
+    }
 }
 
 impl GrpcServer {
     pub fn health(&self) -> HealthReporter {
         self.health.clone()
+    }
+
+    pub fn readiness(&self) -> Readiness {
+        self.ready.clone()
     }
 
     /// Marks every service (and the server as a whole) SERVING.
@@ -96,9 +124,11 @@ impl GrpcServer {
                 .await;
         }
         self.health.set_service_status("", ServingStatus::Serving).await;
+        self.ready.set(true);
     }
 
     async fn set_not_serving(&self) {
+        self.ready.set(false);
         self.health
             .set_service_status("", ServingStatus::NotServing)
             .await;
@@ -109,12 +139,13 @@ impl GrpcServer {
         }
     }
 
-    /// Serves until `shutdown` is cancelled, then reports NOT_SERVING, stops accepting and lets in-flight
+    /// Serves (over TLS when `tls` is given) until `shutdown` is cancelled, then reports NOT_SERVING, stops accepting and lets in-flight
     /// calls finish.
     pub async fn serve(
         self,
         listener: TcpListener,
         config: &ServerConfig,
+        tls: Option<&Tls>,
         shutdown: CancellationToken,
     ) -> anyhow::Result<()> {
         let layers = ServiceBuilder::new()
@@ -125,17 +156,23 @@ impl GrpcServer {
         let routes = self.routes.clone();
         let health = self.health.clone();
         let names = self.names.clone();
+        let ready = self.ready.clone();
         let drained = async move {
             shutdown.cancelled().await;
             GrpcServer {
                 routes: Routes::default(),
                 health,
                 names,
+                ready,
             }
             .set_not_serving()
             .await;
         };
-        Server::builder()
+        let mut builder = Server::builder();
+        if let Some(tls) = tls {
+            builder = builder.tls_config(tls.server())?;
+        }
+        builder
             .max_concurrent_streams(Some(config.max_concurrent_streams))
             .timeout(config.request_timeout)
             .tcp_nodelay(true)

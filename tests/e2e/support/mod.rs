@@ -5,6 +5,7 @@ pub mod consent;
 pub mod otlp;
 pub mod process;
 pub mod server;
+pub mod tls;
 pub mod tokens;
 
 pub use server::{SlackUrls, TestServer};

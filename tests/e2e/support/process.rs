@@ -33,6 +33,8 @@ pub struct ServeProcess {
     pub child: Child,
     pub grpc_addr: String,
     pub http_addr: String,
+    /// How a test client reaches its gRPC port when it serves TLS.
+    pub client_tls: Option<tonic::transport::ClientTlsConfig>,
 }
 
 impl ServeProcess {
@@ -80,6 +82,23 @@ impl ServeProcess {
             child,
             grpc_addr,
             http_addr,
+            client_tls: None,
+        }
+    }
+
+    /// The process serves TLS: test clients connect with `tls`.
+    pub fn with_client_tls(mut self, tls: tonic::transport::ClientTlsConfig) -> Self {
+        self.client_tls = Some(tls);
+        self
+    }
+
+    /// A connected channel to the gRPC port (over TLS when the process serves it).
+    pub async fn channel(&self) -> tonic::transport::Channel {
+        match &self.client_tls {
+            Some(tls) => crate::support::tls::tls_channel(&self.grpc_addr, tls.clone())
+                .await
+                .unwrap(),
+            None => channel(&self.grpc_addr).await,
         }
     }
 

@@ -1,7 +1,8 @@
 //! Micro-benchmarks of the hot paths the profile of an ingest run points at (see BENCHMARKS.md):
 //! the JWT check every call pays (twice per publish in one process: at the gateway and at
 //! DeliveryService), the mrkdwn rendering of every delivered message, and the outbox queries the
-//! claim loop runs per wake-up (`claim_due`, `next_wakeup`) against backlogs of growing size.
+//! claim loop runs per wake-up (`claim_due`, `next_wakeup`) against backlogs of growing size, and
+//! what mutual TLS between the services costs a call and a new connection, against plaintext h2c.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::{hint::black_box, time::Duration};
@@ -196,5 +197,93 @@ fn claim(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, jwt, format, claim);
+/// A CA and one certificate for 127.0.0.1, as the runtime reads them (`--tls-*-file`).
+fn bench_tls(dir: &std::path::Path) -> ovice_slack_runtime::tls::Tls {
+    use rcgen::{
+        BasicConstraints, CertificateParams, CertifiedIssuer, ExtendedKeyUsagePurpose, IsCa, KeyPair,
+    };
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = CertifiedIssuer::self_signed(ca, KeyPair::generate().unwrap()).unwrap();
+    let mut leaf = CertificateParams::new(vec!["127.0.0.1".to_owned()]).unwrap();
+    leaf.extended_key_usages = vec![
+        ExtendedKeyUsagePurpose::ServerAuth,
+        ExtendedKeyUsagePurpose::ClientAuth,
+    ];
+    let key = KeyPair::generate().unwrap();
+    let cert = leaf.signed_by(&key, &ca).unwrap();
+    let write = |name: &str, pem: String| {
+        let path = dir.join(name);
+        std::fs::write(&path, pem).unwrap();
+        Some(path)
+    };
+    ovice_slack_runtime::tls::Tls::load(&ovice_slack_runtime::config::TlsConfig {
+        tls_cert_file: write("tls.crt", cert.pem()),
+        tls_key_file: write("tls.key", key.serialize_pem()),
+        tls_ca_file: write("ca.crt", ca.pem()),
+        tls_client_auth: ovice_slack_runtime::config::ClientAuth::Required,
+    })
+    .unwrap()
+    .unwrap()
+}
+
+/// A unary call (gRPC health `Check`) over loopback on an open connection, and a new connection plus
+/// that call: plaintext h2c against mutual TLS as the microservices form runs it.
+fn transport(c: &mut Criterion) {
+    use tonic::transport::{Channel, Server};
+    use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+
+    ovice_slack_runtime::install_crypto_providers();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let tls = bench_tls(dir.path());
+    let serve = |tls: Option<&ovice_slack_runtime::tls::Tls>| {
+        let mut builder = Server::builder();
+        if let Some(tls) = tls {
+            builder = builder.tls_config(tls.server()).unwrap();
+        }
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let (_, health) = tonic_health::server::health_reporter();
+            tokio::spawn(
+                builder
+                    .add_service(health)
+                    .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
+            );
+            addr
+        })
+    };
+    let plain = serve(None);
+    let secure = serve(Some(&tls));
+    let connect = |addr: std::net::SocketAddr, tls: Option<tonic::transport::ClientTlsConfig>| async move {
+        let endpoint = match tls {
+            Some(tls) => Channel::from_shared(format!("https://{addr}"))
+                .unwrap()
+                .tls_config(tls)
+                .unwrap(),
+            None => Channel::from_shared(format!("http://{addr}")).unwrap(),
+        };
+        endpoint.connect().await.unwrap()
+    };
+    let check = |channel: Channel| async move {
+        HealthClient::new(channel)
+            .check(HealthCheckRequest::default())
+            .await
+            .unwrap()
+    };
+    let mut g = c.benchmark_group("grpc");
+    for (name, addr, client) in [("h2c", plain, None), ("mtls", secure, Some(tls.client()))] {
+        let channel = rt.block_on(connect(addr, client.clone()));
+        g.bench_function(format!("{name}/call"), |b| {
+            b.iter(|| rt.block_on(check(channel.clone())))
+        });
+        g.bench_function(format!("{name}/connect_and_call"), |b| {
+            b.iter(|| rt.block_on(async { check(connect(addr, client.clone()).await).await }))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, jwt, format, claim, transport);
 criterion_main!(benches);

@@ -986,5 +986,32 @@ async fn dropped_tokens_are_revoked_with_slack_and_held_ones_are_not(#[case] bac
         .unwrap_err();
     assert_eq!(refused.code(), Some("token_revoked"));
     assert_eq!(revokes(&f).len(), 4, "{:?}", revokes(&f));
+    // The metrics count the same: three user tokens and one bot token revoked, none given up.
+    let scraped = reqwest::get(format!("http://{}/metrics", f.server.http_addr))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let count = |labels: &[&str]| -> f64 {
+        scraped
+            .lines()
+            .filter(|l| {
+                l.starts_with("ovice_slack_token_revocations") && labels.iter().all(|x| l.contains(x))
+            })
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    };
+    assert_eq!(
+        count(&[r#"kind="user""#, r#"outcome="revoked""#]),
+        3.0,
+        "{scraped}"
+    );
+    assert_eq!(
+        count(&[r#"kind="bot""#, r#"outcome="revoked""#]),
+        1.0,
+        "{scraped}"
+    );
+    assert_eq!(count(&[r#"outcome="gave_up""#]), 0.0, "{scraped}");
     f.stop().await;
 }

@@ -7,6 +7,7 @@
 //! backoff ([`domain::backoff`]), and a token Slack already refuses counts as revoked.
 
 pub mod domain;
+mod metrics;
 pub mod store;
 mod worker;
 
@@ -69,6 +70,7 @@ impl Revocations {
             .insert(self.kind, &id, org_id, reason, &sealed, UnixMillis::now())
             .await?;
         tracing::info!(%org_id, kind = self.kind.as_str(), reason = reason.as_str(), revocation = %id, "slack token queued for revocation");
+        metrics::record(self.kind, metrics::Outcome::Queued);
         self.wake.notify_one();
         Ok(())
     }

@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     Revocations, WorkerConfig,
     domain::{Attempt, LEASE},
+    metrics::{self, Outcome},
     sealing_context,
     store::QueuedRevocation,
 };
@@ -85,13 +86,24 @@ async fn attempt(
         Err(e) => {
             // The key it was sealed with is gone (retired too early) or the row was tampered with.
             tracing::error!(%org_id, kind, reason, revocation = %id, error = %e, "a queued slack token cannot be opened; dropped without revoking it");
+            metrics::record(queue.kind, Outcome::Unopenable);
             remove(queue, id).await;
             return None;
         }
     };
     let answer = slack.auth_revoke(&token).await;
     let rate_limited = answer.as_ref().err().and_then(|e| e.retry_after());
-    match config.retry.classify(answer, row.attempts) {
+    let attempt = config.retry.classify(answer, row.attempts);
+    metrics::record(
+        queue.kind,
+        match &attempt {
+            Attempt::Revoked => Outcome::Revoked,
+            Attempt::AlreadyDead(_) => Outcome::AlreadyDead,
+            Attempt::Retry { .. } => Outcome::Retried,
+            Attempt::GiveUp(_) => Outcome::GaveUp,
+        },
+    );
+    match attempt {
         Attempt::Revoked => {
             tracing::info!(%org_id, kind, reason, revocation = %id, "slack token revoked");
             remove(queue, id).await;

@@ -4,7 +4,7 @@
 use ovice_slack_proto::v1::{
     BeginSlackConnectRequest, ConnectionState, DisconnectSlackRequest, GetSlackConnectionRequest,
     ListSlackConnectionsRequest, PutSlackWorkspaceRequest, ReportUserTokenInvalidRequest,
-    ResolveSlackUsersRequest, account_link_service_client::AccountLinkServiceClient,
+    ResolveSlackUsersRequest, ResolvedSlackUser, account_link_service_client::AccountLinkServiceClient,
     integration_config_service_client::IntegrationConfigServiceClient,
 };
 use std::time::Duration;
@@ -656,23 +656,9 @@ async fn replacing_the_workspace_with_another_team_invalidates_links(#[case] bac
     f.switch_to_globex().await;
     assert_eq!(f.state_of(&ALICE).await, ConnectionState::NotConnected);
     assert!(f.linked_users().await.is_empty());
-    let users = f
-        .links
-        .resolve_slack_users(authed(
-            ResolveSlackUsersRequest {
-                org_id: "org-1".into(),
-                user_ids: vec!["alice".into()],
-                include_user_tokens: true,
-                ..Default::default()
-            },
-            &Who::Service,
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .users;
-    assert_eq!(users[0].state, ConnectionState::NotConnected as i32);
-    assert!(users[0].user_access_token.is_empty());
+    let alice = resolved(&mut f, "alice").await;
+    assert_eq!(alice.state, ConnectionState::NotConnected as i32);
+    assert!(alice.user_access_token.is_empty());
     f.stop().await;
 }
 
@@ -882,10 +868,9 @@ async fn a_second_ovice_account_cannot_take_a_connected_slack_account(#[case] ba
     f.stop().await;
 }
 
-/// Alice's user token, as delivery would get it.
-async fn user_token_of(f: &mut Fixture, user: &str) -> String {
-    let users = f
-        .links
+/// `user` of org-1 as delivery resolves them, with their token.
+async fn resolved(f: &mut Fixture, user: &str) -> ResolvedSlackUser {
+    f.links
         .resolve_slack_users(authed(
             ResolveSlackUsersRequest {
                 org_id: "org-1".into(),
@@ -898,8 +883,13 @@ async fn user_token_of(f: &mut Fixture, user: &str) -> String {
         .await
         .unwrap()
         .into_inner()
-        .users;
-    let token = users[0].user_access_token.clone();
+        .users
+        .remove(0)
+}
+
+/// A connected person's user token, as delivery would get it.
+async fn user_token_of(f: &mut Fixture, user: &str) -> String {
+    let token = resolved(f, user).await.user_access_token;
     assert!(token.starts_with("xoxp-"), "{user} has no token");
     token
 }
@@ -993,14 +983,8 @@ async fn dropped_tokens_are_revoked_with_slack_and_held_ones_are_not(#[case] bac
         .text()
         .await
         .unwrap();
-    let count = |labels: &[&str]| -> f64 {
-        scraped
-            .lines()
-            .filter(|l| {
-                l.starts_with("ovice_slack_token_revocations") && labels.iter().all(|x| l.contains(x))
-            })
-            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-            .sum()
+    let count = |labels: &[&str]| {
+        crate::delivery_processes::metric(&scraped, "ovice_slack_token_revocations", labels)
     };
     assert_eq!(
         count(&[r#"kind="user""#, r#"outcome="revoked""#]),

@@ -214,7 +214,8 @@ async fn scrape(process: &ServeProcess) -> String {
         .unwrap()
 }
 
-fn metric(scraped: &str, name: &str, labels: &[&str]) -> f64 {
+/// The sum of the samples of `name` whose labels include all of `labels`, in Prometheus text.
+pub fn metric(scraped: &str, name: &str, labels: &[&str]) -> f64 {
     scraped
         .lines()
         .filter(|l| l.starts_with(name) && labels.iter().all(|lab| l.contains(lab)))

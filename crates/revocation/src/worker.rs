@@ -93,27 +93,20 @@ async fn attempt(
     };
     let answer = slack.auth_revoke(&token).await;
     let rate_limited = answer.as_ref().err().and_then(|e| e.retry_after());
-    let attempt = config.retry.classify(answer, row.attempts);
-    metrics::record(
-        queue.kind,
-        match &attempt {
-            Attempt::Revoked => Outcome::Revoked,
-            Attempt::AlreadyDead(_) => Outcome::AlreadyDead,
-            Attempt::Retry { .. } => Outcome::Retried,
-            Attempt::GiveUp(_) => Outcome::GaveUp,
-        },
-    );
-    match attempt {
+    match config.retry.classify(answer, row.attempts) {
         Attempt::Revoked => {
             tracing::info!(%org_id, kind, reason, revocation = %id, "slack token revoked");
+            metrics::record(queue.kind, Outcome::Revoked);
             remove(queue, id).await;
         }
         Attempt::AlreadyDead(code) => {
             tracing::info!(%org_id, kind, reason, revocation = %id, code, "slack token already unusable; nothing to revoke");
+            metrics::record(queue.kind, Outcome::AlreadyDead);
             remove(queue, id).await;
         }
         Attempt::Retry { after, error } => {
             tracing::warn!(%org_id, kind, reason, revocation = %id, attempts = row.attempts, retry_in_s = after.as_secs(), error, "slack token revocation failed; will retry");
+            metrics::record(queue.kind, Outcome::Retried);
             if let Err(e) = queue
                 .store
                 .reschedule(id, UnixMillis::now().plus(after), &error)
@@ -125,6 +118,7 @@ async fn attempt(
         }
         Attempt::GiveUp(error) => {
             tracing::error!(%org_id, kind, reason, revocation = %id, attempts = row.attempts, error, "gave up revoking a slack token; it may stay valid at Slack until the owner removes the app's access there");
+            metrics::record(queue.kind, Outcome::GaveUp);
             remove(queue, id).await;
         }
     }

@@ -65,6 +65,17 @@ fn revoke_calls(slack: &EmulatorHandle) -> Vec<(u16, Option<String>)> {
         .collect()
 }
 
+async fn enqueue(s: &Setup, token: &str, reason: RevokeReason) {
+    s.queue
+        .enqueue(
+            &OrgId::new("org-1"),
+            &SecretString::from(token.to_owned()),
+            reason,
+        )
+        .await
+        .unwrap();
+}
+
 async fn drained(s: &Setup) {
     eventually("the queue is empty", Duration::from_secs(10), async || {
         (s.queue.pending().await.unwrap() == 0).then_some(())
@@ -75,15 +86,7 @@ async fn drained(s: &Setup) {
 #[tokio::test]
 async fn a_queued_token_is_revoked_once() {
     let s = setup(3).await;
-    let org = OrgId::new("org-1");
-    s.queue
-        .enqueue(
-            &org,
-            &SecretString::from("xoxb-acme-good"),
-            RevokeReason::WorkspaceRemoved,
-        )
-        .await
-        .unwrap();
+    enqueue(&s, "xoxb-acme-good", RevokeReason::WorkspaceRemoved).await;
     drained(&s).await;
     assert!(s.slack.is_token_revoked("xoxb-acme-good"));
     assert_eq!(revoke_calls(&s.slack), [(200, None)]);
@@ -98,14 +101,7 @@ async fn a_failure_after_the_work_is_retried_and_ends_on_token_revoked() {
             .on("auth.revoke")
             .after_work(),
     );
-    s.queue
-        .enqueue(
-            &OrgId::new("org-1"),
-            &SecretString::from("xoxb-globex-good"),
-            RevokeReason::WorkspaceReplaced,
-        )
-        .await
-        .unwrap();
+    enqueue(&s, "xoxb-globex-good", RevokeReason::WorkspaceReplaced).await;
     drained(&s).await;
     assert!(s.slack.is_token_revoked("xoxb-globex-good"));
     assert_eq!(
@@ -124,14 +120,7 @@ async fn an_outage_is_given_up_after_the_last_attempt() {
             .on("auth.revoke")
             .times(10),
     );
-    s.queue
-        .enqueue(
-            &OrgId::new("org-1"),
-            &SecretString::from("xoxb-acme-good"),
-            RevokeReason::WorkspaceRemoved,
-        )
-        .await
-        .unwrap();
+    enqueue(&s, "xoxb-acme-good", RevokeReason::WorkspaceRemoved).await;
     drained(&s).await;
     assert!(!s.slack.is_token_revoked("xoxb-acme-good"));
     assert_eq!(revoke_calls(&s.slack), vec![(502, None); 3]);
@@ -147,14 +136,7 @@ async fn a_rate_limit_is_waited_out() {
         })
         .on("auth.revoke"),
     );
-    s.queue
-        .enqueue(
-            &OrgId::new("org-1"),
-            &SecretString::from("xoxb-acme-good"),
-            RevokeReason::WorkspaceRemoved,
-        )
-        .await
-        .unwrap();
+    enqueue(&s, "xoxb-acme-good", RevokeReason::WorkspaceRemoved).await;
     drained(&s).await;
     let calls: Vec<_> = s
         .slack

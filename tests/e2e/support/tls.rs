@@ -90,13 +90,19 @@ impl CertFiles {
     }
 }
 
-/// A channel over TLS to `addr` (host:port), or the error of connecting.
+/// A channel over TLS to `addr` (host:port), connected.
 pub async fn tls_channel(addr: &str, tls: ClientTlsConfig) -> Result<Channel, tonic::transport::Error> {
-    Channel::from_shared(format!("https://{addr}"))
-        .unwrap()
-        .tls_config(tls)?
-        .connect()
-        .await
+    endpoint(addr, Some(tls)).connect().await
+}
+
+/// `addr` over TLS when `tls` is given, plaintext h2c otherwise.
+fn endpoint(addr: &str, tls: Option<ClientTlsConfig>) -> tonic::transport::Endpoint {
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let endpoint = Channel::from_shared(format!("{scheme}://{addr}")).unwrap();
+    match tls {
+        Some(tls) => endpoint.tls_config(tls).unwrap(),
+        None => endpoint,
+    }
 }
 
 /// Relays TCP connections to `target` and keeps every byte that crosses, both ways.
@@ -152,10 +158,5 @@ async fn pump(
 
 /// A channel that connects on its first call, so a refused handshake shows as that call's error.
 pub fn lazy_channel(addr: &str, tls: Option<ClientTlsConfig>) -> Channel {
-    let scheme = if tls.is_some() { "https" } else { "http" };
-    let mut endpoint = Channel::from_shared(format!("{scheme}://{addr}")).unwrap();
-    if let Some(tls) = tls {
-        endpoint = endpoint.tls_config(tls).unwrap();
-    }
-    endpoint.connect_lazy()
+    endpoint(addr, tls).connect_lazy()
 }

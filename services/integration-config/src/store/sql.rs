@@ -9,9 +9,19 @@ use ovice_slack_runtime::db::SqlBackend;
 use super::{PutOutcome, StoreError, StoredWorkspace, WorkspaceStore};
 use crate::domain::{AuditAction, AuditEntry, AuditNote, Workspace, WorkspaceStatus};
 
-pub(super) const SELECT_WORKSPACE: &str = "SELECT org_id, team_id, team_name, workspace_domain, bot_user_id, \
-     scopes, token_key_id, token_ciphertext, status, status_reason, updated_at, updated_by \
-     FROM slack_workspaces WHERE org_id = $1";
+/// The columns of a workspace row, in `WorkspaceRow`'s order.
+macro_rules! workspace_columns {
+    () => {
+        "org_id, team_id, team_name, workspace_domain, bot_user_id, scopes, token_key_id, token_ciphertext, \
+         status, status_reason, updated_at, updated_by"
+    };
+}
+
+pub(super) const SELECT_WORKSPACE: &str = concat!(
+    "SELECT ",
+    workspace_columns!(),
+    " FROM slack_workspaces WHERE org_id = $1"
+);
 
 pub(super) const UPSERT_WORKSPACE: &str = "INSERT INTO slack_workspaces (org_id, team_id, team_name, \
      workspace_domain, bot_user_id, scopes, token_key_id, token_ciphertext, status, status_reason, updated_at, \
@@ -23,9 +33,11 @@ pub(super) const UPSERT_WORKSPACE: &str = "INSERT INTO slack_workspaces (org_id,
 
 pub(super) const INSERT_AUDIT: &str = "INSERT INTO slack_workspace_audit (org_id, actor, action, detail, occurred_at) VALUES ($1, $2, $3, $4, $5)";
 
-pub(super) const SELECT_TEAM_WORKSPACES: &str = "SELECT org_id, team_id, team_name, workspace_domain, bot_user_id, \
-     scopes, token_key_id, token_ciphertext, status, status_reason, updated_at, updated_by \
-     FROM slack_workspaces WHERE team_id = $1";
+pub(super) const SELECT_TEAM_WORKSPACES: &str = concat!(
+    "SELECT ",
+    workspace_columns!(),
+    " FROM slack_workspaces WHERE team_id = $1"
+);
 
 pub(super) const DELETE_WORKSPACE: &str = "DELETE FROM slack_workspaces WHERE org_id = $1";
 

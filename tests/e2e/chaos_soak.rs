@@ -98,6 +98,10 @@ async fn chaos_soak_loses_no_accepted_message() {
         [
             "--delivery-lease",
             "4",
+            "--slack-timeout",
+            "1",
+            "--delivery-pacing-max-wait",
+            "1",
             "--delivery-retry-base",
             "0.2",
             "--delivery-retry-cap",

@@ -433,8 +433,19 @@ async fn sigkill_mid_run_loses_no_accepted_message(#[case] backend: Backend) {
         Backend::Postgres => fresh_postgres_database().await.unwrap(),
     };
     let mut common = common_args(&db, &slack);
-    // A short lease, so the killed process's claims come back within the test.
-    common.extend(["--delivery-lease".to_owned(), "4".to_owned()]);
+    // A short lease, so the killed process's claims come back within the test (a lease must
+    // outlast two Slack calls and the pacing wait: 2 × 1 s + 1 s + 1 s).
+    common.extend(
+        [
+            "--delivery-lease",
+            "4",
+            "--slack-timeout",
+            "1",
+            "--delivery-pacing-max-wait",
+            "1",
+        ]
+        .map(str::to_owned),
+    );
     let process = start(&["--target", "all"], &common, &[]);
     set_up_org(&process, &users(), true).await;
     // Slack answers slowly, so deliveries are in flight and pending when the process dies.

@@ -183,6 +183,7 @@ mod tests {
         let down = || SlackError::Unavailable {
             method: "auth.revoke",
             detail: "HTTP 503".into(),
+            maybe_applied: true,
         };
         assert!(matches!(
             P.classify(Err(down()), 2),

@@ -19,7 +19,8 @@ pub enum FaultKind {
         #[serde(default)]
         retry_after_secs: Option<u64>,
     },
-    /// Wait this long, then answer normally.
+    /// Wait this long, then answer normally. With `after_work` the work is done at once and only
+    /// the answer waits: a stall past the client's timeout leaves the message posted unseen.
     Delay { millis: u64 },
     /// Close the connection without answering.
     Drop,
@@ -95,6 +96,8 @@ pub struct FaultDecision {
     pub kind: Option<FaultKind>,
     /// Misbehave only after the call's work is done.
     pub after_work: bool,
+    /// Wait this long after the work, before answering (a `Delay` fault `after_work`).
+    pub delay_after_work: Duration,
 }
 
 impl FaultPlan {
@@ -129,6 +132,9 @@ impl FaultPlan {
                 self.queue.remove(pos);
             }
             match kind {
+                FaultKind::Delay { millis } if decision.after_work => {
+                    decision.delay_after_work = Duration::from_millis(millis);
+                }
                 FaultKind::Delay { millis } => decision.delay = Duration::from_millis(millis),
                 other => decision.kind = Some(other),
             }
@@ -184,6 +190,18 @@ mod tests {
                 delay: Duration::from_millis(250),
                 kind: None,
                 after_work: false,
+                delay_after_work: Duration::ZERO,
+            }
+        );
+        // After the work: the call is done at once, its answer stalls.
+        plan.push(Fault::next(FaultKind::Delay { millis: 900 }).after_work());
+        assert_eq!(
+            plan.decide("x"),
+            FaultDecision {
+                delay: Duration::ZERO,
+                kind: None,
+                after_work: true,
+                delay_after_work: Duration::from_millis(900),
             }
         );
     }

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use url::Url;
 
-use crate::error::{SlackError, TRANSIENT};
+use crate::error::{MAYBE_APPLIED, SlackError, TRANSIENT};
 use crate::types::{
     AuthRevokeBody, AuthTest, AuthTestBody, OAuthAccessRequest, OAuthBody, OAuthV2Access, OpenBody,
     PostMessage, PostedMessage, SlackUser, UserEnvelope, split_scopes,
@@ -43,6 +43,7 @@ impl Default for SlackClientConfig {
 pub struct SlackClient {
     http: reqwest::Client,
     base: Url,
+    timeout: Duration,
 }
 
 /// How a call authenticates.
@@ -96,7 +97,16 @@ impl SlackClient {
             .user_agent(concat!("ovice-slack/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| SlackError::Config(format!("cannot build the HTTP client: {e}")))?;
-        Ok(SlackClient { http, base })
+        Ok(SlackClient {
+            http,
+            base,
+            timeout: config.timeout,
+        })
+    }
+
+    /// The longest a call can take before it fails (callers that hold a lease plan with it).
+    pub fn timeout(&self) -> Duration {
+        self.timeout
     }
 
     /// `auth.test`, with the granted scopes from `X-OAuth-Scopes`.
@@ -267,6 +277,8 @@ impl SlackClient {
                 return Err(SlackError::Unavailable {
                     method,
                     detail: describe(&e),
+                    // Refused or timed out while connecting: nothing reached Slack.
+                    maybe_applied: !e.is_connect(),
                 });
             }
         };
@@ -287,6 +299,8 @@ impl SlackClient {
             return Err(SlackError::Unavailable {
                 method,
                 detail: format!("HTTP {status}"),
+                // Slack (or a proxy in front of it) may fail after the work was done.
+                maybe_applied: true,
             });
         }
         if !status.is_success() {
@@ -299,6 +313,8 @@ impl SlackClient {
         let bytes = resp.bytes().await.map_err(|e| SlackError::Unavailable {
             method,
             detail: describe(&e),
+            // Slack answered 2xx: it did the work; only the answer was lost.
+            maybe_applied: true,
         })?;
         Ok((headers, bytes.to_vec()))
     }
@@ -313,7 +329,12 @@ fn parse<T: DeserializeOwned>(method: &'static str, bytes: &[u8]) -> Result<T, S
     if !head.ok {
         let code = head.error.unwrap_or_else(|| "unknown_error".to_owned());
         if TRANSIENT.contains(&code.as_str()) {
-            return Err(SlackError::Unavailable { method, detail: code });
+            let maybe_applied = MAYBE_APPLIED.contains(&code.as_str());
+            return Err(SlackError::Unavailable {
+                method,
+                detail: code,
+                maybe_applied,
+            });
         }
         return Err(SlackError::Api {
             method,

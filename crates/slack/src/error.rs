@@ -14,8 +14,15 @@ pub enum SlackError {
     },
     /// Slack could not be reached or had a transient failure (connect error, timeout, HTTP 5xx,
     /// `internal_error`, `fatal_error`, `service_unavailable`, `request_timeout`, `ratelimited`).
-    #[error("Slack is unavailable for {method}: {detail}")]
-    Unavailable { method: &'static str, detail: String },
+    /// `maybe_applied`: the request reached Slack and the answer does not say whether Slack did the
+    /// work (a 5xx, a reset or a timeout after sending, `internal_error`, `fatal_error`); a retry
+    /// may do it twice.
+    #[error("Slack is unavailable for {method}: {detail}{}", if *maybe_applied { " (Slack may have done it)" } else { "" })]
+    Unavailable {
+        method: &'static str,
+        detail: String,
+        maybe_applied: bool,
+    },
     /// Slack answered `ok:false` with `code`; `needed`/`provided` accompany `missing_scope`.
     #[error("Slack {method} failed: {code}{}", scope_hint(needed.as_deref()))]
     Api {
@@ -45,6 +52,10 @@ pub(crate) const TRANSIENT: &[&str] = &[
     "ratelimited",
 ];
 
+/// Of those, the ones Slack documents as "it's possible some aspect of the operation succeeded
+/// before the error was raised".
+pub(crate) const MAYBE_APPLIED: &[&str] = &["internal_error", "fatal_error"];
+
 impl SlackError {
     /// How long Slack asked us to wait (only for `RateLimited`).
     pub fn retry_after(&self) -> Option<Duration> {
@@ -52,6 +63,12 @@ impl SlackError {
             SlackError::RateLimited { retry_after, .. } => Some(*retry_after),
             _ => None,
         }
+    }
+
+    /// Whether Slack may have done the work although the call failed (see `Unavailable`). Only
+    /// such failures can make a retry do the work twice.
+    pub fn maybe_applied(&self) -> bool {
+        matches!(self, SlackError::Unavailable { maybe_applied: true, .. })
     }
 
     /// Slack's `error` code for `ok:false` answers that are not transient.

@@ -344,19 +344,30 @@ async fn http_429_is_rate_limited_with_retry_after() {
 async fn server_failures_are_unavailable() {
     let (slack, client) = setup().await;
     let token = secret("xoxb-acme-good");
-    for kind in [
-        FaultKind::HttpStatus { status: 500 },
-        FaultKind::HttpStatus { status: 503 },
-        FaultKind::SlackError {
-            error: "internal_error".into(),
-        },
-        FaultKind::SlackError {
-            error: "fatal_error".into(),
-        },
-        FaultKind::SlackError {
-            error: "ratelimited".into(),
-        },
-        FaultKind::Drop,
+    // Whether Slack may have done the work: a 5xx, `internal_error`, `fatal_error` and a dropped
+    // connection leave it open; `ratelimited` says it did not.
+    for (kind, maybe_applied) in [
+        (FaultKind::HttpStatus { status: 500 }, true),
+        (FaultKind::HttpStatus { status: 503 }, true),
+        (
+            FaultKind::SlackError {
+                error: "internal_error".into(),
+            },
+            true,
+        ),
+        (
+            FaultKind::SlackError {
+                error: "fatal_error".into(),
+            },
+            true,
+        ),
+        (
+            FaultKind::SlackError {
+                error: "ratelimited".into(),
+            },
+            false,
+        ),
+        (FaultKind::Drop, true),
     ] {
         slack.inject_fault(Fault::next(kind.clone()));
         let err = client.auth_test(&token).await.unwrap_err();
@@ -364,6 +375,7 @@ async fn server_failures_are_unavailable() {
             matches!(err, SlackError::Unavailable { .. }),
             "{kind:?} gave {err:?}"
         );
+        assert_eq!(err.maybe_applied(), maybe_applied, "{kind:?} gave {err:?}");
         assert_no_token(&err, "xoxb-acme-good");
     }
     assert_eq!(client.auth_test(&token).await.unwrap().team_id, "T0ACME");
@@ -379,6 +391,8 @@ async fn timeouts_are_unavailable() {
         matches!(&err, SlackError::Unavailable { detail, .. } if detail.contains("timed out")),
         "{err:?}"
     );
+    // The request was sent: Slack may have done it.
+    assert!(err.maybe_applied(), "{err:?}");
 }
 
 #[tokio::test]
@@ -390,6 +404,8 @@ async fn connection_refused_is_unavailable() {
         matches!(&err, SlackError::Unavailable { detail, .. } if detail.contains("connect")),
         "{err:?}"
     );
+    // Nothing reached Slack.
+    assert!(!err.maybe_applied(), "{err:?}");
 }
 
 #[tokio::test]

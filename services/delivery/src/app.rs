@@ -200,5 +200,6 @@ fn status_name(s: DeliveryStatus) -> &'static str {
         DeliveryStatus::Skipped => "SKIPPED",
         DeliveryStatus::Failed => "FAILED",
         DeliveryStatus::Dead => "DEAD",
+        DeliveryStatus::Expired => "EXPIRED",
     }
 }

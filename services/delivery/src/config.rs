@@ -2,7 +2,11 @@
 
 use std::{num::NonZeroU32, time::Duration};
 
-use crate::{domain::RetryPolicy, pacer::PacingConfig, worker::WorkerSettings};
+use crate::{
+    domain::{CircuitPolicy, RetryPolicy},
+    pacer::PacingConfig,
+    worker::{LEASE_MARGIN, WorkerSettings},
+};
 
 use ovice_slack_runtime::config::duration as seconds;
 
@@ -15,11 +19,13 @@ pub struct DeliveryConfig {
     pub workers: u32,
 
     /// Seconds a claimed delivery stays reserved for this process; deliveries of a process that
-    /// crashed are taken over once it has passed. Keep it well above the Slack HTTP timeout.
+    /// crashed are taken over once it has passed. At least twice the Slack HTTP timeout
+    /// (--slack-timeout) plus --delivery-pacing-max-wait, so a call never outlives its lease.
     #[arg(long = "delivery-lease", env = "OVICE_SLACK_DELIVERY_LEASE", value_parser = seconds, default_value = "60")]
     pub lease: Duration,
 
-    /// Attempts (the first included) before a delivery ends DEAD.
+    /// Failed attempts (the first included) before a delivery ends DEAD, counted only while Slack
+    /// answers the organization's other calls: during an outage only --delivery-retry-for ends it.
     #[arg(long = "delivery-max-attempts", env = "OVICE_SLACK_DELIVERY_MAX_ATTEMPTS", default_value_t = 10,
           value_parser = clap::value_parser!(u32).range(1..=100))]
     pub max_attempts: u32,
@@ -36,10 +42,23 @@ pub struct DeliveryConfig {
           default_value = "1")]
     pub retry_base: Duration,
 
-    /// Seconds: the longest wait between two attempts (unless Slack's Retry-After asks for more).
+    /// Seconds: the longest wait between two attempts (unless Slack's Retry-After asks for more),
+    /// and between two probes of a workspace whose every call fails.
     #[arg(long = "delivery-retry-cap", env = "OVICE_SLACK_DELIVERY_RETRY_CAP", value_parser = seconds,
           default_value = "300")]
     pub retry_cap: Duration,
+
+    /// How long a delivery is tried (e.g. 6h, 90m), from its acceptance or an operator's retry;
+    /// after it the delivery ends EXPIRED with the reason. Outlasts Slack's outages.
+    #[arg(long = "delivery-retry-for", env = "OVICE_SLACK_DELIVERY_RETRY_FOR", value_parser = seconds,
+          default_value = "6h")]
+    pub retry_for: Duration,
+
+    /// Transient failures in a row (unreachable, 5xx, timeouts) after which an organization's
+    /// deliveries stop calling Slack and wait for one probe at a time.
+    #[arg(long = "delivery-circuit-failures", env = "OVICE_SLACK_DELIVERY_CIRCUIT_FAILURES", default_value_t = 5,
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub circuit_failures: u32,
 
     /// chat.postMessage per Slack conversation per second (Slack allows about one).
     #[arg(
@@ -96,6 +115,8 @@ impl Default for DeliveryConfig {
             poll_interval: Duration::from_secs(1),
             retry_base: Duration::from_secs(1),
             retry_cap: Duration::from_secs(300),
+            retry_for: Duration::from_secs(6 * 3600),
+            circuit_failures: 5,
             post_rate: ONE,
             post_burst: ONE.saturating_add(2),
             tier3_per_minute: ONE.saturating_add(49),
@@ -107,10 +128,30 @@ impl Default for DeliveryConfig {
 }
 
 impl DeliveryConfig {
-    /// Combinations clap cannot check alone.
-    pub fn validate(&self) -> Result<(), String> {
-        if self.lease < Duration::from_secs(4) {
-            return Err("--delivery-lease must be at least 4 seconds".into());
+    /// Combinations clap cannot check alone; `slack_timeout` is the Slack client's.
+    pub fn validate(&self, slack_timeout: Duration) -> Result<(), String> {
+        let least = slack_timeout
+            .saturating_mul(2)
+            .saturating_add(self.pacing_max_wait)
+            .saturating_add(LEASE_MARGIN);
+        if self.lease < least {
+            return Err(format!(
+                "--delivery-lease is {}, but a delivery may make two Slack calls of up to {} each \
+                 (--slack-timeout) and wait {} for a rate-limit slot (--delivery-pacing-max-wait): \
+                 it must be at least {}, or another process could send the message again while \
+                 the first call is still in flight",
+                humantime::format_duration(self.lease),
+                humantime::format_duration(slack_timeout),
+                humantime::format_duration(self.pacing_max_wait),
+                humantime::format_duration(least),
+            ));
+        }
+        if self.retry_for < self.retry_cap {
+            return Err(format!(
+                "--delivery-retry-for ({}) must be at least --delivery-retry-cap ({})",
+                humantime::format_duration(self.retry_for),
+                humantime::format_duration(self.retry_cap),
+            ));
         }
         if self.poll_interval.is_zero() {
             return Err("--delivery-poll-interval must be greater than zero".into());
@@ -126,6 +167,17 @@ impl DeliveryConfig {
             base: self.retry_base,
             cap: self.retry_cap,
             max_attempts: self.max_attempts,
+            retry_for: self.retry_for,
+        }
+    }
+
+    /// Probes wait like retries; the others wait out a probe's call.
+    pub fn circuit_policy(&self, slack_timeout: Duration) -> CircuitPolicy {
+        CircuitPolicy {
+            opens_after: self.circuit_failures,
+            first_wait: self.retry_base,
+            max_wait: self.retry_cap,
+            probe_wait: slack_timeout.saturating_add(LEASE_MARGIN),
         }
     }
 
@@ -138,12 +190,13 @@ impl DeliveryConfig {
         }
     }
 
-    pub fn worker_settings(&self) -> WorkerSettings {
+    pub fn worker_settings(&self, slack_timeout: Duration) -> WorkerSettings {
         WorkerSettings {
             workers: usize::try_from(self.workers).unwrap_or(1),
             lease: self.lease,
             poll_interval: self.poll_interval,
             retry: self.retry_policy(),
+            slack_timeout,
             failed_text_retention: self.failed_text_retention,
         }
     }
@@ -168,7 +221,7 @@ mod tests {
         if std::env::vars().all(|(k, _)| !k.starts_with("OVICE_SLACK_DELIVERY_")) {
             assert_eq!(parsed, DeliveryConfig::default());
         }
-        assert_eq!(DeliveryConfig::default().validate(), Ok(()));
+        assert_eq!(DeliveryConfig::default().validate(TEN), Ok(()));
     }
 
     #[test]
@@ -194,6 +247,32 @@ mod tests {
             lease: Duration::from_secs(1),
             ..Default::default()
         };
-        assert!(short.validate().is_err());
+        assert!(short.validate(TEN).is_err());
+    }
+
+    const TEN: Duration = Duration::from_secs(10);
+
+    #[test]
+    fn a_lease_a_slack_call_could_outlive_is_refused() {
+        // Two calls of 10 s, 2 s of pacing and the 1 s margin: 23 s.
+        let lease = |secs| DeliveryConfig {
+            lease: Duration::from_secs(secs),
+            ..Default::default()
+        };
+        assert_eq!(lease(23).validate(TEN), Ok(()));
+        let refused = lease(22).validate(TEN).unwrap_err();
+        assert!(
+            refused.contains("--delivery-lease is 22s") && refused.contains("at least 23s"),
+            "{refused}"
+        );
+        // The issue's example: a 4 s lease with the default 10 s Slack timeout.
+        assert!(lease(4).validate(TEN).is_err());
+        // A shorter Slack timeout allows a shorter lease.
+        assert_eq!(lease(5).validate(Duration::from_secs(1)), Ok(()));
+        let window = DeliveryConfig {
+            retry_for: Duration::from_secs(60),
+            ..Default::default()
+        };
+        assert!(window.validate(TEN).unwrap_err().contains("--delivery-retry-for"));
     }
 }

@@ -49,6 +49,7 @@ fn proto_status(s: DeliveryStatus) -> pb::DeliveryStatus {
         DeliveryStatus::Skipped => pb::DeliveryStatus::Skipped,
         DeliveryStatus::Failed => pb::DeliveryStatus::Failed,
         DeliveryStatus::Dead => pb::DeliveryStatus::Dead,
+        DeliveryStatus::Expired => pb::DeliveryStatus::Expired,
     }
 }
 
@@ -67,6 +68,7 @@ fn to_proto(d: Delivery) -> pb::Delivery {
         }
         .into(),
         attempts: i32::try_from(d.attempts).unwrap_or(i32::MAX),
+        ambiguous_attempts: i32::try_from(d.ambiguous_attempts).unwrap_or(i32::MAX),
         last_error: d.last_error,
         slack_channel_id: d.slack_channel_id,
         slack_ts: d.slack_ts,
@@ -143,6 +145,7 @@ impl DeliveryService for DeliveryGrpc {
             Ok(pb::DeliveryStatus::Skipped) => Some(DeliveryStatus::Skipped),
             Ok(pb::DeliveryStatus::Failed) => Some(DeliveryStatus::Failed),
             Ok(pb::DeliveryStatus::Dead) => Some(DeliveryStatus::Dead),
+            Ok(pb::DeliveryStatus::Expired) => Some(DeliveryStatus::Expired),
             Err(_) => {
                 v.add("status", format!("{} is not a known DeliveryStatus", r.status));
                 None

@@ -7,6 +7,7 @@
 //! org's bot, retry transient failures with backoff, and record the Slack channel and ts.
 
 pub mod app;
+mod circuits;
 pub mod config;
 pub mod directory;
 pub mod domain;
@@ -53,18 +54,23 @@ pub async fn start(
     auth: AuthInterceptor,
     max_request_bytes: usize,
 ) -> anyhow::Result<(Server, DeliveryWorkers)> {
-    deps.config.validate().map_err(anyhow::Error::msg)?;
+    let slack_timeout = deps.slack.timeout();
+    deps.config.validate(slack_timeout).map_err(anyhow::Error::msg)?;
     let store = store::open(&deps.db).await?;
     let directory = directory::CachedDirectory::new(deps.directory, deps.config.directory_cache_ttl);
     let wake = Arc::new(Notify::new());
     let pacer = Arc::new(pacer::Pacer::new(deps.config.pacing()));
+    let circuits = Arc::new(circuits::Circuits::new(
+        deps.config.circuit_policy(slack_timeout),
+    ));
     let sender = sender::DeliverySender::new(deps.slack, directory.clone(), pacer.clone());
     let workers = DeliveryWorkers::new(
         store.clone(),
         sender,
         pacer,
+        circuits,
         wake.clone(),
-        deps.config.worker_settings(),
+        deps.config.worker_settings(slack_timeout),
     );
     let app = DeliveryApp::new(store, directory, wake);
     let server =

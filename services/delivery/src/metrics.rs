@@ -17,6 +17,9 @@ struct Instruments {
     latency: Histogram<f64>,
     pending: Gauge<u64>,
     oldest_pending: Gauge<f64>,
+    ambiguous: Counter<u64>,
+    circuit: Counter<u64>,
+    circuits_open: Gauge<u64>,
 }
 
 // Built on first use, after the binary has installed its meter provider.
@@ -32,7 +35,7 @@ fn instruments() -> &'static Instruments {
             outcomes: meter
                 .u64_counter("ovice_slack_delivery_outcomes")
                 .with_description(
-                    "Delivery attempts by outcome (sent, skipped, failed, dead, retried, deferred, abandoned), mode and skip reason",
+                    "Delivery attempts by outcome (sent, skipped, failed, dead, expired, retried, deferred, waiting_for_slack, abandoned), mode and skip reason",
                 )
                 .build(),
             latency: meter
@@ -48,6 +51,20 @@ fn instruments() -> &'static Instruments {
                 .f64_gauge("ovice_slack_outbox_oldest_pending_age")
                 .with_unit("s")
                 .with_description("Age of the oldest delivery waiting to be sent")
+                .build(),
+            ambiguous: meter
+                .u64_counter("ovice_slack_delivery_ambiguous_posts")
+                .with_description(
+                    "Posts Slack may have carried out although the call failed (5xx, reset or timeout after sending), by mode: each may be a duplicate",
+                )
+                .build(),
+            circuit: meter
+                .u64_counter("ovice_slack_delivery_circuit_transitions")
+                .with_description("Organizations' Slack circuits opened (every call failing) and closed (Slack answers again)")
+                .build(),
+            circuits_open: meter
+                .u64_gauge("ovice_slack_delivery_circuits_open")
+                .with_description("Organizations whose deliveries wait for Slack to answer again (this process)")
                 .build(),
         }
     })
@@ -92,4 +109,22 @@ pub(crate) fn outbox(pending: u64, oldest_age: std::time::Duration) {
     let i = instruments();
     i.pending.record(pending, &[]);
     i.oldest_pending.record(oldest_age.as_secs_f64(), &[]);
+}
+
+/// A post whose outcome Slack left unknown.
+pub(crate) fn ambiguous(mode: Option<DeliveryMode>) {
+    instruments().ambiguous.add(
+        1,
+        &[KeyValue::new("mode", mode.map_or("", DeliveryMode::as_str))],
+    );
+}
+
+pub(crate) fn circuit(transition: &'static str) {
+    instruments()
+        .circuit
+        .add(1, &[KeyValue::new("transition", transition)]);
+}
+
+pub(crate) fn circuits_open(count: u64) {
+    instruments().circuits_open.record(count, &[]);
 }

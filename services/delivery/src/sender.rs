@@ -19,8 +19,8 @@ use tracing::Instrument;
 use crate::{
     directory::{BotCredentials, CachedDirectory, Freshness, ResolvedUser},
     domain::{
-        Delivery, DeliveryMode, FailureAction, LinkUrl, SkipReason, SlackText, SpaceRole, TokenOwner,
-        on_slack_failure,
+        Delivery, DeliveryMode, FailureAction, Health, LinkUrl, SkipReason, SlackText, SpaceRole,
+        TokenOwner, on_slack_failure,
     },
     pacer::{Lane, Pace, Pacer},
 };
@@ -39,10 +39,12 @@ pub enum SendOutcome {
         mode: Option<DeliveryMode>,
         error: String,
     },
-    /// A transient failure: retried with backoff, the attempt counts.
+    /// A transient failure: retried with backoff, the attempt counts. `ambiguous`: the post
+    /// reached Slack and Slack may have carried it out (a 5xx, reset or timeout after sending).
     Retry {
         mode: Option<DeliveryMode>,
         error: String,
+        ambiguous: bool,
     },
     /// Slack rejected the org's bot token; it has been reported. The org's other pending deliveries
     /// cannot succeed either.
@@ -51,8 +53,25 @@ pub enum SendOutcome {
     },
     /// A rate-limit lane is busy this long: try again later, no attempt counted.
     Deferred(Duration),
-    /// Nothing was posted (shutdown, or too little lease left to post safely).
+    /// Slack answered 429: wait this long, no attempt counted.
+    RateLimited(Duration),
+    /// Nothing was posted (shutdown, or too little lease left to call Slack safely).
     Abandoned,
+}
+
+impl SendOutcome {
+    /// What the attempt told about Slack (for the org's circuit).
+    pub fn health(&self) -> Health {
+        match self {
+            SendOutcome::Sent { .. }
+            | SendOutcome::Failed { .. }
+            | SendOutcome::WorkspaceTokenRejected { .. }
+            | SendOutcome::RateLimited(_) => Health::Answered,
+            SendOutcome::Retry { .. } => Health::Failed,
+            // A skip is decided from our own services; a deferral waited for pacing or a peer.
+            SendOutcome::Skipped(_) | SendOutcome::Deferred(_) | SendOutcome::Abandoned => Health::Untested,
+        }
+    }
 }
 
 /// The (team, sender, recipient) Slack ids of a DM whose conversation id is known.
@@ -72,6 +91,7 @@ enum AsSender {
 }
 
 const OPEN: &str = "conversations.open";
+const POST: &str = "chat.postMessage";
 
 impl DeliverySender {
     pub fn new(slack: SlackClient, directory: CachedDirectory, pacer: Arc<Pacer>) -> Self {
@@ -87,12 +107,12 @@ impl DeliverySender {
         }
     }
 
-    /// One attempt. No post starts after `post_deadline` (the lease must outlast the call, or
-    /// another worker could send the message a second time).
+    /// One attempt. No Slack call starts after `call_deadline` (the lease must outlast the call,
+    /// or another worker could send the message a second time).
     pub async fn send(
         &self,
         d: &Delivery,
-        post_deadline: Instant,
+        call_deadline: Instant,
         cancel: &CancellationToken,
     ) -> SendOutcome {
         let creds = match self.directory.bot_credentials(&d.org_id, Freshness::Fresh).await {
@@ -135,7 +155,7 @@ impl DeliverySender {
                 d,
                 team_id: creds.team_id.as_str(),
                 text: &text,
-                post_deadline,
+                call_deadline,
                 cancel,
             };
             match self.as_sender(&route, sender, recipient, token).await {
@@ -147,7 +167,7 @@ impl DeliverySender {
             d,
             team_id: creds.team_id.as_str(),
             text: &text,
-            post_deadline,
+            call_deadline,
             cancel,
         };
         self.bot_dm(&route, &creds, recipient).await
@@ -175,6 +195,9 @@ impl DeliverySender {
                 if let Some(outcome) = self.pace(lane, route.cancel).await {
                     return AsSender::Done(outcome);
                 }
+                if Instant::now() > route.call_deadline {
+                    return AsSender::Done(SendOutcome::Abandoned);
+                }
                 let users = [recipient.slack_user_id.as_str()];
                 let call = self
                     .slack
@@ -196,7 +219,7 @@ impl DeliverySender {
         if let Some(outcome) = self.pace(lane, route.cancel).await {
             return AsSender::Done(outcome);
         }
-        if Instant::now() > route.post_deadline {
+        if Instant::now() > route.call_deadline {
             return AsSender::Done(SendOutcome::Abandoned);
         }
         match self.post(token, &channel, route.text).await {
@@ -221,7 +244,7 @@ impl DeliverySender {
         match on_slack_failure(&e, TokenOwner::Sender) {
             FailureAction::Wait(wait) => {
                 self.pacer.close(lane, wait);
-                AsSender::Done(SendOutcome::Deferred(wait))
+                AsSender::Done(SendOutcome::RateLimited(wait))
             }
             FailureAction::RetryLater => AsSender::Done(retry_later(Some(DeliveryMode::AsSender), &e)),
             FailureAction::ReconnectSenderThenBot { reason } => {
@@ -269,7 +292,7 @@ impl DeliverySender {
         if let Some(outcome) = self.pace(lane, route.cancel).await {
             return outcome;
         }
-        if Instant::now() > route.post_deadline {
+        if Instant::now() > route.call_deadline {
             return SendOutcome::Abandoned;
         }
         match self.post(&creds.bot_token, channel, route.text).await {
@@ -281,7 +304,7 @@ impl DeliverySender {
             Err(e) => match on_slack_failure(&e, TokenOwner::Bot) {
                 FailureAction::Wait(wait) => {
                     self.pacer.close(lane, wait);
-                    SendOutcome::Deferred(wait)
+                    SendOutcome::RateLimited(wait)
                 }
                 FailureAction::RetryLater => retry_later(Some(DeliveryMode::BotDm), &e),
                 FailureAction::InvalidateWorkspace { reason } => {
@@ -340,7 +363,7 @@ impl DeliverySender {
         };
         self.slack
             .chat_post_message(token, &message)
-            .instrument(slack_span("chat.postMessage"))
+            .instrument(slack_span(POST))
             .await
     }
 
@@ -359,7 +382,8 @@ struct Route<'a> {
     d: &'a Delivery,
     team_id: &'a str,
     text: &'a str,
-    post_deadline: Instant,
+    /// No Slack call starts after it.
+    call_deadline: Instant,
     cancel: &'a CancellationToken,
 }
 
@@ -375,11 +399,13 @@ fn peer_outage(d: &Delivery, error: &str) -> SendOutcome {
 
 /// A transient Slack failure: retried with backoff, the attempt counts. (A 429 is Slack asking to
 /// wait, not a failed attempt: `FailureAction::Wait` defers without counting one, so a long
-/// rate-limit spell never makes a delivery DEAD.)
+/// rate-limit spell never makes a delivery DEAD.) Only a post can leave a copy behind: opening a
+/// DM twice opens the same DM.
 fn retry_later(mode: Option<DeliveryMode>, e: &SlackError) -> SendOutcome {
     SendOutcome::Retry {
         mode,
         error: e.to_string(),
+        ambiguous: e.maybe_applied() && e.method() == Some(POST),
     }
 }
 

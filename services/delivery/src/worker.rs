@@ -20,11 +20,14 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::{
-    domain::{Delivery, DeliveryMode, RetryDecision, RetryPolicy},
+    circuits::Circuits,
+    domain::{
+        Admission, Delivery, DeliveryMode, Failure, RetryDecision, RetryPolicy, Transition, expired_reason,
+    },
     metrics,
     pacer::Pacer,
     sender::{DeliverySender, SendOutcome},
-    store::{Claim, OutboxStore, Outcome, StoreError},
+    store::{Again, Claim, OutboxStore, Outcome, StoreError},
 };
 
 /// How the workers behave (from `DeliveryConfig`).
@@ -34,6 +37,8 @@ pub struct WorkerSettings {
     pub lease: Duration,
     pub poll_interval: Duration,
     pub retry: RetryPolicy,
+    /// The Slack client's timeout: no call starts unless the lease outlasts it.
+    pub slack_timeout: Duration,
     /// How long FAILED and DEAD deliveries keep their text for an operator's retry (zero: erased
     /// at once, like every other final delivery).
     pub failed_text_retention: Duration,
@@ -48,6 +53,10 @@ const MAINTENANCE_EVERY: Duration = Duration::from_secs(60);
 /// The outbox gauges are refreshed this often.
 const GAUGES_EVERY: Duration = Duration::from_secs(5);
 
+/// Kept between the last Slack call's timeout and the lease's end: clocks and the write of the
+/// outcome need a moment too.
+pub const LEASE_MARGIN: Duration = Duration::from_secs(1);
+
 /// The workers of one process, ready to run.
 pub struct DeliveryWorkers {
     ctx: Context,
@@ -57,6 +66,7 @@ struct Context {
     store: Arc<dyn OutboxStore>,
     sender: DeliverySender,
     pacer: Arc<Pacer>,
+    circuits: Arc<Circuits>,
     wake: Arc<Notify>,
     settings: WorkerSettings,
     jitter: Jitter,
@@ -89,6 +99,7 @@ impl DeliveryWorkers {
         store: Arc<dyn OutboxStore>,
         sender: DeliverySender,
         pacer: Arc<Pacer>,
+        circuits: Arc<Circuits>,
         wake: Arc<Notify>,
         settings: WorkerSettings,
     ) -> Self {
@@ -97,6 +108,7 @@ impl DeliveryWorkers {
                 store,
                 sender,
                 pacer,
+                circuits,
                 wake,
                 settings,
                 jitter: Arc::new(rand::random::<f64>),
@@ -135,6 +147,8 @@ async fn claim_loop(ctx: Arc<Context>, stop: CancellationToken) {
         let free = permits.available_permits();
         let mut claimed_all_free = false;
         if free > 0 {
+            // Before the lease starts in the database, so the deadline derived from it is early.
+            let claimed_at = Instant::now();
             let now = UnixMillis::now();
             let claim = Claim {
                 worker_id: &ctx.worker_id,
@@ -152,7 +166,7 @@ async fn claim_loop(ctx: Arc<Context>, stop: CancellationToken) {
                             release(&ctx, &row, UnixMillis::now()).await;
                             continue;
                         };
-                        sends.spawn(send_one(ctx.clone(), row, permit, stop.clone()));
+                        sends.spawn(send_one(ctx.clone(), row, claimed_at, permit, stop.clone()));
                     }
                 }
                 Err(e) => tracing::error!(error = %e, "claiming deliveries failed; trying again shortly"),
@@ -217,6 +231,7 @@ async fn next_sleep(ctx: &Context) -> Duration {
 
 async fn maintenance(ctx: &Context) {
     ctx.pacer.prune();
+    ctx.circuits.prune();
     match ctx.store.promote_heads().await {
         Ok(0) => {}
         // The store un-queues the next message whenever one ends; finding any here means a path
@@ -241,7 +256,13 @@ async fn maintenance(ctx: &Context) {
     }
 }
 
-async fn send_one(ctx: Arc<Context>, d: Delivery, permit: OwnedSemaphorePermit, stop: CancellationToken) {
+async fn send_one(
+    ctx: Arc<Context>,
+    d: Delivery,
+    claimed_at: Instant,
+    permit: OwnedSemaphorePermit,
+    stop: CancellationToken,
+) {
     let span = tracing::info_span!(
         "delivery.send",
         delivery_id = %d.delivery_id,
@@ -251,14 +272,70 @@ async fn send_one(ctx: Arc<Context>, d: Delivery, permit: OwnedSemaphorePermit, 
     );
     crate::trace::continue_trace(&span, &d.accepted_trace);
     async {
-        // Posting must start while at least half the lease is left, so the lease outlasts the call.
-        let post_deadline = Instant::now() + ctx.settings.lease / 2;
-        let outcome = ctx.sender.send(&d, post_deadline, &stop).await;
+        let retry = &ctx.settings.retry;
+        if retry.expired(d.window_started_at, UnixMillis::now()) {
+            expire(&ctx, &d).await;
+            return;
+        }
+        let probe = match ctx.circuits.admit(&d.org_id) {
+            Admission::Go => false,
+            Admission::Probe => {
+                tracing::info!("probing whether Slack answers the organization again");
+                true
+            }
+            Admission::Wait(wait) => {
+                // Slack fails every call of this org: wait for the probe, no attempt counted.
+                metrics::outcome("waiting_for_slack", None, None);
+                release(&ctx, &d, UnixMillis::now().plus(wait)).await;
+                return;
+            }
+        };
+        let outcome = ctx.sender.send(&d, call_deadline(&ctx.settings, claimed_at), &stop).await;
+        if ctx.circuits.observe(&d.org_id, outcome.health(), probe) == Transition::Closed {
+            // What waited for this org's Slack may go now, at the pace the pacer allows.
+            match ctx.store.wake_org(&d.org_id, UnixMillis::now()).await {
+                Ok(n) => tracing::info!(count = n, "deliveries that waited for Slack are due again"),
+                Err(e) => tracing::warn!(error = %e, "waking the organization's deliveries failed; they come back at their time"),
+            }
+            ctx.wake.notify_one();
+        }
         record(&ctx, &d, outcome).await;
     }
     .instrument(span)
     .await;
     drop(permit);
+}
+
+/// The last moment a Slack call may start: the lease (which began no earlier than `claimed_at`)
+/// must outlast the call's timeout, or another worker could take the row over and post it again.
+/// The configuration guarantees a lease of at least twice the timeout plus the pacing wait.
+fn call_deadline(settings: &WorkerSettings, claimed_at: Instant) -> Instant {
+    let usable = settings
+        .lease
+        .saturating_sub(settings.slack_timeout)
+        .saturating_sub(LEASE_MARGIN);
+    claimed_at + usable
+}
+
+/// The retry window is over before this attempt: EXPIRED without calling Slack.
+async fn expire(ctx: &Context, d: &Delivery) {
+    let error = expired_reason(ctx.settings.retry.retry_for, &d.last_error);
+    tracing::warn!(%error, "delivery EXPIRED");
+    metrics::outcome("expired", d.mode, None);
+    let outcome = Outcome::Expired {
+        mode: d.mode,
+        error,
+        attempted: false,
+        ambiguous: false,
+    };
+    let erase_failed = ctx.settings.failed_text_retention.is_zero();
+    let owner = ctx.worker_id.as_str();
+    let result = persist(|| {
+        ctx.store
+            .complete(&d.delivery_id, owner, &outcome, UnixMillis::now(), erase_failed)
+    })
+    .await;
+    report_write(result);
 }
 
 async fn record(ctx: &Context, d: &Delivery, outcome: SendOutcome) {
@@ -286,19 +363,61 @@ async fn record(ctx: &Context, d: &Delivery, outcome: SendOutcome) {
             let outcome = Outcome::Failed { mode, error };
             persist(|| store.complete(id, owner, &outcome, UnixMillis::now(), erase_failed)).await
         }
-        SendOutcome::Retry { mode, error } => {
+        SendOutcome::Retry {
+            mode,
+            error,
+            ambiguous,
+        } => {
+            if ambiguous {
+                // The rule (docs/product.md §2.3): a post Slack may have carried out is tried
+                // again, because a lost message is worse than a repeated one; each such attempt
+                // is counted on the delivery and in the metric, bounding the duplicates.
+                tracing::warn!(error = %error, "Slack may have posted it; trying again (a possible duplicate, counted)");
+                metrics::ambiguous(mode);
+            }
             let attempts = d.attempts.saturating_add(1);
-            match ctx.settings.retry.decide(attempts, (ctx.jitter)()) {
+            let now = UnixMillis::now();
+            let failure = Failure {
+                attempts,
+                window_started_at: d.window_started_at,
+                now,
+                slack_down: ctx.circuits.is_open(&d.org_id),
+                unit: (ctx.jitter)(),
+            };
+            match ctx.settings.retry.decide(failure) {
                 RetryDecision::RetryAfter(delay) => {
+                    // While the org's circuit is open nothing goes before its probe anyway.
+                    let delay = delay.max(ctx.circuits.wait_left(&d.org_id));
                     tracing::info!(error = %error, attempts, retry_in_ms = delay.as_millis(), "retrying later");
                     metrics::outcome("retried", mode, None);
-                    let at = UnixMillis::now().plus(delay);
-                    persist(|| store.reschedule(id, owner, at, mode, &error, UnixMillis::now())).await
+                    let again = Again {
+                        at: now.plus(delay),
+                        mode,
+                        error: &error,
+                        ambiguous,
+                    };
+                    persist(|| store.reschedule(id, owner, &again, UnixMillis::now())).await
                 }
-                RetryDecision::GiveUp => {
-                    tracing::warn!(error = %error, attempts, "retries ran out: delivery is DEAD");
+                RetryDecision::Dead => {
+                    tracing::warn!(error = %error, attempts, "retries ran out while Slack answered other calls: delivery is DEAD");
                     metrics::outcome("dead", mode, None);
-                    let outcome = Outcome::Dead { mode, error };
+                    let outcome = Outcome::Dead {
+                        mode,
+                        error,
+                        ambiguous,
+                    };
+                    persist(|| store.complete(id, owner, &outcome, UnixMillis::now(), erase_failed)).await
+                }
+                RetryDecision::Expired => {
+                    let error = expired_reason(ctx.settings.retry.retry_for, &error);
+                    tracing::warn!(%error, attempts, "delivery EXPIRED");
+                    metrics::outcome("expired", mode, None);
+                    let outcome = Outcome::Expired {
+                        mode,
+                        error,
+                        attempted: true,
+                        ambiguous,
+                    };
                     persist(|| store.complete(id, owner, &outcome, UnixMillis::now(), erase_failed)).await
                 }
             }
@@ -328,11 +447,20 @@ async fn record(ctx: &Context, d: &Delivery, outcome: SendOutcome) {
             let at = UnixMillis::now().plus(wait);
             persist(|| store.release(id, owner, at)).await
         }
+        SendOutcome::RateLimited(wait) => {
+            metrics::outcome("rate_limited", None, None);
+            let at = UnixMillis::now().plus(wait);
+            persist(|| store.release(id, owner, at)).await
+        }
         SendOutcome::Abandoned => {
             metrics::outcome("abandoned", None, None);
             persist(|| store.release(id, owner, UnixMillis::now())).await
         }
     };
+    report_write(result);
+}
+
+fn report_write(result: Result<bool, StoreError>) {
     match result {
         Ok(true) => {}
         Ok(false) => tracing::warn!(

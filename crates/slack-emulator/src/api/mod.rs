@@ -256,6 +256,10 @@ async fn handle(
         record(&shared, &method, status, error, at);
         return response;
     }
+    if !decision.delay_after_work.is_zero() {
+        // Done, but the answer stalls (the caller may give up first).
+        tokio::time::sleep(decision.delay_after_work).await;
+    }
     record(&shared, &method, reply.status.as_u16(), reply.error.clone(), at);
     tracing::debug!(
         method,

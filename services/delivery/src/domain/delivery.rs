@@ -1,10 +1,13 @@
 //! One direct message on its way to Slack, and the states it moves through:
 //!
 //! ```text
-//! PENDING ──► SENT | SKIPPED | FAILED | DEAD
-//!    ▲                            │       │
-//!    └──── RetryDelivery ─────────┴───────┘   (attempts start again from zero)
+//! PENDING ──► SENT | SKIPPED | FAILED | DEAD | EXPIRED
+//!    ▲                            │       │        │
+//!    └──── RetryDelivery ─────────┴───────┴────────┘   (attempts from zero, a new retry window)
 //! ```
+//!
+//! DEAD: transient failures ran out of attempts while Slack answered the org's other calls.
+//! EXPIRED: not delivered within the retry window (however long Slack was down).
 
 use ovice_slack_model::{DeliveryId, OrgId, UnixMillis, UserId};
 
@@ -19,6 +22,7 @@ pub enum DeliveryStatus {
     Skipped,
     Failed,
     Dead,
+    Expired,
 }
 
 impl DeliveryStatus {
@@ -33,7 +37,10 @@ impl DeliveryStatus {
 
     /// Whether an operator may put it back to PENDING.
     pub fn is_retryable(self) -> bool {
-        matches!(self, DeliveryStatus::Failed | DeliveryStatus::Dead)
+        matches!(
+            self,
+            DeliveryStatus::Failed | DeliveryStatus::Dead | DeliveryStatus::Expired
+        )
     }
 }
 
@@ -72,6 +79,9 @@ pub struct Delivery {
     pub status: DeliveryStatus,
     pub mode: Option<DeliveryMode>,
     pub attempts: u32,
+    /// Attempts whose post Slack may have carried out although it answered with a failure (a 5xx,
+    /// a reset or a timeout after the request was sent): each may have left a copy in Slack.
+    pub ambiguous_attempts: u32,
     pub last_error: String,
     pub skip_reason: Option<SkipReason>,
     pub slack_channel_id: String,
@@ -81,6 +91,8 @@ pub struct Delivery {
     pub lease_until: Option<UnixMillis>,
     pub created_at: UnixMillis,
     pub updated_at: UnixMillis,
+    /// The retry window starts here: when it was accepted, or when an operator last retried it.
+    pub window_started_at: UnixMillis,
     /// The W3C `traceparent` of the accepting call, so the send continues that trace.
     pub accepted_trace: String,
 }
@@ -114,6 +126,7 @@ impl Delivery {
             status: DeliveryStatus::Pending,
             mode: None,
             attempts: 0,
+            ambiguous_attempts: 0,
             last_error: String::new(),
             skip_reason: None,
             slack_channel_id: String::new(),
@@ -123,6 +136,7 @@ impl Delivery {
             lease_until: None,
             created_at: now,
             updated_at: now,
+            window_started_at: now,
             accepted_trace,
         }
     }
@@ -139,6 +153,7 @@ impl std::fmt::Debug for Delivery {
             .field("status", &self.status)
             .field("mode", &self.mode)
             .field("attempts", &self.attempts)
+            .field("ambiguous_attempts", &self.ambiguous_attempts)
             .field("last_error", &self.last_error)
             .field("skip_reason", &self.skip_reason)
             .field("next_attempt_at", &self.next_attempt_at)
@@ -156,17 +171,17 @@ mod tests {
 
     #[test]
     fn end_states_and_what_an_operator_may_retry() {
-        for end in [Sent, Skipped, Failed, Dead] {
+        for end in [Sent, Skipped, Failed, Dead, Expired] {
             assert!(end.is_final());
         }
         assert!(!Pending.is_final());
-        assert!(Failed.is_retryable() && Dead.is_retryable());
+        assert!(Failed.is_retryable() && Dead.is_retryable() && Expired.is_retryable());
         assert!(!Sent.is_retryable() && !Skipped.is_retryable() && !Pending.is_retryable());
     }
 
     #[test]
     fn stored_names_round_trip() {
-        for s in [Pending, Sent, Skipped, Failed, Dead] {
+        for s in [Pending, Sent, Skipped, Failed, Dead, Expired] {
             assert_eq!(s.as_str().parse(), Ok(s));
         }
         assert_eq!(Dead.as_str(), "dead");

@@ -1,6 +1,7 @@
 //! The rules of docs/product.md §2.3 in plain Rust: which chat messages are direct messages, how a message reads
-//! in Slack, when a failed send is tried again, and how a delivery moves between its states.
+//! in Slack, when a failed send is tried again, when Slack counts as down, and how a delivery moves between its states.
 
+mod circuit;
 mod classify;
 mod delivery;
 mod format;
@@ -14,5 +15,6 @@ pub use ovice_slack_model::{
     ChatMessage, DeliveryId, GroupKind, LinkUrl, LinkUrlError, Mention, OrgId, Sender, SlackTeamId,
     SlackUserId, SpaceRole, UnixMillis, UserId,
 };
-pub use retry::{RetryDecision, RetryPolicy};
+pub use circuit::{Admission, Circuit, CircuitPolicy, Health, Transition};
+pub use retry::{Failure, RetryDecision, RetryPolicy, expired_reason};
 pub use slack_failure::{FailureAction, FailureClass, TokenOwner, on_slack_failure};

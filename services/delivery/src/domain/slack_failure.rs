@@ -198,6 +198,7 @@ mod tests {
         SlackError::Unavailable {
             method: "chat.postMessage",
             detail: "HTTP 503".into(),
+            maybe_applied: true,
         }
     }
 
@@ -205,6 +206,7 @@ mod tests {
         SlackError::Unavailable {
             method: "chat.postMessage",
             detail: "operation timed out".into(),
+            maybe_applied: true,
         }
     }
 
@@ -257,6 +259,7 @@ mod tests {
         SlackError::Unavailable {
             method: "chat.postMessage",
             detail: code.into(),
+            maybe_applied: false,
         }
     }
 

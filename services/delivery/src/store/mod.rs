@@ -62,10 +62,30 @@ pub enum Outcome {
         mode: Option<DeliveryMode>,
         error: String,
     },
+    /// `ambiguous`: the failed attempt's post may be in Slack.
     Dead {
         mode: Option<DeliveryMode>,
         error: String,
+        ambiguous: bool,
     },
+    /// The retry window is over; `attempted`: this ends an attempt (else it ended before one).
+    Expired {
+        mode: Option<DeliveryMode>,
+        error: String,
+        attempted: bool,
+        ambiguous: bool,
+    },
+}
+
+/// A failed attempt to be tried again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Again<'a> {
+    /// Due again then.
+    pub at: UnixMillis,
+    pub mode: Option<DeliveryMode>,
+    pub error: &'a str,
+    /// The post may be in Slack already (counted in `ambiguous_attempts`).
+    pub ambiguous: bool,
 }
 
 impl Outcome {
@@ -75,6 +95,7 @@ impl Outcome {
             Outcome::Skipped(_) => DeliveryStatus::Skipped,
             Outcome::Failed { .. } => DeliveryStatus::Failed,
             Outcome::Dead { .. } => DeliveryStatus::Dead,
+            Outcome::Expired { .. } => DeliveryStatus::Expired,
         }
     }
 }
@@ -114,14 +135,12 @@ pub trait OutboxStore: Send + Sync + 'static {
         erase_failed_text: bool,
     ) -> Result<bool, StoreError>;
 
-    /// Counts a failed attempt and makes the row due again at `next_attempt_at`.
+    /// Counts a failed attempt (and an ambiguous one) and makes the row due again at `again.at`.
     async fn reschedule(
         &self,
         delivery_id: &DeliveryId,
         lease_owner: &str,
-        next_attempt_at: UnixMillis,
-        mode: Option<DeliveryMode>,
-        error: &str,
+        again: &Again<'_>,
         now: UnixMillis,
     ) -> Result<bool, StoreError>;
 
@@ -144,8 +163,8 @@ pub trait OutboxStore: Send + Sync + 'static {
         erase_failed_text: bool,
     ) -> Result<u64, StoreError>;
 
-    /// Puts a FAILED or DEAD delivery back to PENDING, due at once, attempts from zero. `None` when
-    /// the org has no such delivery in one of those states.
+    /// Puts a FAILED, DEAD or EXPIRED delivery back to PENDING, due at once, attempts from zero and
+    /// a new retry window. `None` when the org has no such delivery in one of those states.
     async fn retry(
         &self,
         org_id: &OrgId,
@@ -157,13 +176,17 @@ pub trait OutboxStore: Send + Sync + 'static {
     /// (housekeeping: the store keeps this true as rows end; this re-derives it). Returns how many.
     async fn promote_heads(&self) -> Result<u64, StoreError>;
 
+    /// Slack answers an org again: its pending rows that nobody holds are due at `now` (rows that
+    /// waited for the circuit's probe, or backed off during the outage). Returns how many.
+    async fn wake_org(&self, org_id: &OrgId, now: UnixMillis) -> Result<u64, StoreError>;
+
     /// The earliest time after `now` at which a pending row becomes due or its lease expires.
     async fn next_wakeup(&self, now: UnixMillis) -> Result<Option<UnixMillis>, StoreError>;
 
     /// How many rows are PENDING, and when the oldest of them was accepted.
     async fn pending_stats(&self) -> Result<(u64, Option<UnixMillis>), StoreError>;
 
-    /// Erases the text of FAILED and DEAD rows last changed before `before`. Returns how many.
+    /// Erases the text of FAILED, DEAD and EXPIRED rows last changed before `before`. Returns how many.
     async fn erase_text_before(&self, before: UnixMillis) -> Result<u64, StoreError>;
 }
 

@@ -4,7 +4,7 @@
 
 use ovice_slack_runtime::db::SqlBackend;
 
-use super::{Claim, OutboxStore, Outcome, StoreError};
+use super::{Again, Claim, OutboxStore, Outcome, StoreError};
 use ovice_slack_model::{DeliveryId, OrgId, UnixMillis};
 
 use crate::domain::{Delivery, DeliveryMode, DeliveryStatus, SkipReason, SpaceRole};
@@ -14,7 +14,7 @@ macro_rules! columns {
         "delivery_id, org_id, message_id, space_id, space_name, sender_user_id, sender_name, sender_role, \
          recipient_user_id, text, link_url, sent_at, status, mode, attempts, last_error, skip_reason, \
          slack_channel_id, slack_ts, next_attempt_at, lease_owner, lease_until, created_at, updated_at, \
-         accepted_trace"
+         accepted_trace, ambiguous_attempts, window_started_at"
     };
 }
 
@@ -31,7 +31,7 @@ pub(super) const INSERT_TEMPLATE: &str = concat!(
      INSERT INTO deliveries (",
     columns!(),
     ", queued) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
-     $20, $21, $22, $23, $24, $25, (SELECT COUNT(*) FROM earlier) WHERE true \
+     $20, $21, $22, $23, $24, $25, $26, $27, (SELECT COUNT(*) FROM earlier) WHERE true \
      ON CONFLICT (org_id, message_id) DO NOTHING RETURNING ",
     columns!()
 );
@@ -111,16 +111,18 @@ pub(super) const PROMOTE_HEADS: &str = "UPDATE deliveries SET queued = 0 \
          AND e.sent_at <= deliveries.sent_at \
          AND (e.sent_at < deliveries.sent_at OR e.delivery_id < deliveries.delivery_id))";
 
-/// `$11`: erase the text and the sender name.
+/// `$11`: erase the text and the sender name; `$12`: ambiguous attempts to add.
 pub(super) const COMPLETE: &str = "UPDATE deliveries SET status = $3, \
      mode = CASE WHEN $4 = '' THEN mode ELSE $4 END, attempts = attempts + $5, last_error = $6, \
+     ambiguous_attempts = ambiguous_attempts + $12, \
      skip_reason = $7, slack_channel_id = $8, slack_ts = $9, lease_owner = NULL, lease_until = NULL, \
      updated_at = $10, text = CASE WHEN $11 THEN '' ELSE text END, \
      sender_name = CASE WHEN $11 THEN '' ELSE sender_name END \
      WHERE delivery_id = $1 AND lease_owner = $2 AND status = 'pending' RETURNING org_id, recipient_user_id";
 
 pub(super) const RESCHEDULE: &str = "UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = $3, \
-     mode = CASE WHEN $4 = '' THEN mode ELSE $4 END, last_error = $5, lease_owner = NULL, \
+     mode = CASE WHEN $4 = '' THEN mode ELSE $4 END, last_error = $5, \
+     ambiguous_attempts = ambiguous_attempts + $7, lease_owner = NULL, \
      lease_until = NULL, updated_at = $6 \
      WHERE delivery_id = $1 AND lease_owner = $2 AND status = 'pending'";
 
@@ -135,8 +137,9 @@ pub(super) const FAIL_PENDING_FOR_ORG: &str = "UPDATE deliveries SET status = 'f
 
 pub(super) const RETRY: &str = concat!(
     "UPDATE deliveries SET status = 'pending', queued = 0, attempts = 0, next_attempt_at = $3, \
-     last_error = '', skip_reason = '', lease_owner = NULL, lease_until = NULL, updated_at = $3 \
-     WHERE org_id = $1 AND delivery_id = $2 AND status IN ('failed', 'dead') RETURNING ",
+     last_error = '', skip_reason = '', lease_owner = NULL, lease_until = NULL, updated_at = $3, \
+     window_started_at = $3 \
+     WHERE org_id = $1 AND delivery_id = $2 AND status IN ('failed', 'dead', 'expired') RETURNING ",
     columns!()
 );
 
@@ -154,7 +157,11 @@ pub(super) const PENDING_STATS: &str =
     "SELECT COUNT(*), MIN(created_at) FROM deliveries WHERE status = 'pending'";
 
 pub(super) const ERASE_TEXT_BEFORE: &str = "UPDATE deliveries SET text = '', sender_name = '' \
-     WHERE status IN ('failed', 'dead') AND updated_at < $1 AND (text <> '' OR sender_name <> '')";
+     WHERE status IN ('failed', 'dead', 'expired') AND updated_at < $1 AND (text <> '' OR sender_name <> '')";
+
+/// Org `$1`'s unheld pending rows due later than `$2` are due at `$2` (its circuit closed).
+pub(super) const WAKE_ORG: &str = "UPDATE deliveries SET next_attempt_at = $2 \
+     WHERE org_id = $1 AND status = 'pending' AND lease_owner IS NULL AND next_attempt_at > $2";
 
 #[derive(sqlx::FromRow)]
 pub(super) struct DeliveryRow {
@@ -183,6 +190,8 @@ pub(super) struct DeliveryRow {
     created_at: i64,
     updated_at: i64,
     accepted_trace: String,
+    ambiguous_attempts: i64,
+    window_started_at: i64,
 }
 
 impl TryFrom<DeliveryRow> for Delivery {
@@ -205,6 +214,8 @@ impl TryFrom<DeliveryRow> for Delivery {
             s => Some(s.parse::<SkipReason>().map_err(|_| corrupt("skip reason", s))?),
         };
         let attempts = u32::try_from(r.attempts).map_err(|_| corrupt("attempts", &r.attempts.to_string()))?;
+        let ambiguous_attempts = u32::try_from(r.ambiguous_attempts)
+            .map_err(|_| corrupt("ambiguous attempts", &r.ambiguous_attempts.to_string()))?;
         Ok(Delivery {
             delivery_id: r.delivery_id.into(),
             org_id: r.org_id.into(),
@@ -221,6 +232,7 @@ impl TryFrom<DeliveryRow> for Delivery {
             status,
             mode,
             attempts,
+            ambiguous_attempts,
             last_error: r.last_error,
             skip_reason,
             slack_channel_id: r.slack_channel_id,
@@ -230,6 +242,7 @@ impl TryFrom<DeliveryRow> for Delivery {
             lease_until: r.lease_until.map(UnixMillis::from_millis),
             created_at: UnixMillis::from_millis(r.created_at),
             updated_at: UnixMillis::from_millis(r.updated_at),
+            window_started_at: UnixMillis::from_millis(r.window_started_at),
             accepted_trace: r.accepted_trace,
         })
     }
@@ -385,18 +398,17 @@ where
         &self,
         delivery_id: &DeliveryId,
         lease_owner: &str,
-        next_attempt_at: UnixMillis,
-        mode: Option<DeliveryMode>,
-        error: &str,
+        again: &Again<'_>,
         now: UnixMillis,
     ) -> Result<bool, StoreError> {
         self.writer
             .reschedule(Rescheduling {
                 delivery_id: delivery_id.clone(),
                 lease_owner: lease_owner.to_owned(),
-                next_attempt_at,
-                mode,
-                error: error.to_owned(),
+                next_attempt_at: again.at,
+                mode: again.mode,
+                error: again.error.to_owned(),
+                ambiguous: again.ambiguous,
                 now,
             })
             .await
@@ -467,6 +479,16 @@ where
         Ok(DB::rows_affected(&promoted))
     }
 
+    async fn wake_org(&self, org_id: &OrgId, now: UnixMillis) -> Result<u64, StoreError> {
+        let _turn = self.writer.turn().await;
+        let woken = sqlx::query(WAKE_ORG)
+            .bind(org_id.as_str())
+            .bind(now.as_millis())
+            .execute(&self.pool)
+            .await?;
+        Ok(DB::rows_affected(&woken))
+    }
+
     async fn next_wakeup(&self, now: UnixMillis) -> Result<Option<UnixMillis>, StoreError> {
         let (at,): (Option<i64>,) = sqlx::query_as(NEXT_WAKEUP)
             .bind(now.as_millis())
@@ -511,6 +533,7 @@ pub(super) struct Rescheduling {
     pub next_attempt_at: UnixMillis,
     pub mode: Option<DeliveryMode>,
     pub error: String,
+    pub ambiguous: bool,
     pub now: UnixMillis,
 }
 
@@ -573,6 +596,8 @@ where
             .bind(d.created_at.as_millis())
             .bind(d.updated_at.as_millis())
             .bind(&d.accepted_trace)
+            .bind(i64::from(d.ambiguous_attempts))
+            .bind(d.window_started_at.as_millis())
             .fetch_optional(&mut *conn)
             .await?;
         if let Some(row) = inserted {
@@ -592,13 +617,23 @@ where
         let (mode, attempt, error, skip, channel, ts) = match &c.outcome {
             Outcome::Sent { mode, channel, ts } => (Some(*mode), 1i64, "", "", channel.as_str(), ts.as_str()),
             Outcome::Skipped(reason) => (None, 0, "", reason.as_str(), "", ""),
-            Outcome::Failed { mode, error } | Outcome::Dead { mode, error } => {
+            Outcome::Failed { mode, error } | Outcome::Dead { mode, error, .. } => {
                 (*mode, 1, error.as_str(), "", "", "")
             }
+            Outcome::Expired {
+                mode,
+                error,
+                attempted,
+                ..
+            } => (*mode, i64::from(*attempted), error.as_str(), "", "", ""),
+        };
+        let ambiguous = match c.outcome {
+            Outcome::Dead { ambiguous, .. } | Outcome::Expired { ambiguous, .. } => i64::from(ambiguous),
+            _ => 0,
         };
         let erase = match c.outcome {
             Outcome::Sent { .. } | Outcome::Skipped(_) => true,
-            Outcome::Failed { .. } | Outcome::Dead { .. } => c.erase_failed_text,
+            Outcome::Failed { .. } | Outcome::Dead { .. } | Outcome::Expired { .. } => c.erase_failed_text,
         };
         let ended: Option<(String, String)> = sqlx::query_as(COMPLETE)
             .bind(c.delivery_id.as_str())
@@ -612,6 +647,7 @@ where
             .bind(ts)
             .bind(c.now.as_millis())
             .bind(erase)
+            .bind(ambiguous)
             .fetch_optional(&mut *conn)
             .await?;
         if let Some((org_id, recipient)) = &ended {
@@ -634,6 +670,7 @@ where
             .bind(mode_str(r.mode))
             .bind(&r.error)
             .bind(r.now.as_millis())
+            .bind(i64::from(r.ambiguous))
             .execute(&mut *conn)
             .await?;
         Ok(DB::rows_affected(&done) > 0)

@@ -63,6 +63,15 @@ fn ids(rows: &[Delivery]) -> Vec<String> {
     rows.iter().map(|d| d.message_id.clone()).collect()
 }
 
+fn again(at: UnixMillis, mode: Option<DeliveryMode>, error: &str) -> Again<'_> {
+    Again {
+        at,
+        mode,
+        error,
+        ambiguous: false,
+    }
+}
+
 fn sent() -> Outcome {
     Outcome::Sent {
         mode: DeliveryMode::BotDm,
@@ -204,7 +213,7 @@ async fn claims_lease_due_rows_and_an_expired_lease_hands_them_over(#[case] back
             .unwrap()
     );
     assert!(
-        !s.reschedule(&due.delivery_id, "w1", T0, None, "x", T0)
+        !s.reschedule(&due.delivery_id, "w1", &again(T0, None, "x"), T0)
             .await
             .unwrap()
     );
@@ -258,7 +267,7 @@ async fn one_recipient_gets_one_message_at_a_time_in_order(#[case] backend: Back
     let head = s.claim_due(claim("w", T0, 10)).await.unwrap();
     assert_eq!(ids(&head), vec!["n0"]);
     assert!(
-        s.reschedule(&head[0].delivery_id, "w", T0 + ms(5_000), None, "HTTP 503", T0)
+        s.reschedule(&head[0].delivery_id, "w", &again(T0 + ms(5_000), None, "HTTP 503"), T0)
             .await
             .unwrap()
     );
@@ -367,7 +376,7 @@ async fn concurrent_claimers_never_get_the_same_row(#[case] backend: Backend) {
 #[tokio::test]
 async fn final_states_keep_the_slack_ids_and_erase_the_text(#[case] backend: Backend) {
     let (s, _g) = store(backend).await;
-    for m in ["sent", "skipped", "failed", "dead"] {
+    for m in ["sent", "skipped", "failed", "dead", "expired"] {
         s.insert_if_absent(&delivery("o1", m, m, T0)).await.unwrap();
     }
     let got = s.claim_due(claim("w", T0, 10)).await.unwrap();
@@ -399,8 +408,16 @@ async fn final_states_keep_the_slack_ids_and_erase_the_text(#[case] backend: Bac
     let dead = Outcome::Dead {
         mode: None,
         error: "HTTP 503".into(),
+        ambiguous: true,
     };
     assert!(s.complete(&by("dead"), "w", &dead, now, true).await.unwrap());
+    let expired = Outcome::Expired {
+        mode: None,
+        error: "not delivered within 6h".into(),
+        attempted: false,
+        ambiguous: false,
+    };
+    assert!(s.complete(&by("expired"), "w", &expired, now, false).await.unwrap());
 
     let d = s.get(&o("o1"), "sent").await.unwrap().unwrap();
     assert_eq!(d.status, DeliveryStatus::Sent);
@@ -426,9 +443,17 @@ async fn final_states_keep_the_slack_ids_and_erase_the_text(#[case] backend: Bac
         (d.status, d.text.as_str(), d.mode),
         (DeliveryStatus::Dead, "", None)
     );
+    assert_eq!((d.attempts, d.ambiguous_attempts), (1, 1));
+    // Expiring before an attempt counts none.
+    let d = s.get(&o("o1"), "expired").await.unwrap().unwrap();
+    assert_eq!(
+        (d.status, d.attempts, d.ambiguous_attempts, d.last_error.as_str()),
+        (DeliveryStatus::Expired, 0, 0, "not delivered within 6h")
+    );
+    assert_eq!(d.text, "text of expired");
 
     assert_eq!(s.erase_text_before(now).await.unwrap(), 0);
-    assert_eq!(s.erase_text_before(now + ms(1)).await.unwrap(), 1);
+    assert_eq!(s.erase_text_before(now + ms(1)).await.unwrap(), 2);
     let d = s.get(&o("o1"), "failed").await.unwrap().unwrap();
     assert_eq!((d.text.as_str(), d.sender_name.as_str()), ("", ""));
     assert_eq!(d.last_error, "Slack chat.postMessage failed: is_archived");
@@ -447,9 +472,10 @@ async fn reschedule_counts_an_attempt_and_release_does_not(#[case] backend: Back
         s.reschedule(
             &d.delivery_id,
             "w",
-            T0 + ms(2_000),
-            Some(DeliveryMode::AsSender),
-            "HTTP 502",
+            &Again {
+                ambiguous: true,
+                ..again(T0 + ms(2_000), Some(DeliveryMode::AsSender), "HTTP 502")
+            },
             T0 + ms(1)
         )
         .await
@@ -457,8 +483,8 @@ async fn reschedule_counts_an_attempt_and_release_does_not(#[case] backend: Back
     );
     let r = s.get_by_id(&d.delivery_id).await.unwrap().unwrap();
     assert_eq!(
-        (r.attempts, r.next_attempt_at, r.last_error.as_str()),
-        (1, T0 + ms(2_000), "HTTP 502")
+        (r.attempts, r.ambiguous_attempts, r.next_attempt_at, r.last_error.as_str()),
+        (1, 1, T0 + ms(2_000), "HTTP 502")
     );
     assert_eq!(
         (r.mode, r.lease_owner, r.updated_at),
@@ -569,9 +595,9 @@ async fn a_rejected_bot_token_fails_the_orgs_pending_rows(#[case] backend: Backe
 #[case::sqlite(Backend::Sqlite)]
 #[case::postgres(Backend::Postgres)]
 #[tokio::test]
-async fn retry_puts_failed_and_dead_back_to_pending(#[case] backend: Backend) {
+async fn retry_puts_failed_dead_and_expired_back_to_pending(#[case] backend: Backend) {
     let (s, _g) = store(backend).await;
-    for m in ["failed", "dead", "sent"] {
+    for m in ["failed", "dead", "sent", "expired"] {
         s.insert_if_absent(&delivery("o1", m, m, T0)).await.unwrap();
     }
     let got = s.claim_due(claim("w", T0, 10)).await.unwrap();
@@ -587,7 +613,7 @@ async fn retry_puts_failed_and_dead_back_to_pending(#[case] backend: Backend) {
         error: "user_disabled".into(),
     };
     s.complete(&by("failed"), "w", &failed, T0, false).await.unwrap();
-    s.reschedule(&by("dead"), "w", T0, None, "HTTP 500", T0)
+    s.reschedule(&by("dead"), "w", &again(T0, None, "HTTP 500"), T0)
         .await
         .unwrap();
     let again = s.claim_due(claim("w", T0, 10)).await.unwrap();
@@ -595,23 +621,57 @@ async fn retry_puts_failed_and_dead_back_to_pending(#[case] backend: Backend) {
     let dead = Outcome::Dead {
         mode: None,
         error: "HTTP 500".into(),
+        ambiguous: false,
     };
     s.complete(&by("dead"), "w", &dead, T0, false).await.unwrap();
     s.complete(&by("sent"), "w", &sent(), T0, false).await.unwrap();
+    let expired = Outcome::Expired {
+        mode: None,
+        error: "not delivered within 6h".into(),
+        attempted: true,
+        ambiguous: false,
+    };
+    s.complete(&by("expired"), "w", &expired, T0, false).await.unwrap();
 
-    for m in ["failed", "dead"] {
+    for m in ["failed", "dead", "expired"] {
         let r = s.retry(&o("o1"), &by(m), T0 + ms(100)).await.unwrap().unwrap();
         assert_eq!(r.status, DeliveryStatus::Pending);
         assert_eq!(
             (r.attempts, r.next_attempt_at, r.last_error.as_str()),
             (0, T0 + ms(100), "")
         );
+        // A retry opens a new window: the retried message may be tried as long as a new one.
+        assert_eq!(r.window_started_at, T0 + ms(100));
         assert_eq!(r.text, format!("text of {m}"));
     }
     assert_eq!(s.retry(&o("o1"), &by("sent"), T0).await.unwrap(), None);
     assert_eq!(s.retry(&o("o2"), &by("failed"), T0).await.unwrap(), None);
     assert_eq!(s.retry(&o("o1"), &"nope".into(), T0).await.unwrap(), None);
-    assert_eq!(s.claim_due(claim("w", T0 + ms(100), 10)).await.unwrap().len(), 2);
+    assert_eq!(s.claim_due(claim("w", T0 + ms(100), 10)).await.unwrap().len(), 3);
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn waking_an_org_makes_its_unheld_rows_due_and_leaves_the_rest(#[case] backend: Backend) {
+    let (s, _g) = store(backend).await;
+    for (org, m, to) in [("o1", "a", "bob"), ("o1", "b", "carol"), ("o1", "c", "dan"), ("o2", "d", "bob")] {
+        s.insert_if_absent(&delivery(org, m, to, T0)).await.unwrap();
+    }
+    let got = s.claim_due(claim("w", T0, 10)).await.unwrap();
+    let by = |m: &str| got.iter().find(|d| d.message_id == m).unwrap().delivery_id.clone();
+    // a and d wait for a probe an hour away; b is still held; c backed off.
+    let later = T0 + ms(3_600_000);
+    assert!(s.release(&by("a"), "w", later).await.unwrap());
+    assert!(s.release(&by("d"), "w", later).await.unwrap());
+    assert!(s.reschedule(&by("c"), "w", &again(later, None, "HTTP 503"), T0).await.unwrap());
+    let now = T0 + ms(5_000);
+    assert_eq!(s.wake_org(&o("o1"), now).await.unwrap(), 2);
+    let due = s.claim_due(claim("w2", now, 10)).await.unwrap();
+    assert_eq!(ids(&due), vec!["a", "c"]);
+    // Another org's rows keep their time.
+    assert_eq!(s.get(&o("o2"), "d").await.unwrap().unwrap().next_attempt_at, later);
 }
 
 #[rstest]

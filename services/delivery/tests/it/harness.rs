@@ -16,13 +16,14 @@ use ovice_slack_runtime::{
 };
 use secrecy::SecretString;
 use slack_client::{OAuthAccessRequest, SlackClient, SlackClientConfig};
-use slack_emulator::{Emulator, EmulatorHandle, Seed};
+use slack_emulator::{Emulator, EmulatorHandle, Seed, UserSeed};
 use tokio_util::sync::CancellationToken;
 use tonic::{Status, service::interceptor::InterceptedService};
 
 pub const ORG: &str = "org-acme";
 pub const TEAM: &str = "T0ACME";
 pub const BOT_TOKEN: &str = "xoxb-acme-good";
+pub const SLACK_TIMEOUT: Duration = Duration::from_secs(2);
 const AUDIENCE: &str = "ovice-slack";
 
 /// Settings that keep the tests fast: quick polls and retries, permissive pacing.
@@ -64,10 +65,11 @@ impl Harness {
     /// Workers built but not running (`spawn_workers`).
     pub async fn idle(backend: Backend, config: DeliveryConfig) -> Self {
         ovice_slack_runtime::install_crypto_providers();
-        let slack = Emulator::start(Seed::demo()).await.unwrap();
+        let slack = Emulator::start(seed()).await.unwrap();
         let client = SlackClient::new(SlackClientConfig {
             api_base_url: slack.api_url(),
-            timeout: Duration::from_secs(5),
+            // Short, so that a 10 s lease is allowed (twice this, pacing's wait and a margin).
+            timeout: SLACK_TIMEOUT,
         })
         .unwrap();
         let directory = Arc::new(StaticDirectory::new());
@@ -237,6 +239,23 @@ impl Harness {
     pub fn calls(&self, method: &str) -> usize {
         self.slack.calls().iter().filter(|c| c.method == method).count()
     }
+}
+
+/// Acme of the demo workspace, with twenty more people (`U0P00`…`U0P19`) for tests of many
+/// conversations.
+fn seed() -> Seed {
+    let mut seed = Seed::demo();
+    for i in 0..20 {
+        seed.workspaces[0].users.push(UserSeed {
+            id: format!("U0P{i:02}"),
+            name: format!("p{i:02}"),
+            real_name: None,
+            email: Some(format!("p{i:02}@acme.test")),
+            deleted: false,
+            is_bot: false,
+        });
+    }
+    seed
 }
 
 pub fn claims(

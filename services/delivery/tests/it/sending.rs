@@ -343,6 +343,156 @@ async fn server_errors_are_retried_until_the_message_is_sent() {
     assert_eq!(h.slack.messages().len(), 1);
     let statuses: Vec<u16> = h.slack.calls().iter().map(|c| c.status).collect();
     assert_eq!(statuses, vec![503, 503, 0, 200]);
+    // From outside, a 5xx or a dropped connection may follow a post Slack made: each is reported
+    // as a possible duplicate (here none was: the emulator failed before posting).
+    assert_eq!(d.ambiguous_attempts, 3);
+}
+
+/// Slack posts the message, then the answer is lost: a 5xx, a dropped connection, or a stall past
+/// the client's timeout. The rule: tried again (a lost message is worse than a repeated one) and
+/// counted, so the duplicates in Slack equal the ambiguous attempts the delivery reports.
+#[rstest]
+#[case::server_error_after_posting(FaultKind::HttpStatus { status: 500 })]
+#[case::connection_dropped_after_posting(FaultKind::Drop)]
+#[case::stall_past_the_timeout_after_posting(FaultKind::Delay {
+    millis: u64::try_from(SLACK_TIMEOUT.as_millis()).unwrap() + 1_500,
+})]
+#[tokio::test]
+async fn a_post_slack_made_but_did_not_confirm_is_retried_and_reported(#[case] kind: FaultKind) {
+    let mut h = Harness::idle(Backend::Sqlite, fast_config()).await;
+    h.link("bob", "U0BOB", false).await;
+    h.slack
+        .inject_fault(Fault::next(kind).on("chat.postMessage").after_work());
+    h.accepted(message("m1", "alice", &["bob"], "maybe twice")).await;
+    h.spawn_workers();
+    let d = h.wait_for("m1", St::Sent).await;
+    let copies = h
+        .slack
+        .messages()
+        .iter()
+        .filter(|m| m.text.contains("maybe twice"))
+        .count();
+    assert_eq!(copies, 2, "Slack kept the first post");
+    assert_eq!(
+        (d.attempts, d.ambiguous_attempts),
+        (2, 1),
+        "one duplicate, one ambiguous attempt reported"
+    );
+    assert!(d.last_error.is_empty() || d.last_error.contains("may have"), "{}", d.last_error);
+}
+
+/// A 429 says Slack did not post: no retry is ambiguous, no copy appears.
+#[tokio::test]
+async fn a_refusal_is_never_counted_as_ambiguous() {
+    let mut h = Harness::idle(Backend::Sqlite, fast_config()).await;
+    h.link("bob", "U0BOB", false).await;
+    h.slack.inject_fault(
+        Fault::next(FaultKind::RateLimited {
+            retry_after_secs: Some(1),
+        })
+        .on("chat.postMessage"),
+    );
+    h.accepted(message("m1", "alice", &["bob"], "once")).await;
+    h.spawn_workers();
+    let d = h.wait_for("m1", St::Sent).await;
+    assert_eq!((d.attempts, d.ambiguous_attempts), (1, 0));
+    assert_eq!(h.slack.messages().len(), 1);
+}
+
+/// Slack fails every call for a while: the org's circuit opens after a few failures, the backlog
+/// waits for one probe at a time instead of spending each message's attempts, nothing ends DEAD
+/// (though every message could have run out of attempts many times over), and once Slack answers
+/// the backlog goes out at once.
+#[tokio::test]
+async fn an_outage_costs_one_probe_per_wait_and_no_message() {
+    let config = DeliveryConfig {
+        max_attempts: 2,
+        circuit_failures: 3,
+        retry_base: Duration::from_millis(200),
+        retry_cap: Duration::from_millis(400),
+        ..fast_config()
+    };
+    let mut h = Harness::idle(Backend::Sqlite, config).await;
+    let people: Vec<String> = (0..20).map(|i| format!("p{i:02}")).collect();
+    for (i, p) in people.iter().enumerate() {
+        h.link(p, &format!("U0P{i:02}"), false).await;
+    }
+    h.slack.inject_fault(
+        Fault::next(FaultKind::HttpStatus { status: 503 })
+            .on("chat.postMessage")
+            .times(100_000),
+    );
+    for p in &people {
+        h.accepted(message(&format!("m-{p}"), "alice", &[p], "through the outage"))
+            .await;
+    }
+    h.spawn_workers();
+    let outage = Duration::from_secs(4);
+    // The outage itself: nothing to await but time.
+    tokio::time::sleep(outage).await;
+    let during = h.calls("chat.postMessage");
+    eprintln!("{during} posts during the outage");
+    h.slack.clear_faults();
+    for p in &people {
+        h.wait_for(&format!("m-{p}"), St::Sent).await;
+    }
+    // Without the circuit each of the 20 would retry every 0.2 s: about 400 calls. With it: the
+    // three failures that open it, then one probe per wait (0.1–0.2 s, then 0.2–0.4 s); 17 here.
+    assert!(
+        during <= 3 + outage.as_millis() as usize / 150,
+        "{during} posts during a {outage:?} outage"
+    );
+    assert_eq!(h.slack.messages().len(), people.len());
+    let dead = h
+        .operator()
+        .list_deliveries(pb::ListDeliveriesRequest {
+            org_id: ORG.into(),
+            status: St::Dead.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(dead.deliveries.is_empty());
+}
+
+/// A message that cannot be delivered within its retry window ends EXPIRED with the reason; an
+/// operator's retry opens a new window.
+#[tokio::test]
+async fn a_message_past_its_window_expires_with_the_reason_and_a_retry_reopens_it() {
+    let config = DeliveryConfig {
+        retry_for: Duration::from_secs(2),
+        ..fast_config()
+    };
+    let h = Harness::start(Backend::Sqlite, config).await;
+    h.link("bob", "U0BOB", false).await;
+    h.slack.inject_fault(
+        Fault::next(FaultKind::HttpStatus { status: 503 })
+            .on("chat.postMessage")
+            .times(100_000),
+    );
+    let id = h.accepted(message("m1", "alice", &["bob"], "late")).await;
+    let expired = h.wait_for("m1", St::Expired).await;
+    assert!(
+        expired.last_error.starts_with("not delivered within 2s of being accepted; the last failure: ")
+            && expired.last_error.contains("HTTP 503"),
+        "{}",
+        expired.last_error
+    );
+    assert!(h.slack.messages().is_empty());
+    h.slack.clear_faults();
+    let retried = h
+        .operator()
+        .retry_delivery(pb::RetryDeliveryRequest {
+            org_id: ORG.into(),
+            delivery_id: id,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(retried.status(), St::Pending);
+    h.wait_for("m1", St::Sent).await;
+    assert_eq!(h.slack.messages().len(), 1);
 }
 
 #[tokio::test]
@@ -430,6 +580,8 @@ async fn stopping_finishes_sends_in_flight_and_gives_back_the_rest() {
     let config = DeliveryConfig {
         tier3_per_minute: 1.try_into().unwrap(),
         pacing_max_wait: Duration::from_secs(120),
+        // A lease must outlast the pacing wait and two Slack calls.
+        lease: Duration::from_secs(130),
         ..fast_config()
     };
     let mut h = Harness::start(Backend::Sqlite, config).await;

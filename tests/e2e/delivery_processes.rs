@@ -204,7 +204,7 @@ pub async fn wait_delivered(
     }
 }
 
-async fn scrape(process: &ServeProcess) -> String {
+pub async fn scrape(process: &ServeProcess) -> String {
     slack_client::install_crypto_provider();
     reqwest::get(format!("http://{}/metrics", process.http_addr))
         .await

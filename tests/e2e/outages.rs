@@ -123,10 +123,7 @@ async fn outage_then_recovery(kind: Outage, length: Duration) {
                 .await
                 .unwrap();
             assert_eq!(r.get_ref().disposition, Disposition::Accepted as i32);
-            per_person
-                .entry(to_whom.clone())
-                .or_default()
-                .push(id.clone());
+            per_person.entry(to_whom.clone()).or_default().push(id.clone());
         }
         // The outage itself: there is no condition to wait for, only time to let pass.
         tokio::time::sleep(wait_after).await;
@@ -180,7 +177,10 @@ async fn outage_then_recovery(kind: Outage, length: Duration) {
         posted.sort();
         let got: Vec<String> = posted.into_iter().map(|(_, id)| id).collect();
         let person = whose[got[0].as_str()];
-        assert_eq!(got, per_person[person], "{kind:?}: {person}'s messages out of order");
+        assert_eq!(
+            got, per_person[person],
+            "{kind:?}: {person}'s messages out of order"
+        );
     }
 
     // None ended DEAD or EXPIRED; every delivery is recorded SENT.
@@ -217,7 +217,10 @@ async fn outage_then_recovery(kind: Outage, length: Duration) {
     let scraped = scrape(&process).await;
     let opened = metric(&scraped, "ovice_slack_delivery_circuit_transitions", &["opened"]);
     let closed = metric(&scraped, "ovice_slack_delivery_circuit_transitions", &["closed"]);
-    assert!(opened >= 1.0 && closed >= 1.0, "{kind:?}: circuit opened {opened}, closed {closed}");
+    assert!(
+        opened >= 1.0 && closed >= 1.0,
+        "{kind:?}: circuit opened {opened}, closed {closed}"
+    );
     eprintln!(
         "{kind:?} for {length:?}: {} messages delivered {drained:?} after recovery, {probes} posts \
          during the outage, most attempts of one delivery {max_attempts}",

@@ -118,6 +118,60 @@ async fn chaos_at_one_hundred_percent_fails_every_call() {
     );
 }
 
+/// The failures that cause real duplicates: Slack posts the message, then the caller sees a 5xx,
+/// a dropped connection, or no answer before its timeout.
+#[tokio::test]
+async fn faults_after_the_work_leave_the_message_posted() {
+    let h = common::start().await;
+    let form = [("channel", "U0ALICE"), ("text", "posted anyway")];
+    h.slack.inject_fault(
+        Fault::next(FaultKind::HttpStatus { status: 500 })
+            .on("chat.postMessage")
+            .after_work(),
+    );
+    let answer = h.call("chat.postMessage", Some("xoxb-acme-good"), &form).await;
+    assert_eq!(answer.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(h.slack.messages().len(), 1);
+
+    h.slack
+        .inject_fault(Fault::next(FaultKind::Drop).on("chat.postMessage").after_work());
+    let send = h
+        .http
+        .post(h.url("chat.postMessage"))
+        .bearer_auth("xoxb-acme-good")
+        .form(&form)
+        .send()
+        .await;
+    assert!(send.is_err(), "{send:?}");
+    assert_eq!(h.slack.messages().len(), 2);
+
+    h.slack.inject_fault(
+        Fault::next(FaultKind::Delay { millis: 1_500 })
+            .on("chat.postMessage")
+            .after_work(),
+    );
+    let started = Instant::now();
+    let timed_out = h
+        .http
+        .post(h.url("chat.postMessage"))
+        .bearer_auth("xoxb-acme-good")
+        .form(&form)
+        .timeout(Duration::from_millis(300))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(timed_out.is_timeout(), "{timed_out:?}");
+    assert!(started.elapsed() < Duration::from_millis(1_000));
+    // Posted at once, before the stalled answer.
+    assert_eq!(h.slack.messages().len(), 3);
+    // A fault before the work posts nothing.
+    h.slack
+        .inject_fault(Fault::next(FaultKind::HttpStatus { status: 503 }).on("chat.postMessage"));
+    let refused = h.call("chat.postMessage", Some("xoxb-acme-good"), &form).await;
+    assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(h.slack.messages().len(), 3);
+}
+
 #[tokio::test]
 async fn post_message_is_limited_per_channel_with_retry_after() {
     let h = common::start().await;

@@ -68,7 +68,13 @@ impl SlackError {
     /// Whether Slack may have done the work although the call failed (see `Unavailable`). Only
     /// such failures can make a retry do the work twice.
     pub fn maybe_applied(&self) -> bool {
-        matches!(self, SlackError::Unavailable { maybe_applied: true, .. })
+        matches!(
+            self,
+            SlackError::Unavailable {
+                maybe_applied: true,
+                ..
+            }
+        )
     }
 
     /// Slack's `error` code for `ok:false` answers that are not transient.

@@ -60,9 +60,7 @@ pub async fn start(
     let directory = directory::CachedDirectory::new(deps.directory, deps.config.directory_cache_ttl);
     let wake = Arc::new(Notify::new());
     let pacer = Arc::new(pacer::Pacer::new(deps.config.pacing()));
-    let circuits = Arc::new(circuits::Circuits::new(
-        deps.config.circuit_policy(slack_timeout),
-    ));
+    let circuits = Arc::new(circuits::Circuits::new(deps.config.circuit_policy(slack_timeout)));
     let sender = sender::DeliverySender::new(deps.slack, directory.clone(), pacer.clone());
     let workers = DeliveryWorkers::new(
         store.clone(),

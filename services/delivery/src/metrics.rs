@@ -113,10 +113,9 @@ pub(crate) fn outbox(pending: u64, oldest_age: std::time::Duration) {
 
 /// A post whose outcome Slack left unknown.
 pub(crate) fn ambiguous(mode: Option<DeliveryMode>) {
-    instruments().ambiguous.add(
-        1,
-        &[KeyValue::new("mode", mode.map_or("", DeliveryMode::as_str))],
-    );
+    instruments()
+        .ambiguous
+        .add(1, &[KeyValue::new("mode", mode.map_or("", DeliveryMode::as_str))]);
 }
 
 pub(crate) fn circuit(transition: &'static str) {

@@ -19,8 +19,8 @@ use tracing::Instrument;
 use crate::{
     directory::{BotCredentials, CachedDirectory, Freshness, ResolvedUser},
     domain::{
-        Delivery, DeliveryMode, FailureAction, Health, LinkUrl, SkipReason, SlackText, SpaceRole,
-        TokenOwner, on_slack_failure,
+        Delivery, DeliveryMode, FailureAction, Health, LinkUrl, SkipReason, SlackText, SpaceRole, TokenOwner,
+        on_slack_failure,
     },
     pacer::{Lane, Pace, Pacer},
 };

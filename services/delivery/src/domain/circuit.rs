@@ -186,7 +186,9 @@ mod tests {
         assert_eq!(fail(&mut c, false, t), Transition::None);
         assert_eq!(c.admit(t, &POLICY), Admission::Go);
         assert_eq!(fail(&mut c, false, t), Transition::Opened);
-        assert!(matches!(c.admit(t, &POLICY), Admission::Wait(w) if w <= Duration::from_secs(2) && w >= Duration::from_secs(1)));
+        assert!(
+            matches!(c.admit(t, &POLICY), Admission::Wait(w) if w <= Duration::from_secs(2) && w >= Duration::from_secs(1))
+        );
     }
 
     #[test]
@@ -204,7 +206,10 @@ mod tests {
         assert_eq!(c.admit(due, &POLICY), Admission::Wait(POLICY.probe_wait));
         assert_eq!(fail(&mut c, true, due), Transition::None);
         let left = c.wait_left(due);
-        assert!(left > Duration::from_secs(3) && left <= Duration::from_secs(4), "{left:?}");
+        assert!(
+            left > Duration::from_secs(3) && left <= Duration::from_secs(4),
+            "{left:?}"
+        );
         // Rounds double up to the cap.
         let mut now = due;
         for _ in 0..10 {

@@ -8,6 +8,7 @@ mod format;
 mod retry;
 mod slack_failure;
 
+pub use circuit::{Admission, Circuit, CircuitPolicy, Health, Transition};
 pub use classify::{Classification, SkipReason, classify};
 pub use delivery::{Delivery, DeliveryMode, DeliveryStatus};
 pub use format::{MAX_SLACK_TEXT_CHARS, SHORTENED_MARKER, SlackText, escape_mrkdwn};
@@ -15,6 +16,5 @@ pub use ovice_slack_model::{
     ChatMessage, DeliveryId, GroupKind, LinkUrl, LinkUrlError, Mention, OrgId, Sender, SlackTeamId,
     SlackUserId, SpaceRole, UnixMillis, UserId,
 };
-pub use circuit::{Admission, Circuit, CircuitPolicy, Health, Transition};
 pub use retry::{Failure, RetryDecision, RetryPolicy, expired_reason};
 pub use slack_failure::{FailureAction, FailureClass, TokenOwner, on_slack_failure};

@@ -138,7 +138,10 @@ mod tests {
     #[test]
     fn full_jitter_spans_zero_to_the_bound() {
         let p = RetryPolicy::default();
-        assert_eq!(p.decide(failure(3, 0.0)), RetryDecision::RetryAfter(Duration::ZERO));
+        assert_eq!(
+            p.decide(failure(3, 0.0)),
+            RetryDecision::RetryAfter(Duration::ZERO)
+        );
         assert_eq!(p.decide(failure(3, 0.5)), RetryDecision::RetryAfter(secs(2)));
         // Garbage from a random source cannot produce garbage delays.
         assert_eq!(
@@ -184,7 +187,10 @@ mod tests {
     #[test]
     fn the_reason_names_the_window_and_the_last_failure() {
         assert_eq!(
-            expired_reason(secs(6 * 3600), "Slack is unavailable for chat.postMessage: HTTP 503"),
+            expired_reason(
+                secs(6 * 3600),
+                "Slack is unavailable for chat.postMessage: HTTP 503"
+            ),
             "not delivered within 6h of being accepted; the last failure: Slack is unavailable for \
              chat.postMessage: HTTP 503"
         );

@@ -267,9 +267,14 @@ async fn one_recipient_gets_one_message_at_a_time_in_order(#[case] backend: Back
     let head = s.claim_due(claim("w", T0, 10)).await.unwrap();
     assert_eq!(ids(&head), vec!["n0"]);
     assert!(
-        s.reschedule(&head[0].delivery_id, "w", &again(T0 + ms(5_000), None, "HTTP 503"), T0)
-            .await
-            .unwrap()
+        s.reschedule(
+            &head[0].delivery_id,
+            "w",
+            &again(T0 + ms(5_000), None, "HTTP 503"),
+            T0
+        )
+        .await
+        .unwrap()
     );
     assert!(
         s.claim_due(claim("w", T0 + ms(1_000), 10))
@@ -417,7 +422,11 @@ async fn final_states_keep_the_slack_ids_and_erase_the_text(#[case] backend: Bac
         attempted: false,
         ambiguous: false,
     };
-    assert!(s.complete(&by("expired"), "w", &expired, now, false).await.unwrap());
+    assert!(
+        s.complete(&by("expired"), "w", &expired, now, false)
+            .await
+            .unwrap()
+    );
 
     let d = s.get(&o("o1"), "sent").await.unwrap().unwrap();
     assert_eq!(d.status, DeliveryStatus::Sent);
@@ -483,7 +492,12 @@ async fn reschedule_counts_an_attempt_and_release_does_not(#[case] backend: Back
     );
     let r = s.get_by_id(&d.delivery_id).await.unwrap().unwrap();
     assert_eq!(
-        (r.attempts, r.ambiguous_attempts, r.next_attempt_at, r.last_error.as_str()),
+        (
+            r.attempts,
+            r.ambiguous_attempts,
+            r.next_attempt_at,
+            r.last_error.as_str()
+        ),
         (1, 1, T0 + ms(2_000), "HTTP 502")
     );
     assert_eq!(
@@ -631,7 +645,9 @@ async fn retry_puts_failed_dead_and_expired_back_to_pending(#[case] backend: Bac
         attempted: true,
         ambiguous: false,
     };
-    s.complete(&by("expired"), "w", &expired, T0, false).await.unwrap();
+    s.complete(&by("expired"), "w", &expired, T0, false)
+        .await
+        .unwrap();
 
     for m in ["failed", "dead", "expired"] {
         let r = s.retry(&o("o1"), &by(m), T0 + ms(100)).await.unwrap().unwrap();
@@ -656,22 +672,40 @@ async fn retry_puts_failed_dead_and_expired_back_to_pending(#[case] backend: Bac
 #[tokio::test]
 async fn waking_an_org_makes_its_unheld_rows_due_and_leaves_the_rest(#[case] backend: Backend) {
     let (s, _g) = store(backend).await;
-    for (org, m, to) in [("o1", "a", "bob"), ("o1", "b", "carol"), ("o1", "c", "dan"), ("o2", "d", "bob")] {
+    for (org, m, to) in [
+        ("o1", "a", "bob"),
+        ("o1", "b", "carol"),
+        ("o1", "c", "dan"),
+        ("o2", "d", "bob"),
+    ] {
         s.insert_if_absent(&delivery(org, m, to, T0)).await.unwrap();
     }
     let got = s.claim_due(claim("w", T0, 10)).await.unwrap();
-    let by = |m: &str| got.iter().find(|d| d.message_id == m).unwrap().delivery_id.clone();
+    let by = |m: &str| {
+        got.iter()
+            .find(|d| d.message_id == m)
+            .unwrap()
+            .delivery_id
+            .clone()
+    };
     // a and d wait for a probe an hour away; b is still held; c backed off.
     let later = T0 + ms(3_600_000);
     assert!(s.release(&by("a"), "w", later).await.unwrap());
     assert!(s.release(&by("d"), "w", later).await.unwrap());
-    assert!(s.reschedule(&by("c"), "w", &again(later, None, "HTTP 503"), T0).await.unwrap());
+    assert!(
+        s.reschedule(&by("c"), "w", &again(later, None, "HTTP 503"), T0)
+            .await
+            .unwrap()
+    );
     let now = T0 + ms(5_000);
     assert_eq!(s.wake_org(&o("o1"), now).await.unwrap(), 2);
     let due = s.claim_due(claim("w2", now, 10)).await.unwrap();
     assert_eq!(ids(&due), vec!["a", "c"]);
     // Another org's rows keep their time.
-    assert_eq!(s.get(&o("o2"), "d").await.unwrap().unwrap().next_attempt_at, later);
+    assert_eq!(
+        s.get(&o("o2"), "d").await.unwrap().unwrap().next_attempt_at,
+        later
+    );
 }
 
 #[rstest]

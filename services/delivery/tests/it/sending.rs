@@ -378,7 +378,11 @@ async fn a_post_slack_made_but_did_not_confirm_is_retried_and_reported(#[case] k
         (2, 1),
         "one duplicate, one ambiguous attempt reported"
     );
-    assert!(d.last_error.is_empty() || d.last_error.contains("may have"), "{}", d.last_error);
+    assert!(
+        d.last_error.is_empty() || d.last_error.contains("may have"),
+        "{}",
+        d.last_error
+    );
 }
 
 /// A 429 says Slack did not post: no retry is ambiguous, no copy appears.
@@ -474,7 +478,9 @@ async fn a_message_past_its_window_expires_with_the_reason_and_a_retry_reopens_i
     let id = h.accepted(message("m1", "alice", &["bob"], "late")).await;
     let expired = h.wait_for("m1", St::Expired).await;
     assert!(
-        expired.last_error.starts_with("not delivered within 2s of being accepted; the last failure: ")
+        expired
+            .last_error
+            .starts_with("not delivered within 2s of being accepted; the last failure: ")
             && expired.last_error.contains("HTTP 503"),
         "{}",
         expired.last_error

@@ -2,9 +2,9 @@
 
 use std::sync::Arc;
 
+use crate::new_work::NewWork;
 use ovice_slack_model::{DeliveryId, OrgId, UnixMillis, UserId};
 use ovice_slack_runtime::auth::{Caller, Rpc, Scope};
-use tokio::sync::Notify;
 
 use crate::{
     directory::{CachedDirectory, Freshness},
@@ -40,15 +40,15 @@ pub struct Page {
 pub struct DeliveryApp {
     store: Arc<dyn OutboxStore>,
     directory: CachedDirectory,
-    wake: Arc<Notify>,
+    new_work: NewWork,
 }
 
 impl DeliveryApp {
-    pub fn new(store: Arc<dyn OutboxStore>, directory: CachedDirectory, wake: Arc<Notify>) -> Self {
+    pub fn new(store: Arc<dyn OutboxStore>, directory: CachedDirectory, new_work: NewWork) -> Self {
         Self {
             store,
             directory,
-            wake,
+            new_work,
         }
     }
 
@@ -86,7 +86,7 @@ impl DeliveryApp {
         let (stored, inserted) = self.store.insert_if_absent(&delivery).await?;
         metrics::enqueued(if inserted { "accepted" } else { "duplicate" }, None);
         if inserted {
-            self.wake.notify_one();
+            self.new_work.announce();
             tracing::info!(org_id = %org, message_id = %message.message_id, delivery_id = %stored.delivery_id, "message accepted");
             Ok(Disposition::Accepted {
                 delivery_id: stored.delivery_id,
@@ -177,7 +177,7 @@ impl DeliveryApp {
         caller.authorize(Rpc::RetryDelivery, Scope::Org(org_id.as_str()))?;
         if let Some(d) = self.store.retry(org_id, delivery_id, UnixMillis::now()).await? {
             tracing::info!(%org_id, %delivery_id, operator = %caller.subject, "delivery retried by an operator");
-            self.wake.notify_one();
+            self.new_work.announce();
             return Ok(d);
         }
         match self.store.get_by_id(delivery_id).await? {

@@ -14,6 +14,7 @@ pub mod domain;
 mod error;
 mod grpc;
 mod metrics;
+pub mod new_work;
 pub mod pacer;
 pub mod sender;
 pub mod store;
@@ -25,7 +26,6 @@ use std::sync::Arc;
 use ovice_slack_proto::v1::delivery_service_server::DeliveryServiceServer;
 use ovice_slack_runtime::{auth::AuthInterceptor, db::Database};
 use slack_client::SlackClient;
-use tokio::sync::Notify;
 use tonic::service::interceptor::InterceptedService;
 
 pub use app::{DeliveryApp, Disposition};
@@ -58,7 +58,7 @@ pub async fn start(
     deps.config.validate(slack_timeout).map_err(anyhow::Error::msg)?;
     let store = store::open(&deps.db).await?;
     let directory = directory::CachedDirectory::new(deps.directory, deps.config.directory_cache_ttl);
-    let wake = Arc::new(Notify::new());
+    let new_work = new_work::NewWork::default();
     let pacer = Arc::new(pacer::Pacer::new(deps.config.pacing()));
     let circuits = Arc::new(circuits::Circuits::new(deps.config.circuit_policy(slack_timeout)));
     let sender = sender::DeliverySender::new(deps.slack, directory.clone(), pacer.clone());
@@ -67,10 +67,10 @@ pub async fn start(
         sender,
         pacer,
         circuits,
-        wake.clone(),
+        new_work.clone(),
         deps.config.worker_settings(slack_timeout),
     );
-    let app = DeliveryApp::new(store, directory, wake);
+    let app = DeliveryApp::new(store, directory, new_work);
     let server =
         DeliveryServiceServer::new(DeliveryGrpc::new(app)).max_decoding_message_size(max_request_bytes);
     Ok((InterceptedService::new(server, auth), workers))

@@ -25,6 +25,7 @@ use crate::{
         Admission, Delivery, DeliveryMode, Failure, RetryDecision, RetryPolicy, Transition, expired_reason,
     },
     metrics,
+    new_work::NewWork,
     pacer::Pacer,
     sender::{DeliverySender, SendOutcome},
     store::{Again, Claim, OutboxStore, Outcome, StoreError},
@@ -67,7 +68,9 @@ struct Context {
     sender: DeliverySender,
     pacer: Arc<Pacer>,
     circuits: Arc<Circuits>,
+    /// This process's claim loop wakes on it (accepts here, announcements of other replicas).
     wake: Arc<Notify>,
+    new_work: NewWork,
     settings: WorkerSettings,
     jitter: Jitter,
     worker_id: String,
@@ -100,7 +103,7 @@ impl DeliveryWorkers {
         sender: DeliverySender,
         pacer: Arc<Pacer>,
         circuits: Arc<Circuits>,
-        wake: Arc<Notify>,
+        new_work: NewWork,
         settings: WorkerSettings,
     ) -> Self {
         Self {
@@ -109,7 +112,8 @@ impl DeliveryWorkers {
                 sender,
                 pacer,
                 circuits,
-                wake,
+                wake: new_work.local(),
+                new_work,
                 settings,
                 jitter: Arc::new(rand::random::<f64>),
                 worker_id: format!("delivery-{}", uuid::Uuid::new_v4().simple()),
@@ -131,6 +135,8 @@ impl DeliveryWorkers {
     /// Starts the claim loop; it runs until `shutdown` is cancelled or the handle stops it.
     pub fn spawn(self, shutdown: CancellationToken) -> DeliveryWorkersHandle {
         let stop = shutdown.child_token();
+        let relay = self.ctx.new_work.clone();
+        tokio::spawn(relay.relay(self.ctx.store.clone(), stop.clone()));
         let task = tokio::spawn(claim_loop(Arc::new(self.ctx), stop.clone()));
         DeliveryWorkersHandle { stop, task }
     }
@@ -297,7 +303,7 @@ async fn send_one(
                 Ok(n) => tracing::info!(count = n, "deliveries that waited for Slack are due again"),
                 Err(e) => tracing::warn!(error = %e, "waking the organization's deliveries failed; they come back at their time"),
             }
-            ctx.wake.notify_one();
+            ctx.new_work.announce();
         }
         record(&ctx, &d, outcome).await;
     }

@@ -15,6 +15,9 @@ mod tests;
 
 use std::sync::Arc;
 
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
 use ovice_slack_model::{DeliveryId, OrgId, UnixMillis};
 use ovice_slack_runtime::db::Database;
 
@@ -175,6 +178,14 @@ pub trait OutboxStore: Send + Sync + 'static {
     /// Un-queues every pending row that no earlier pending row to the same person holds back
     /// (housekeeping: the store keeps this true as rows end; this re-derives it). Returns how many.
     async fn promote_heads(&self) -> Result<u64, StoreError>;
+
+    /// Tells the other processes that serve this outbox that it has new work (PostgreSQL:
+    /// `NOTIFY`). Nothing on SQLite, whose outbox one process serves.
+    async fn announce_new_work(&self) -> Result<(), StoreError>;
+
+    /// Until `stop`: wakes `wake` whenever another process announces new work (PostgreSQL:
+    /// `LISTEN`, reconnecting as needed). Returns at once on SQLite.
+    async fn listen_for_new_work(&self, wake: Arc<Notify>, stop: CancellationToken);
 
     /// Slack answers an org again: its pending rows that nobody holds are due at `now` (rows that
     /// waited for the circuit's probe, or backed off during the outage). Returns how many.

@@ -1,6 +1,12 @@
 //! The outbox on PostgreSQL: several processes claim from one table, and every write is a
 //! transaction of its own.
 
+use std::{sync::Arc, time::Duration};
+
+use sqlx::postgres::PgListener;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
 use super::{
     StoreError,
     sql::{
@@ -64,5 +70,58 @@ impl OutboxWriter for PgWriter {
     async fn release(&self, r: Releasing) -> Result<bool, StoreError> {
         let mut conn = self.pool.acquire().await?;
         Pg::release(&mut conn, &r).await
+    }
+
+    /// Outside the accept's own statement: a NOTIFY takes a lock that serialises commits, so the
+    /// caller coalesces announcements (a few per second at most) instead of one per accept.
+    async fn announce(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT pg_notify($1, '')")
+            .bind(NEW_WORK_CHANNEL)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn listen(&self, wake: Arc<Notify>, stop: CancellationToken) {
+        while !stop.is_cancelled() {
+            let mut listener = match PgListener::connect_with(&self.pool).await {
+                Ok(l) => l,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot listen for other replicas' new deliveries; polling meanwhile");
+                    pause(&stop).await;
+                    continue;
+                }
+            };
+            if let Err(e) = listener.listen(NEW_WORK_CHANNEL).await {
+                tracing::warn!(error = %e, "cannot listen for other replicas' new deliveries; polling meanwhile");
+                pause(&stop).await;
+                continue;
+            }
+            // Announcements made while nobody listened are lost: look once now.
+            wake.notify_one();
+            loop {
+                tokio::select! {
+                    () = stop.cancelled() => return,
+                    got = listener.recv() => match got {
+                        Ok(_) => wake.notify_one(),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "listening for other replicas' new deliveries failed; reconnecting");
+                            break;
+                        }
+                    },
+                }
+            }
+            pause(&stop).await;
+        }
+    }
+}
+
+/// The channel the replicas announce new deliveries on.
+const NEW_WORK_CHANNEL: &str = "ovice_slack_new_deliveries";
+
+async fn pause(stop: &CancellationToken) {
+    tokio::select! {
+        () = stop.cancelled() => {}
+        () = tokio::time::sleep(Duration::from_secs(1)) => {}
     }
 }

@@ -2,7 +2,11 @@
 //! identical ($n placeholders work on both); what differs (how a claim locks, who writes) is said by
 //! each backend's `OutboxBackend` (`sqlite.rs`, `postgres.rs`).
 
+use std::sync::Arc;
+
 use ovice_slack_runtime::db::SqlBackend;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
 
 use super::{Again, Claim, OutboxStore, Outcome, StoreError};
 use ovice_slack_model::{DeliveryId, OrgId, UnixMillis};
@@ -279,6 +283,10 @@ pub(super) trait OutboxWriter: Clone + std::fmt::Debug + Send + Sync + 'static {
     async fn complete(&self, c: Completion) -> Result<bool, StoreError>;
     async fn reschedule(&self, r: Rescheduling) -> Result<bool, StoreError>;
     async fn release(&self, r: Releasing) -> Result<bool, StoreError>;
+    /// Tells the outbox's other processes that there is new work.
+    async fn announce(&self) -> Result<(), StoreError>;
+    /// Until `stop`: wakes `wake` whenever another process announces new work.
+    async fn listen(&self, wake: Arc<Notify>, stop: CancellationToken);
 }
 
 /// A writer's turn: a held gate, or nothing to hold where writers need no turns.
@@ -477,6 +485,14 @@ where
         let promoted = sqlx::query(PROMOTE_HEADS).bind("").execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(DB::rows_affected(&promoted))
+    }
+
+    async fn announce_new_work(&self) -> Result<(), StoreError> {
+        self.writer.announce().await
+    }
+
+    async fn listen_for_new_work(&self, wake: Arc<Notify>, stop: CancellationToken) {
+        self.writer.listen(wake, stop).await;
     }
 
     async fn wake_org(&self, org_id: &OrgId, now: UnixMillis) -> Result<u64, StoreError> {

@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 
-use tokio::sync::{Mutex, mpsc, oneshot};
+use tokio::sync::{Mutex, Notify, mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
 
 use super::{
     StoreError,
@@ -100,6 +101,13 @@ impl OutboxWriter for SqliteWriter {
     async fn release(&self, r: Releasing) -> Result<bool, StoreError> {
         self.submit(|reply| Job::Release(r, reply)).await
     }
+
+    /// One process serves a SQLite outbox: nobody else to tell.
+    async fn announce(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    async fn listen(&self, _wake: Arc<Notify>, _stop: CancellationToken) {}
 }
 
 async fn group_commit(pool: sqlx::SqlitePool, gate: Arc<Mutex<()>>, mut queue: mpsc::UnboundedReceiver<Job>) {

@@ -778,3 +778,31 @@ async fn a_long_queue_to_one_person_neither_blocks_others_nor_outlives_its_head(
     // The store kept every queue's head claimable on its own: housekeeping finds nothing to fix.
     assert_eq!(s.promote_heads().await.unwrap(), 0);
 }
+
+/// Replicas on one PostgreSQL hear of each other's new deliveries at once; on SQLite (one process)
+/// there is nobody to hear and listening ends at once.
+#[tokio::test]
+async fn an_announcement_wakes_the_replicas_that_listen() {
+    use tokio::sync::Notify;
+    use tokio_util::sync::CancellationToken;
+    let within = Duration::from_secs(10);
+    let (s, _g) = store(Backend::Postgres).await;
+    let wake = Arc::new(Notify::new());
+    let stop = CancellationToken::new();
+    let listening = tokio::spawn({
+        let (s, wake, stop) = (s.clone(), wake.clone(), stop.clone());
+        async move { s.listen_for_new_work(wake, stop).await }
+    });
+    // On (re)connecting the listener wakes once: what was announced meanwhile is not lost.
+    tokio::time::timeout(within, wake.notified()).await.unwrap();
+    s.announce_new_work().await.unwrap();
+    tokio::time::timeout(within, wake.notified()).await.unwrap();
+    stop.cancel();
+    tokio::time::timeout(within, listening).await.unwrap().unwrap();
+
+    let (lite, _g) = store(Backend::Sqlite).await;
+    lite.announce_new_work().await.unwrap();
+    tokio::time::timeout(within, lite.listen_for_new_work(wake, CancellationToken::new()))
+        .await
+        .unwrap();
+}

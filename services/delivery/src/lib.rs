@@ -59,7 +59,9 @@ pub async fn start(
     let store = store::open(&deps.db).await?;
     let directory = directory::CachedDirectory::new(deps.directory, deps.config.directory_cache_ttl);
     let new_work = new_work::NewWork::default();
-    let pacer = Arc::new(pacer::Pacer::new(deps.config.pacing()));
+    // Shared by the replicas through the database where they share the outbox.
+    let lanes = store::lanes::open(&deps.db);
+    let pacer = Arc::new(pacer::Pacer::new(deps.config.pacing(), lanes));
     let circuits = Arc::new(circuits::Circuits::new(deps.config.circuit_policy(slack_timeout)));
     let sender = sender::DeliverySender::new(deps.slack, directory.clone(), pacer.clone());
     let workers = DeliveryWorkers::new(

@@ -243,7 +243,7 @@ impl DeliverySender {
         let d = route.d;
         match on_slack_failure(&e, TokenOwner::Sender) {
             FailureAction::Wait(wait) => {
-                self.pacer.close(lane, wait);
+                self.pacer.close(lane, wait).await;
                 AsSender::Done(SendOutcome::RateLimited(wait))
             }
             FailureAction::RetryLater => AsSender::Done(retry_later(Some(DeliveryMode::AsSender), &e)),
@@ -303,7 +303,7 @@ impl DeliverySender {
             },
             Err(e) => match on_slack_failure(&e, TokenOwner::Bot) {
                 FailureAction::Wait(wait) => {
-                    self.pacer.close(lane, wait);
+                    self.pacer.close(lane, wait).await;
                     SendOutcome::RateLimited(wait)
                 }
                 FailureAction::RetryLater => retry_later(Some(DeliveryMode::BotDm), &e),

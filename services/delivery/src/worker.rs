@@ -236,7 +236,7 @@ async fn next_sleep(ctx: &Context) -> Duration {
 }
 
 async fn maintenance(ctx: &Context) {
-    ctx.pacer.prune();
+    ctx.pacer.prune().await;
     ctx.circuits.prune();
     match ctx.store.promote_heads().await {
         Ok(0) => {}

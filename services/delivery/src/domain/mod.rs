@@ -5,6 +5,7 @@ mod circuit;
 mod classify;
 mod delivery;
 mod format;
+mod pacing;
 mod retry;
 mod slack_failure;
 
@@ -16,5 +17,6 @@ pub use ovice_slack_model::{
     ChatMessage, DeliveryId, GroupKind, LinkUrl, LinkUrlError, Mention, OrgId, Sender, SlackTeamId,
     SlackUserId, SpaceRole, UnixMillis, UserId,
 };
+pub use pacing::{Rate, Slot, closed_until, take_slot};
 pub use retry::{Failure, RetryDecision, RetryPolicy, expired_reason};
 pub use slack_failure::{FailureAction, FailureClass, TokenOwner, on_slack_failure};

@@ -806,3 +806,59 @@ async fn an_announcement_wakes_the_replicas_that_listen() {
         .await
         .unwrap();
 }
+
+/// Replicas taking slots of one lane at the same moment share its rate: no slot is taken twice,
+/// so the deployment as a whole keeps to it.
+#[rstest]
+#[case::memory(None)]
+#[case::postgres(Some(Backend::Postgres))]
+#[tokio::test]
+async fn replicas_share_a_lanes_rate(#[case] backend: Option<Backend>) {
+    use crate::domain::{Rate, Slot};
+    use lanes::LaneStore;
+    let (_outbox, _g, replicas): (_, _, Vec<Arc<dyn LaneStore>>) = match backend {
+        None => {
+            let one: Arc<dyn LaneStore> = Arc::new(lanes::MemoryLanes::default());
+            (None, None, vec![one.clone(), one])
+        }
+        Some(b) => {
+            let (db, g) = fresh_database(b).await.unwrap();
+            let outbox = open(&db).await.unwrap();
+            // Two replicas: two stores on the one database.
+            (Some(outbox), g, vec![lanes::open(&db), lanes::open(&db)])
+        }
+    };
+    let rate = Rate::new(1, Duration::from_secs(1), 2);
+    let hour = Duration::from_secs(3600);
+    let takes = (0..20).map(|i| {
+        let lanes = replicas[i % 2].clone();
+        tokio::spawn(async move { lanes.take("T1/post/D1", T0, rate, hour).await.unwrap() })
+    });
+    let mut waits: Vec<u64> = Vec::new();
+    for t in takes {
+        match t.await.unwrap() {
+            Slot::Taken { wait, .. } => waits.push(wait.as_secs()),
+            Slot::Busy(w) => panic!("busy {w:?}"),
+        }
+    }
+    waits.sort_unstable();
+    let expected: Vec<u64> = [0].into_iter().chain(0..19).collect();
+    assert_eq!(waits, expected, "a burst of two, then one a second");
+    // Too far off: nothing is taken.
+    assert!(matches!(
+        replicas[0].take("T1/post/D1", T0, rate, Duration::from_secs(5)).await.unwrap(),
+        Slot::Busy(w) if w == Duration::from_secs(19)
+    ));
+    // A 429 closes the lane for every replica (its time moved on to T0 + 30 s: the first slot comes a
+    // tolerance earlier); other lanes are untouched; idle lanes go.
+    replicas[1].close("T1/post/D2", T0 + ms(30_000)).await.unwrap();
+    assert!(matches!(
+        replicas[0].take("T1/post/D2", T0, rate, hour).await.unwrap(),
+        Slot::Taken { wait, .. } if wait == Duration::from_secs(29)
+    ));
+    assert!(matches!(
+        replicas[0].take("T1/post/D3", T0, rate, hour).await.unwrap(),
+        Slot::Taken { wait, .. } if wait.is_zero()
+    ));
+    assert_eq!(replicas[0].prune(T0 + ms(2_000)).await.unwrap(), 1);
+}

@@ -94,6 +94,23 @@ pub fn start(extra: &[&str], common: &[String], env: &[(&str, &str)]) -> ServePr
     ServeProcess::start_with_env(&args, env)
 }
 
+/// `common` with delivery's pacing at the defaults a user runs (common_args loosens it for the
+/// tests that are not about it).
+pub fn with_default_pacing(common: Vec<String>) -> Vec<String> {
+    let mut args = Vec::new();
+    let mut flags = common.into_iter();
+    while let Some(flag) = flags.next() {
+        let Some(value) = flags.next() else {
+            args.push(flag);
+            break;
+        };
+        if !flag.starts_with("--delivery-post-") {
+            args.extend([flag, value]);
+        }
+    }
+    args
+}
+
 /// Puts the Acme workspace for org-1 (through `process`'s IntegrationConfigService).
 pub async fn put_workspace(process: &ServeProcess) {
     IntegrationConfigServiceClient::new(process.channel().await)

@@ -21,6 +21,7 @@ mod limits;
 mod microservices;
 mod newcomer;
 mod outages;
+mod scale_out;
 mod secret_hygiene;
 mod separate_processes;
 mod workspace_setup;

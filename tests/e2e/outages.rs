@@ -20,6 +20,7 @@ use crate::{
     delivery::{message, person, to},
     delivery_processes::{
         REDIRECT, common_args, metric, recipient, scrape, seed, set_up_org, start, users, wait_delivered,
+        with_default_pacing,
     },
     support::process::channel,
     support::{Who, server::TEST_CLIENT_ID, tokens::authed},
@@ -58,16 +59,7 @@ async fn a_thirty_minute_slack_outage_loses_no_message_and_recovery_stays_within
 /// Every flag as a user runs it, but the retry cap (and so the longest wait between two probes)
 /// at one minute instead of five, so recovery shows within the test.
 fn default_pacing_args(db: &SecretString, slack: &EmulatorHandle) -> Vec<String> {
-    let common = common_args(db, slack);
-    let mut args = Vec::new();
-    let mut flags = common.iter();
-    while let Some(flag) = flags.next() {
-        let value = flags.next().unwrap();
-        // common_args loosens pacing for the tests that are not about it; this one is.
-        if !flag.starts_with("--delivery-post-") {
-            args.extend([flag.clone(), value.clone()]);
-        }
-    }
+    let mut args = with_default_pacing(common_args(db, slack));
     args.extend(["--delivery-retry-cap", "60"].map(str::to_owned));
     args
 }

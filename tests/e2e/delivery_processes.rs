@@ -463,7 +463,7 @@ async fn sigkill_mid_run_loses_no_accepted_message(#[case] backend: Backend) {
         ]
         .map(str::to_owned),
     );
-    let process = start(&["--target", "all"], &common, &[]);
+    let mut process = start(&["--target", "all"], &common, &[]);
     set_up_org(&process, &users(), true).await;
     // Slack answers slowly, so deliveries are in flight and pending when the process dies.
     slack.inject_fault(

@@ -103,7 +103,7 @@ impl ServeProcess {
     }
 
     /// SIGKILL: the process dies at once, as in a crash or an OOM kill.
-    pub fn kill(mut self) {
+    pub fn kill(&mut self) {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
     }

@@ -161,8 +161,10 @@ impl Ctx<'_> {
             .start(strings(&[
                 "--delivery-workers",
                 "1",
+                // At least two Slack calls of the timeout plus the pacing wait, as the
+                // configuration requires.
                 "--delivery-lease",
-                "900",
+                "1300",
                 "--slack-timeout",
                 "600",
             ]))

@@ -390,7 +390,7 @@ async fn baselines_and_ingest(
     let call = echo::caller(channels, vec![0x5a; payload_bytes], auth.clone());
     let closed = closed_loop(call.clone(), plan.concurrency, plan.warmup, plan.measure).await;
     check("B1", &closed)?;
-    let sweep = sweep(plan, &call, closed.rate()).await;
+    let sweep = sweep(plan, &|_| call.clone(), closed.rate()).await;
     r.b1 = EchoResults {
         footprint: Footprint {
             start_to_serving_ms: ms(echo.serving_after),
@@ -561,7 +561,9 @@ async fn ingest(
     .await;
     check(&format!("{backend} stream ingest"), &stream)?;
 
-    let sweep = sweep(plan, &caller("w"), unary.rate()).await;
+    // Each point publishes ids of its own: reusing the previous point's ids measured DUPLICATE
+    // answers as errors (the plot published before 2026-12-04 was wrong for that reason).
+    let sweep = sweep(plan, &|point| caller(&format!("w{point}")), unary.rate()).await;
     let peak = server.process.memory()?;
     let pending_after = pending(&server).await;
     server.process.kill();
@@ -583,12 +585,12 @@ async fn ingest(
     })
 }
 
-/// Open-loop latency at fractions of `max` per second.
-async fn sweep(plan: &Plan, call: &CallFn, max: f64) -> Vec<SweepPoint> {
+/// Open-loop latency at fractions of `max` per second; `call_for(i)` makes the calls of point `i`.
+async fn sweep(plan: &Plan, call_for: &dyn Fn(usize) -> CallFn, max: f64) -> Vec<SweepPoint> {
     let mut points = Vec::new();
-    for &fraction in &plan.fractions {
+    for (i, &fraction) in plan.fractions.iter().enumerate() {
         let offered = max * fraction;
-        let m = open_loop(call.clone(), offered, plan.sweep, 10_000).await;
+        let m = open_loop(call_for(i), offered, plan.sweep, 10_000).await;
         points.push(SweepPoint {
             fraction,
             offered,

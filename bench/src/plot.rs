@@ -1,5 +1,6 @@
-//! The latency-against-offered-load chart (SVG): p50, p99 and p99.9 of each system at fractions of
-//! its own measured maximum, medians over the runs given.
+//! The latency-against-load chart (SVG): p50, p99 and p99.9 of each system at fractions of its own
+//! measured maximum, placed at the rate it achieved (accepted calls per second), medians over the
+//! runs given. The offered rate is in the runs' JSON and the summary beside it.
 
 use std::{collections::BTreeMap, path::Path};
 
@@ -10,7 +11,7 @@ use crate::report::{RunResults, SweepPoint};
 struct Curve {
     name: &'static str,
     color: RGBColor,
-    /// (offered per second, p50, p99, p99.9) by fraction of the maximum.
+    /// (achieved per second, p50, p99, p99.9) by fraction of the maximum.
     points: Vec<(f64, f64, f64, f64)>,
 }
 
@@ -42,7 +43,7 @@ fn curve(name: &'static str, color: RGBColor, sweeps: Vec<&Vec<SweepPoint>>) -> 
         .map(|ps| {
             let m = |f: fn(&SweepPoint) -> f64| median(ps.iter().map(|p| f(p)).collect());
             (
-                m(|p| p.offered),
+                m(|p| p.achieved),
                 m(|p| p.p50_ms),
                 m(|p| p.p99_ms),
                 m(|p| p.p999_ms),
@@ -91,7 +92,7 @@ pub fn latency_vs_load(runs: &[RunResults], path: &Path) -> anyhow::Result<()> {
     root.fill(&WHITE)?;
     let mut chart = ChartBuilder::on(&root)
         .caption(
-            "Latency vs offered load (open loop; ● p50  ▲ p99  ✕ p99.9; medians of runs)",
+            "Latency vs achieved load (open loop; ● p50  ▲ p99  ✕ p99.9; medians of runs)",
             ("sans-serif", 20),
         )
         .margin(16)
@@ -100,7 +101,7 @@ pub fn latency_vs_load(runs: &[RunResults], path: &Path) -> anyhow::Result<()> {
         .build_cartesian_2d((x0..x1).log_scale(), (y0..y1).log_scale())?;
     chart
         .configure_mesh()
-        .x_desc("offered load, calls per second (log)")
+        .x_desc("achieved load, accepted calls per second (log)")
         .y_desc("latency, ms (log)")
         .x_labels(8)
         .y_labels(8)

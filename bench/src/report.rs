@@ -509,6 +509,29 @@ pub fn details(f: &BTreeMap<&'static str, f64>, runs: &[RunResults]) -> String {
         if !errors.is_empty() {
             let _ = writeln!(out, "  errors: {}", errors.join("; "));
         }
+        // Each sweep point: offered against achieved, and its errors (a point with errors measured
+        // something other than accepted calls).
+        let sweeps = [
+            ("B1", Some(&r.b1.sweep)),
+            ("SQLite", Some(&r.sqlite.sweep)),
+            ("PostgreSQL", r.postgres.as_ref().map(|p| &p.sweep)),
+        ];
+        for (name, sweep) in sweeps {
+            let Some(sweep) = sweep else { continue };
+            let points: Vec<String> = sweep
+                .iter()
+                .map(|p| {
+                    format!(
+                        "{:.0} %: offered {:.0}/s, achieved {:.0}/s, {} errors",
+                        p.fraction * 100.0,
+                        p.offered,
+                        p.achieved,
+                        p.errors
+                    )
+                })
+                .collect();
+            let _ = writeln!(out, "  {name} sweep: {}", points.join("; "));
+        }
     }
     out
 }

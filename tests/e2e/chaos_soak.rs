@@ -23,15 +23,10 @@ use tonic::transport::Channel;
 use crate::{
     delivery::{message, person, to},
     delivery_processes::{
-        REDIRECT, common_args, metric, recipient, scrape, seed, set_up_org, start, users, wait_delivered,
-        with_default_pacing,
+        REDIRECT, SHORT_LEASE, common_args, metric, recipient, scrape, seed, set_up_org, start,
+        start_delivery_beside, users, wait_delivered, with_default_pacing,
     },
-    support::{
-        Who,
-        process::ServeProcess,
-        server::TEST_CLIENT_ID,
-        tokens::{PROCESS_KEYS, authed},
-    },
+    support::{Who, process::ServeProcess, server::TEST_CLIENT_ID, tokens::authed},
 };
 
 /// The gateway's current address: it changes when its process is killed and restarted.
@@ -115,21 +110,7 @@ impl Fleet {
     }
 
     fn start_second(common: &[String], main: &ServeProcess) -> ServeProcess {
-        let peer = format!("http://{}", main.grpc_addr);
-        start(
-            &[
-                "--target",
-                "delivery",
-                "--service-key-file",
-                &PROCESS_KEYS.key("delivery"),
-                "--integration-config-addr",
-                &peer,
-                "--account-links-addr",
-                &peer,
-            ],
-            common,
-            &[],
-        )
+        start_delivery_beside(main, common)
     }
 
     async fn sent(p: &ServeProcess) -> f64 {
@@ -200,21 +181,8 @@ async fn chaos_soak_loses_no_accepted_message() {
     let db = fresh_postgres_database().await.unwrap();
     // Pacing at the defaults: Slack's limits are on below.
     let mut common = with_default_pacing(common_args(&db, &slack));
-    common.extend(
-        [
-            "--delivery-lease",
-            "4",
-            "--slack-timeout",
-            "1",
-            "--delivery-pacing-max-wait",
-            "1",
-            "--delivery-retry-base",
-            "0.2",
-            "--delivery-retry-cap",
-            "2",
-        ]
-        .map(str::to_owned),
-    );
+    common.extend(SHORT_LEASE.map(str::to_owned));
+    common.extend(["--delivery-retry-base", "0.2", "--delivery-retry-cap", "2"].map(str::to_owned));
     let main = Fleet::start_main(&common);
     let second = Fleet::start_second(&common, &main);
     let mut fleet = Fleet {

@@ -2,7 +2,10 @@
 //! call, metrics that count what happened, two delivery processes sharing one PostgreSQL outbox, and
 //! a SIGKILL in the middle of a run that loses nothing.
 
-use std::{collections::HashMap, time::Duration};
+use std::{
+    collections::{BTreeMap, HashMap},
+    time::Duration,
+};
 
 use ovice_slack_proto::v1::{
     ChatMessage, DeliveryStatus, Disposition, GetDeliveryRequest, PublishChatMessageRequest,
@@ -92,6 +95,57 @@ pub fn start(extra: &[&str], common: &[String], env: &[(&str, &str)]) -> ServePr
     let mut args: Vec<&str> = extra.to_vec();
     args.extend(common.iter().map(String::as_str));
     ServeProcess::start_with_env(&args, env)
+}
+
+/// A short lease, so a killed process's claims come back within a test: a lease must outlast two
+/// Slack calls and the pacing wait (2 × 1 s + 1 s + 1 s).
+pub const SHORT_LEASE: [&str; 6] = [
+    "--delivery-lease",
+    "4",
+    "--slack-timeout",
+    "1",
+    "--delivery-pacing-max-wait",
+    "1",
+];
+
+/// A delivery-only process whose peers (integration-config, account-links) are `main`'s.
+pub fn start_delivery_beside(main: &ServeProcess, common: &[String]) -> ServeProcess {
+    let peer = format!("http://{}", main.grpc_addr);
+    start(
+        &[
+            "--target",
+            "delivery",
+            "--service-key-file",
+            &PROCESS_KEYS.key("delivery"),
+            "--integration-config-addr",
+            &peer,
+            "--account-links-addr",
+            &peer,
+        ],
+        common,
+        &[],
+    )
+}
+
+/// What Slack holds, by conversation: the message ids (`[id]` in each text) in the order posted.
+pub fn posted_by_channel(slack: &EmulatorHandle) -> BTreeMap<String, Vec<String>> {
+    let mut by_channel: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+    for m in slack.messages() {
+        let id = m
+            .text
+            .split_once('[')
+            .and_then(|(_, rest)| rest.split_once(']'))
+            .map(|(id, _)| id.to_owned())
+            .unwrap_or_default();
+        by_channel.entry(m.channel).or_default().push((m.ts, id));
+    }
+    by_channel
+        .into_iter()
+        .map(|(channel, mut posted)| {
+            posted.sort();
+            (channel, posted.into_iter().map(|(_, id)| id).collect())
+        })
+        .collect()
 }
 
 /// `common` with delivery's pacing at the defaults a user runs (common_args loosens it for the
@@ -372,21 +426,7 @@ async fn two_delivery_processes_deliver_a_thousand_messages_once_each() {
     let db = fresh_postgres_database().await.unwrap();
     let common = common_args(&db, &slack);
     let main = start(&["--target", "all"], &common, &[]);
-    let peer = format!("http://{}", main.grpc_addr);
-    let second = start(
-        &[
-            "--target",
-            "delivery",
-            "--service-key-file",
-            &PROCESS_KEYS.key("delivery"),
-            "--integration-config-addr",
-            &peer,
-            "--account-links-addr",
-            &peer,
-        ],
-        &common,
-        &[],
-    );
+    let second = start_delivery_beside(&main, &common);
     set_up_org(&main, &users(), true).await;
 
     let gateway = ChatEventServiceClient::new(channel(&main.grpc_addr).await);
@@ -450,19 +490,7 @@ async fn sigkill_mid_run_loses_no_accepted_message(#[case] backend: Backend) {
         Backend::Postgres => fresh_postgres_database().await.unwrap(),
     };
     let mut common = common_args(&db, &slack);
-    // A short lease, so the killed process's claims come back within the test (a lease must
-    // outlast two Slack calls and the pacing wait: 2 × 1 s + 1 s + 1 s).
-    common.extend(
-        [
-            "--delivery-lease",
-            "4",
-            "--slack-timeout",
-            "1",
-            "--delivery-pacing-max-wait",
-            "1",
-        ]
-        .map(str::to_owned),
-    );
+    common.extend(SHORT_LEASE.map(str::to_owned));
     let mut process = start(&["--target", "all"], &common, &[]);
     set_up_org(&process, &users(), true).await;
     // Slack answers slowly, so deliveries are in flight and pending when the process dies.

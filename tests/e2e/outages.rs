@@ -19,8 +19,8 @@ use slack_emulator::{Emulator, EmulatorHandle, Fault, FaultKind, RateLimitConfig
 use crate::{
     delivery::{message, person, to},
     delivery_processes::{
-        REDIRECT, common_args, metric, recipient, scrape, seed, set_up_org, start, users, wait_delivered,
-        with_default_pacing,
+        REDIRECT, common_args, metric, posted_by_channel, recipient, scrape, seed, set_up_org, start, users,
+        wait_delivered, with_default_pacing,
     },
     support::process::channel,
     support::{Who, server::TEST_CLIENT_ID, tokens::authed},
@@ -154,20 +154,9 @@ async fn outage_then_recovery(kind: Outage, length: Duration) {
 
     // In order per person: each DM holds one person's messages, in the order they were published.
     let whose: HashMap<&str, &str> = ids.iter().map(|(p, id)| (id.as_str(), p.as_str())).collect();
-    let mut by_channel: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
-    for m in slack.messages() {
-        let id = m
-            .text
-            .split_once('[')
-            .and_then(|(_, rest)| rest.split_once(']'))
-            .map(|(id, _)| id.to_owned())
-            .unwrap_or_default();
-        by_channel.entry(m.channel).or_default().push((m.ts, id));
-    }
+    let by_channel = posted_by_channel(&slack);
     assert_eq!(by_channel.len(), per_person.len(), "{kind:?}: one DM per person");
-    for mut posted in by_channel.into_values() {
-        posted.sort();
-        let got: Vec<String> = posted.into_iter().map(|(_, id)| id).collect();
+    for got in by_channel.into_values() {
         let person = whose[got[0].as_str()];
         assert_eq!(
             got, per_person[person],

@@ -15,8 +15,8 @@ use slack_emulator::{Emulator, RateLimitConfig};
 use crate::{
     delivery::{message, person, to},
     delivery_processes::{
-        REDIRECT, common_args, metric, recipient, scrape, seed, set_up_org, start, users, wait_delivered,
-        with_default_pacing,
+        REDIRECT, common_args, metric, posted_by_channel, recipient, scrape, seed, set_up_org, start, users,
+        wait_delivered, with_default_pacing,
     },
     support::{Who, process::channel, server::TEST_CLIENT_ID, tokens::authed},
 };
@@ -82,24 +82,13 @@ async fn replicas_share_the_work_and_slacks_limits(#[case] replicas: usize) {
         .iter()
         .map(|(_, to_whom, id)| (id.as_str(), to_whom.as_str()))
         .collect();
-    let mut by_channel: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
-    for m in slack.messages() {
-        let id = m
-            .text
-            .split_once('[')
-            .and_then(|(_, rest)| rest.split_once(']'))
-            .map(|(id, _)| id.to_owned())
-            .unwrap_or_default();
-        by_channel.entry(m.channel).or_default().push((m.ts, id));
-    }
+    let by_channel = posted_by_channel(&slack);
     assert_eq!(
         by_channel.len(),
         per_recipient.len(),
         "one conversation per recipient"
     );
-    for mut posted in by_channel.into_values() {
-        posted.sort();
-        let got: Vec<String> = posted.into_iter().map(|(_, id)| id).collect();
+    for got in by_channel.into_values() {
         let whom = whose[got[0].as_str()];
         assert_eq!(got, per_recipient[whom], "{whom}'s messages out of order");
     }

@@ -7,12 +7,12 @@ use std::time::Duration;
 
 use anyhow::Context;
 use secrecy::{ExposeSecret, SecretString};
-use slack_emulator::Emulator;
 
 use crate::{
     load::closed_loop,
     office::{self, ServeConfig, Tokens, person},
     process::connections,
+    slack::{self, SlackProcess},
 };
 
 const INSERT: &str = "INSERT INTO deliveries (delivery_id, org_id, message_id, space_id, space_name, \
@@ -67,7 +67,7 @@ pub async fn run(bin: &std::path::Path, e: Experiment) -> anyhow::Result<()> {
 }
 
 async fn run_in(bin: &std::path::Path, e: &Experiment, work: &std::path::Path) -> anyhow::Result<()> {
-    let slack = Emulator::start(office::seed(e.recipients)).await?;
+    let slack = SlackProcess::start(&slack::binary_beside(bin), &office::seed(e.recipients), work).await?;
     let tokens = Tokens::new()?;
     let url = if e.postgres {
         ovice_slack_runtime::test_support::fresh_postgres_database().await?
@@ -113,6 +113,6 @@ async fn run_in(bin: &std::path::Path, e: &Experiment, work: &std::path::Path) -
             if e.postgres { "PostgreSQL" } else { "SQLite" }
         );
     }
-    slack.shutdown().await;
+    slack.stop().await;
     Ok(())
 }

@@ -1,33 +1,31 @@
-//! Delivery into the Slack emulator: throughput with 50 ms added to every Slack call (limits off,
-//! 1,000 recipients), a burst against Slack's rate limits (scaled) and the pickup latency from
-//! ACCEPTED to the first Slack call.
+//! Delivery into the Slack emulator (a process of its own, see `slack.rs`): bursts against Slack's
+//! rate limits (scaled) and the pickup latency from ACCEPTED to the first Slack call. The
+//! end-to-end figures (publish → Slack at the defaults, with Slack's limits on) are in `e2e.rs`.
 //!
-//! Throughput and bursts are measured on a backlog that is already accepted ("a burst accepted at
-//! once"): a process with one delivery worker accepts the messages while that worker is held in a
+//! Bursts are measured on a backlog that is already accepted ("a burst accepted at once"): a
+//! process with one delivery worker accepts the messages while that worker is held in a
 //! `chat.postMessage` the emulator delays for minutes (the "plug", to a recipient of its own), then
 //! the process is killed and a fresh one starts on the same database with the settings under test.
-//! So delivery is timed alone, not capped by how fast the benchmark can publish.
+//! So the pacing is timed alone, not capped by how fast the benchmark can publish.
 
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
-use slack_emulator::{EmulatorHandle, Fault, FaultKind, RateLimitConfig};
+use slack_emulator::{Fault, FaultKind, RateLimitConfig};
 use tonic::metadata::AsciiMetadataValue;
 
 use crate::{
     load::{histogram, run_count},
     office::{self, ServeConfig, Server, Tokens, person, publish_caller, publish_one},
     process::connections,
+    slack::SlackProcess,
 };
 
 #[derive(Clone, Debug)]
 pub struct DeliveryPlan {
     pub recipients: usize,
-    pub per_recipient: usize,
-    pub workers: u32,
-    pub added_latency_ms: u64,
     pub burst: BurstPlan,
     pub small_burst: BurstPlan,
     pub pickup_messages: usize,
@@ -72,21 +70,6 @@ impl BurstPlan {
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub struct ThroughputResult {
-    pub messages: usize,
-    pub workers: u32,
-    pub seconds: f64,
-    pub per_second: f64,
-    /// What the workers could do if each send took only the added latency.
-    pub ideal_per_second: f64,
-    pub rate_limited_429: usize,
-    pub preload_seconds: f64,
-    /// Messages per second while the first half of the backlog went out, and the second half.
-    pub first_half_per_second: f64,
-    pub second_half_per_second: f64,
-}
-
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct BurstResult {
     pub channels: usize,
     pub per_channel: usize,
@@ -116,23 +99,19 @@ pub struct PickupResult {
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct DeliveryResults {
     pub setup_seconds: f64,
-    pub throughput: ThroughputResult,
-    /// The same throughput phase with PostgreSQL as the outbox.
-    pub throughput_postgres: Option<ThroughputResult>,
     pub burst: BurstResult,
     pub small_burst: BurstResult,
     pub pickup: PickupResult,
 }
 
 struct Ctx<'a> {
-    slack: &'a EmulatorHandle,
+    slack: &'a SlackProcess,
     bin: std::path::PathBuf,
     dir: std::path::PathBuf,
     database_url: String,
     auth: AsciiMetadataValue,
     plan: &'a DeliveryPlan,
     restarts: usize,
-    perf: Option<std::path::PathBuf>,
 }
 
 impl Ctx<'_> {
@@ -169,12 +148,14 @@ impl Ctx<'_> {
                 "600",
             ]))
             .await?;
-        self.slack.clear_faults();
-        self.slack.inject_fault(
-            Fault::next(FaultKind::Delay { millis: 900_000 })
-                .on("chat.postMessage")
-                .times(1),
-        );
+        self.slack.clear_faults().await?;
+        self.slack
+            .inject_fault(
+                &Fault::next(FaultKind::Delay { millis: 900_000 })
+                    .on("chat.postMessage")
+                    .times(1),
+            )
+            .await?;
         let plug_recipient = person(self.plan.recipients + plug);
         publish_one(
             &server.channel,
@@ -192,7 +173,7 @@ impl Ctx<'_> {
             bail!("preloading {prefix}: {ok} of {total} accepted; {errors:?}");
         }
         server.process.kill();
-        self.slack.clear_faults();
+        self.slack.clear_faults().await?;
         Ok(started.elapsed().as_secs_f64())
     }
 
@@ -200,14 +181,14 @@ impl Ctx<'_> {
     async fn wait_messages(&self, count: usize, within: Duration) -> anyhow::Result<()> {
         let deadline = Instant::now() + within;
         loop {
-            let n = self.slack.messages().len();
+            let n = self.slack.messages().await?.len();
             if n >= count {
                 return Ok(());
             }
             if Instant::now() > deadline {
                 bail!("only {n} of {count} messages reached Slack within {within:?}");
             }
-            tokio::time::sleep(Duration::from_millis(20)).await;
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 }
@@ -216,26 +197,32 @@ fn strings(items: &[&str]) -> Vec<String> {
     items.iter().map(|s| (*s).to_owned()).collect()
 }
 
-/// The successful `chat.postMessage` calls' arrival times and the 429s, since the last clear.
-fn posts(slack: &EmulatorHandle) -> (Vec<Instant>, usize) {
-    let calls = slack.calls();
+/// The successful `chat.postMessage` calls' arrival times (wall-clock µs) and the 429s, since the
+/// last clear.
+pub async fn posts(slack: &SlackProcess) -> anyhow::Result<(Vec<u64>, usize)> {
+    let calls = slack.calls().await?;
     let ok = calls
         .iter()
-        .filter(|c| c.method == "chat.postMessage" && c.status == 200 && c.error.is_none())
-        .map(|c| c.at)
+        .filter(|c| c.ok_post())
+        .map(|c| c.at_unix_us)
         .collect();
     let limited = calls.iter().filter(|c| c.status == 429).count();
-    (ok, limited)
+    Ok((ok, limited))
+}
+
+/// Wall-clock microseconds now (the emulator's call times are on the same clock).
+pub fn unix_us() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
 }
 
 /// Where the delivery phases run.
 pub struct Place<'a> {
-    pub slack: &'a EmulatorHandle,
+    pub slack: &'a SlackProcess,
     pub bin: &'a std::path::Path,
     pub dir: &'a std::path::Path,
     pub tokens: &'a Tokens,
-    /// A CPU profile of the throughput phase's server goes here (`--perf`).
-    pub perf: Option<std::path::PathBuf>,
 }
 
 async fn prepared<'a>(
@@ -251,24 +238,12 @@ async fn prepared<'a>(
         auth: place.tokens.platform()?,
         plan,
         restarts: 0,
-        perf: place.perf.clone(),
     };
     let setup = ctx.start(Vec::new()).await?;
     let people = plan.recipients + office::PLUGS;
     let took = office::set_up_org(&setup, place.slack, place.tokens, 0..people, 16).await?;
     setup.process.kill();
     Ok((ctx, took.as_secs_f64()))
-}
-
-/// Only the throughput phase, on the database at `database_url` (PostgreSQL).
-pub async fn throughput_on(
-    place: &Place<'_>,
-    plan: &DeliveryPlan,
-    database_url: String,
-) -> anyhow::Result<ThroughputResult> {
-    let (mut ctx, _) = prepared(place, plan, database_url).await?;
-    ctx.perf = None;
-    throughput(&mut ctx).await
 }
 
 /// Every delivery phase on SQLite (the embedded default).
@@ -278,8 +253,6 @@ pub async fn run(place: &Place<'_>, plan: &DeliveryPlan) -> anyhow::Result<Deliv
     let (mut ctx, setup_seconds) = prepared(place, plan, url).await?;
     out.setup_seconds = setup_seconds;
 
-    eprintln!("  delivery throughput");
-    out.throughput = throughput(&mut ctx).await.context("delivery throughput")?;
     eprintln!("  bursts against the rate limits");
     out.burst = burst(&mut ctx, "burst", plan.burst, 1).await.context("burst")?;
     out.small_burst = burst(&mut ctx, "smallburst", plan.small_burst, 2)
@@ -290,54 +263,6 @@ pub async fn run(place: &Place<'_>, plan: &DeliveryPlan) -> anyhow::Result<Deliv
     Ok(out)
 }
 
-async fn throughput(ctx: &mut Ctx<'_>) -> anyhow::Result<ThroughputResult> {
-    let plan = ctx.plan;
-    let total = plan.recipients * plan.per_recipient;
-    let preload_seconds = ctx.preload("dlv", total, plan.recipients, 0).await?;
-    ctx.slack.inject_fault(
-        Fault::next(FaultKind::Delay {
-            millis: plan.added_latency_ms,
-        })
-        .times(u32::MAX),
-    );
-    ctx.slack.clear_calls();
-    ctx.slack.clear_messages();
-    let server = ctx
-        .start(vec!["--delivery-workers".into(), plan.workers.to_string()])
-        .await?;
-    let recording = match &ctx.perf {
-        Some(path) => Some(crate::perf::start(server.process.pid, path)?),
-        None => None,
-    };
-    let waited = ctx.wait_messages(total, Duration::from_secs(300)).await;
-    if let Some(recording) = recording {
-        eprintln!("  profile: {}", recording.finish()?.display());
-    }
-    waited?;
-    server.process.kill();
-    ctx.slack.clear_faults();
-    let (mut ok, limited) = posts(ctx.slack);
-    ok.sort();
-    let (Some(first), Some(last)) = (ok.first().copied(), ok.last().copied()) else {
-        bail!("no chat.postMessage was recorded");
-    };
-    let middle = ok[ok.len() / 2];
-    let half = (ok.len() / 2) as f64;
-    // Arrival of the first call to the answer of the last (which waited the added latency).
-    let seconds = (last - first).as_secs_f64() + plan.added_latency_ms as f64 / 1000.0;
-    Ok(ThroughputResult {
-        messages: total,
-        workers: plan.workers,
-        seconds,
-        per_second: total as f64 / seconds,
-        ideal_per_second: f64::from(plan.workers) * 1000.0 / plan.added_latency_ms.max(1) as f64,
-        rate_limited_429: limited,
-        preload_seconds,
-        first_half_per_second: half / (middle - first).as_secs_f64().max(1e-3),
-        second_half_per_second: half / (last - middle).as_secs_f64().max(1e-3),
-    })
-}
-
 async fn burst(
     ctx: &mut Ctx<'_>,
     prefix: &str,
@@ -346,23 +271,25 @@ async fn burst(
 ) -> anyhow::Result<BurstResult> {
     let total = burst.channels * burst.per_channel;
     ctx.preload(prefix, total, burst.channels, plug).await?;
-    ctx.slack.set_rate_limits(RateLimitConfig {
-        enabled: true,
-        scale: burst.scale,
-    });
-    ctx.slack.clear_calls();
-    ctx.slack.clear_messages();
+    ctx.slack
+        .set_rate_limits(RateLimitConfig {
+            enabled: true,
+            scale: burst.scale,
+        })
+        .await?;
+    ctx.slack.clear_calls().await?;
+    ctx.slack.clear_messages().await?;
     let server = ctx.start(burst.pacing_flags()).await?;
     let waited = ctx.wait_messages(total, Duration::from_secs(300)).await;
     server.process.kill();
-    ctx.slack.set_rate_limits(RateLimitConfig::default());
+    ctx.slack.set_rate_limits(RateLimitConfig::default()).await?;
     waited?;
-    let (ok, limited) = posts(ctx.slack);
-    let first = ctx.slack.calls().iter().map(|c| c.at).min();
+    let (ok, limited) = posts(ctx.slack).await?;
+    let first = ctx.slack.calls().await?.iter().map(|c| c.at_unix_us).min();
     let (Some(first), Some(last)) = (first, ok.iter().max()) else {
         bail!("no chat.postMessage was recorded");
     };
-    let seconds = (*last - first).as_secs_f64();
+    let seconds = last.saturating_sub(first) as f64 / 1e6;
     let minimum = burst.minimum_seconds();
     Ok(BurstResult {
         channels: burst.channels,
@@ -378,9 +305,7 @@ async fn burst(
 
 async fn pickup(ctx: &mut Ctx<'_>) -> anyhow::Result<PickupResult> {
     let plan = ctx.plan;
-    ctx.slack.clear_faults();
-    ctx.slack.clear_calls();
-    ctx.slack.clear_messages();
+    ctx.slack.reset().await?;
     let server = ctx.start(Vec::new()).await?;
     let n = plan.pickup_messages;
     let mut answered = Vec::with_capacity(n);
@@ -389,7 +314,7 @@ async fn pickup(ctx: &mut Ctx<'_>) -> anyhow::Result<PickupResult> {
     for i in 0..n {
         let due = start + plan.pickup_spacing.mul_f64(i as f64);
         tokio::time::sleep_until(due.into()).await;
-        let t0 = Instant::now();
+        let t0 = unix_us();
         publish_one(
             &server.channel,
             &ctx.auth,
@@ -398,12 +323,13 @@ async fn pickup(ctx: &mut Ctx<'_>) -> anyhow::Result<PickupResult> {
         )
         .await?;
         sent.push(t0);
-        answered.push(Instant::now());
+        answered.push(unix_us());
     }
     ctx.wait_messages(n, Duration::from_secs(60)).await?;
     server.process.kill();
-    let (ok, _) = posts(ctx.slack);
-    let messages = ctx.slack.messages();
+    let (mut ok, _) = posts(ctx.slack).await?;
+    ok.sort_unstable();
+    let messages = ctx.slack.messages().await?;
     let mut from_answer: Histogram<u64> = histogram();
     let mut from_publish: Histogram<u64> = histogram();
     let mut before_answer = 0;
@@ -419,14 +345,12 @@ async fn pickup(ctx: &mut Ctx<'_>) -> anyhow::Result<PickupResult> {
             mismatched += 1;
             continue;
         }
-        let after_answer = call.checked_duration_since(answered[i]);
+        let after_answer = call.checked_sub(answered[i]);
         if after_answer.is_none() {
             before_answer += 1;
         }
-        let us =
-            |d: Option<Duration>| d.map_or(1, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX).max(1));
-        let _ = from_answer.record(us(after_answer));
-        let _ = from_publish.record(us(call.checked_duration_since(sent[i])));
+        let _ = from_answer.record(after_answer.unwrap_or(1).max(1));
+        let _ = from_publish.record(call.saturating_sub(sent[i]).max(1));
     }
     let ms = |h: &Histogram<u64>, q: f64| h.value_at_quantile(q) as f64 / 1000.0;
     Ok(PickupResult {

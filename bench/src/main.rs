@@ -6,6 +6,7 @@
 mod backlog;
 mod db;
 mod delivery;
+mod e2e;
 mod echo;
 mod load;
 mod office;
@@ -13,6 +14,7 @@ mod perf;
 mod plot;
 mod process;
 mod report;
+mod slack;
 mod stream;
 
 use std::{
@@ -25,14 +27,15 @@ use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use ovice_slack_runtime::test_support::{POSTGRES_URL_VAR, fresh_postgres_database};
 use secrecy::{ExposeSecret, SecretString};
-use slack_emulator::{Emulator, EmulatorHandle};
 
 use crate::{
     delivery::{BurstPlan, DeliveryPlan},
+    e2e::Workload,
     load::{CallFn, Measured, closed_loop, open_loop},
     office::{ServeConfig, Tokens},
     process::connections,
     report::{EchoResults, Footprint, IngestResults, Machine, RunResults, Settings, SweepPoint},
+    slack::SlackProcess,
 };
 
 #[derive(Parser, Debug)]
@@ -104,9 +107,6 @@ struct RunArgs {
     /// Connected recipients (default 1,000, smoke 20).
     #[arg(long)]
     recipients: Option<usize>,
-    /// Delivery workers of the process in the delivery-throughput phase (`--delivery-workers`).
-    #[arg(long, default_value_t = 128)]
-    delivery_workers: u32,
     /// Record a CPU profile (`perf record`) of the server during the unary ingest windows.
     #[arg(long)]
     perf: bool,
@@ -129,6 +129,7 @@ struct Plan {
     concurrency: usize,
     connections: usize,
     delivery: DeliveryPlan,
+    e2e: E2ePlan,
     extra_starts: usize,
     only_delivery: bool,
 }
@@ -166,17 +167,54 @@ impl Plan {
             connections: a.connections.max(1),
             delivery: DeliveryPlan {
                 recipients,
-                per_recipient: if smoke { 2 } else { 3 },
-                workers: a.delivery_workers,
-                added_latency_ms: 50,
                 burst: if smoke { burst(2, 40) } else { burst(20, 60) },
                 small_burst: if smoke { burst(1, 35) } else { burst(5, 60) },
                 pickup_messages: if smoke { 10 } else { 200 },
                 pickup_spacing: Duration::from_millis(20),
                 concurrency: a.concurrency.max(1),
             },
+            e2e: E2ePlan::new(smoke, recipients),
             extra_starts: if smoke { 0 } else { 2 },
             only_delivery: a.only_delivery,
+        }
+    }
+}
+
+/// The end-to-end workloads (publish → Slack, Slack's limits at scale 1).
+struct E2ePlan {
+    /// Every recipient a few messages (within Slack's per-DM burst): bound by the pipeline.
+    fanout: Workload,
+    /// A few people many messages each: bound by Slack's one post a second per DM.
+    paced_bot: Workload,
+    /// The same, posted as the sender (conversations.open with their token first).
+    paced_sender: Workload,
+    /// The scale-out workload on PostgreSQL, with each replica count.
+    scale: Workload,
+    replicas: Vec<usize>,
+    /// People connected on the e2e databases (recipients, and senders after them).
+    people: usize,
+}
+
+impl E2ePlan {
+    fn new(smoke: bool, recipients: usize) -> Self {
+        let w = |name: &str, conversations, per_conversation, as_sender| Workload {
+            name: name.to_owned(),
+            conversations,
+            per_conversation,
+            as_sender,
+        };
+        let (fanout, paced, scale, per_paced, per_scale) = if smoke {
+            (recipients.min(10), 4, 6, 4, 4)
+        } else {
+            (recipients, 40, 100, 15, 10)
+        };
+        Self {
+            fanout: w("fanout", fanout, if smoke { 1 } else { 3 }, false),
+            paced_bot: w("paced-bot", paced, per_paced, false),
+            paced_sender: w("paced-sender", paced, per_paced, true),
+            scale: w("scale-out", scale, per_scale, false),
+            replicas: if smoke { vec![1, 2] } else { vec![1, 2, 4] },
+            people: recipients.max(2 * paced).max(scale),
         }
     }
 }
@@ -231,12 +269,13 @@ fn write_summary(runs: &[RunResults], out: &Path) -> anyhow::Result<()> {
     let medians = report::medians(runs);
     let table = report::table(&medians);
     let details = report::details(&medians, runs);
+    let e2e = report::e2e_table(runs);
     let machine = runs.first().map(|r| r.machine.clone()).unwrap_or_default();
     let svg = out.join("latency-vs-load.svg");
     plot::latency_vs_load(runs, &svg)?;
     let text = format!(
         // The plot sits beside the summary: a relative name keeps the summary valid wherever it is read.
-        "Medians of {} run(s) on {} × {} ({:.1} GiB, Linux {}).\n\n{table}\n{details}\nPlot: [latency-vs-load.svg](latency-vs-load.svg)\n",
+        "Medians of {} run(s) on {} × {} ({:.1} GiB, Linux {}).\n\n{table}\n{details}\nPublish → Slack at the defaults, Slack's limits on:\n\n{e2e}\nPlot: [latency-vs-load.svg](latency-vs-load.svg)\n",
         runs.len(),
         machine.nproc,
         machine.cpu,
@@ -316,12 +355,13 @@ async fn run_once(
             sweep_s: plan.sweep.as_secs_f64(),
             recipients: plan.recipients,
             payload_bytes,
-            delivery_workers: plan.delivery.workers,
+            delivery_workers: e2e::DEFAULT_WORKERS as u32,
         },
         ..Default::default()
     };
 
-    let slack = Emulator::start(office::seed(plan.recipients + office::PLUGS)).await?;
+    let seed = office::seed((plan.recipients + office::PLUGS).max(plan.e2e.people));
+    let slack = SlackProcess::start(&slack::binary_beside(bin), &seed, tmp).await?;
     if !plan.only_delivery {
         baselines_and_ingest(plan, bin, out, postgres, perf, tmp, &slack, &mut r).await?;
     }
@@ -333,21 +373,9 @@ async fn run_once(
         bin,
         dir: &dir,
         tokens: &tokens,
-        perf: perf.then(|| out.join("perf-delivery.data")),
     };
     r.delivery = delivery::run(&place, &plan.delivery).await?;
-    if postgres {
-        eprintln!("  delivery throughput with PostgreSQL");
-        let dir = office::data_dir(tmp, "delivery-postgres")?;
-        let url = fresh_postgres_database().await?;
-        let place = delivery::Place {
-            dir: &dir,
-            perf: None,
-            ..place
-        };
-        r.delivery.throughput_postgres =
-            Some(delivery::throughput_on(&place, &plan.delivery, url.expose_secret().to_owned()).await?);
-    }
+    r.e2e = end_to_end(plan, bin, tmp, postgres, &slack, &tokens).await?;
 
     for i in 0..plan.extra_starts {
         let dir = office::data_dir(tmp, &format!("start-{i}"))?;
@@ -361,10 +389,83 @@ async fn run_once(
         r.start_samples_ms.push(ms(server.process.serving_after));
         server.process.kill();
     }
-    slack.shutdown().await;
+    slack.stop().await;
     r.machine.load_after = report::load_average();
     r.seconds = started.elapsed().as_secs_f64();
     Ok(r)
+}
+
+/// Publish → Slack at the defaults: the workloads on SQLite, the paced ones and the replica
+/// counts on PostgreSQL, and the measured baselines.
+async fn end_to_end(
+    plan: &Plan,
+    bin: &Path,
+    tmp: &Path,
+    postgres: bool,
+    slack: &SlackProcess,
+    tokens: &Tokens,
+) -> anyhow::Result<e2e::EndToEndResults> {
+    let p = &plan.e2e;
+    let mut out = e2e::EndToEndResults::default();
+    eprintln!("end to end at the defaults, Slack's limits on");
+    let senders_from = p.paced_sender.conversations;
+    for w in [&p.fanout, &p.paced_bot, &p.scale] {
+        let b = e2e::baseline(slack, w, e2e::DEFAULT_WORKERS).await?;
+        eprintln!(
+            "  baseline {}: {} in {:.2} s, {} × 429",
+            w.name, b.messages, b.seconds, b.rate_limited_429
+        );
+        out.baselines.push(b);
+    }
+    let dir = office::data_dir(tmp, "e2e-sqlite")?;
+    let mut bench = e2e::Bench {
+        slack,
+        bin,
+        dir: &dir,
+        tokens,
+        database_url: format!("sqlite://{}/ovice-slack.db", dir.display()),
+        backend: "SQLite",
+        concurrency: plan.concurrency,
+        started: 0,
+    };
+    bench.set_up(p.people).await?;
+    for w in [&p.fanout, &p.paced_bot, &p.paced_sender] {
+        let e = bench.run(w, 1, senders_from).await?;
+        eprintln!(
+            "  {} on SQLite: {} in {:.2} s (minimum {:.1} s), {} × 429, {} duplicates",
+            w.name, e.messages, e.seconds, e.minimum_seconds, e.rate_limited_429, e.duplicates
+        );
+        out.runs.push(e);
+    }
+    if postgres {
+        let dir = office::data_dir(tmp, "e2e-postgres")?;
+        let url = fresh_postgres_database().await?;
+        let mut bench = e2e::Bench {
+            dir: &dir,
+            database_url: url.expose_secret().to_owned(),
+            backend: "PostgreSQL",
+            started: 0,
+            ..bench
+        };
+        bench.set_up(p.people).await?;
+        for w in [&p.fanout, &p.paced_bot, &p.paced_sender] {
+            let e = bench.run(w, 1, senders_from).await?;
+            eprintln!(
+                "  {} on PostgreSQL: {} in {:.2} s, {} × 429",
+                w.name, e.messages, e.seconds, e.rate_limited_429
+            );
+            out.runs.push(e);
+        }
+        for &replicas in &p.replicas {
+            let e = bench.run(&p.scale, replicas, senders_from).await?;
+            eprintln!(
+                "  {} with {replicas} replicas: {} in {:.2} s (minimum {:.1} s), {} × 429, sent {:?}",
+                p.scale.name, e.messages, e.seconds, e.minimum_seconds, e.rate_limited_429, e.sent_by_replica
+            );
+            out.runs.push(e);
+        }
+    }
+    Ok(out)
 }
 
 /// B1, B3, B2 and ingest on SQLite and PostgreSQL.
@@ -376,7 +477,7 @@ async fn baselines_and_ingest(
     postgres: bool,
     perf: bool,
     tmp: &Path,
-    slack: &EmulatorHandle,
+    slack: &SlackProcess,
     r: &mut RunResults,
 ) -> anyhow::Result<()> {
     let tokens = Tokens::new()?;
@@ -494,7 +595,7 @@ async fn baselines_and_ingest(
 async fn ingest(
     plan: &Plan,
     bin: &Path,
-    slack: &EmulatorHandle,
+    slack: &SlackProcess,
     tokens: &Tokens,
     dir: PathBuf,
     database_url: String,
@@ -567,8 +668,7 @@ async fn ingest(
     let peak = server.process.memory()?;
     let pending_after = pending(&server).await;
     server.process.kill();
-    slack.clear_messages();
-    slack.clear_calls();
+    slack.reset().await?;
     Ok(IngestResults {
         backend: backend.to_owned(),
         footprint: Footprint {

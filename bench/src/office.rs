@@ -21,12 +21,13 @@ use ovice_slack_proto::v1::{
 use ovice_slack_runtime::auth::{self, Claims, OrgRole, PlatformKeys, SvcRole, TokenMinter};
 use prost::Message;
 use secrecy::SecretString;
-use slack_emulator::{EmulatorHandle, OAuthAppSeed, Seed, UserSeed};
+use slack_emulator::{OAuthAppSeed, Seed, UserSeed};
 use tonic::{Request, metadata::AsciiMetadataValue, transport::Channel};
 
 use crate::{
     load::CallFn,
     process::{ServerProcess, free_port},
+    slack::SlackProcess,
 };
 
 /// The HS256 secret the benchmark's servers are configured with (a benchmark, not a deployment).
@@ -43,7 +44,7 @@ pub fn person(i: usize) -> String {
     format!("user{i:04}")
 }
 
-fn slack_id(i: usize) -> String {
+pub fn slack_id(i: usize) -> String {
     format!("U0P{i:05}")
 }
 
@@ -152,15 +153,11 @@ pub struct ServeConfig {
 }
 
 /// `ovice-slack serve --target all` as operators run it, pointed at the emulator.
-pub async fn start_server(
-    config: &ServeConfig,
-    slack: &EmulatorHandle,
-    label: &str,
-) -> anyhow::Result<Server> {
+pub async fn start_server(config: &ServeConfig, slack: &SlackProcess, label: &str) -> anyhow::Result<Server> {
     let grpc = free_port()?;
     let http = free_port()?;
     let callback = format!("http://{http}/oauth/slack/callback");
-    if !slack.add_redirect_uri(CLIENT_ID, &callback) {
+    if !slack.add_redirect_uri(CLIENT_ID, &callback).await? {
         bail!("the emulator has no OAuth app {CLIENT_ID}");
     }
     let mut command = Command::new(&config.bin);
@@ -202,7 +199,7 @@ pub struct Server {
 /// at a time. Returns how long it took.
 pub async fn set_up_org(
     server: &Server,
-    slack: &EmulatorHandle,
+    slack: &SlackProcess,
     tokens: &Tokens,
     people: std::ops::Range<usize>,
     parallel: usize,
@@ -301,6 +298,11 @@ const SENDER: &str = "host0001";
 
 /// A direct message to `recipient`, about 300 bytes encoded, with text that needs escaping.
 pub fn message(id: &str, recipient: &str) -> ChatMessage {
+    message_from(id, None, recipient)
+}
+
+/// `sender`: a connected person (the message is posted as them), or the unconnected host (a bot DM).
+pub fn message_from(id: &str, sender: Option<&str>, recipient: &str) -> ChatMessage {
     ChatMessage {
         org_id: ORG.into(),
         space_id: "space-1".into(),
@@ -311,7 +313,7 @@ pub fn message(id: &str, recipient: &str) -> ChatMessage {
             nanos: 0,
         }),
         sender: Some(Sender {
-            user_id: SENDER.into(),
+            user_id: sender.unwrap_or(SENDER).into(),
             display_name: "Hana Host".into(),
             role: SpaceRole::Member as i32,
         }),
@@ -342,16 +344,30 @@ pub fn publish_caller(
     prefix: String,
     recipients: usize,
 ) -> CallFn {
+    pair_caller(channels, auth, prefix, recipients, None)
+}
+
+/// As `publish_caller`; with `senders_from`, call `n` comes from person `senders_from + n %
+/// recipients` (connected: posted as them) instead of the unconnected host.
+pub fn pair_caller(
+    channels: Vec<Channel>,
+    auth: AsciiMetadataValue,
+    prefix: String,
+    recipients: usize,
+    senders_from: Option<usize>,
+) -> CallFn {
     let clients: Arc<Vec<ChatEventServiceClient<Channel>>> =
         Arc::new(channels.into_iter().map(ChatEventServiceClient::new).collect());
     let prefix: Arc<str> = prefix.into();
     Arc::new(move |n| {
         let mut client = clients[n as usize % clients.len()].clone();
         let id = format!("{prefix}-{n:010}");
-        let recipient = person(n as usize % recipients.max(1));
+        let k = n as usize % recipients.max(1);
+        let recipient = person(k);
+        let sender = senders_from.map(|from| person(from + k));
         let request = authed(
             PublishChatMessageRequest {
-                message: Some(message(&id, &recipient)),
+                message: Some(message_from(&id, sender.as_deref(), &recipient)),
             },
             &auth,
         );

@@ -5,7 +5,7 @@ use std::{collections::BTreeMap, fmt::Write as _, path::Path};
 
 use serde::{Deserialize, Serialize};
 
-use crate::{delivery::DeliveryResults, load::LoadSummary};
+use crate::{delivery::DeliveryResults, e2e::EndToEndResults, load::LoadSummary};
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Machine {
@@ -122,6 +122,9 @@ pub struct RunResults {
     pub sqlite: IngestResults,
     pub postgres: Option<IngestResults>,
     pub delivery: DeliveryResults,
+    /// Publish → Slack at the defaults with Slack's limits on (`e2e.rs`).
+    #[serde(default)]
+    pub e2e: EndToEndResults,
     /// Fresh `serve --target all` starts (SQLite, new data dir) from spawn to SERVING.
     pub start_samples_ms: Vec<f64>,
 }
@@ -184,12 +187,6 @@ pub fn figures(r: &RunResults) -> BTreeMap<&'static str, f64> {
         f.insert("pg_peak_rss", pg.footprint.peak_rss_kib as f64 / MIB);
     }
     let d = &r.delivery;
-    f.insert("delivery_rate", d.throughput.per_second);
-    f.insert("delivery_ideal", d.throughput.ideal_per_second);
-    f.insert("delivery_429", d.throughput.rate_limited_429 as f64);
-    if let Some(pg) = &d.throughput_postgres {
-        f.insert("delivery_rate_pg", pg.per_second);
-    }
     f.insert("burst_s", d.burst.seconds);
     f.insert("burst_min_s", d.burst.minimum_seconds);
     f.insert("burst_ratio", d.burst.ratio);
@@ -354,24 +351,6 @@ pub fn table(f: &BTreeMap<&'static str, f64>) -> String {
         });
     }
     rows.push(Row {
-        figure: "Delivery, 50 ms per Slack call, limits off, 1,000 recipients (msg/s)".into(),
-        value: num(g("delivery_rate")),
-        baseline: format!("workers ÷ 50 ms = {} /s", num(g("delivery_ideal"))),
-        ratio: format!("{:.2}", g("delivery_rate") / g("delivery_ideal")),
-        target: "≥ 1,000 msg/s",
-        holds: yes(g("delivery_rate") >= 1000.0),
-    });
-    if f.contains_key("delivery_rate_pg") {
-        rows.push(Row {
-            figure: "Delivery, same, PostgreSQL outbox (msg/s)".into(),
-            value: num(g("delivery_rate_pg")),
-            baseline: format!("workers ÷ 50 ms = {} /s", num(g("delivery_ideal"))),
-            ratio: format!("{:.2}", g("delivery_rate_pg") / g("delivery_ideal")),
-            target: "(≥ 1,000 msg/s)",
-            holds: yes(g("delivery_rate_pg") >= 1000.0),
-        });
-    }
-    rows.push(Row {
         figure: "Burst, limits on (20 channels × 60, scale 10), s".into(),
         value: format!("{} s, {} × 429", num(g("burst_s")), g("burst_429")),
         baseline: format!("minimum {} s, 0 × 429", num(g("burst_min_s"))),
@@ -488,13 +467,9 @@ pub fn details(f: &BTreeMap<&'static str, f64>, runs: &[RunResults]) -> String {
         }
         let _ = writeln!(
             out,
-            "  outbox backlog after the ingest phases: SQLite {:?}, PostgreSQL {:?}; delivery: preload {:.1} s, \
-             {:.0}/s while the first half of the backlog went out, {:.0}/s the second half",
+            "  outbox backlog after the ingest phases: SQLite {:?}, PostgreSQL {:?}",
             r.sqlite.pending_after,
             r.postgres.as_ref().and_then(|p| p.pending_after),
-            r.delivery.throughput.preload_seconds,
-            r.delivery.throughput.first_half_per_second,
-            r.delivery.throughput.second_half_per_second
         );
         let errors: Vec<String> = [
             ("B1", &r.b1.closed.errors),
@@ -543,4 +518,50 @@ pub fn save(run: &RunResults, path: &Path) -> anyhow::Result<()> {
 
 pub fn load(path: &Path) -> anyhow::Result<RunResults> {
     Ok(serde_json::from_str(&std::fs::read_to_string(path)?)?)
+}
+
+/// Publish → Slack at the defaults, every run's rows beside the measured baseline of the same run
+/// and the least time Slack's limits allow.
+pub fn e2e_table(runs: &[RunResults]) -> String {
+    let mut out = String::new();
+    out.push_str(
+        "| run | workload | outbox | replicas | DMs × messages | seconds | msg/s | Slack's minimum s | baseline s (msg/s) | × baseline | 429s | duplicates | sent per replica |\n",
+    );
+    out.push_str("|---:|---|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---|\n");
+    for (i, r) in runs.iter().enumerate() {
+        for e in &r.e2e.runs {
+            // The baseline of the same shape (it posts with the bot token, so one serves both paths).
+            let base = r
+                .e2e
+                .baselines
+                .iter()
+                .find(|b| b.conversations == e.conversations && b.per_conversation == e.per_conversation);
+            let (base_text, ratio) = match base {
+                Some(b) => (
+                    format!("{:.2} ({:.0})", b.seconds, b.per_second),
+                    format!("{:.2}", e.seconds / b.seconds.max(1e-3)),
+                ),
+                None => ("–".to_owned(), "–".to_owned()),
+            };
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} × {} | {:.2} | {:.0} | {:.1} | {} | {} | {} | {} | {:?} |",
+                i + 1,
+                e.workload,
+                e.backend,
+                e.replicas,
+                e.conversations,
+                e.per_conversation,
+                e.seconds,
+                e.per_second,
+                e.minimum_seconds,
+                base_text,
+                ratio,
+                e.rate_limited_429,
+                e.duplicates,
+                e.sent_by_replica
+            );
+        }
+    }
+    out
 }

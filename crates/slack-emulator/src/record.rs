@@ -42,22 +42,31 @@ pub struct RecordedCall {
     pub at: Instant,
 }
 
-/// `RecordedCall` for the HTTP control API: `at` as milliseconds since the emulator started.
+/// `RecordedCall` for the HTTP control API: `at` as milliseconds since the emulator started, and
+/// as wall-clock microseconds (so that a process on the same machine can compare it with its own
+/// clock, e.g. a benchmark timing publish to Slack).
 #[derive(Debug, Clone, Serialize)]
 pub struct RecordedCallView {
     pub method: String,
     pub status: u16,
     pub error: Option<String>,
     pub at_ms: u64,
+    pub at_unix_us: u64,
 }
 
 impl RecordedCall {
     pub fn view(&self, started: Instant) -> RecordedCallView {
+        let ago = self.at.elapsed();
+        let at_unix = std::time::SystemTime::now()
+            .checked_sub(ago)
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .unwrap_or_default();
         RecordedCallView {
             method: self.method.clone(),
             status: self.status,
             error: self.error.clone(),
             at_ms: u64::try_from(self.at.saturating_duration_since(started).as_millis()).unwrap_or(u64::MAX),
+            at_unix_us: u64::try_from(at_unix.as_micros()).unwrap_or(u64::MAX),
         }
     }
 }

@@ -7,6 +7,7 @@
 //! pending row of each (org, recipient) can be claimed; the rows behind it are marked queued, so
 //! that a claim reads a handful of candidates however long the queues are.
 
+mod group_commit;
 pub mod lanes;
 mod postgres;
 mod sql;

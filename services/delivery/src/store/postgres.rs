@@ -1,5 +1,5 @@
-//! The outbox on PostgreSQL: several processes claim from one table, and every write is a
-//! transaction of its own.
+//! The outbox on PostgreSQL: several processes claim from one table; accepts are group-committed,
+//! every other write is a transaction of its own.
 
 use std::{sync::Arc, time::Duration};
 
@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{
     StoreError,
+    group_commit::{BatchBackend, GroupCommit, Job, Written},
     sql::{
         Completion, DeliveryRow, INSERT_TEMPLATE, OutboxBackend, OutboxWriter, Releasing, Rescheduling,
         Statements, WriteTurn,
@@ -25,21 +26,43 @@ impl OutboxBackend for sqlx::Postgres {
     type Writer = PgWriter;
 
     fn writer(pool: sqlx::PgPool) -> PgWriter {
+        let insert_sql = INSERT_TEMPLATE.replace("{lock}", Self::INSERT_LOCK);
         PgWriter {
+            accepts: GroupCommit::start(pool.clone(), insert_sql, ACCEPT_COMMITTERS, None),
             pool,
-            insert_sql: INSERT_TEMPLATE.replace("{lock}", Self::INSERT_LOCK),
         }
     }
 }
 
 type Pg = Statements<sqlx::Postgres>;
 
-/// PostgreSQL takes concurrent writers as they come (its row locks order them, and concurrent
-/// commits share WAL flushes), so every write is a transaction of its own on a pooled connection.
+#[async_trait::async_trait]
+impl BatchBackend for sqlx::Postgres {
+    const BEGIN: &'static str = "BEGIN";
+    const STATEMENT_FAILURE_ABORTS: bool = true;
+
+    async fn write(conn: &mut sqlx::PgConnection, insert_sql: &str, job: &Job) -> Written {
+        match job {
+            Job::Insert(d, _) => Written::Row(Box::new(Pg::insert(conn, insert_sql, d).await)),
+            Job::Complete(c, _) => Written::Flag(Pg::complete(conn, c).await),
+            Job::Reschedule(r, _) => Written::Flag(Pg::reschedule(conn, r).await),
+            Job::Release(r, _) => Written::Flag(Pg::release(conn, r).await),
+        }
+    }
+}
+
+/// Transactions of accepts open at once per process: while one commits, the next batch fills.
+/// (Each holds one of the pool's connections while it runs.)
+const ACCEPT_COMMITTERS: usize = 2;
+
+/// PostgreSQL takes concurrent writers as they come (its row locks order them). Accepts, the
+/// hot path of ingest, are group-committed: one commit, one WAL flush for every accept that
+/// arrived while the previous batch committed. Outcomes stay transactions of their own (the
+/// workers of several processes write them, and concurrent commits share WAL flushes anyway).
 #[derive(Clone, Debug)]
 pub(super) struct PgWriter {
     pool: sqlx::PgPool,
-    insert_sql: String,
+    accepts: GroupCommit,
 }
 
 #[async_trait::async_trait]
@@ -50,9 +73,7 @@ impl OutboxWriter for PgWriter {
     }
 
     async fn insert(&self, d: Delivery) -> Result<(DeliveryRow, bool), StoreError> {
-        // One statement, no transaction around it: an accept is one round trip.
-        let mut conn = self.pool.acquire().await?;
-        Pg::insert(&mut conn, &self.insert_sql, &d).await
+        self.accepts.submit(|reply| Job::Insert(Box::new(d), reply)).await
     }
 
     async fn complete(&self, c: Completion) -> Result<bool, StoreError> {

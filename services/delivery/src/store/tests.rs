@@ -131,6 +131,41 @@ async fn concurrent_duplicates_store_exactly_one_row(#[case] backend: Backend) {
     assert_eq!(s.list(&o("o1"), None, None, 50).await.unwrap().len(), 1);
 }
 
+/// Accepts arriving together share a commit; one that the database refuses (PostgreSQL stores no
+/// NUL in text, and aborts the transaction it was in) fails alone, and the others are stored.
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accepts_committed_together_fail_only_alone(#[case] backend: Backend) {
+    let (s, _g) = store(backend).await;
+    let tasks: Vec<_> = (0..200)
+        .map(|i| {
+            let s = s.clone();
+            tokio::spawn(async move {
+                let mut d = delivery("o1", &format!("m{i:03}"), &format!("r{}", i % 7), T0);
+                if i == 100 {
+                    d.text = "a NUL \0 here".into();
+                }
+                s.insert_if_absent(&d).await
+            })
+        })
+        .collect();
+    let mut stored = 0;
+    for (i, t) in tasks.into_iter().enumerate() {
+        match t.await.unwrap() {
+            Ok((_, inserted)) => {
+                assert!(inserted, "m{i:03} is new");
+                stored += 1;
+            }
+            Err(e) => assert!(i == 100 && backend == Backend::Postgres, "m{i:03} failed: {e}"),
+        }
+    }
+    let expected = if backend == Backend::Postgres { 199 } else { 200 };
+    assert_eq!(stored, expected);
+    assert_eq!(s.list(&o("o1"), None, None, 500).await.unwrap().len(), expected);
+}
+
 #[rstest]
 #[case::sqlite(Backend::Sqlite)]
 #[case::postgres(Backend::Postgres)]

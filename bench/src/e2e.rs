@@ -36,6 +36,8 @@ const POSTS_PER_SECOND: f64 = 1.0;
 /// Slack's Tier 3 (conversations.open): 50 at once, then 50 a minute.
 const TIER3_BURST: usize = 50;
 const TIER3_PER_SECOND: f64 = 50.0 / 60.0;
+/// The baseline's margin after each refill time.
+const PACING_MARGIN: Duration = Duration::from_millis(10);
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Workload {
@@ -178,8 +180,10 @@ impl Bench<'_> {
         for s in &servers {
             sent_by_replica.push(sent(s).await.unwrap_or(-1.0));
         }
+        // Stopped, not killed: a kill would leave the last outcomes uncommitted, and the next
+        // workload's messages to the same people would wait a lease behind them.
         for s in servers {
-            s.process.kill();
+            s.process.stop(Duration::from_secs(30)).await;
         }
         self.slack.set_rate_limits(RateLimitConfig::default()).await?;
         let copies = copies?;
@@ -268,7 +272,6 @@ pub async fn baseline(slack: &SlackProcess, w: &Workload, workers: usize) -> any
     let http = reqwest::Client::new();
     let url = slack.api_url().join("chat.postMessage")?;
     let gate = Arc::new(Semaphore::new(workers.max(1)));
-    let started = Instant::now();
     let first = unix_us();
     let mut tasks = Vec::new();
     for k in 0..w.conversations {
@@ -276,12 +279,18 @@ pub async fn baseline(slack: &SlackProcess, w: &Workload, workers: usize) -> any
         let name = w.name.clone();
         let per = w.per_conversation;
         tasks.push(tokio::spawn(async move {
+            // Slack's bucket for the conversation starts with its first call; each later call goes
+            // at exactly its refill time after that, plus a margin for the call's way there.
+            let mut first_call = None;
             for i in 0..per {
-                let due = started
-                    + Duration::from_secs_f64(i.saturating_sub(POST_BURST - 1) as f64 / POSTS_PER_SECOND);
-                tokio::time::sleep_until(due.into()).await;
+                if let Some(first) = first_call {
+                    let refills = i.saturating_sub(POST_BURST - 1) as f64 / POSTS_PER_SECOND;
+                    let due = first + Duration::from_secs_f64(refills) + PACING_MARGIN;
+                    tokio::time::sleep_until(due).await;
+                }
                 loop {
                     let permit = gate.acquire().await?;
+                    first_call.get_or_insert_with(tokio::time::Instant::now);
                     let answer = http
                         .post(url.clone())
                         .bearer_auth("xoxb-acme-good")

@@ -4,6 +4,7 @@
 //! table of issue 6. `--smoke` runs every phase for a moment, with no thresholds, for CI.
 
 mod backlog;
+mod cpu;
 mod db;
 mod delivery;
 mod e2e;
@@ -532,6 +533,7 @@ async fn baselines_and_ingest(
         eprintln!("B2: PostgreSQL single-row insert transactions");
         let url = fresh_postgres_database().await?;
         let pg = db::open(&url, plan.concurrency as u32).await?;
+        let window = cpu::Window::start(0);
         let m = closed_loop(
             db::insert_caller(pg.clone(), "b2".into(), 300),
             plan.concurrency,
@@ -539,6 +541,8 @@ async fn baselines_and_ingest(
             plan.measure,
         )
         .await;
+        r.b2_cores = Some(window.finish());
+        eprintln!("  cores used: {:?}", r.b2_cores);
         check("B2", &m)?;
         r.b2 = Some(m.summary());
         pg.close().await;
@@ -629,7 +633,10 @@ async fn ingest(
         Some(path) => Some(perf::start(server.process.pid, path)?),
         None => None,
     };
+    let window = cpu::Window::start(server.process.pid);
     let unary = closed_loop(caller("u"), plan.concurrency, plan.warmup, plan.measure).await;
+    let unary_cores = window.finish();
+    eprintln!("  cores used: {unary_cores:?}");
     if let Some(rec) = recording {
         let text = rec.finish()?;
         eprintln!("  profile: {}", text.display());
@@ -682,6 +689,7 @@ async fn ingest(
         open_loop_half: open_loop_half.summary(),
         sweep,
         pending_after,
+        unary_cores,
     })
 }
 

@@ -172,6 +172,21 @@ impl ServerProcess {
         connect(self.grpc).await
     }
 
+    /// SIGTERM, as Kubernetes stops a pod: the server finishes its calls in flight, records their
+    /// outcomes and hands back its claims, so the next process finds a clean outbox. SIGKILL after
+    /// `grace`.
+    pub async fn stop(mut self, grace: Duration) {
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &self.pid.to_string()])
+            .status();
+        let deadline = Instant::now() + grace;
+        while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// SIGKILL, as a crash would (what was accepted is on disk already).
     pub fn kill(mut self) {
         let _ = self.child.kill();

@@ -5,7 +5,7 @@ use std::{collections::BTreeMap, fmt::Write as _, path::Path};
 
 use serde::{Deserialize, Serialize};
 
-use crate::{delivery::DeliveryResults, e2e::EndToEndResults, load::LoadSummary};
+use crate::{cpu::CoresUsed, delivery::DeliveryResults, e2e::EndToEndResults, load::LoadSummary};
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Machine {
@@ -93,6 +93,9 @@ pub struct IngestResults {
     pub sweep: Vec<SweepPoint>,
     /// The outbox gauge after the phases (the workers keep delivering meanwhile).
     pub pending_after: Option<f64>,
+    /// Cores each process used during the unary closed-loop window (warm-up included).
+    #[serde(default)]
+    pub unary_cores: CoresUsed,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -117,6 +120,9 @@ pub struct RunResults {
     pub b1: EchoResults,
     pub b2: Option<LoadSummary>,
     pub b2_service_pool: Option<LoadSummary>,
+    /// Cores used during B2 (the load generator and PostgreSQL).
+    #[serde(default)]
+    pub b2_cores: Option<CoresUsed>,
     pub b3: LoadSummary,
     pub b3_one_connection: LoadSummary,
     pub sqlite: IngestResults,
@@ -464,6 +470,27 @@ pub fn details(f: &BTreeMap<&'static str, f64>, runs: &[RunResults]) -> String {
         );
         if let Some(pg) = &r.postgres {
             let _ = writeln!(out, "  PostgreSQL ingest per second {:?}", pg.unary.per_second);
+        }
+        let cores = |c: &CoresUsed| {
+            format!(
+                "server {:.2}, PostgreSQL {:.2}, load generator {:.2}, Slack emulator {:.2}",
+                c.server, c.postgres, c.load_generator, c.slack_emulator
+            )
+        };
+        let _ = writeln!(
+            out,
+            "  cores used, SQLite unary ingest: {}",
+            cores(&r.sqlite.unary_cores)
+        );
+        if let Some(pg) = &r.postgres {
+            let _ = writeln!(
+                out,
+                "  cores used, PostgreSQL unary ingest: {}",
+                cores(&pg.unary_cores)
+            );
+        }
+        if let Some(b2) = &r.b2_cores {
+            let _ = writeln!(out, "  cores used, B2: {}", cores(b2));
         }
         let _ = writeln!(
             out,

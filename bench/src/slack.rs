@@ -77,6 +77,8 @@ impl SlackProcess {
         let base = Url::parse(address.trim())?;
         // The rest of its output is not needed; keep the pipe drained.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        // reqwest needs rustls' crypto provider installed before its first client.
+        slack_client::install_crypto_provider();
         Ok(Self {
             child,
             base,

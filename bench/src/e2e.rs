@@ -178,7 +178,10 @@ impl Bench<'_> {
         let copies = wait_unique(self.slack, &prefix, total, within).await;
         let mut sent_by_replica = Vec::new();
         for s in &servers {
-            sent_by_replica.push(sent(s).await.unwrap_or(-1.0));
+            let sent = s
+                .metric("ovice_slack_delivery_outcomes", Some("outcome=\"sent\""))
+                .await;
+            sent_by_replica.push(sent.unwrap_or(-1.0));
         }
         // Stopped, not killed: a kill would leave the last outcomes uncommitted, and the next
         // workload's messages to the same people would wait a lease behind them.
@@ -240,22 +243,6 @@ async fn wait_unique(
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-}
-
-/// The deliveries a process sent, from its /metrics.
-async fn sent(server: &Server) -> Option<f64> {
-    let text = reqwest::get(format!("http://{}/metrics", server.http))
-        .await
-        .ok()?
-        .text()
-        .await
-        .ok()?;
-    Some(
-        text.lines()
-            .filter(|l| l.starts_with("ovice_slack_delivery_outcomes") && l.contains("outcome=\"sent\""))
-            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-            .sum(),
-    )
 }
 
 /// The measured baseline: the workload's messages posted straight to the emulator with the bot

@@ -673,7 +673,7 @@ async fn ingest(
     // answers as errors (the plot published before 2026-12-04 was wrong for that reason).
     let sweep = sweep(plan, &|point| caller(&format!("w{point}")), unary.rate()).await;
     let peak = server.process.memory()?;
-    let pending_after = pending(&server).await;
+    let pending_after = server.metric("ovice_slack_outbox_pending", None).await;
     server.process.kill();
     slack.reset().await?;
     Ok(IngestResults {
@@ -710,20 +710,6 @@ async fn sweep(plan: &Plan, call_for: &dyn Fn(usize) -> CallFn, max: f64) -> Vec
         });
     }
     points
-}
-
-/// The outbox gauge from the server's /metrics.
-async fn pending(server: &office::Server) -> Option<f64> {
-    let text = reqwest::get(format!("http://{}/metrics", server.http))
-        .await
-        .ok()?
-        .text()
-        .await
-        .ok()?;
-    text.lines()
-        .find(|l| l.starts_with("ovice_slack_outbox_pending"))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
 }
 
 /// A phase that mostly failed measures nothing: stop rather than print a misleading number.

@@ -195,6 +195,26 @@ pub struct Server {
     pub channel: Channel,
 }
 
+impl Server {
+    /// The sum of the samples of `name` (whose labels include `label`, if given) on /metrics;
+    /// `None` when the server cannot be asked.
+    pub async fn metric(&self, name: &str, label: Option<&str>) -> Option<f64> {
+        let text = reqwest::get(format!("http://{}/metrics", self.http))
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        Some(
+            text.lines()
+                .filter(|l| l.starts_with(name) && label.is_none_or(|label| l.contains(label)))
+                .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+                // An empty f64 sum is -0.0.
+                .fold(0.0, |a, b| a + b),
+        )
+    }
+}
+
 /// Puts Acme as org-1's workspace and connects people `range` through the consent flow, `parallel`
 /// at a time. Returns how long it took.
 pub async fn set_up_org(

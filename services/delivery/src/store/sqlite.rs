@@ -21,6 +21,9 @@ impl OutboxBackend for sqlx::Sqlite {
     // claimers (threads or processes on one file) run one after the other and never see the same
     // row unleased; inserts are serialised the same way.
     const CLAIM_LOCK: &'static str = "";
+    const IN: &'static str = "IN (";
+    const END_IN: &'static str = ")";
+    const PER_ROW: &'static str = "";
     const INSERT_LOCK: &'static str = "";
     type Writer = SqliteWriter;
 

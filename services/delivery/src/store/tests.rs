@@ -940,7 +940,7 @@ async fn a_burst_the_statistics_have_not_seen_is_read_once() {
                     'u' || (i % {half}), 'x', '', i, '{status}', 0, 0, 0, \
                     CASE WHEN '{status}' = 'pending' AND i >= {from} + {half} THEN 1 ELSE 0 END \
              FROM generate_series({from}, {to}) i",
-            half = (to - from + 1) / 2
+            half = (to + 1 - from) / 2
         )
     };
     for sql in [

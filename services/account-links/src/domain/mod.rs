@@ -4,6 +4,7 @@
 pub(crate) mod connect;
 mod link;
 pub mod request_signature;
+pub mod slack_event;
 mod visibility;
 
 pub use connect::{

@@ -16,19 +16,14 @@ pub const MAX_SKEW: Duration = Duration::from_secs(5 * 60);
 /// What Slack puts before the hex digest, and before the timestamp in what it signs.
 const VERSION: &str = "v0";
 
-/// An app's signing secret (Slack app settings, Basic Information).
-#[derive(Clone)]
+/// An app's signing secret (Slack app settings, Basic Information); `SecretString` keeps it out of
+/// `Debug` output.
+#[derive(Clone, Debug)]
 pub struct SigningSecret(SecretString);
 
 impl SigningSecret {
     pub fn new(secret: SecretString) -> Self {
         Self(secret)
-    }
-}
-
-impl std::fmt::Debug for SigningSecret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SigningSecret(..)")
     }
 }
 

@@ -21,10 +21,10 @@ impl OutboxBackend for sqlx::Postgres {
     // Claimers in several processes share the rows: each locks the rows it takes and skips those
     // another claimer is taking at the same moment, instead of waiting for them.
     const CLAIM_LOCK: &'static str = " FOR UPDATE SKIP LOCKED";
-    // The earlier row of a conversation cannot leave PENDING before the insert behind it commits.
     const IN: &'static str = " = ANY(ARRAY(";
     const END_IN: &'static str = "))";
     const PER_ROW: &'static str = " OFFSET 0";
+    // The earlier row of a conversation cannot leave PENDING before the insert behind it commits.
     const INSERT_LOCK: &'static str = " FOR SHARE";
     type Writer = PgWriter;
 

@@ -67,7 +67,7 @@ pub(super) const LIST: &str = concat!(
 /// stale, so a claim may then take fewer rows than asked, never a row out of order.
 /// `e.sent_at <= t.sent_at` is implied by the condition after it, and written out so that both
 /// planners walk the conversation index instead of every pending row of the org.
-/// `{lock}` is appended to the innermost row selection (PostgreSQL: `FOR UPDATE SKIP LOCKED`).
+/// `{claim_lock}` is appended to the innermost row selection (PostgreSQL: `FOR UPDATE SKIP LOCKED`).
 /// The outer conditions are repeated on the locked row because PostgreSQL re-checks them against a
 /// row another claimer changed while we waited, which the uncorrelated id list would not catch.
 /// `{in}`…`{end_in}` and `{per_row}` keep the plan's shape whatever the table's statistics say
@@ -102,7 +102,7 @@ pub(super) const CLAIM_TEMPLATE: &str = concat!(
                AND e.status = 'pending' \
                AND e.sent_at <= t.sent_at AND (e.sent_at < t.sent_at OR e.delivery_id < t.delivery_id){per_row}) \
            ORDER BY t.rn, t.next_attempt_at, t.delivery_id LIMIT $5{end_in}\
-       {lock}{end_in} RETURNING ",
+       {claim_lock}{end_in} RETURNING ",
     columns!()
 );
 
@@ -273,7 +273,7 @@ pub(super) fn claim_candidates(limit: u32) -> i64 {
 /// What differs between the backends of the outbox: how a claim locks the rows it takes, how an
 /// insert holds the earlier message of its conversation, and who writes (`Writer`).
 pub(super) trait OutboxBackend: SqlBackend {
-    /// Appended to the claim's row selection.
+    /// Replaces `{claim_lock}`: appended to the claim's row selection.
     const CLAIM_LOCK: &'static str;
     /// Opens and closes a list of ids a subquery chose (`IN (`…`)`). PostgreSQL writes
     /// `= ANY(ARRAY(`…`))`: the subquery runs once and each id is looked up by primary key, where
@@ -322,7 +322,7 @@ pub(super) struct SqlOutboxStore<DB: OutboxBackend> {
 /// A template above written for one backend.
 pub(super) fn outbox_sql<DB: OutboxBackend>(template: &str) -> String {
     template
-        .replace("{lock}", DB::CLAIM_LOCK)
+        .replace("{claim_lock}", DB::CLAIM_LOCK)
         .replace("{in}", DB::IN)
         .replace("{end_in}", DB::END_IN)
         .replace("{per_row}", DB::PER_ROW)

@@ -1,10 +1,8 @@
 //! The rules of docs/product.md §2.2 in plain Rust: who sees the Slack item, what state a link is in, and the four
-//! checks that decide whether a consent on Slack's page becomes a link; and whether a request really comes from Slack.
+//! checks that decide whether a consent on Slack's page becomes a link.
 
 pub(crate) mod connect;
 mod link;
-pub mod request_signature;
-pub mod slack_event;
 mod visibility;
 
 pub use connect::{

@@ -4,7 +4,32 @@
 //! full; any other is kept by its type, so it is acknowledged and ignored rather than refused.
 
 use ovice_slack_model::{SlackTeamId, SlackUserId};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// SHA-256 (hex) of an email address, trimmed and lowercased: what a link remembers of the address
+/// it was matched by, and what a `user_change` is compared with, so no address is stored. It hides
+/// an address from a casual reader of the table, not from someone who guesses it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct EmailDigest(String);
+
+impl EmailDigest {
+    pub fn of(email: &str) -> Self {
+        Self(hex::encode(Sha256::digest(
+            email.trim().to_lowercase().as_bytes(),
+        )))
+    }
+
+    /// A digest as stored; an empty one (a link made before digests were kept) is none.
+    pub fn from_stored(hex: String) -> Option<Self> {
+        (!hex.is_empty()).then_some(Self(hex))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
 
 /// One request's body.
 #[derive(Debug, PartialEq, Eq)]
@@ -37,7 +62,9 @@ pub struct Envelope {
     pub event: SlackEvent,
 }
 
-#[derive(Debug, PartialEq, Eq)]
+/// What an event says, as the inbox stores it (JSON) until a worker has acted on it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
 pub enum SlackEvent {
     /// Tokens of the app were revoked: those of these people (`oauth`), and bot users' (`bot`).
     TokensRevoked {
@@ -50,7 +77,8 @@ pub enum SlackEvent {
     UserChange {
         user: SlackUserId,
         deleted: bool,
-        email: Option<String>,
+        /// The profile's email, digested as soon as it is read; `None` when Slack did not show it.
+        email: Option<EmailDigest>,
     },
     Other {
         kind: String,
@@ -140,6 +168,16 @@ impl Incoming {
 }
 
 impl SlackEvent {
+    /// The event's type as Slack names it (for logs and metrics).
+    pub fn kind(&self) -> &str {
+        match self {
+            SlackEvent::TokensRevoked { .. } => "tokens_revoked",
+            SlackEvent::AppUninstalled => "app_uninstalled",
+            SlackEvent::UserChange { .. } => "user_change",
+            SlackEvent::Other { kind } => kind,
+        }
+    }
+
     fn from_wire(event: WireEvent) -> Result<Self, EventBodyError> {
         Ok(match event.kind.as_str() {
             "tokens_revoked" => {
@@ -159,7 +197,11 @@ impl SlackEvent {
                 SlackEvent::UserChange {
                     user: SlackUserId::new(user.id),
                     deleted: user.deleted,
-                    email: user.profile.email.filter(|e| !e.is_empty()),
+                    email: user
+                        .profile
+                        .email
+                        .filter(|e| !e.trim().is_empty())
+                        .map(|e| EmailDigest::of(&e)),
                 }
             }
             _ => SlackEvent::Other { kind: event.kind },
@@ -245,7 +287,7 @@ mod tests {
             SlackEvent::UserChange {
                 user: SlackUserId::new("U1"),
                 deleted: false,
-                email: Some("hana@example.com".into())
+                email: Some(EmailDigest::of(" Hana@Example.com"))
             }
         );
         let deleted = event(

@@ -58,6 +58,7 @@ impl Fixture {
         let slack = Emulator::start(Seed::demo()).await.unwrap();
         let server = TestServer::start_with(backend, &SlackUrls::of(&slack), extra).await;
         server.register_callback(&slack);
+        server.register_events(&slack);
         let channel = server.channel().await;
         let mut config = IntegrationConfigServiceClient::new(channel.clone());
         config
@@ -168,7 +169,7 @@ async fn connect_links_the_person_whose_email_matches(#[case] backend: Backend) 
     let parsed = url::Url::parse(&url).unwrap();
     let q: std::collections::HashMap<_, _> = parsed.query_pairs().into_owned().collect();
     assert_eq!(q["team"], "T0ACME");
-    assert_eq!(q["user_scope"], "chat:write,im:write");
+    assert_eq!(q["user_scope"], "chat:write,im:write,users:read,users:read.email");
     assert_eq!(q["code_challenge_method"], "S256");
     assert!(q["state"].len() >= 32, "state must be unguessable");
 

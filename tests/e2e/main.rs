@@ -24,4 +24,5 @@ mod outages;
 mod scale_out;
 mod secret_hygiene;
 mod separate_processes;
+mod slack_events;
 mod workspace_setup;

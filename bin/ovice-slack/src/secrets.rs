@@ -138,6 +138,15 @@ pub fn client_secret(slack: &SlackConfig) -> anyhow::Result<Option<SecretString>
     }
 }
 
+/// The Slack app's signing secret, from the flag or its file.
+pub fn signing_secret(slack: &SlackConfig) -> anyhow::Result<Option<SecretString>> {
+    match (&slack.slack_signing_secret, &slack.slack_signing_secret_file) {
+        (Some(s), _) => Ok(Some(s.clone())),
+        (None, Some(path)) => Ok(Some(SecretString::from(read(path, "Slack signing secret")?))),
+        (None, None) => Ok(None),
+    }
+}
+
 /// The database URL. `embedded`: SQLite in the data dir when none is configured.
 pub fn database_url(
     db: &DatabaseConfig,

@@ -4,6 +4,7 @@
 use std::{net::SocketAddr, sync::Arc, time::Instant};
 
 use anyhow::Context;
+use ovice_slack_events::SigningSecret;
 use ovice_slack_revocation::WorkerConfig;
 use ovice_slack_runtime::{
     Target,
@@ -68,6 +69,7 @@ pub struct Resolved {
     database_url: Option<SecretString>,
     cipher: Option<TokenCipher>,
     connect: Option<account_links::ConnectConfig>,
+    signing_secret: Option<SigningSecret>,
     tls: Option<Tls>,
 }
 
@@ -104,10 +106,16 @@ impl Resolved {
         let cipher = (needs(Target::IntegrationConfig) || needs(Target::AccountLinks))
             .then(|| secrets::token_cipher(&args.encryption, &args.data, embedded))
             .transpose()?;
-        let connect = if needs(Target::AccountLinks) {
-            connect_config(&args)?
+        let (connect, signing_secret) = if needs(Target::AccountLinks) {
+            let signing_secret = secrets::signing_secret(&args.slack)?.map(SigningSecret::new);
+            if signing_secret.is_none() {
+                tracing::warn!(
+                    "no Slack signing secret (OVICE_SLACK_SIGNING_SECRET or _FILE): POST /slack/events refuses every event, so revoked and changed Slack accounts are learned only when a message fails"
+                );
+            }
+            (connect_config(&args)?, signing_secret)
         } else {
-            None
+            (None, None)
         };
         let tls = Tls::load(&args.tls)?;
         Ok(Self {
@@ -117,6 +125,7 @@ impl Resolved {
             database_url,
             cipher,
             connect,
+            signing_secret,
             tls,
         })
     }
@@ -163,6 +172,7 @@ pub async fn run_resolved(
         database_url,
         cipher,
         connect,
+        signing_secret,
         tls,
     } = config;
     let auth = AuthInterceptor::new(keys.clone());
@@ -214,6 +224,8 @@ pub async fn run_resolved(
                     slack: slack.clone(),
                     integration_config: peers.channel(Target::IntegrationConfig)?,
                     connect: connect.clone(),
+                    signing_secret: signing_secret.clone(),
+                    events: ovice_slack_events::WorkerConfig::default(),
                     revocation: WorkerConfig::default(),
                     stop: stop_background.clone(),
                 };

@@ -201,6 +201,13 @@ pub struct SlackConfig {
     /// File holding the client secret (a mounted Secret).
     #[arg(long, env = "OVICE_SLACK_CLIENT_SECRET_FILE")]
     pub slack_client_secret_file: Option<PathBuf>,
+    /// Signing secret of that app (Basic Information in the app's settings): requests to
+    /// `POST /slack/events` are believed only when signed with it.
+    #[arg(long, env = "OVICE_SLACK_SIGNING_SECRET", value_parser = secret, hide_env_values = true)]
+    pub slack_signing_secret: Option<SecretString>,
+    /// File holding the signing secret (a mounted Secret).
+    #[arg(long, env = "OVICE_SLACK_SIGNING_SECRET_FILE")]
+    pub slack_signing_secret_file: Option<PathBuf>,
     /// The public URL of `GET /oauth/slack/callback`, registered as the app's redirect URL.
     #[arg(long, env = "OVICE_SLACK_OAUTH_REDIRECT_URL")]
     pub oauth_redirect_url: Option<Url>,

@@ -11,6 +11,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::events::{self, EventError};
 use crate::faults::{Chaos, Fault};
 use crate::limits::RateLimitConfig;
 use crate::record::RecordedCallView;
@@ -34,6 +35,82 @@ pub fn routes() -> Router<Arc<Shared>> {
         )
         .route("/_emulator/chaos", post(set_chaos))
         .route("/_emulator/rate_limits", get(rate_limits).post(set_rate_limits))
+        .route("/_emulator/events/url", post(set_event_url))
+        .route("/_emulator/events", post(send_event))
+        .route("/_emulator/events/redeliver", post(redeliver_event))
+        .route("/_emulator/apps/uninstall", post(uninstall_app))
+        .route("/_emulator/users/revoke_access", post(revoke_user_access))
+}
+
+fn event_answer<T: serde::Serialize>(result: Result<T, EventError>) -> Response {
+    match result {
+        Ok(answer) => Json(answer).into_response(),
+        Err(e) => (
+            StatusCode::NOT_FOUND,
+            Json(json!({"ok": false, "error": e.to_string()})),
+        )
+            .into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+struct EventUrlBody {
+    client_id: String,
+    url: String,
+}
+
+async fn set_event_url(AxumState(s): AxumState<Arc<Shared>>, Json(b): Json<EventUrlBody>) -> Response {
+    let mut state = s.lock();
+    let app = state.apps.iter_mut().find(|a| a.client_id == b.client_id);
+    let found = app.is_some();
+    if let Some(app) = app {
+        app.event_url = Some(b.url);
+    }
+    done(found)
+}
+
+#[derive(Deserialize)]
+struct EventBody {
+    client_id: String,
+    team_id: String,
+    event: serde_json::Value,
+}
+
+async fn send_event(AxumState(s): AxumState<Arc<Shared>>, Json(b): Json<EventBody>) -> Response {
+    event_answer(events::send(&s, &b.client_id, &b.team_id, b.event).await)
+}
+
+#[derive(Deserialize)]
+struct RedeliverBody {
+    event_id: String,
+}
+
+async fn redeliver_event(AxumState(s): AxumState<Arc<Shared>>, Json(b): Json<RedeliverBody>) -> Response {
+    event_answer(events::redeliver(&s, &b.event_id).await)
+}
+
+#[derive(Deserialize)]
+struct UninstallBody {
+    client_id: String,
+    team_id: String,
+}
+
+async fn uninstall_app(AxumState(s): AxumState<Arc<Shared>>, Json(b): Json<UninstallBody>) -> Response {
+    event_answer(events::uninstall(&s, &b.client_id, &b.team_id).await)
+}
+
+#[derive(Deserialize)]
+struct RevokeAccessBody {
+    client_id: String,
+    team_id: String,
+    user_id: String,
+}
+
+async fn revoke_user_access(
+    AxumState(s): AxumState<Arc<Shared>>,
+    Json(b): Json<RevokeAccessBody>,
+) -> Response {
+    event_answer(events::revoke_user_access(&s, &b.client_id, &b.team_id, &b.user_id).await)
 }
 
 fn done(found: bool) -> Response {

@@ -1,7 +1,8 @@
 //! A faithful local Slack for tests and local trials: the Web API methods ovice-slack uses
 //! (`auth.test`, `users.info`, `users.lookupByEmail`, `conversations.open`, `chat.postMessage`,
 //! `oauth.v2.access`), the OAuth v2 authorize screen, Slack's error shapes, `X-OAuth-Scopes`,
-//! rate limits with 429 + `Retry-After`, fault injection, a record of what it saw, and a web page
+//! rate limits with 429 + `Retry-After`, signed Events API requests to an app's Request URL
+//! (`tokens_revoked`, `app_uninstalled`, `user_change`), fault injection, a record of what it saw, and a web page
 //! showing each person's direct messages the way a Slack client would.
 //!
 //! ```no_run
@@ -16,6 +17,7 @@
 
 mod api;
 mod control;
+pub mod events;
 pub mod faults;
 pub mod limits;
 mod oauth;
@@ -25,9 +27,10 @@ mod server;
 mod state;
 pub mod web;
 
+pub use events::{EventDelivery, EventError};
 pub use faults::{Chaos, Fault, FaultKind};
 pub use limits::RateLimitConfig;
 pub use oauth::pkce_s256;
 pub use record::{RecordedCall, RecordedCallView, RecordedMessage, TokenKind};
-pub use seed::{BotTokenSeed, OAuthAppSeed, Seed, UserSeed, WorkspaceSeed};
+pub use seed::{BotTokenSeed, DEMO_SIGNING_SECRET, OAuthAppSeed, Seed, UserSeed, WorkspaceSeed};
 pub use server::{Emulator, EmulatorHandle};

@@ -7,6 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::limits::RateLimitConfig;
 
+/// The demo app's signing secret (`ovice-slack demo` and the tests configure ovice-slack with it).
+pub const DEMO_SIGNING_SECRET: &str = "emulator-signing-secret";
+
 /// Everything the emulator knows at start.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Seed {
@@ -72,6 +75,12 @@ pub struct OAuthAppSeed {
     pub redirect_uris: Vec<String>,
     #[serde(default)]
     pub app_id: Option<String>,
+    /// Signs the app's event requests; a random one when not given.
+    #[serde(default)]
+    pub signing_secret: Option<String>,
+    /// Where the app's events go; none are sent without it.
+    #[serde(default)]
+    pub event_url: Option<String>,
 }
 
 impl Seed {
@@ -147,6 +156,8 @@ impl Seed {
                 client_secret: "emulator-secret".into(),
                 redirect_uris: vec!["http://127.0.0.1:8090/oauth/slack/callback".into()],
                 app_id: Some("A0OVICE".into()),
+                signing_secret: Some(DEMO_SIGNING_SECRET.into()),
+                event_url: None,
             }],
             rate_limits: RateLimitConfig::default(),
         }

@@ -10,6 +10,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use url::Url;
 
+use crate::events::{self, EventDelivery, EventError};
 use crate::faults::{Chaos, Fault};
 use crate::limits::RateLimitConfig;
 use crate::record::{RecordedCall, RecordedMessage};
@@ -142,6 +143,74 @@ impl EmulatorHandle {
             }
             None => false,
         }
+    }
+
+    /// Sets an app's Request URL (Event Subscriptions). False when the app is unknown.
+    pub fn set_event_url(&self, client_id: &str, url: &str) -> bool {
+        let mut state = self.shared.lock();
+        match state.apps.iter_mut().find(|a| a.client_id == client_id) {
+            Some(app) => {
+                app.event_url = Some(url.to_owned());
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Sends `event` (the inner object, e.g. `{"type":"app_uninstalled"}`) to the app's Request URL
+    /// once, signed, in a fresh `event_callback` envelope; returns what the app answered.
+    pub async fn send_event(
+        &self,
+        client_id: &str,
+        team_id: &str,
+        event: serde_json::Value,
+    ) -> Result<EventDelivery, EventError> {
+        events::send(&self.shared, client_id, team_id, event).await
+    }
+
+    /// Delivers an event already sent again, as Slack's retry does.
+    pub async fn redeliver_event(&self, event_id: &str) -> Result<EventDelivery, EventError> {
+        events::redeliver(&self.shared, event_id).await
+    }
+
+    /// A workspace admin removes the app: its tokens in the team stop working, and Slack sends
+    /// `app_uninstalled` then `tokens_revoked` (when the app has a Request URL).
+    pub async fn uninstall_app(
+        &self,
+        client_id: &str,
+        team_id: &str,
+    ) -> Result<Vec<EventDelivery>, EventError> {
+        events::uninstall(&self.shared, client_id, team_id).await
+    }
+
+    /// A person removes the app's access: their tokens of it stop working, and Slack sends
+    /// `tokens_revoked` (when the app has a Request URL).
+    pub async fn revoke_user_access(
+        &self,
+        client_id: &str,
+        team_id: &str,
+        user_id: &str,
+    ) -> Result<Option<EventDelivery>, EventError> {
+        events::revoke_user_access(&self.shared, client_id, team_id, user_id).await
+    }
+
+    /// Changes a user's email and sends `user_change` to the apps that may hear of it. `None` when
+    /// the user is unknown.
+    pub async fn change_user_email(
+        &self,
+        team_id: &str,
+        user_id: &str,
+        email: &str,
+    ) -> Option<Vec<EventDelivery>> {
+        self.set_user_email(team_id, user_id, Some(email)).then_some(())?;
+        Some(events::user_changed(&self.shared, team_id, user_id).await)
+    }
+
+    /// Deactivates a user (their tokens then answer `account_inactive`) and sends `user_change`
+    /// with `deleted: true`. `None` when the user is unknown.
+    pub async fn deactivate_user(&self, team_id: &str, user_id: &str) -> Option<Vec<EventDelivery>> {
+        self.set_user_deleted(team_id, user_id, true).then_some(())?;
+        Some(events::user_changed(&self.shared, team_id, user_id).await)
     }
 
     /// Registers another redirect URI for an OAuth app. False when the app is unknown.

@@ -118,6 +118,10 @@ pub struct OAuthApp {
     pub client_secret: String,
     pub redirect_uris: Vec<String>,
     pub app_id: String,
+    /// Signs every event request (Basic Information → Signing Secret).
+    pub signing_secret: String,
+    /// Event Subscriptions → Request URL; no events are sent without one.
+    pub event_url: Option<String>,
 }
 
 /// An authorization code handed out by the Allow button.
@@ -156,6 +160,8 @@ pub struct State {
     pub calls: Vec<RecordedCall>,
     pub limiter: RateLimiter,
     pub faults: FaultPlan,
+    /// Events sent to apps, for redelivery.
+    pub events: Vec<crate::events::SentEvent>,
     last_ts_micros: u64,
 }
 
@@ -172,6 +178,7 @@ impl State {
             calls: Vec::new(),
             limiter: RateLimiter::new(seed.rate_limits),
             faults: FaultPlan::default(),
+            events: Vec::new(),
             last_ts_micros: 0,
         };
         for ws in &seed.workspaces {
@@ -183,6 +190,8 @@ impl State {
                 client_secret: app.client_secret.clone(),
                 redirect_uris: app.redirect_uris.clone(),
                 app_id: app.app_id.clone().unwrap_or_else(|| DEFAULT_APP_ID.to_owned()),
+                signing_secret: app.signing_secret.clone().unwrap_or_else(|| random_hex(16)),
+                event_url: app.event_url.clone(),
             });
         }
         state

@@ -43,6 +43,22 @@ pub fn routes(secret: SigningSecret, inbox: Inbox) -> Router {
         .with_state(Arc::new(Endpoint { secret, inbox }))
 }
 
+/// The Events endpoint of a deployment without a signing secret: every request is told so (503),
+/// rather than a bare 404 that reads like a wrong URL.
+pub fn not_configured_routes() -> Router {
+    Router::new().route(
+        EVENTS_PATH,
+        post(|| async {
+            text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "this ovice-slack has no Slack signing secret (--slack-signing-secret), so it cannot \
+                 believe events; ask its operator"
+                    .into(),
+            )
+        }),
+    )
+}
+
 fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }

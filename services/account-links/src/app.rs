@@ -9,6 +9,7 @@ use governor::{
     state::keyed::DefaultKeyedStateStore,
 };
 
+use ovice_slack_events::EmailDigest;
 use ovice_slack_model::{
     BotCredentials, ConnectionState, OrgId, ResolvedUser, SlackTeamId, SlackUserId, SpaceRole, UnixMillis,
     UserId,
@@ -59,6 +60,8 @@ pub struct ConnectionView {
     pub slack_user_name: String,
     pub workspace_domain: String,
     pub connected_at: Option<UnixMillis>,
+    /// Why the state is NEEDS_RECONNECT; empty otherwise.
+    pub state_reason: String,
 }
 
 /// A stored link's state, as the other services and the Slack item see it.
@@ -200,6 +203,9 @@ impl AccountLinks {
             view.slack_user_id = link.slack_user_id;
             view.slack_user_name = link.slack_user_name;
             view.connected_at = Some(link.connected_at);
+            if link.state == LinkState::NeedsReconnect {
+                view.state_reason = link.state_reason;
+            }
         }
         Ok(view)
     }
@@ -455,7 +461,8 @@ impl AccountLinks {
             slack_user_id: owner.user_id.into(),
             slack_user_name: owner.name.clone(),
             scopes: access.authed_user_scopes,
-            token: self.cipher.seal(user_token, &token_context(org_id, user_id))?,
+            token: Some(self.cipher.seal(user_token, &token_context(org_id, user_id))?),
+            email_digest: Some(EmailDigest::of(&pending.email)),
             state: LinkState::Connected,
             state_reason: String::new(),
             connected_at: now,
@@ -508,8 +515,10 @@ impl AccountLinks {
         };
         let held = links.iter().any(|l| {
             let own = &l.org_id == org_id && Some(&l.user_id) == dropped.except;
-            !own && open_link_token(&self.cipher, &l.token, &l.org_id, &l.user_id)
-                .is_ok_and(|(t, _)| t.expose_secret() == dropped.token.expose_secret())
+            !own && l.token.as_ref().is_some_and(|sealed| {
+                open_link_token(&self.cipher, sealed, &l.org_id, &l.user_id)
+                    .is_ok_and(|(t, _)| t.expose_secret() == dropped.token.expose_secret())
+            })
         });
         if held {
             tracing::info!(%org_id, reason = reason.as_str(), "a dropped slack token is still held by another link; not revoked");
@@ -520,9 +529,11 @@ impl AccountLinks {
             .await;
     }
 
-    /// The token of a link being dropped, for revocation; `None` (logged) when it cannot be opened.
+    /// The token of a link being dropped, for revocation; `None` when Slack already took it, or
+    /// (logged) when it cannot be opened.
     fn dropped_token(&self, link: &Link) -> Option<SecretString> {
-        match open_link_token(&self.cipher, &link.token, &link.org_id, &link.user_id) {
+        let sealed = link.token.as_ref()?;
+        match open_link_token(&self.cipher, sealed, &link.org_id, &link.user_id) {
             Ok((token, _)) => Some(token),
             Err(e) => {
                 tracing::warn!(org_id = %link.org_id, user_id = %link.user_id, error = %e, "a dropped link's token cannot be opened; it is not revoked with Slack");
@@ -596,11 +607,11 @@ impl AccountLinks {
             users.push(match link {
                 None => ResolvedUser::not_connected(user_id),
                 Some(link) => {
-                    let user_token = match link.state {
-                        LinkState::Connected if with_tokens => {
-                            Some(open_link_token(&self.cipher, &link.token, org_id, user_id)?.0)
+                    let user_token = match (link.state, &link.token) {
+                        (LinkState::Connected, Some(sealed)) if with_tokens => {
+                            Some(open_link_token(&self.cipher, sealed, org_id, user_id)?.0)
                         }
-                        LinkState::Connected | LinkState::NeedsReconnect => None,
+                        _ => None,
                     };
                     ResolvedUser {
                         user_id: user_id.clone(),
@@ -704,7 +715,8 @@ mod tests {
             slack_user_id: format!("U-{user}").into(),
             slack_user_name: user.into(),
             scopes: vec![],
-            token: sealed,
+            token: Some(sealed),
+            email_digest: None,
             state: LinkState::Connected,
             state_reason: String::new(),
             connected_at: UnixMillis::from_millis(1),
@@ -718,7 +730,7 @@ mod tests {
         let (opened, was_legacy) = open_link_token(&cipher, &legacy, &org, &user).unwrap();
         assert_eq!((opened.expose_secret(), was_legacy), ("xoxp-alice", true));
         assert_eq!(reseal_tokens(store.as_ref(), &cipher).await.unwrap(), 1);
-        let stored = store.get_link(&org, &user).await.unwrap().unwrap().token;
+        let stored = store.get_link(&org, &user).await.unwrap().unwrap().token.unwrap();
         assert_eq!(
             cipher
                 .open(&stored, &token_context(&org, &user))

@@ -17,6 +17,7 @@ use secrecy::ExposeSecret;
 use tonic::{Request, Response, Status};
 
 use crate::app::AccountLinks;
+use crate::domain::LinkState;
 
 const MAX_ID: usize = 128;
 const MAX_RESOLVE: usize = 100;
@@ -70,6 +71,7 @@ impl AccountLinkService for AccountLinksGrpc {
             slack_user_name: view.slack_user_name,
             workspace_domain: view.workspace_domain,
             connected_at: view.connected_at.map(UnixMillis::to_proto),
+            state_reason: view.state_reason,
         }))
     }
 
@@ -132,6 +134,10 @@ impl AccountLinkService for AccountLinksGrpc {
                     slack_user_name: l.slack_user_name,
                     state: proto_state(l.state.into()),
                     connected_at: Some(l.connected_at.to_proto()),
+                    state_reason: match l.state {
+                        LinkState::NeedsReconnect => l.state_reason,
+                        LinkState::Connected => String::new(),
+                    },
                 })
                 .collect(),
             next_page_token,

@@ -1,6 +1,7 @@
 //! AccountLinkService (docs/product.md §2.2): the Slack item of Personal Integration Settings, Connect through
 //! Slack's consent page with the email check, Disconnect, and the lookups delivery needs. The OAuth
-//! callback (`GET /oauth/slack/callback`) is served over HTTP by the same process.
+//! callback (`GET /oauth/slack/callback`) and the Connect app's Events endpoint (`POST /slack/events`)
+//! are served over HTTP by the same process.
 
 pub mod app;
 mod callback;
@@ -8,9 +9,13 @@ pub mod domain;
 mod error;
 mod grpc;
 mod pages;
+mod slack_events;
 pub mod store;
 
 use ovice_slack_proto::v1::account_link_service_server::AccountLinkServiceServer;
+use std::sync::Arc;
+
+use ovice_slack_events::{Inbox, SigningSecret};
 use ovice_slack_revocation::{Revocations, TokenKind, WorkerConfig};
 use ovice_slack_runtime::{
     auth::AuthInterceptor, db::Database, peer::GrpcChannel, peer_clients::IntegrationConfigPeer,
@@ -37,9 +42,14 @@ pub struct Deps {
     pub integration_config: GrpcChannel,
     /// `None` when the operator has not configured the Slack app: Connect then says so.
     pub connect: Option<ConnectConfig>,
+    /// The Connect app's signing secret: `None` leaves `POST /slack/events` answering that it is not
+    /// set up.
+    pub signing_secret: Option<SigningSecret>,
+    /// The worker that acts on the Connect app's events.
+    pub events: ovice_slack_events::WorkerConfig,
     /// The worker that revokes dropped user tokens with Slack.
     pub revocation: WorkerConfig,
-    /// Stops that worker.
+    /// Stops the workers.
     pub stop: CancellationToken,
 }
 
@@ -49,8 +59,11 @@ pub async fn reseal_tokens(db: &Database, cipher: &TokenCipher) -> anyhow::Resul
     Ok(app::reseal_tokens(store.as_ref(), cipher).await?)
 }
 
-/// Runs the migrations, starts the worker that revokes dropped user tokens, and builds the gRPC
-/// server and the HTTP routes of the callback.
+/// The receiver name of the Connect app's events in the inbox.
+const CONNECT_EVENTS: &str = "connect";
+
+/// Runs the migrations, starts the workers (revoking dropped user tokens, acting on the Connect app's
+/// events), and builds the gRPC server and the HTTP routes (the callback, the Events endpoint).
 pub async fn start(
     deps: Deps,
     auth: AuthInterceptor,
@@ -58,7 +71,16 @@ pub async fn start(
 ) -> anyhow::Result<(Server, axum::Router)> {
     let store = store::open(&deps.db).await?;
     let revocations = Revocations::open(&deps.db, deps.cipher.clone(), TokenKind::User).await?;
-    revocations.spawn_worker(deps.slack.clone(), deps.revocation, deps.stop);
+    revocations.spawn_worker(deps.slack.clone(), deps.revocation, deps.stop.clone());
+    let events = match deps.signing_secret {
+        Some(secret) => {
+            let inbox = Inbox::open(&deps.db, CONNECT_EVENTS).await?;
+            let handler = Arc::new(slack_events::ConnectEvents::new(store.clone()));
+            inbox.spawn_worker(handler, deps.events, deps.stop);
+            ovice_slack_events::routes(secret, inbox)
+        }
+        None => ovice_slack_events::not_configured_routes(),
+    };
     let workspaces = IntegrationConfigPeer::new(deps.integration_config);
     let app = AccountLinks::new(
         store,
@@ -68,7 +90,7 @@ pub async fn start(
         deps.connect,
         revocations,
     );
-    let routes = callback::routes(app.clone());
+    let routes = callback::routes(app.clone()).merge(events);
     let server = AccountLinkServiceServer::new(AccountLinksGrpc::new(app))
         .max_decoding_message_size(max_request_bytes);
     Ok((InterceptedService::new(server, auth), routes))

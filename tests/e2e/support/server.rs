@@ -97,6 +97,8 @@ impl TestServer {
                 TEST_CLIENT_ID,
                 "--slack-client-secret",
                 TEST_CLIENT_SECRET,
+                "--slack-signing-secret",
+                slack_emulator::DEMO_SIGNING_SECRET,
                 "--oauth-redirect-url",
                 &callback_url,
                 "--slack-timeout",
@@ -132,6 +134,13 @@ impl TestServer {
     pub fn register_callback(&self, slack: &slack_emulator::EmulatorHandle) -> String {
         let url = format!("http://{}/oauth/slack/callback", self.http_addr);
         assert!(slack.add_redirect_uri(TEST_CLIENT_ID, &url));
+        url
+    }
+
+    /// Points the demo app's Request URL at this server's Events endpoint.
+    pub fn register_events(&self, slack: &slack_emulator::EmulatorHandle) -> String {
+        let url = format!("http://{}/slack/events", self.http_addr);
+        assert!(slack.set_event_url(TEST_CLIENT_ID, &url));
         url
     }
 

@@ -1,8 +1,10 @@
 use ovice_slack_model::{OrgId, SlackTeamId, UnixMillis, UserId};
 use ovice_slack_secrets::SealedToken;
 
-/// The user scopes Connect asks for: post as the person into their DMs (docs/product.md §2.2).
-pub const USER_SCOPES: [&str; 2] = ["chat:write", "im:write"];
+/// The user scopes Connect asks for (docs/product.md §2.2): post as the person into their DMs
+/// (`chat:write`, `im:write`), and hear when their Slack account changes (`user_change` needs
+/// `users:read`; its email shows only with `users:read.email`).
+pub const USER_SCOPES: [&str; 4] = ["chat:write", "im:write", "users:read", "users:read.email"];
 
 /// A Connect flow's lifetime: the state and the PKCE verifier expire together.
 pub const CONNECT_TTL: std::time::Duration = std::time::Duration::from_secs(10 * 60);

@@ -1,3 +1,4 @@
+use ovice_slack_events::EmailDigest;
 use ovice_slack_model::{OrgId, SlackTeamId, SlackUserId, UnixMillis, UserId};
 use ovice_slack_secrets::SealedToken;
 
@@ -25,7 +26,11 @@ pub struct Link {
     pub slack_user_id: SlackUserId,
     pub slack_user_name: String,
     pub scopes: Vec<String>,
-    pub token: SealedToken,
+    /// `None` once Slack said the token is gone (tokens_revoked, app_uninstalled): nothing is kept
+    /// that could be tried again.
+    pub token: Option<SealedToken>,
+    /// The ovice account's email the link was matched by; `None` for links made before it was kept.
+    pub email_digest: Option<EmailDigest>,
     pub state: LinkState,
     pub state_reason: String,
     pub connected_at: UnixMillis,

@@ -3,6 +3,7 @@
 
 pub(crate) mod connect;
 mod link;
+pub mod link_event;
 mod visibility;
 
 pub use connect::{

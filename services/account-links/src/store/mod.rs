@@ -61,6 +61,18 @@ pub trait LinkStore: Send + Sync + 'static {
         team_id: &SlackTeamId,
         slack_user_id: &SlackUserId,
     ) -> Result<Vec<Link>, StoreError>;
+    /// Every link (of any org) made in Slack team `team_id`: an app uninstalled there took all of
+    /// their tokens.
+    async fn links_in_team(&self, team_id: &SlackTeamId) -> Result<Vec<Link>, StoreError>;
+    /// Marks a link NEEDS_RECONNECT with `reason` and forgets its token (Slack said it is gone);
+    /// false when there was nothing left to change.
+    async fn drop_token(
+        &self,
+        org_id: &OrgId,
+        user_id: &UserId,
+        reason: &str,
+        now: UnixMillis,
+    ) -> Result<bool, StoreError>;
     /// The org's links made in Slack team `team_id`, ordered by user id, after `after_user_id`. Links
     /// of an earlier team are left out here, in the query, so that a page is full whenever more
     /// current links follow it.

@@ -1,6 +1,7 @@
 //! The SQL of both backends; statements are identical ($n placeholders work on both), so one generic
 //! implementation serves each pool. No statement here needs more than one round trip.
 
+use ovice_slack_events::EmailDigest;
 use ovice_slack_secrets::SealedToken;
 
 use ovice_slack_model::{OrgId, SlackTeamId, SlackUserId, UnixMillis, UserId};
@@ -28,7 +29,7 @@ pub(super) const KEEP_NEWEST_PENDING: &str = "DELETE FROM slack_connect_states \
        ORDER BY created_at DESC, state_hash DESC LIMIT $3)";
 
 const LINK_COLUMNS: &str = "org_id, user_id, slack_team_id, slack_user_id, slack_user_name, scopes, token_key_id, \
-     token_ciphertext, state, state_reason, connected_at, updated_at";
+     token_ciphertext, state, state_reason, connected_at, updated_at, email_digest";
 
 pub(super) fn select_link() -> String {
     format!("SELECT {LINK_COLUMNS} FROM slack_links WHERE org_id = $1 AND user_id = $2")
@@ -48,6 +49,10 @@ pub(super) fn links_of_slack_user() -> String {
     format!("SELECT {LINK_COLUMNS} FROM slack_links WHERE slack_team_id = $1 AND slack_user_id = $2")
 }
 
+pub(super) fn links_in_team() -> String {
+    format!("SELECT {LINK_COLUMNS} FROM slack_links WHERE slack_team_id = $1 ORDER BY org_id, user_id")
+}
+
 pub(super) fn list_links() -> String {
     format!(
         "SELECT {LINK_COLUMNS} FROM slack_links WHERE org_id = $1 AND slack_team_id = $2 AND user_id > $3 \
@@ -57,13 +62,13 @@ pub(super) fn list_links() -> String {
 
 pub(super) fn upsert_link() -> String {
     format!(
-        "INSERT INTO slack_links ({LINK_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+        "INSERT INTO slack_links ({LINK_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
          ON CONFLICT (org_id, user_id) DO UPDATE SET slack_team_id = excluded.slack_team_id, \
          slack_user_id = excluded.slack_user_id, slack_user_name = excluded.slack_user_name, \
          scopes = excluded.scopes, token_key_id = excluded.token_key_id, \
          token_ciphertext = excluded.token_ciphertext, state = excluded.state, \
          state_reason = excluded.state_reason, connected_at = excluded.connected_at, \
-         updated_at = excluded.updated_at"
+         updated_at = excluded.updated_at, email_digest = excluded.email_digest"
     )
 }
 
@@ -72,8 +77,13 @@ pub(super) const DELETE_LINK: &str = "DELETE FROM slack_links WHERE org_id = $1 
 pub(super) const MARK_NEEDS_RECONNECT: &str = "UPDATE slack_links SET state = 'needs_reconnect', \
      state_reason = $3, updated_at = $4 WHERE org_id = $1 AND user_id = $2 AND state = 'connected'";
 
-pub(super) const SEALED_TOKENS: &str =
-    "SELECT org_id, user_id, token_key_id, token_ciphertext FROM slack_links ORDER BY org_id, user_id";
+/// Marks the link NEEDS_RECONNECT and forgets its token; changes nothing the second time.
+pub(super) const DROP_TOKEN: &str = "UPDATE slack_links SET state = 'needs_reconnect', \
+     state_reason = $3, token_key_id = '', token_ciphertext = $4, updated_at = $5 \
+     WHERE org_id = $1 AND user_id = $2 AND (state = 'connected' OR token_key_id <> '')";
+
+pub(super) const SEALED_TOKENS: &str = "SELECT org_id, user_id, token_key_id, token_ciphertext \
+     FROM slack_links WHERE token_key_id <> '' ORDER BY org_id, user_id";
 
 pub(super) const REPLACE_TOKEN: &str = "UPDATE slack_links SET token_key_id = $5, token_ciphertext = $6 \
      WHERE org_id = $1 AND user_id = $2 AND token_key_id = $3 AND token_ciphertext = $4";
@@ -127,6 +137,7 @@ pub(super) struct LinkRow {
     state_reason: String,
     connected_at: i64,
     updated_at: i64,
+    email_digest: String,
 }
 
 impl TryFrom<LinkRow> for Link {
@@ -149,10 +160,12 @@ impl TryFrom<LinkRow> for Link {
                 .filter(|s| !s.is_empty())
                 .map(str::to_owned)
                 .collect(),
-            token: SealedToken {
+            // A dropped token is stored as an empty key id and ciphertext (the columns are NOT NULL).
+            token: (!r.token_key_id.is_empty()).then_some(SealedToken {
                 key_id: r.token_key_id,
                 ciphertext: r.token_ciphertext,
-            },
+            }),
+            email_digest: EmailDigest::from_stored(r.email_digest),
             state,
             state_reason: r.state_reason,
             connected_at: UnixMillis::from_millis(r.connected_at),
@@ -272,6 +285,10 @@ where
     }
 
     async fn put_link(&self, l: &Link) -> Result<PutLink, StoreError> {
+        let (key_id, ciphertext) = match &l.token {
+            Some(t) => (t.key_id.as_str(), t.ciphertext.clone()),
+            None => ("", Vec::new()),
+        };
         let stored = sqlx::query(sqlx::AssertSqlSafe(upsert_link()))
             .bind(l.org_id.as_str())
             .bind(l.user_id.as_str())
@@ -279,12 +296,13 @@ where
             .bind(l.slack_user_id.as_str())
             .bind(&l.slack_user_name)
             .bind(l.scopes.join(","))
-            .bind(&l.token.key_id)
-            .bind(&l.token.ciphertext)
+            .bind(key_id)
+            .bind(&ciphertext)
             .bind(l.state.as_str())
             .bind(&l.state_reason)
             .bind(l.connected_at.as_millis())
             .bind(l.updated_at.as_millis())
+            .bind(l.email_digest.as_ref().map_or("", EmailDigest::as_str))
             .execute(&self.pool)
             .await;
         match stored {
@@ -315,6 +333,32 @@ where
             .fetch_all(&self.pool)
             .await?;
         rows.into_iter().map(Link::try_from).collect()
+    }
+
+    async fn links_in_team(&self, team_id: &SlackTeamId) -> Result<Vec<Link>, StoreError> {
+        let rows: Vec<LinkRow> = sqlx::query_as(sqlx::AssertSqlSafe(links_in_team()))
+            .bind(team_id.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.into_iter().map(Link::try_from).collect()
+    }
+
+    async fn drop_token(
+        &self,
+        org_id: &OrgId,
+        user_id: &UserId,
+        reason: &str,
+        now: UnixMillis,
+    ) -> Result<bool, StoreError> {
+        let r = sqlx::query(DROP_TOKEN)
+            .bind(org_id.as_str())
+            .bind(user_id.as_str())
+            .bind(reason)
+            .bind(&Vec::<u8>::new())
+            .bind(now.as_millis())
+            .execute(&self.pool)
+            .await?;
+        Ok(DB::rows_affected(&r) > 0)
     }
 
     async fn list_links(

@@ -1,5 +1,6 @@
 //! One suite, run on SQLite and on PostgreSQL.
 
+use ovice_slack_events::EmailDigest;
 use ovice_slack_runtime::test_support::{Backend, TempDirGuard, fresh_database};
 use ovice_slack_secrets::SealedToken;
 use rstest::rstest;
@@ -50,10 +51,11 @@ fn link(user: &str) -> Link {
         slack_user_id: format!("U-{user}").into(),
         slack_user_name: user.into(),
         scopes: vec!["chat:write".into(), "im:write".into()],
-        token: SealedToken {
+        token: Some(SealedToken {
             key_id: "k1".into(),
             ciphertext: vec![1, 2, 3],
-        },
+        }),
+        email_digest: Some(EmailDigest::of(&format!("{user}@x.test"))),
         state: LinkState::Connected,
         state_reason: String::new(),
         connected_at: t(10),
@@ -182,7 +184,7 @@ async fn links_are_per_org_and_user(#[case] backend: Backend) {
 async fn user_tokens_are_resealed_only_if_unchanged(#[case] backend: Backend) {
     let (s, _g) = store(backend).await;
     s.put_link(&link("u1")).await.unwrap();
-    let old = link("u1").token;
+    let old = link("u1").token.unwrap();
     assert_eq!(
         s.sealed_tokens().await.unwrap(),
         vec![("o1".into(), "u1".into(), old.clone())]
@@ -193,7 +195,10 @@ async fn user_tokens_are_resealed_only_if_unchanged(#[case] backend: Backend) {
     };
     assert!(s.replace_token(&o("o1"), &u("u1"), &old, &new).await.unwrap());
     assert!(!s.replace_token(&o("o1"), &u("u1"), &old, &new).await.unwrap());
-    assert_eq!(s.get_link(&o("o1"), &u("u1")).await.unwrap().unwrap().token, new);
+    assert_eq!(
+        s.get_link(&o("o1"), &u("u1")).await.unwrap().unwrap().token,
+        Some(new)
+    );
 }
 
 #[rstest]
@@ -248,4 +253,82 @@ async fn a_slack_user_is_linked_to_one_ovice_user_per_org(#[case] backend: Backe
     assert_eq!(s.put_link(&again).await.unwrap(), PutLink::Stored);
     impostor.org_id = o("o2");
     assert_eq!(s.put_link(&impostor).await.unwrap(), PutLink::Stored);
+}
+
+/// Slack saying a person's token is gone: the link becomes NEEDS_RECONNECT with the reason and keeps
+/// no token (so nothing re-seals or revokes it); a second report changes nothing. An uninstall finds
+/// every link in the team, of every org.
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn a_token_slack_revoked_is_forgotten_and_the_link_says_why(#[case] backend: Backend) {
+    let (s, _g) = store(backend).await;
+    s.put_link(&link("u1")).await.unwrap();
+    s.put_link(&link("u2")).await.unwrap();
+    let mut elsewhere = link("u3");
+    elsewhere.org_id = o("o2");
+    s.put_link(&elsewhere).await.unwrap();
+    let mut other_team = link("u4");
+    other_team.slack_team_id = "T2".into();
+    s.put_link(&other_team).await.unwrap();
+
+    assert!(
+        s.drop_token(&o("o1"), &u("u1"), "tokens_revoked", t(50))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.drop_token(&o("o1"), &u("u1"), "tokens_revoked", t(60))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.drop_token(&o("o1"), &u("nobody"), "tokens_revoked", t(60))
+            .await
+            .unwrap()
+    );
+    let dropped = s.get_link(&o("o1"), &u("u1")).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            dropped.state,
+            dropped.state_reason.as_str(),
+            dropped.token,
+            dropped.updated_at
+        ),
+        (LinkState::NeedsReconnect, "tokens_revoked", None, t(50))
+    );
+    assert_eq!(dropped.email_digest, link("u1").email_digest);
+    // Only links that still hold a token are re-sealed.
+    let sealed: Vec<UserId> = s
+        .sealed_tokens()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(_, u, _)| u)
+        .collect();
+    assert_eq!(sealed, vec![u("u2"), u("u4"), u("u3")]);
+    // A link already NEEDS_RECONNECT for another reason still loses its token.
+    assert!(
+        s.mark_needs_reconnect(&o("o1"), &u("u2"), "token_expired", t(70))
+            .await
+            .unwrap()
+    );
+    assert!(
+        s.drop_token(&o("o1"), &u("u2"), "app_uninstalled", t(80))
+            .await
+            .unwrap()
+    );
+
+    let in_team: Vec<(OrgId, UserId)> = s
+        .links_in_team(&"T1".into())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|l| (l.org_id, l.user_id))
+        .collect();
+    assert_eq!(
+        in_team,
+        vec![(o("o1"), u("u1")), (o("o1"), u("u2")), (o("o2"), u("u3"))]
+    );
 }

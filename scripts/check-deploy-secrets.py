@@ -22,7 +22,7 @@ FILES = {
     "ovice-slack-jwt": ("jwt-secret",),
     "ovice-slack-database": ("database-url",),
     "ovice-slack-encryption": ("encryption-keys",),
-    "ovice-slack-slack-app": ("slack-client-secret",),
+    "ovice-slack-slack-app": ("slack-client-secret", "slack-signing-secret"),
     "ovice-slack-service-key-gateway": ("service-key.pem",),
     "ovice-slack-service-key-account-links": ("service-key.pem",),
     "ovice-slack-service-key-delivery": ("service-key.pem",),

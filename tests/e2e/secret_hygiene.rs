@@ -100,6 +100,10 @@ fn serve(dir: &Path, db: &SecretString, slack: &EmulatorHandle, otlp: &str) -> (
             "--slack-client-secret-file",
             write("client-secret", TEST_CLIENT_SECRET),
         ),
+        (
+            "--slack-signing-secret-file",
+            write("signing-secret", slack_emulator::DEMO_SIGNING_SECRET),
+        ),
         ("--service-key-file", write("service-key.pem", &SERVICE_KEY_PEM)),
     ];
     let mut args = vec![
@@ -187,6 +191,10 @@ fn forbidden(db: &SecretString, backend: Backend) -> Vec<(String, String)> {
         ("the JWT secret".into(), TEST_JWT_SECRET.into()),
         ("the encryption key".into(), key.into()),
         ("the Slack client secret".into(), TEST_CLIENT_SECRET.into()),
+        (
+            "the Slack signing secret".into(),
+            slack_emulator::DEMO_SIGNING_SECRET.into(),
+        ),
         ("the service's private key".into(), service_key_body()),
         ("message text".into(), PRIVATE_TEXT.into()),
         // Escaped for Slack, the text reads the same up to the first `&`.
@@ -268,6 +276,7 @@ fn assert_no_plaintext_token(place: &str, bytes: &[u8]) {
         b"xoxe-",
         b"xoxa-",
         TEST_CLIENT_SECRET.as_bytes(),
+        slack_emulator::DEMO_SIGNING_SECRET.as_bytes(),
     ] {
         assert!(
             !contains(bytes, prefix),

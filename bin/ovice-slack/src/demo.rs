@@ -55,6 +55,9 @@ pub async fn main(demo: DemoArgs) -> anyhow::Result<()> {
     if let Some(redirect) = &args.slack.oauth_redirect_url {
         slack.add_redirect_uri(DEMO_CLIENT_ID, redirect.as_str());
     }
+    // The local Slack sends the Connect app's events (a person removing the app, a changed email)
+    // to this process, signed with the demo app's signing secret.
+    slack.set_event_url(DEMO_CLIENT_ID, &format!("http://{http_addr}/slack/events"));
     remove_demo_database(&args)?;
     let config = Resolved::from_args(args)?;
     print_banner(&demo, grpc_addr, http_addr, slack.local_addr());
@@ -72,6 +75,8 @@ fn demo_args(serve: &ServeArgs, slack: SocketAddr, http: SocketAddr) -> anyhow::
     args.slack.slack_client_id = Some(DEMO_CLIENT_ID.to_owned());
     args.slack.slack_client_secret = Some(SecretString::from(DEMO_CLIENT_SECRET));
     args.slack.slack_client_secret_file = None;
+    args.slack.slack_signing_secret = Some(SecretString::from(slack_emulator::DEMO_SIGNING_SECRET));
+    args.slack.slack_signing_secret_file = None;
     args.slack.oauth_redirect_url = Some(Url::parse(&format!("http://{http}/oauth/slack/callback"))?);
     let db = args.data.data_dir.join(DEMO_DATABASE_FILE);
     args.database.database_url = Some(SecretString::from(format!("sqlite://{}", db.display())));
@@ -101,14 +106,15 @@ ovice-slack demo: every service and a local Slack in one process; nothing reache
 ovice-slack デモ: 全サービスとローカルの Slack を 1 プロセスで起動します (slack.com には接続しません)。
 
   gRPC, every service      {grpc}         grpcurl -plaintext {grpc} list
-  HTTP (callback, metrics) http://{http}/
+  HTTP (callback, events)  http://{http}/
   Slack (the emulator)     http://{slack}/
       open it in a browser to see each person's Slack direct messages
       ブラウザで開くと、各メンバーが Slack で受け取った DM が見られます
 
   Slack workspace  Acme (acme.slack.com, team T0ACME), bot token xoxb-acme-good
   people           alice@acme.test, bob@acme.test, carol@acme.test
-  Connect app      client id {DEMO_CLIENT_ID}, redirect http://{http}/oauth/slack/callback
+  Connect app      client id {DEMO_CLIENT_ID}, redirect http://{http}/oauth/slack/callback,
+                   events http://{http}/slack/events
   data             {data}/{DEMO_DATABASE_FILE} (new at every start), secrets in {data}
 
 Next: README.md, \"Try it: the demo\": set up the org's workspace, connect Alice, send her a DM.

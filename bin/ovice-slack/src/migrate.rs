@@ -10,6 +10,8 @@ pub async fn main(args: MigrateArgs) -> anyhow::Result<()> {
     integration_config::store::open(&db).await?;
     account_links::store::open(&db).await?;
     delivery::store::open(&db).await?;
+    ovice_slack_revocation::store::open(&db).await?;
+    ovice_slack_events::store::open(&db).await?;
     println!("migrations applied ({})", db.backend_name());
     db.close().await;
     Ok(())

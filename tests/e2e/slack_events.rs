@@ -6,8 +6,8 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ovice_slack_proto::v1::{
-    ConnectionState, DeliveryMode, DeliveryStatus, GetSlackConnectionRequest, ListSlackConnectionsRequest,
-    SlackConnection,
+    ConnectionState, DeliveryMode, DeliveryStatus, GetSlackConnectionRequest, GetSlackWorkspaceRequest,
+    ListSlackConnectionsRequest, SkipReason, SlackConnection, WorkspaceStatus,
 };
 use ovice_slack_runtime::{
     db::Database,
@@ -15,7 +15,7 @@ use ovice_slack_runtime::{
 };
 use rstest::rstest;
 use serde_json::json;
-use slack_emulator::{DEMO_SIGNING_SECRET, TokenKind, events::sign};
+use slack_emulator::{DEMO_SIGNING_SECRET, Fault, FaultKind, TokenKind, events::sign};
 
 use crate::{
     account_linking::{ALICE, BOB, Fixture},
@@ -338,4 +338,93 @@ async fn a_changed_email_or_a_deactivated_account_is_reflected_in_the_link(#[cas
     connection_becomes(&mut f, &BOB, ConnectionState::NotConnected).await;
     assert_eq!(f.linked_users().await, vec!["alice".to_string()]);
     f.stop().await;
+}
+
+/// The app is uninstalled from the team while messages wait for Slack (which answers 503): the org
+/// is TOKEN_INVALID within a second of the event, each pending delivery ends SKIPPED with that
+/// reason, and Slack is not called for the org afterwards. Here the org's bot is the Connect app's
+/// own (the demo's), so the Connect app's events carry it.
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread")]
+async fn an_uninstalled_app_stops_the_org_within_a_second_and_ends_what_was_pending(
+    #[case] backend: Backend,
+) {
+    let mut o = Office::start(backend).await;
+    o.f.slack.inject_fault(
+        Fault::next(FaultKind::HttpStatus { status: 503 })
+            .on("chat.postMessage")
+            .times(10_000),
+    );
+    for i in 1..=3 {
+        o.publish(message(
+            &format!("m{i}"),
+            person("carol"),
+            vec![to("bob")],
+            "still up?",
+        ))
+        .await;
+    }
+    eventually("Slack refused a post", PATIENCE, async || {
+        o.f.slack
+            .calls()
+            .iter()
+            .any(|c| c.method == "chat.postMessage" && c.status == 503)
+            .then_some(())
+    })
+    .await;
+
+    let event_at = tokio::time::Instant::now();
+    let sent = o.f.slack.uninstall_app(TEST_CLIENT_ID, "T0ACME").await.unwrap();
+    assert!(sent.iter().all(|d| d.acknowledged()), "{sent:?}");
+    let mut config = o.f.config.clone();
+    let ws = eventually("the org is TOKEN_INVALID", PATIENCE, async || {
+        let ws = config
+            .get_slack_workspace(authed(
+                GetSlackWorkspaceRequest {
+                    org_id: "org-1".into(),
+                },
+                &Who::Owner("org-1"),
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        (ws.status == WorkspaceStatus::TokenInvalid as i32).then_some(ws)
+    })
+    .await;
+    let invalid_at = std::time::Instant::now();
+    let took = event_at.elapsed();
+    assert!(
+        took <= Duration::from_secs(1),
+        "TOKEN_INVALID {took:?} after the event"
+    );
+    assert!(
+        ["token_revoked", "tokens_revoked"].contains(&ws.status_reason.as_str()),
+        "{ws:?}"
+    );
+
+    for i in 1..=3 {
+        let d = o.settled(&format!("m{i}")).await;
+        assert_eq!(
+            (d.status, d.skip_reason),
+            (
+                DeliveryStatus::Skipped as i32,
+                SkipReason::WorkspaceTokenInvalid as i32
+            ),
+            "{d:?}"
+        );
+    }
+    let late: Vec<_> =
+        o.f.slack
+            .calls()
+            .into_iter()
+            .filter(|c| c.at > invalid_at && c.method != "auth.test")
+            .collect();
+    assert!(
+        late.is_empty(),
+        "Slack was called after the org became TOKEN_INVALID: {late:?}"
+    );
+    assert!(o.f.slack.messages().is_empty());
+    o.stop().await;
 }

@@ -75,14 +75,6 @@ impl Default for RetryPolicy {
 /// mid-call leaves the row to another after this long.
 pub const LEASE: Duration = Duration::from_secs(60);
 
-/// Slack codes meaning the token no longer works: nothing left to revoke.
-const ALREADY_DEAD: &[&str] = &[
-    "token_revoked",
-    "invalid_auth",
-    "account_inactive",
-    "token_expired",
-];
-
 /// What one `auth.revoke` attempt came to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Attempt {
@@ -119,8 +111,8 @@ impl RetryPolicy {
             Ok(true) => Attempt::Revoked,
             // Only `test=1` answers this; anything else is an answer we cannot trust to be final.
             Ok(false) => retry(self.backoff(attempts), "Slack answered revoked: false".into()),
-            Err(SlackError::Api { code, .. }) if ALREADY_DEAD.contains(&code.as_str()) => {
-                Attempt::AlreadyDead(code)
+            Err(e @ SlackError::Api { .. }) if e.token_is_dead() => {
+                Attempt::AlreadyDead(e.code().unwrap_or_default().to_owned())
             }
             Err(e @ SlackError::RateLimited { .. }) => {
                 let asked = e.retry_after().unwrap_or(self.first_backoff);
@@ -170,7 +162,7 @@ mod tests {
     #[test]
     fn a_token_slack_already_refuses_counts_as_revoked() {
         assert_eq!(P.classify(Ok(true), 1), Attempt::Revoked);
-        for code in ALREADY_DEAD {
+        for code in slack_client::DEAD_TOKEN {
             assert_eq!(
                 P.classify(Err(api(code)), 3),
                 Attempt::AlreadyDead(code.to_string())

@@ -1,7 +1,9 @@
 //! The one typed client of each peer call the services make of each other: proto in, model out, and
 //! one error for "the peer could not answer". Over a [`GrpcChannel`] carrying the service identity.
 
-use ovice_slack_model::{BotCredentials, ConnectionState, OrgId, ResolvedUser, SlackTeamId, UserId};
+use ovice_slack_model::{
+    BotCredentials, ConnectionState, OrgId, ResolvedUser, SlackTeamId, SlackUserId, UserId,
+};
 use ovice_slack_proto::v1::{
     self as pb, GetBotCredentialsRequest, ReportUserTokenInvalidRequest, ReportWorkspaceTokenInvalidRequest,
     ResolveSlackUsersRequest, WorkspaceStatus, account_link_service_client::AccountLinkServiceClient,
@@ -87,6 +89,32 @@ impl IntegrationConfigPeer {
         match self.client.clone().report_workspace_token_invalid(request).await {
             Ok(_) => Ok(()),
             Err(s) if s.code() == Code::NotFound => Ok(()),
+            Err(s) => Err(PeerUnavailable::of(CONFIG, &s)),
+        }
+    }
+}
+
+impl IntegrationConfigPeer {
+    /// Slack said the app's tokens in `team_id` went (the bot users named, or all of them when the
+    /// app was uninstalled); returns the orgs whose workspace became TOKEN_INVALID.
+    pub async fn report_tokens_revoked(
+        &self,
+        team_id: &SlackTeamId,
+        bot_user_ids: &[SlackUserId],
+        app_uninstalled: bool,
+    ) -> Result<Vec<OrgId>, PeerUnavailable> {
+        let request = pb::ReportSlackTokensRevokedRequest {
+            team_id: team_id.to_string(),
+            bot_user_ids: bot_user_ids.iter().map(|b| b.to_string()).collect(),
+            app_uninstalled,
+        };
+        match self.client.clone().report_slack_tokens_revoked(request).await {
+            Ok(r) => Ok(r
+                .into_inner()
+                .invalidated_org_ids
+                .into_iter()
+                .map(OrgId::new)
+                .collect()),
             Err(s) => Err(PeerUnavailable::of(CONFIG, &s)),
         }
     }

@@ -56,7 +56,21 @@ pub(crate) const TRANSIENT: &[&str] = &[
 /// before the error was raised".
 pub(crate) const MAYBE_APPLIED: &[&str] = &["internal_error", "fatal_error"];
 
+/// Codes that say the token itself will never work again (revoked, unknown, its user or workspace
+/// deactivated, expired): nothing to retry and nothing left to revoke.
+pub const DEAD_TOKEN: &[&str] = &[
+    "token_revoked",
+    "invalid_auth",
+    "account_inactive",
+    "token_expired",
+];
+
 impl SlackError {
+    /// Whether Slack said the token is dead ([`DEAD_TOKEN`]).
+    pub fn token_is_dead(&self) -> bool {
+        matches!(self, SlackError::Api { code, .. } if DEAD_TOKEN.contains(&code.as_str()))
+    }
+
     /// How long Slack asked us to wait (only for `RateLimited`).
     pub fn retry_after(&self) -> Option<Duration> {
         match self {

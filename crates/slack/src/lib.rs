@@ -11,7 +11,7 @@ pub mod oauth;
 mod types;
 
 pub use client::{MAX_RETRY_AFTER, SLACK_API_BASE_URL, SlackClient, SlackClientConfig};
-pub use error::SlackError;
+pub use error::{DEAD_TOKEN, SlackError};
 pub use types::{AuthTest, OAuthAccessRequest, OAuthV2Access, PostMessage, PostedMessage, SlackUser};
 
 /// Installs rustls' ring crypto provider as the process default; a no-op when one is installed.

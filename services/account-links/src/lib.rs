@@ -72,16 +72,19 @@ pub async fn start(
     let store = store::open(&deps.db).await?;
     let revocations = Revocations::open(&deps.db, deps.cipher.clone(), TokenKind::User).await?;
     revocations.spawn_worker(deps.slack.clone(), deps.revocation, deps.stop.clone());
+    let workspaces = IntegrationConfigPeer::new(deps.integration_config);
     let events = match deps.signing_secret {
         Some(secret) => {
             let inbox = Inbox::open(&deps.db, CONNECT_EVENTS).await?;
-            let handler = Arc::new(slack_events::ConnectEvents::new(store.clone()));
+            let handler = Arc::new(slack_events::ConnectEvents::new(
+                store.clone(),
+                workspaces.clone(),
+            ));
             inbox.spawn_worker(handler, deps.events, deps.stop);
             ovice_slack_events::routes(secret, inbox)
         }
         None => ovice_slack_events::not_configured_routes(),
     };
-    let workspaces = IntegrationConfigPeer::new(deps.integration_config);
     let app = AccountLinks::new(
         store,
         deps.cipher,

@@ -1,10 +1,13 @@
 //! The Connect app's events (`POST /slack/events`), acted on after they are stored: people who
-//! removed the app's access, the app uninstalled from a team, and profile changes.
+//! removed the app's access, the app uninstalled from a team, and profile changes. When an org's bot
+//! token is of the same app (an operator who lets owners install the Connect app itself), the bot
+//! side goes to IntegrationConfigService, which holds that token.
 
 use std::sync::Arc;
 
 use ovice_slack_events::{EventHandler, HandleError, SlackEvent, StoredEvent};
 use ovice_slack_model::{SlackTeamId, SlackUserId, UnixMillis};
+use ovice_slack_runtime::peer_clients::IntegrationConfigPeer;
 
 use crate::{
     domain::{
@@ -17,11 +20,30 @@ use crate::{
 /// Acts on the Connect app's events against the links.
 pub struct ConnectEvents {
     store: Arc<dyn LinkStore>,
+    workspaces: IntegrationConfigPeer,
 }
 
 impl ConnectEvents {
-    pub fn new(store: Arc<dyn LinkStore>) -> Self {
-        Self { store }
+    pub fn new(store: Arc<dyn LinkStore>, workspaces: IntegrationConfigPeer) -> Self {
+        Self { store, workspaces }
+    }
+
+    /// The bot side of an event: the orgs whose bot token went are marked TOKEN_INVALID.
+    async fn report_bots(
+        &self,
+        team: &SlackTeamId,
+        bot_users: &[SlackUserId],
+        app_uninstalled: bool,
+    ) -> Result<(), HandleError> {
+        let marked = self
+            .workspaces
+            .report_tokens_revoked(team, bot_users, app_uninstalled)
+            .await
+            .map_err(|e| HandleError(e.to_string()))?;
+        if !marked.is_empty() {
+            tracing::warn!(%team, orgs = marked.len(), "slack workspaces marked TOKEN_INVALID by an event from slack");
+        }
+        Ok(())
     }
 
     async fn apply(&self, link: &Link, change: LinkChange) -> Result<(), HandleError> {
@@ -67,12 +89,11 @@ impl EventHandler for ConnectEvents {
                     }
                 }
                 if !bot_users.is_empty() {
-                    // The Connect app holds no bot token; an org's bot token is its own app's, whose
-                    // events come to that org's endpoint.
-                    tracing::debug!(%team, bots = bot_users.len(), "the connect app's bot tokens were revoked; none is kept");
+                    self.report_bots(team, bot_users, false).await?;
                 }
             }
             SlackEvent::AppUninstalled => {
+                self.report_bots(team, &[], true).await?;
                 let links = self
                     .store
                     .links_in_team(team)

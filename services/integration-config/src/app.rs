@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use ovice_slack_model::{OrgId, SlackTeamId, UnixMillis};
+use ovice_slack_model::{OrgId, SlackTeamId, SlackUserId, UnixMillis};
 use ovice_slack_revocation::{Revocations, RevokeReason};
 use ovice_slack_runtime::auth::{Caller, Rpc, Scope};
 use ovice_slack_secrets::TokenCipher;
@@ -235,6 +235,59 @@ impl IntegrationConfig {
         let stored = stored.ok_or_else(|| ConfigError::NotConfigured(org_id.to_string()))?;
         tracing::warn!(%org_id, reason, "slack workspace token marked invalid");
         Ok(stored.workspace)
+    }
+
+    /// Slack said (through the Connect app's events) that bot tokens in `team_id` are gone: the
+    /// workspaces whose bot user is named are marked TOKEN_INVALID at once; after an uninstall, every
+    /// other workspace of the team is asked `auth.test` now and marked when Slack refuses its token.
+    /// Returns the orgs marked. Acting twice marks nothing more.
+    pub async fn report_tokens_revoked(
+        &self,
+        caller: &Caller,
+        team_id: &SlackTeamId,
+        bot_user_ids: &[SlackUserId],
+        app_uninstalled: bool,
+    ) -> Result<Vec<OrgId>, ConfigError> {
+        caller.authorize(Rpc::ReportSlackTokensRevoked, Scope::Team)?;
+        let mut marked = Vec::new();
+        for stored in self.store.workspaces_of_team(team_id).await? {
+            let ws = &stored.workspace;
+            if ws.status != WorkspaceStatus::Active {
+                continue;
+            }
+            let reason = if bot_user_ids.contains(&ws.bot_user_id) {
+                "tokens_revoked".to_owned()
+            } else if app_uninstalled {
+                let token = self.cipher.open(&stored.token, &token_context(&ws.org_id))?;
+                match self.slack.auth_test(&token).await {
+                    Ok(_) => continue,
+                    Err(e) if e.token_is_dead() => e.code().unwrap_or("token_revoked").to_owned(),
+                    Err(SlackError::Api { .. }) => continue,
+                    Err(e) => return Err(ConfigError::SlackUnavailable(e.to_string())),
+                }
+            } else {
+                continue;
+            };
+            let audit = AuditEntry {
+                org_id: ws.org_id.clone(),
+                actor: caller.subject.clone(),
+                action: AuditAction::TokenInvalid,
+                detail: format!(
+                    "Slack said the app's bot token is gone (`{reason}`); delivery stopped until an owner puts a working token"
+                ),
+                occurred_at: UnixMillis::now(),
+            };
+            if self
+                .store
+                .mark_token_invalid(&ws.org_id, Some(team_id), &reason, &audit)
+                .await?
+                .is_some_and(|w| w.workspace.status == WorkspaceStatus::TokenInvalid)
+            {
+                tracing::warn!(org_id = %ws.org_id, %team_id, reason, "slack workspace token marked invalid by an event from slack");
+                marked.push(ws.org_id.clone());
+            }
+        }
+        Ok(marked)
     }
 
     pub async fn audit_log(

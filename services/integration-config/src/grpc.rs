@@ -1,13 +1,14 @@
 //! The gRPC face: proto <-> domain conversion (validation happens here, once) and Status mapping.
 
 use ovice_slack_model::{
-    OrgId, SlackTeamId,
+    OrgId, SlackTeamId, SlackUserId,
     validation::{FieldViolations, required},
 };
 use ovice_slack_proto::v1::{
     AuditEvent, BotCredentials as ProtoBotCredentials, DeleteSlackWorkspaceRequest,
     DeleteSlackWorkspaceResponse, GetBotCredentialsRequest, GetSlackWorkspaceRequest, ListAuditEventsRequest,
-    ListAuditEventsResponse, PutSlackWorkspaceRequest, ReportWorkspaceTokenInvalidRequest, SlackWorkspace,
+    ListAuditEventsResponse, PutSlackWorkspaceRequest, ReportSlackTokensRevokedRequest,
+    ReportSlackTokensRevokedResponse, ReportWorkspaceTokenInvalidRequest, SlackWorkspace,
     WorkspaceStatus as ProtoStatus, integration_config_service_server::IntegrationConfigService,
 };
 use ovice_slack_runtime::auth::{Rpc, Scope, caller_of};
@@ -21,6 +22,8 @@ use crate::{
 };
 
 const MAX_ID: usize = 128;
+/// More bot users than one `tokens_revoked` could name for a team's few apps.
+const MAX_BOT_USERS: usize = 100;
 
 pub struct IntegrationConfigGrpc {
     app: IntegrationConfig,
@@ -159,6 +162,44 @@ impl IntegrationConfigService for IntegrationConfigGrpc {
             .report_token_invalid(&caller, &org, team.as_ref(), &reason)
             .await?;
         Ok(Response::new(to_proto(ws)))
+    }
+
+    async fn report_slack_tokens_revoked(
+        &self,
+        request: Request<ReportSlackTokensRevokedRequest>,
+    ) -> Result<Response<ReportSlackTokensRevokedResponse>, Status> {
+        let caller = caller_of(&request)?;
+        let r = request.get_ref();
+        let mut v = FieldViolations::new();
+        let team = SlackTeamId::new(required(&mut v, "team_id", &r.team_id, MAX_ID));
+        if r.bot_user_ids.len() > MAX_BOT_USERS {
+            v.add(
+                "bot_user_ids",
+                format!("lists more than {MAX_BOT_USERS} bot users"),
+            );
+        }
+        if r.bot_user_ids
+            .iter()
+            .any(|b| b.trim().is_empty() || b.len() > MAX_ID)
+        {
+            v.add(
+                "bot_user_ids",
+                format!("holds an empty id or one longer than {MAX_ID} bytes"),
+            );
+        }
+        v.into_result()?;
+        let bots: Vec<SlackUserId> = r
+            .bot_user_ids
+            .iter()
+            .map(|b| SlackUserId::new(b.trim()))
+            .collect();
+        let marked = self
+            .app
+            .report_tokens_revoked(&caller, &team, &bots, r.app_uninstalled)
+            .await?;
+        Ok(Response::new(ReportSlackTokensRevokedResponse {
+            invalidated_org_ids: marked.into_iter().map(String::from).collect(),
+        }))
     }
 
     async fn list_audit_events(

@@ -18,6 +18,7 @@ pub enum Rpc {
     DeleteSlackWorkspace,
     GetBotCredentials,
     ReportWorkspaceTokenInvalid,
+    ReportSlackTokensRevoked,
     ListAuditEvents,
     GetSlackConnection,
     BeginSlackConnect,
@@ -53,6 +54,9 @@ pub enum Policy {
     BotCredentialReader,
     /// The delivery service alone: it resolves people to their Slack tokens and reports dead tokens.
     DeliveryWorker,
+    /// The account-links service alone: it hears the Connect app's events and reports the bot tokens
+    /// Slack said are gone.
+    EventReceiver,
     /// The gateway alone: it enqueues the direct messages it filtered from the chat.
     Enqueuer,
     /// The ovice platform, or ovice-slack's own services: they publish chat messages.
@@ -62,12 +66,13 @@ pub enum Policy {
 }
 
 impl Rpc {
-    pub const ALL: [Rpc; 18] = [
+    pub const ALL: [Rpc; 19] = [
         Rpc::PutSlackWorkspace,
         Rpc::GetSlackWorkspace,
         Rpc::DeleteSlackWorkspace,
         Rpc::GetBotCredentials,
         Rpc::ReportWorkspaceTokenInvalid,
+        Rpc::ReportSlackTokensRevoked,
         Rpc::ListAuditEvents,
         Rpc::GetSlackConnection,
         Rpc::BeginSlackConnect,
@@ -93,6 +98,7 @@ impl Rpc {
             Rpc::ReportWorkspaceTokenInvalid | Rpc::ResolveSlackUsers | Rpc::ReportUserTokenInvalid => {
                 DeliveryWorker
             }
+            Rpc::ReportSlackTokensRevoked => EventReceiver,
             Rpc::EnqueueDirectMessage => Enqueuer,
             // The item's answer itself hides the org's Slack from visitors (docs/product.md §2.2).
             Rpc::GetSlackConnection => PersonInSpace,
@@ -112,6 +118,7 @@ impl Rpc {
             | Rpc::DeleteSlackWorkspace
             | Rpc::GetBotCredentials
             | Rpc::ReportWorkspaceTokenInvalid
+            | Rpc::ReportSlackTokensRevoked
             | Rpc::ListAuditEvents => "IntegrationConfigService",
             Rpc::GetSlackConnection
             | Rpc::BeginSlackConnect
@@ -133,6 +140,7 @@ impl Policy {
         match self {
             Policy::BotCredentialReader => &[Target::Delivery, Target::AccountLinks],
             Policy::DeliveryWorker => &[Target::Delivery],
+            Policy::EventReceiver => &[Target::AccountLinks],
             Policy::Enqueuer => &[Target::Gateway],
             _ => &[],
         }
@@ -143,22 +151,22 @@ impl Policy {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scope<'a> {
     Org(&'a str),
-    Space { org_id: &'a str, space_id: &'a str },
-}
-
-impl Scope<'_> {
-    fn org_id(&self) -> &str {
-        match self {
-            Scope::Org(org_id) | Scope::Space { org_id, .. } => org_id,
-        }
-    }
+    Space {
+        org_id: &'a str,
+        space_id: &'a str,
+    },
+    /// A whole Slack team, whatever orgs use it: only a caller bound to no org may act on it.
+    Team,
 }
 
 impl Caller {
     /// Applies `rpc`'s policy to this caller, for a call about `scope`.
     pub fn authorize(&self, rpc: Rpc, scope: Scope<'_>) -> Result<(), AccessDenied> {
         self.admits(rpc)?;
-        self.ensure_org(scope.org_id())?;
+        match scope {
+            Scope::Org(org_id) | Scope::Space { org_id, .. } => self.ensure_org(org_id)?,
+            Scope::Team => self.ensure_no_org()?,
+        }
         match (rpc.policy(), scope) {
             (Policy::PersonInSpace | Policy::AdminOrMemberOfSpace, Scope::Space { space_id, .. }) => {
                 self.ensure_space(space_id)
@@ -191,9 +199,10 @@ impl Caller {
                     denied("only admins and members of the space can connect Slack; visitors cannot")
                 }
             },
-            policy @ (Policy::BotCredentialReader | Policy::DeliveryWorker | Policy::Enqueuer) => {
-                self.ensure_service(policy.services())
-            }
+            policy @ (Policy::BotCredentialReader
+            | Policy::DeliveryWorker
+            | Policy::EventReceiver
+            | Policy::Enqueuer) => self.ensure_service(policy.services()),
             Policy::Publisher if matches!(self.svc_role, Some(SvcRole::Platform | SvcRole::Service)) => {
                 Ok(())
             }
@@ -250,6 +259,16 @@ impl Caller {
             ))),
             (None, false) => Err(AccessDenied(
                 "your token names no organization (`org` claim)".into(),
+            )),
+        }
+    }
+
+    fn ensure_no_org(&self) -> Result<(), AccessDenied> {
+        match (&self.org, self.is_service()) {
+            (None, true) => Ok(()),
+            _ => Err(AccessDenied(
+                "this call is about a whole Slack team: only a service token bound to no organization can make it"
+                    .into(),
             )),
         }
     }
@@ -317,6 +336,25 @@ mod tests {
         let links = own_service("account-links");
         assert!(links.authorize(Rpc::GetBotCredentials, ORG).is_ok());
         assert!(links.authorize(Rpc::ResolveSlackUsers, ORG).is_err());
+        assert!(
+            links
+                .authorize(Rpc::ReportSlackTokensRevoked, Scope::Team)
+                .is_ok()
+        );
+        assert!(
+            gateway
+                .authorize(Rpc::ReportSlackTokensRevoked, Scope::Team)
+                .is_err()
+        );
+        // A team-wide call is never made with a token bound to one org.
+        let bound = Caller {
+            org: Some("org-1".into()),
+            ..own_service("account-links")
+        };
+        let denied = bound
+            .authorize(Rpc::ReportSlackTokensRevoked, Scope::Team)
+            .unwrap_err();
+        assert!(denied.0.contains("whole Slack team"), "{denied}");
         let delivery = own_service("delivery");
         assert!(delivery.authorize(Rpc::ResolveSlackUsers, ORG).is_ok());
         assert!(delivery.authorize(Rpc::EnqueueDirectMessage, ORG).is_err());

@@ -24,5 +24,6 @@ mod outages;
 mod scale_out;
 mod secret_hygiene;
 mod separate_processes;
+mod slack_errors;
 mod slack_events;
 mod workspace_setup;

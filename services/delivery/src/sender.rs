@@ -185,55 +185,66 @@ impl DeliverySender {
             sender.slack_user_id.to_string(),
             recipient.slack_user_id.to_string(),
         );
-        let channel = match self.dms.get(&key).await {
-            Some(channel) => channel,
-            None => {
-                let lane = Lane::Tier3 {
-                    team_id: route.team_id,
-                    method: OPEN,
-                };
-                if let Some(outcome) = self.pace(lane, route.cancel).await {
-                    return AsSender::Done(outcome);
-                }
-                if Instant::now() > route.call_deadline {
-                    return AsSender::Done(SendOutcome::Abandoned);
-                }
-                let users = [recipient.slack_user_id.as_str()];
-                let call = self
-                    .slack
-                    .conversations_open(token, &users)
-                    .instrument(slack_span(OPEN));
-                match call.await {
-                    Ok(channel) => {
-                        self.dms.insert(key.clone(), channel.clone()).await;
-                        channel
+        let mut cached = self.dms.get(&key).await;
+        loop {
+            let from_cache = cached.is_some();
+            let channel = match cached.take() {
+                Some(channel) => channel,
+                None => {
+                    let lane = Lane::Tier3 {
+                        team_id: route.team_id,
+                        method: OPEN,
+                    };
+                    if let Some(outcome) = self.pace(lane, route.cancel).await {
+                        return AsSender::Done(outcome);
                     }
-                    Err(e) => return self.user_token_failure(route, lane, e).await,
+                    if Instant::now() > route.call_deadline {
+                        return AsSender::Done(SendOutcome::Abandoned);
+                    }
+                    let users = [recipient.slack_user_id.as_str()];
+                    let call = self
+                        .slack
+                        .conversations_open(token, &users)
+                        .instrument(slack_span(OPEN));
+                    match call.await {
+                        Ok(channel) => {
+                            self.dms.insert(key.clone(), channel.clone()).await;
+                            channel
+                        }
+                        Err(e) => return self.user_token_failure(route, lane, e).await,
+                    }
                 }
+            };
+            let lane = Lane::Post {
+                team_id: route.team_id,
+                channel: &channel,
+            };
+            if let Some(outcome) = self.pace(lane, route.cancel).await {
+                return AsSender::Done(outcome);
             }
-        };
-        let lane = Lane::Post {
-            team_id: route.team_id,
-            channel: &channel,
-        };
-        if let Some(outcome) = self.pace(lane, route.cancel).await {
-            return AsSender::Done(outcome);
-        }
-        if Instant::now() > route.call_deadline {
-            return AsSender::Done(SendOutcome::Abandoned);
-        }
-        match self.post(token, &channel, route.text).await {
-            Ok(posted) => AsSender::Done(SendOutcome::Sent {
-                mode: DeliveryMode::AsSender,
-                channel: posted.channel,
-                ts: posted.ts,
-            }),
-            Err(e) => {
-                if e.code() == Some("channel_not_found") {
-                    // Should a cached DM ever vanish, the next attempt opens it afresh.
-                    self.dms.invalidate(&key).await;
+            if Instant::now() > route.call_deadline {
+                return AsSender::Done(SendOutcome::Abandoned);
+            }
+            match self.post(token, &channel, route.text).await {
+                Ok(posted) => {
+                    return AsSender::Done(SendOutcome::Sent {
+                        mode: DeliveryMode::AsSender,
+                        channel: posted.channel,
+                        ts: posted.ts,
+                    });
                 }
-                self.user_token_failure(route, lane, e).await
+                Err(e) if e.code() == Some("channel_not_found") => {
+                    self.dms.invalidate(&key).await;
+                    if from_cache {
+                        // The DM id remembered from an earlier message is no longer valid at Slack
+                        // (a stale or archived conversation): nothing was posted, so the conversation
+                        // is opened afresh and the post tried once more, in this attempt.
+                        tracing::info!(delivery_id = %route.d.delivery_id, "a cached slack DM was not found; opening it again");
+                        continue;
+                    }
+                    return self.user_token_failure(route, lane, e).await;
+                }
+                Err(e) => return self.user_token_failure(route, lane, e).await,
             }
         }
     }

@@ -96,6 +96,8 @@ const RECIPIENT_UNREACHABLE: &[&str] = &[
     "user_disabled",
     "cannot_dm_bot",
     "user_not_visible",
+    // conversations.open: a person of another organization the sender shares no channel with.
+    "invalid_user_combination",
     "channel_not_found",
     "is_archived",
     "not_in_channel",
@@ -117,7 +119,8 @@ impl FailureClass {
                     }
                 } else if TOKEN_REFUSED.contains(&code) {
                     FailureClass::TokenRefused(code.to_owned())
-                } else if SETTING.contains(&code) {
+                } else if SETTING.contains(&code) || code.starts_with("restricted_action") {
+                    // `restricted_action_read_only_channel` and its siblings are the same kind.
                     FailureClass::Setting(code.to_owned())
                 } else if RECIPIENT_UNREACHABLE.contains(&code) {
                     FailureClass::RecipientUnreachable(code.to_owned())
@@ -252,6 +255,52 @@ mod tests {
             expected,
             "{error} with the {owner:?} token"
         );
+    }
+
+    /// The people Slack will not let this DM reach: that delivery fails, with Slack's code in the
+    /// reason; the workspace stays ACTIVE. As the sender, the bot DM is tried instead.
+    #[rstest]
+    fn a_recipient_slack_will_not_reach_fails_that_delivery_only(
+        #[values(
+            "user_not_visible",
+            "invalid_user_combination",
+            "user_disabled",
+            "channel_not_found"
+        )]
+        code: &str,
+    ) {
+        let FailureAction::Fail { reason } = on_slack_failure(&api(code), Bot) else {
+            panic!("{code} with the bot's token must fail that delivery only");
+        };
+        assert!(reason.contains(code), "{reason}");
+        assert_eq!(on_slack_failure(&api(code), Sender), FailureAction::FallBackToBot);
+    }
+
+    /// What a workspace or app setting refuses: FAILED with what an owner or Slack admin changes.
+    #[rstest]
+    fn a_setting_that_refuses_the_post_tells_the_owner(
+        #[values(
+            "messages_tab_disabled",
+            "restricted_action",
+            "restricted_action_read_only_channel",
+            "ekm_access_denied"
+        )]
+        code: &str,
+    ) {
+        let FailureAction::FailForOwner { reason } = on_slack_failure(&api(code), Bot) else {
+            panic!("{code} with the bot's token is the owner's to fix");
+        };
+        assert!(reason.contains(code), "{reason}");
+        assert_eq!(on_slack_failure(&api(code), Sender), FailureAction::FallBackToBot);
+    }
+
+    /// Tokens Slack will not take for this workspace or this call.
+    #[rstest]
+    fn a_token_slack_will_not_take_stops_the_org_or_the_sender(
+        #[values("team_access_not_granted", "not_allowed_token_type", "token_expired")] code: &str,
+    ) {
+        assert_eq!(on_slack_failure(&api(code), Bot), invalidate(code));
+        assert_eq!(on_slack_failure(&api(code), Sender), reconnect(code));
     }
 
     /// `ratelimited` in an `ok:false` body is transient; the client reports it as unavailable.

@@ -26,4 +26,5 @@ mod secret_hygiene;
 mod separate_processes;
 mod slack_errors;
 mod slack_events;
+mod workspace_health;
 mod workspace_setup;

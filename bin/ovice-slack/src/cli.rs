@@ -78,6 +78,8 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub delivery: delivery::DeliveryConfig,
     #[command(flatten)]
+    pub workspace_check: integration_config::HealthCheckConfig,
+    #[command(flatten)]
     pub gateway: gateway::GatewayConfig,
     #[command(flatten)]
     pub telemetry: TelemetryConfig,

@@ -211,6 +211,7 @@ pub async fn run_resolved(
                     cipher: cipher()?,
                     slack: slack.clone(),
                     revocation: WorkerConfig::default(),
+                    health: args.workspace_check,
                     stop: stop_background.clone(),
                 };
                 let server = integration_config::start(deps, auth.clone(), max_bytes).await?;

@@ -15,7 +15,7 @@ use crate::{
         check_token_shape, rejection, verify_auth_test,
     },
     error::ConfigError,
-    store::{StoredWorkspace, WorkspaceStore},
+    store::{StoredWorkspace, WorkspaceCheck, WorkspaceStore},
 };
 
 /// A validated PutSlackWorkspace: the token has the shape of a bot token, the domain is normalised.
@@ -55,6 +55,9 @@ pub struct IntegrationConfig {
     /// Bot tokens dropped here, on their way to `auth.revoke`.
     revocations: Revocations,
 }
+
+/// Who the audit log names when the health check marks a token.
+const HEALTH_CHECK_ACTOR: &str = "ovice-slack health check";
 
 fn token_context(org_id: &OrgId) -> String {
     format!("workspace:{org_id}")
@@ -268,26 +271,82 @@ impl IntegrationConfig {
             } else {
                 continue;
             };
-            let audit = AuditEntry {
-                org_id: ws.org_id.clone(),
-                actor: caller.subject.clone(),
-                action: AuditAction::TokenInvalid,
-                detail: format!(
-                    "Slack said the app's bot token is gone (`{reason}`); delivery stopped until an owner puts a working token"
-                ),
-                occurred_at: UnixMillis::now(),
-            };
+            let detail = format!(
+                "Slack said the app's bot token is gone (`{reason}`); delivery stopped until an owner puts a working token"
+            );
             if self
-                .store
-                .mark_token_invalid(&ws.org_id, Some(team_id), &reason, &audit)
+                .mark_invalid(&stored, &reason, &caller.subject, detail)
                 .await?
-                .is_some_and(|w| w.workspace.status == WorkspaceStatus::TokenInvalid)
             {
-                tracing::warn!(org_id = %ws.org_id, %team_id, reason, "slack workspace token marked invalid by an event from slack");
                 marked.push(ws.org_id.clone());
             }
         }
         Ok(marked)
+    }
+
+    /// Marks the workspace TOKEN_INVALID (if it still has this team and is ACTIVE) with an audit
+    /// entry; says whether it changed.
+    async fn mark_invalid(
+        &self,
+        stored: &StoredWorkspace,
+        reason: &str,
+        actor: &str,
+        detail: String,
+    ) -> Result<bool, ConfigError> {
+        let ws = &stored.workspace;
+        let audit = AuditEntry {
+            org_id: ws.org_id.clone(),
+            actor: actor.to_owned(),
+            action: AuditAction::TokenInvalid,
+            detail,
+            occurred_at: UnixMillis::now(),
+        };
+        let changed = self
+            .store
+            .mark_token_invalid(&ws.org_id, Some(&ws.team_id), reason, &audit)
+            .await?
+            .is_some_and(|w| {
+                w.workspace.status == WorkspaceStatus::TokenInvalid && w.workspace.status_reason == reason
+            });
+        if changed {
+            tracing::warn!(org_id = %ws.org_id, team_id = %ws.team_id, reason, actor, "slack workspace token marked invalid");
+        }
+        Ok(changed)
+    }
+
+    /// The health check found the token dead (`code`).
+    pub(crate) async fn invalidate_after_check(
+        &self,
+        stored: &StoredWorkspace,
+        code: &str,
+    ) -> Result<bool, ConfigError> {
+        let detail = format!(
+            "the periodic check (auth.test) was answered `{code}`; delivery stopped until an owner puts a working token"
+        );
+        self.mark_invalid(stored, code, HEALTH_CHECK_ACTOR, detail).await
+    }
+
+    pub(crate) fn store(&self) -> &Arc<dyn WorkspaceStore> {
+        &self.store
+    }
+
+    pub(crate) fn slack(&self) -> &SlackClient {
+        &self.slack
+    }
+
+    pub(crate) fn open_token(&self, stored: &StoredWorkspace) -> Result<SecretString, ConfigError> {
+        Ok(self
+            .cipher
+            .open(&stored.token, &token_context(&stored.workspace.org_id))?)
+    }
+
+    /// What the last health check of the org's token found (after the settings last changed).
+    pub async fn last_check(&self, workspace: &Workspace) -> Result<Option<WorkspaceCheck>, ConfigError> {
+        Ok(self
+            .store
+            .last_check(&workspace.org_id)
+            .await?
+            .filter(|c| c.checked_at >= workspace.updated_at))
     }
 
     pub async fn audit_log(

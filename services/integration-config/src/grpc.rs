@@ -53,6 +53,8 @@ fn to_proto(w: Workspace) -> SlackWorkspace {
         updated_at: Some(w.updated_at.to_proto()),
         updated_by: w.updated_by,
         status_reason: w.status_reason,
+        checked_at: None,
+        check_problem: String::new(),
     }
 }
 
@@ -110,7 +112,14 @@ impl IntegrationConfigService for IntegrationConfigGrpc {
     ) -> Result<Response<SlackWorkspace>, Status> {
         let caller = caller_of(&request)?;
         let org = org_id(&request.get_ref().org_id)?;
-        Ok(Response::new(to_proto(self.app.get(&caller, &org).await?)))
+        let ws = self.app.get(&caller, &org).await?;
+        let check = self.app.last_check(&ws).await?;
+        let mut answer = to_proto(ws);
+        if let Some(check) = check {
+            answer.checked_at = Some(check.checked_at.to_proto());
+            answer.check_problem = check.problem;
+        }
+        Ok(Response::new(answer))
     }
 
     async fn delete_slack_workspace(

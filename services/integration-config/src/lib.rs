@@ -5,6 +5,7 @@ pub mod app;
 pub mod domain;
 mod error;
 mod grpc;
+mod health;
 pub mod store;
 
 use ovice_slack_proto::v1::integration_config_service_server::IntegrationConfigServiceServer;
@@ -18,6 +19,7 @@ use tonic::service::interceptor::InterceptedService;
 pub use app::IntegrationConfig;
 pub use error::ConfigError;
 pub use grpc::IntegrationConfigGrpc;
+pub use health::HealthCheckConfig;
 
 /// The tonic server of this service, with the auth interceptor attached.
 pub type Server = InterceptedService<IntegrationConfigServiceServer<IntegrationConfigGrpc>, AuthInterceptor>;
@@ -29,7 +31,9 @@ pub struct Deps {
     pub slack: SlackClient,
     /// The worker that revokes dropped bot tokens with Slack.
     pub revocation: WorkerConfig,
-    /// Stops that worker.
+    /// The periodic `auth.test` of each org's bot token.
+    pub health: HealthCheckConfig,
+    /// Stops the workers.
     pub stop: CancellationToken,
 }
 
@@ -39,12 +43,14 @@ pub async fn reseal_tokens(db: &Database, cipher: &TokenCipher) -> anyhow::Resul
     Ok(app::reseal_tokens(store.as_ref(), cipher).await?)
 }
 
-/// Runs the migrations, starts the worker that revokes dropped bot tokens, and builds the service.
+/// Runs the migrations, starts the workers (revoking dropped bot tokens, the health check), and builds
+/// the service.
 pub async fn start(deps: Deps, auth: AuthInterceptor, max_request_bytes: usize) -> anyhow::Result<Server> {
     let store = store::open(&deps.db).await?;
     let revocations = Revocations::open(&deps.db, deps.cipher.clone(), TokenKind::Bot).await?;
-    revocations.spawn_worker(deps.slack.clone(), deps.revocation, deps.stop);
+    revocations.spawn_worker(deps.slack.clone(), deps.revocation, deps.stop.clone());
     let app = IntegrationConfig::new(store, deps.cipher, deps.slack, revocations);
+    tokio::spawn(health::run(app.clone(), deps.health, deps.stop));
     let server = IntegrationConfigServiceServer::new(IntegrationConfigGrpc::new(app))
         .max_decoding_message_size(max_request_bytes);
     Ok(InterceptedService::new(server, auth))

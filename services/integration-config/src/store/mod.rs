@@ -7,7 +7,7 @@ mod tests;
 
 use std::sync::Arc;
 
-use ovice_slack_model::{OrgId, SlackTeamId};
+use ovice_slack_model::{OrgId, SlackTeamId, UnixMillis};
 use ovice_slack_runtime::db::Database;
 use ovice_slack_secrets::SealedToken;
 
@@ -38,8 +38,29 @@ pub struct PutOutcome {
     pub previous: Option<StoredWorkspace>,
 }
 
+/// What the last health check of an org's token found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WorkspaceCheck {
+    pub checked_at: UnixMillis,
+    /// Empty when the token was fine.
+    pub problem: String,
+}
+
 #[async_trait::async_trait]
 pub trait WorkspaceStore: Send + Sync + 'static {
+    /// Takes the ACTIVE org whose health check is most overdue at `now`, and moves its next check to
+    /// `next_due`: one caller wins each org. Orgs not seen before are first due at `next_due`.
+    async fn claim_due_check(
+        &self,
+        now: UnixMillis,
+        next_due: UnixMillis,
+    ) -> Result<Option<OrgId>, StoreError>;
+    /// Records what a health check found.
+    async fn record_check(&self, org_id: &OrgId, check: &WorkspaceCheck) -> Result<(), StoreError>;
+    /// What the last health check found, if one ran.
+    async fn last_check(&self, org_id: &OrgId) -> Result<Option<WorkspaceCheck>, StoreError>;
+    /// How many orgs are ACTIVE and how many TOKEN_INVALID.
+    async fn count_by_status(&self) -> Result<(u64, u64), StoreError>;
     async fn get(&self, org_id: &OrgId) -> Result<Option<StoredWorkspace>, StoreError>;
     /// Inserts or replaces the org's settings and writes the audit entry, in one transaction. The
     /// audit action is derived from the team the org had before.

@@ -6,7 +6,7 @@ use ovice_slack_secrets::SealedToken;
 use ovice_slack_model::{OrgId, SlackTeamId, UnixMillis};
 use ovice_slack_runtime::db::SqlBackend;
 
-use super::{PutOutcome, StoreError, StoredWorkspace, WorkspaceStore};
+use super::{PutOutcome, StoreError, StoredWorkspace, WorkspaceCheck, WorkspaceStore};
 use crate::domain::{AuditAction, AuditEntry, AuditNote, Workspace, WorkspaceStatus};
 
 /// The columns of a workspace row, in `WorkspaceRow`'s order.
@@ -43,6 +43,25 @@ pub(super) const DELETE_WORKSPACE: &str = "DELETE FROM slack_workspaces WHERE or
 
 pub(super) const MARK_INVALID: &str = "UPDATE slack_workspaces SET status = 'token_invalid', status_reason = $3, \
      updated_at = $4, updated_by = $5 WHERE org_id = $1 AND ($2 = '' OR team_id = $2) AND status = 'active'";
+
+/// Orgs set up since the last round get a check row, due one interval later (setting up ran
+/// `auth.test` just now); rows of removed orgs go.
+pub(super) const ADD_NEW_CHECKS: &str = "INSERT INTO slack_workspace_checks (org_id, due_at) \
+     SELECT org_id, $1 FROM slack_workspaces WHERE org_id NOT IN (SELECT org_id FROM slack_workspace_checks)";
+pub(super) const DROP_OLD_CHECKS: &str =
+    "DELETE FROM slack_workspace_checks WHERE org_id NOT IN (SELECT org_id FROM slack_workspaces)";
+pub(super) const SELECT_DUE_CHECK: &str = "SELECT c.org_id, c.due_at FROM slack_workspace_checks c \
+     JOIN slack_workspaces w ON w.org_id = c.org_id WHERE w.status = 'active' AND c.due_at <= $1 \
+     ORDER BY c.due_at, c.org_id LIMIT 1";
+pub(super) const CLAIM_CHECK: &str =
+    "UPDATE slack_workspace_checks SET due_at = $3 WHERE org_id = $1 AND due_at = $2";
+pub(super) const RECORD_CHECK: &str =
+    "UPDATE slack_workspace_checks SET checked_at = $2, problem = $3 WHERE org_id = $1";
+pub(super) const SELECT_CHECK: &str =
+    "SELECT checked_at, problem FROM slack_workspace_checks WHERE org_id = $1 AND checked_at > 0";
+pub(super) const COUNT_BY_STATUS: &str = "SELECT \
+     COALESCE(SUM(CASE WHEN status = 'active' THEN 1 ELSE 0 END), 0), \
+     COALESCE(SUM(CASE WHEN status = 'token_invalid' THEN 1 ELSE 0 END), 0) FROM slack_workspaces";
 
 pub(super) const LIST_AUDIT: &str = "SELECT org_id, actor, action, detail, occurred_at FROM slack_workspace_audit \
      WHERE org_id = $1 ORDER BY id DESC LIMIT $2";
@@ -172,7 +191,71 @@ where
     for<'r> WorkspaceRow: sqlx::FromRow<'r, DB::Row>,
     for<'r> AuditRow: sqlx::FromRow<'r, DB::Row>,
     for<'r> (String, String, Vec<u8>): sqlx::FromRow<'r, DB::Row>,
+    for<'r> (String, i64): sqlx::FromRow<'r, DB::Row>,
+    for<'r> (i64, String): sqlx::FromRow<'r, DB::Row>,
+    for<'r> (i64, i64): sqlx::FromRow<'r, DB::Row>,
 {
+    async fn claim_due_check(
+        &self,
+        now: UnixMillis,
+        next_due: UnixMillis,
+    ) -> Result<Option<OrgId>, StoreError> {
+        sqlx::query(ADD_NEW_CHECKS)
+            .bind(next_due.as_millis())
+            .execute(&self.pool)
+            .await?;
+        sqlx::query(DROP_OLD_CHECKS).execute(&self.pool).await?;
+        // Another replica may take the same row first; then the next one is tried.
+        for _ in 0..3 {
+            let due: Option<(String, i64)> = sqlx::query_as(SELECT_DUE_CHECK)
+                .bind(now.as_millis())
+                .fetch_optional(&self.pool)
+                .await?;
+            let Some((org_id, due_at)) = due else {
+                return Ok(None);
+            };
+            let claimed = sqlx::query(CLAIM_CHECK)
+                .bind(org_id.as_str())
+                .bind(due_at)
+                .bind(next_due.as_millis())
+                .execute(&self.pool)
+                .await?;
+            if DB::rows_affected(&claimed) == 1 {
+                return Ok(Some(OrgId::new(org_id)));
+            }
+        }
+        Ok(None)
+    }
+
+    async fn record_check(&self, org_id: &OrgId, check: &WorkspaceCheck) -> Result<(), StoreError> {
+        sqlx::query(RECORD_CHECK)
+            .bind(org_id.as_str())
+            .bind(check.checked_at.as_millis())
+            .bind(check.problem.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn last_check(&self, org_id: &OrgId) -> Result<Option<WorkspaceCheck>, StoreError> {
+        let row: Option<(i64, String)> = sqlx::query_as(SELECT_CHECK)
+            .bind(org_id.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|(checked_at, problem)| WorkspaceCheck {
+            checked_at: UnixMillis::from_millis(checked_at),
+            problem,
+        }))
+    }
+
+    async fn count_by_status(&self) -> Result<(u64, u64), StoreError> {
+        let (active, invalid): (i64, i64) = sqlx::query_as(COUNT_BY_STATUS).fetch_one(&self.pool).await?;
+        Ok((
+            u64::try_from(active).unwrap_or(0),
+            u64::try_from(invalid).unwrap_or(0),
+        ))
+    }
+
     async fn get(&self, org_id: &OrgId) -> Result<Option<StoredWorkspace>, StoreError> {
         let row: Option<WorkspaceRow> = sqlx::query_as(SELECT_WORKSPACE)
             .bind(org_id.as_str())

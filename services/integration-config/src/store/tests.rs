@@ -207,3 +207,47 @@ async fn tokens_are_resealed_only_if_unchanged(#[case] backend: Backend) {
     );
     assert_eq!(s.get(&o("o1")).await.unwrap().unwrap().token, new);
 }
+
+/// The health check's claim: an org is first due one interval after it is seen, then most overdue
+/// first, each taken by one claimer per interval; a TOKEN_INVALID or removed org is not checked; the
+/// last result is kept; orgs are counted by status.
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn health_checks_are_spread_claimed_once_and_remembered(#[case] backend: Backend) {
+    let (s, _g) = store(backend).await;
+    let t = UnixMillis::from_millis;
+    for org in ["o1", "o2", "o3"] {
+        s.put(&workspace(org, "T1"), &note(org, 1)).await.unwrap();
+    }
+    // First seen at 0: due at 100, nothing due before.
+    assert_eq!(s.claim_due_check(t(0), t(100)).await.unwrap(), None);
+    assert_eq!(s.claim_due_check(t(99), t(199)).await.unwrap(), None);
+    let mut first = vec![];
+    for _ in 0..3 {
+        first.push(s.claim_due_check(t(100), t(200)).await.unwrap().unwrap());
+    }
+    first.sort();
+    assert_eq!(first, vec![o("o1"), o("o2"), o("o3")]);
+    assert_eq!(s.claim_due_check(t(150), t(250)).await.unwrap(), None);
+
+    let invalid = audit("o2", AuditAction::TokenInvalid, 2);
+    s.mark_token_invalid(&o("o2"), None, "token_revoked", &invalid)
+        .await
+        .unwrap();
+    s.delete(&o("o3"), &audit("o3", AuditAction::Delete, 3))
+        .await
+        .unwrap();
+    assert_eq!(s.claim_due_check(t(200), t(300)).await.unwrap(), Some(o("o1")));
+    assert_eq!(s.claim_due_check(t(200), t(300)).await.unwrap(), None);
+
+    assert_eq!(s.last_check(&o("o1")).await.unwrap(), None);
+    let found = WorkspaceCheck {
+        checked_at: t(201),
+        problem: "missing scope".into(),
+    };
+    s.record_check(&o("o1"), &found).await.unwrap();
+    assert_eq!(s.last_check(&o("o1")).await.unwrap(), Some(found));
+    assert_eq!(s.count_by_status().await.unwrap(), (1, 1));
+}

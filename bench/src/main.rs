@@ -9,6 +9,7 @@ mod db;
 mod delivery;
 mod e2e;
 mod echo;
+mod events;
 mod load;
 mod office;
 mod perf;
@@ -69,6 +70,19 @@ enum Sub {
         #[arg(long, default_value_t = 64)]
         concurrency: usize,
         #[arg(long, default_value_t = 5.0)]
+        measure: f64,
+        #[arg(long)]
+        server_bin: Option<PathBuf>,
+    },
+    /// `POST /slack/events` under a closed loop of signed events, against the same requests refused
+    /// (a wrong signature) on the same server: does it answer within Slack's 3 seconds?
+    Events {
+        /// Run on PostgreSQL (OVICE_SLACK_TEST_POSTGRES_URL) instead of SQLite.
+        #[arg(long)]
+        postgres: bool,
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 10.0)]
         measure: f64,
         #[arg(long)]
         server_bin: Option<PathBuf>,
@@ -245,6 +259,20 @@ fn main() -> anyhow::Result<()> {
                     measure: Duration::from_secs_f64(measure),
                 };
                 backlog::run(&bin, experiment).await
+            }
+            Some(Sub::Events {
+                postgres,
+                concurrency,
+                measure,
+                server_bin,
+            }) => {
+                let bin = process::server_binary(server_bin.as_deref())?;
+                let experiment = events::Experiment {
+                    postgres,
+                    concurrency,
+                    measure: Duration::from_secs_f64(measure),
+                };
+                events::run(&bin, experiment).await
             }
             None => run(cli.run).await,
         }

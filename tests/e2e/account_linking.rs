@@ -40,6 +40,22 @@ pub const BOB: Who = Who::Person {
     role: SpaceRole::Admin,
 };
 
+/// Org-1's Slack settings, as its owner reads them.
+pub async fn org_workspace(
+    config: &mut IntegrationConfigServiceClient<Channel>,
+) -> ovice_slack_proto::v1::SlackWorkspace {
+    config
+        .get_slack_workspace(authed(
+            ovice_slack_proto::v1::GetSlackWorkspaceRequest {
+                org_id: "org-1".into(),
+            },
+            &Who::Owner("org-1"),
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+}
+
 /// A running server whose org-1 has the demo Acme workspace set up, and its callback registered.
 pub struct Fixture {
     pub slack: EmulatorHandle,

@@ -2,17 +2,14 @@
 //! once with the bot's token and once with a sender's: each gets its own outcome, and exactly one
 //! message reaches Slack when one can.
 
-use ovice_slack_proto::v1::{
-    ConnectionState, DeliveryMode, DeliveryStatus, GetSlackWorkspaceRequest, WorkspaceStatus,
-};
+use ovice_slack_proto::v1::{ConnectionState, DeliveryMode, DeliveryStatus, WorkspaceStatus};
 use ovice_slack_runtime::test_support::Backend;
 use rstest::rstest;
 use slack_emulator::{Fault, FaultKind, TokenKind};
 
 use crate::{
-    account_linking::ALICE,
+    account_linking::{ALICE, org_workspace},
     delivery::{Office, message, person, to},
-    support::{Who, tokens::authed},
 };
 
 fn refuse(code: &str, method: &str) -> Fault {
@@ -20,17 +17,7 @@ fn refuse(code: &str, method: &str) -> Fault {
 }
 
 async fn workspace_status(o: &mut Office) -> (i32, String) {
-    let ws =
-        o.f.config
-            .get_slack_workspace(authed(
-                GetSlackWorkspaceRequest {
-                    org_id: "org-1".into(),
-                },
-                &Who::Owner("org-1"),
-            ))
-            .await
-            .unwrap()
-            .into_inner();
+    let ws = org_workspace(&mut o.f.config).await;
     (ws.status, ws.status_reason)
 }
 

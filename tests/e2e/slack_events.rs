@@ -6,8 +6,8 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ovice_slack_proto::v1::{
-    ConnectionState, DeliveryMode, DeliveryStatus, GetSlackConnectionRequest, GetSlackWorkspaceRequest,
-    ListSlackConnectionsRequest, SkipReason, SlackConnection, WorkspaceStatus,
+    ConnectionState, DeliveryMode, DeliveryStatus, GetSlackConnectionRequest, ListSlackConnectionsRequest,
+    SkipReason, SlackConnection, WorkspaceStatus,
 };
 use ovice_slack_runtime::{
     db::Database,
@@ -18,7 +18,7 @@ use serde_json::json;
 use slack_emulator::{DEMO_SIGNING_SECRET, Fault, FaultKind, TokenKind, events::sign};
 
 use crate::{
-    account_linking::{ALICE, BOB, Fixture},
+    account_linking::{ALICE, BOB, Fixture, org_workspace},
     delivery::{Office, connect, message, person, to},
     support::{Who, server::TEST_CLIENT_ID, tokens::authed},
 };
@@ -380,16 +380,7 @@ async fn an_uninstalled_app_stops_the_org_within_a_second_and_ends_what_was_pend
     assert!(sent.iter().all(|d| d.acknowledged()), "{sent:?}");
     let mut config = o.f.config.clone();
     let ws = eventually("the org is TOKEN_INVALID", PATIENCE, async || {
-        let ws = config
-            .get_slack_workspace(authed(
-                GetSlackWorkspaceRequest {
-                    org_id: "org-1".into(),
-                },
-                &Who::Owner("org-1"),
-            ))
-            .await
-            .unwrap()
-            .into_inner();
+        let ws = org_workspace(&mut config).await;
         (ws.status == WorkspaceStatus::TokenInvalid as i32).then_some(ws)
     })
     .await;

@@ -4,29 +4,14 @@
 
 use std::time::Duration;
 
-use ovice_slack_proto::v1::{
-    GetSlackWorkspaceRequest, ListAuditEventsRequest, SlackWorkspace, WorkspaceStatus,
-};
+use ovice_slack_proto::v1::{ListAuditEventsRequest, WorkspaceStatus};
 use ovice_slack_runtime::test_support::{Backend, eventually};
 use rstest::rstest;
 
 use crate::{
-    account_linking::Fixture,
+    account_linking::{Fixture, org_workspace},
     support::{Who, tokens::authed},
 };
-
-async fn workspace(f: &mut Fixture) -> SlackWorkspace {
-    f.config
-        .get_slack_workspace(authed(
-            GetSlackWorkspaceRequest {
-                org_id: "org-1".into(),
-            },
-            &Who::Owner("org-1"),
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-}
 
 #[rstest]
 #[case::sqlite(Backend::Sqlite)]
@@ -48,16 +33,7 @@ async fn the_health_check_flips_a_revoked_org_to_token_invalid_with_no_message_s
     let patience = Duration::from_secs(10);
     let mut config = f.config.clone();
     let healthy = eventually("the first check has run", patience, async || {
-        let ws = config
-            .get_slack_workspace(authed(
-                GetSlackWorkspaceRequest {
-                    org_id: "org-1".into(),
-                },
-                &Who::Owner("org-1"),
-            ))
-            .await
-            .unwrap()
-            .into_inner();
+        let ws = org_workspace(&mut config).await;
         ws.checked_at.is_some().then_some(ws)
     })
     .await;
@@ -68,21 +44,12 @@ async fn the_health_check_flips_a_revoked_org_to_token_invalid_with_no_message_s
 
     assert!(f.slack.revoke_token("xoxb-acme-good"));
     let revoked = eventually("the org is TOKEN_INVALID", patience, async || {
-        let ws = config
-            .get_slack_workspace(authed(
-                GetSlackWorkspaceRequest {
-                    org_id: "org-1".into(),
-                },
-                &Who::Owner("org-1"),
-            ))
-            .await
-            .unwrap()
-            .into_inner();
+        let ws = org_workspace(&mut config).await;
         (ws.status == WorkspaceStatus::TokenInvalid as i32).then_some(ws)
     })
     .await;
     assert_eq!(revoked.status_reason, "token_revoked");
-    assert_eq!(workspace(&mut f).await.check_problem, "token_revoked");
+    assert_eq!(org_workspace(&mut f.config).await.check_problem, "token_revoked");
     assert!(f.slack.messages().is_empty());
     let methods: std::collections::BTreeSet<String> = f.slack.calls().into_iter().map(|c| c.method).collect();
     assert_eq!(

@@ -7,7 +7,7 @@ use ovice_slack_revocation::{Revocations, RevokeReason};
 use ovice_slack_runtime::auth::{Caller, Rpc, Scope};
 use ovice_slack_secrets::TokenCipher;
 use secrecy::{ExposeSecret, SecretString};
-use slack_client::{SlackClient, SlackError};
+use slack_client::{AuthTest, SlackClient, SlackError};
 
 use crate::{
     domain::{
@@ -54,6 +54,27 @@ pub struct IntegrationConfig {
     slack: SlackClient,
     /// Bot tokens dropped here, on their way to `auth.revoke`.
     revocations: Revocations,
+}
+
+/// What `auth.test` says of a stored token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum TokenHealth {
+    Fine,
+    /// It works, but not as the settings need (a lost scope, another team).
+    Problem(String),
+    /// Slack says it will never work again (its code).
+    Dead(String),
+}
+
+fn identity_of(a: AuthTest) -> TokenIdentity {
+    TokenIdentity {
+        url: a.url,
+        team_id: a.team_id,
+        team_name: a.team,
+        user_id: a.user_id,
+        bot_id: a.bot_id,
+        scopes: a.scopes,
+    }
 }
 
 /// Who the audit log names when the health check marks a token.
@@ -120,14 +141,7 @@ impl IntegrationConfig {
         } = request;
         let org_id = &org_id;
         let identity = match self.slack.auth_test(&token).await {
-            Ok(a) => TokenIdentity {
-                url: a.url,
-                team_id: a.team_id,
-                team_name: a.team,
-                user_id: a.user_id,
-                bot_id: a.bot_id,
-                scopes: a.scopes,
-            },
+            Ok(a) => identity_of(a),
             Err(SlackError::Api { code, .. }) => return Err(rejection(&code).into()),
             Err(e) => return Err(ConfigError::SlackUnavailable(e.to_string())),
         };
@@ -261,12 +275,9 @@ impl IntegrationConfig {
             let reason = if bot_user_ids.contains(&ws.bot_user_id) {
                 "tokens_revoked".to_owned()
             } else if app_uninstalled {
-                let token = self.cipher.open(&stored.token, &token_context(&ws.org_id))?;
-                match self.slack.auth_test(&token).await {
-                    Ok(_) => continue,
-                    Err(e) if e.token_is_dead() => e.code().unwrap_or("token_revoked").to_owned(),
-                    Err(SlackError::Api { .. }) => continue,
-                    Err(e) => return Err(ConfigError::SlackUnavailable(e.to_string())),
+                match self.check_token(&stored).await? {
+                    TokenHealth::Dead(code) => code,
+                    TokenHealth::Fine | TokenHealth::Problem(_) => continue,
                 }
             } else {
                 continue;
@@ -330,14 +341,27 @@ impl IntegrationConfig {
         &self.store
     }
 
-    pub(crate) fn slack(&self) -> &SlackClient {
-        &self.slack
-    }
-
-    pub(crate) fn open_token(&self, stored: &StoredWorkspace) -> Result<SecretString, ConfigError> {
-        Ok(self
-            .cipher
-            .open(&stored.token, &token_context(&stored.workspace.org_id))?)
+    /// Asks Slack (`auth.test`) whether the stored token still works for these settings. Slack not
+    /// answering is `SlackUnavailable`: nothing is learned.
+    pub(crate) async fn check_token(&self, stored: &StoredWorkspace) -> Result<TokenHealth, ConfigError> {
+        let ws = &stored.workspace;
+        let token = self.cipher.open(&stored.token, &token_context(&ws.org_id))?;
+        Ok(match self.slack.auth_test(&token).await {
+            Ok(a) => match WorkspaceDomain::parse(&ws.domain) {
+                Ok(domain) => match verify_auth_test(&domain, &identity_of(a)) {
+                    Ok(v) if v.team_id != ws.team_id => TokenHealth::Problem(format!(
+                        "the token now belongs to Slack team {}, not {}: an owner puts the workspace's token again",
+                        v.team_id, ws.team_id
+                    )),
+                    Ok(_) => TokenHealth::Fine,
+                    Err(refusal) => TokenHealth::Problem(refusal.to_string()),
+                },
+                Err(e) => TokenHealth::Problem(e),
+            },
+            Err(e) if e.token_is_dead() => TokenHealth::Dead(e.code().unwrap_or("token_revoked").to_owned()),
+            Err(SlackError::Api { code, .. }) => TokenHealth::Problem(format!("auth.test answered {code}")),
+            Err(e) => return Err(ConfigError::SlackUnavailable(e.to_string())),
+        })
     }
 
     /// What the last health check of the org's token found (after the settings last changed).

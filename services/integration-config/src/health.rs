@@ -8,12 +8,12 @@ use std::{sync::OnceLock, time::Duration};
 
 use opentelemetry::{KeyValue, metrics::Gauge};
 use ovice_slack_model::{OrgId, UnixMillis};
-use slack_client::SlackError;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    app::IntegrationConfig,
-    domain::{TokenIdentity, WorkspaceDomain, WorkspaceStatus, verify_auth_test},
+    app::{IntegrationConfig, TokenHealth},
+    domain::WorkspaceStatus,
+    error::ConfigError,
     store::WorkspaceCheck,
 };
 
@@ -93,46 +93,22 @@ async fn check(app: &IntegrationConfig, org_id: &OrgId) {
             return;
         }
     };
-    let token = match app.open_token(&stored) {
-        Ok(token) => token,
-        Err(e) => {
-            tracing::error!(%org_id, error = %e, "a workspace's bot token cannot be opened for its health check");
-            return;
-        }
-    };
-    let problem = match app.slack().auth_test(&token).await {
-        Ok(a) => {
-            let identity = TokenIdentity {
-                url: a.url,
-                team_id: a.team_id,
-                team_name: a.team,
-                user_id: a.user_id,
-                bot_id: a.bot_id,
-                scopes: a.scopes,
-            };
-            match WorkspaceDomain::parse(&stored.workspace.domain) {
-                Ok(domain) => match verify_auth_test(&domain, &identity) {
-                    Ok(v) if v.team_id != stored.workspace.team_id => format!(
-                        "the token now belongs to Slack team {}, not {}: an owner puts the workspace's token again",
-                        v.team_id, stored.workspace.team_id
-                    ),
-                    Ok(_) => String::new(),
-                    Err(refusal) => refusal.to_string(),
-                },
-                Err(e) => e,
-            }
-        }
-        Err(e) if e.token_is_dead() => {
-            let code = e.code().unwrap_or("token_revoked").to_owned();
+    let problem = match app.check_token(&stored).await {
+        Ok(TokenHealth::Fine) => String::new(),
+        Ok(TokenHealth::Problem(problem)) => problem,
+        Ok(TokenHealth::Dead(code)) => {
             if let Err(e) = app.invalidate_after_check(&stored, &code).await {
                 tracing::warn!(%org_id, error = %e, "could not mark a workspace whose token Slack refused");
             }
             code
         }
-        Err(SlackError::Api { code, .. }) => format!("auth.test answered {code}"),
-        Err(e) => {
+        Err(e @ ConfigError::SlackUnavailable(_)) => {
             // Slack did not answer: nothing is learned; the next check comes after the interval.
             tracing::info!(%org_id, error = %e, "the workspace health check could not reach Slack");
+            return;
+        }
+        Err(e) => {
+            tracing::error!(%org_id, error = %e, "a workspace's bot token could not be checked");
             return;
         }
     };

@@ -2,6 +2,7 @@
 //! the standalone binary and for tests that drive it over HTTP.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use axum::extract::State as AxumState;
 use axum::http::StatusCode;
@@ -40,6 +41,45 @@ pub fn routes() -> Router<Arc<Shared>> {
         .route("/_emulator/events/redeliver", post(redeliver_event))
         .route("/_emulator/apps/uninstall", post(uninstall_app))
         .route("/_emulator/users/revoke_access", post(revoke_user_access))
+        .route("/_emulator/apps/install_bot", post(install_bot))
+        .route("/_emulator/tokens/lifetime", post(set_token_lifetime))
+        .route("/_emulator/tokens/expire", post(expire_tokens))
+        .route("/_emulator/tokens/refreshes", get(refreshes))
+}
+
+#[derive(Deserialize)]
+struct InstallBotBody {
+    client_id: String,
+    team_id: String,
+    scopes: Vec<String>,
+}
+
+async fn install_bot(AxumState(s): AxumState<Arc<Shared>>, Json(b): Json<InstallBotBody>) -> Response {
+    let scopes: Vec<&str> = b.scopes.iter().map(String::as_str).collect();
+    let installed = crate::api::install_bot(&mut s.lock(), &b.client_id, &b.team_id, &scopes, Instant::now());
+    match installed {
+        Some(bot) => Json(bot).into_response(),
+        None => done(false),
+    }
+}
+
+#[derive(Deserialize)]
+struct LifetimeBody {
+    seconds: u64,
+}
+
+async fn set_token_lifetime(AxumState(s): AxumState<Arc<Shared>>, Json(b): Json<LifetimeBody>) -> Response {
+    s.lock().token_lifetime = Duration::from_secs(b.seconds.max(1));
+    done(true)
+}
+
+async fn expire_tokens(AxumState(s): AxumState<Arc<Shared>>) -> Response {
+    let expired = s.lock().expire_rotating_tokens(Instant::now());
+    Json(json!({"ok": true, "expired": expired})).into_response()
+}
+
+async fn refreshes(AxumState(s): AxumState<Arc<Shared>>) -> Response {
+    Json(s.lock().refreshes.clone()).into_response()
 }
 
 fn event_answer<T: serde::Serialize>(result: Result<T, EventError>) -> Response {

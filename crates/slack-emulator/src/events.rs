@@ -206,6 +206,7 @@ pub async fn uninstall(
                 TokenOwner::Bot { bot_user_id, .. } => bots.push(bot_user_id.clone()),
             }
         }
+        state.drop_refresh_tokens(team_id, &app_id, None);
         people.sort();
         people.dedup();
         bots.sort();
@@ -246,6 +247,7 @@ pub async fn revoke_user_access(
                 info.status = TokenStatus::Revoked;
             }
         }
+        state.drop_refresh_tokens(team_id, &app_id, Some(user_id));
         has_url
     };
     if !has_url {

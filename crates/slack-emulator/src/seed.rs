@@ -81,6 +81,9 @@ pub struct OAuthAppSeed {
     /// Where the app's events go; none are sent without it.
     #[serde(default)]
     pub event_url: Option<String>,
+    /// Token rotation is on: installs get expiring `xoxe.` tokens and refresh tokens.
+    #[serde(default)]
+    pub token_rotation: bool,
 }
 
 impl Seed {
@@ -158,6 +161,7 @@ impl Seed {
                 app_id: Some("A0OVICE".into()),
                 signing_secret: Some(DEMO_SIGNING_SECRET.into()),
                 event_url: None,
+                token_rotation: false,
             }],
             rate_limits: RateLimitConfig::default(),
         }

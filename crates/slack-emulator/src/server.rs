@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use tokio::net::TcpListener;
@@ -13,6 +13,7 @@ use url::Url;
 use crate::events::{self, EventDelivery, EventError};
 use crate::faults::{Chaos, Fault};
 use crate::limits::RateLimitConfig;
+use crate::rotation::{InstalledBot, RefreshRecord};
 use crate::record::{RecordedCall, RecordedMessage};
 use crate::seed::{BotTokenSeed, Seed};
 use crate::state::{Shared, State, TokenStatus};
@@ -121,6 +122,27 @@ impl EmulatorHandle {
     /// Installs another bot token into a workspace. False when the workspace is unknown.
     pub fn add_bot_token(&self, team_id: &str, bot: BotTokenSeed) -> bool {
         self.shared.lock().add_bot_token(team_id, &bot)
+    }
+
+    /// Installs the app `client_id`'s bot into a workspace, as its install page would: a rotating
+    /// token with its refresh token when the app rotates tokens. `None` for an unknown app or team.
+    pub fn install_bot(&self, client_id: &str, team_id: &str, scopes: &[&str]) -> Option<InstalledBot> {
+        crate::api::install_bot(&mut self.shared.lock(), client_id, team_id, scopes, Instant::now())
+    }
+
+    /// How long rotating access tokens issued from now on live (Slack: 12 hours).
+    pub fn set_token_lifetime(&self, lifetime: Duration) {
+        self.shared.lock().token_lifetime = lifetime;
+    }
+
+    /// Every live rotating token expires now; returns how many.
+    pub fn expire_rotating_tokens(&self) -> usize {
+        self.shared.lock().expire_rotating_tokens(Instant::now())
+    }
+
+    /// Every successful refresh (`oauth.v2.access` with `grant_type=refresh_token`), in order.
+    pub fn refreshes(&self) -> Vec<RefreshRecord> {
+        self.shared.lock().refreshes.clone()
     }
 
     /// Changes (or with `None` removes) a user's email. False when the user is unknown.

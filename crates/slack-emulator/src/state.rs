@@ -72,6 +72,8 @@ pub struct TokenInfo {
     pub scopes: Vec<String>,
     pub owner: TokenOwner,
     pub status: TokenStatus,
+    /// Set for rotating tokens (`xoxe.…`): after it, every call is answered `token_expired`.
+    pub expires_at: Option<Instant>,
 }
 
 impl TokenInfo {
@@ -122,6 +124,8 @@ pub struct OAuthApp {
     pub signing_secret: String,
     /// Event Subscriptions → Request URL; no events are sent without one.
     pub event_url: Option<String>,
+    /// Token rotation is on: installs get expiring tokens with refresh tokens.
+    pub token_rotation: bool,
 }
 
 /// An authorization code handed out by the Allow button.
@@ -162,6 +166,12 @@ pub struct State {
     pub faults: FaultPlan,
     /// Events sent to apps, for redelivery.
     pub events: Vec<crate::events::SentEvent>,
+    /// Refresh tokens of rotating installations.
+    pub refresh_tokens: HashMap<String, crate::rotation::RefreshGrant>,
+    /// How long a rotating access token lives.
+    pub token_lifetime: Duration,
+    /// Every successful refresh, in order.
+    pub refreshes: Vec<crate::rotation::RefreshRecord>,
     last_ts_micros: u64,
 }
 
@@ -179,6 +189,9 @@ impl State {
             limiter: RateLimiter::new(seed.rate_limits),
             faults: FaultPlan::default(),
             events: Vec::new(),
+            refresh_tokens: HashMap::new(),
+            token_lifetime: crate::rotation::DEFAULT_TOKEN_LIFETIME,
+            refreshes: Vec::new(),
             last_ts_micros: 0,
         };
         for ws in &seed.workspaces {
@@ -192,6 +205,7 @@ impl State {
                 app_id: app.app_id.clone().unwrap_or_else(|| DEFAULT_APP_ID.to_owned()),
                 signing_secret: app.signing_secret.clone().unwrap_or_else(|| random_hex(16)),
                 event_url: app.event_url.clone(),
+                token_rotation: app.token_rotation,
             });
         }
         state
@@ -243,6 +257,7 @@ impl State {
                     app_id: bot.app_id.clone().unwrap_or_else(|| DEFAULT_APP_ID.to_owned()),
                 },
                 status: TokenStatus::Active,
+                expires_at: None,
             },
         );
         true

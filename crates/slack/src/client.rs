@@ -12,7 +12,7 @@ use url::Url;
 use crate::error::{MAYBE_APPLIED, SlackError, TRANSIENT};
 use crate::types::{
     AuthRevokeBody, AuthTest, AuthTestBody, OAuthAccessRequest, OAuthBody, OAuthV2Access, OpenBody,
-    PostMessage, PostedMessage, SlackUser, UserEnvelope, split_scopes,
+    PostMessage, PostedMessage, RefreshBody, RefreshedToken, Rotation, SlackUser, UserEnvelope, split_scopes,
 };
 
 /// Where Slack is and how long to wait for it.
@@ -177,18 +177,61 @@ impl SlackClient {
                 detail: "the answer names no team".into(),
             });
         };
+        let user = body.authed_user;
+        let authed_user_rotation =
+            Rotation::from_parts(user.refresh_token, user.expires_in).map_err(|detail| SlackError::Protocol {
+                method: METHOD,
+                detail: format!("authed_user has {detail}"),
+            })?;
         Ok(OAuthV2Access {
             app_id: body.app_id,
             team_id: team.id,
             team_name: team.name,
-            authed_user_id: body.authed_user.id,
-            authed_user_scopes: body
-                .authed_user
-                .scope
-                .as_deref()
-                .map(split_scopes)
-                .unwrap_or_default(),
-            authed_user_token: body.authed_user.access_token,
+            authed_user_id: user.id,
+            authed_user_scopes: user.scope.as_deref().map(split_scopes).unwrap_or_default(),
+            authed_user_token: user.access_token,
+            authed_user_rotation,
+        })
+    }
+
+    /// `oauth.v2.access` with `grant_type=refresh_token`: renews an expiring token. The refresh
+    /// token is single-use; the answer's must be stored before anything else is done with it.
+    pub async fn oauth_v2_refresh(
+        &self,
+        client_id: &str,
+        client_secret: &SecretString,
+        refresh_token: &SecretString,
+    ) -> Result<RefreshedToken, SlackError> {
+        const METHOD: &str = "oauth.v2.access";
+        let form = [
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token.expose_secret()),
+        ];
+        let auth = Auth::Basic {
+            client_id,
+            secret: client_secret,
+        };
+        let (_, bytes) = self.call(METHOD, auth, Body::Form(&form)).await?;
+        let body: RefreshBody = parse(METHOD, &bytes)?;
+        let rotation = match Rotation::from_parts(body.refresh_token, body.expires_in) {
+            Ok(Some(rotation)) => rotation,
+            Ok(None) => {
+                return Err(SlackError::Protocol {
+                    method: METHOD,
+                    detail: "a refresh answered no refresh_token and no expires_in".into(),
+                });
+            }
+            Err(detail) => {
+                return Err(SlackError::Protocol {
+                    method: METHOD,
+                    detail: format!("a refresh answered {detail}"),
+                });
+            }
+        };
+        Ok(RefreshedToken {
+            access_token: body.access_token,
+            rotation,
+            token_type: body.token_type,
         })
     }
 

@@ -114,8 +114,55 @@ pub struct OAuthV2Access {
     pub team_name: String,
     pub authed_user_id: String,
     pub authed_user_scopes: Vec<String>,
-    /// `authed_user.access_token` (`xoxp-…`) when user scopes were granted.
+    /// `authed_user.access_token` (`xoxp-…`, or `xoxe.xoxp-…` when the app rotates tokens) when
+    /// user scopes were granted.
     pub authed_user_token: Option<SecretString>,
+    /// Present when the app rotates tokens: the user token expires and is renewed with this.
+    pub authed_user_rotation: Option<Rotation>,
+}
+
+/// How an expiring (rotating) token is renewed: its single-use refresh token (`xoxe-1-…`) and how
+/// long the access token lives from the moment Slack answered.
+#[derive(Debug, Clone)]
+pub struct Rotation {
+    pub refresh_token: SecretString,
+    pub expires_in: std::time::Duration,
+}
+
+impl Rotation {
+    /// Both fields, or neither: half a rotation is a protocol error the caller names.
+    pub(crate) fn from_parts(refresh_token: Option<SecretString>, expires_in: Option<u64>) -> Result<Option<Rotation>, &'static str> {
+        match (refresh_token, expires_in) {
+            (Some(refresh_token), Some(secs)) => Ok(Some(Rotation {
+                refresh_token,
+                expires_in: std::time::Duration::from_secs(secs),
+            })),
+            (None, None) => Ok(None),
+            (Some(_), None) => Err("a refresh_token without expires_in"),
+            (None, Some(_)) => Err("expires_in without a refresh_token"),
+        }
+    }
+}
+
+/// `oauth.v2.access` with `grant_type=refresh_token`: the new access token and the next refresh
+/// token (the one used is spent).
+#[derive(Debug, Clone)]
+pub struct RefreshedToken {
+    pub access_token: SecretString,
+    pub rotation: Rotation,
+    /// `bot` or `user`.
+    pub token_type: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct RefreshBody {
+    pub access_token: SecretString,
+    #[serde(default)]
+    pub refresh_token: Option<SecretString>,
+    #[serde(default)]
+    pub expires_in: Option<u64>,
+    #[serde(default)]
+    pub token_type: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -134,6 +181,10 @@ pub(crate) struct AuthedUserBody {
     pub scope: Option<String>,
     #[serde(default)]
     pub access_token: Option<SecretString>,
+    #[serde(default)]
+    pub refresh_token: Option<SecretString>,
+    #[serde(default)]
+    pub expires_in: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -6,6 +6,8 @@ mod auth;
 mod chat;
 mod conversations;
 mod oauth_access;
+
+pub use oauth_access::install_bot;
 mod users;
 
 use std::collections::HashMap;
@@ -188,6 +190,9 @@ pub fn authenticate(
         TokenStatus::Active => {}
         TokenStatus::Revoked => return Err(Box::new(ApiReply::err("token_revoked"))),
         TokenStatus::Inactive => return Err(Box::new(ApiReply::err("account_inactive"))),
+    }
+    if info.expires_at.is_some_and(|at| now >= at) {
+        return Err(Box::new(ApiReply::err("token_expired")));
     }
     // A user token dies with its user (Slack: account_inactive for deactivated accounts).
     if let TokenOwner::User { user_id, .. } = &info.owner

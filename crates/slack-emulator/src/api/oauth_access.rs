@@ -2,7 +2,8 @@
 //!
 //! Client credentials come as HTTP Basic (Slack's preference) or as `client_id`/`client_secret`
 //! arguments. A code is single-use: any exchange attempt by its own client spends it, so a wrong
-//! PKCE verifier cannot be retried against it.
+//! PKCE verifier cannot be retried against it. With `grant_type=refresh_token` it renews an
+//! expiring token of an app that rotates tokens (`crate::rotation`).
 
 use std::time::Instant;
 
@@ -10,8 +11,9 @@ use serde_json::{Value, json};
 
 use super::{ApiReply, ApiRequest};
 use crate::oauth::pkce_s256;
+use crate::rotation::InstalledBot;
 use crate::seed::BotTokenSeed;
-use crate::state::{AuthCode, State, TokenInfo, TokenOwner, TokenStatus, random_hex};
+use crate::state::{AuthCode, OAuthApp, State, TokenInfo, TokenOwner, TokenStatus, random_hex};
 
 pub fn access(state: &mut State, req: &ApiRequest, now: Instant) -> ApiReply {
     let (client_id, client_secret) = match req.basic_auth() {
@@ -24,10 +26,10 @@ pub fn access(state: &mut State, req: &ApiRequest, now: Instant) -> ApiReply {
     if client_secret != Some(app.client_secret.as_str()) {
         return ApiReply::err("bad_client_secret");
     }
-    if let Some(grant) = req.arg("grant_type")
-        && grant != "authorization_code"
-    {
-        return ApiReply::err("invalid_grant_type");
+    match req.arg("grant_type") {
+        None | Some("authorization_code") => {}
+        Some("refresh_token") => return refresh(state, req, &app, now),
+        Some(_) => return ApiReply::err("invalid_grant_type"),
     }
     state.purge_codes(now);
     let Some(code) = req.arg("code").and_then(|c| state.codes.get_mut(c)) else {
@@ -66,24 +68,73 @@ pub fn access(state: &mut State, req: &ApiRequest, now: Instant) -> ApiReply {
     };
     let mut reply = ApiReply::ok(json!({
         "app_id": app.app_id,
-        "authed_user": authed_user(state, &code, &app.app_id),
+        "authed_user": authed_user(state, &code, &app, now),
         "team": {"id": code.team_id, "name": team_name},
         "enterprise": Value::Null,
         "is_enterprise_install": false,
     }));
     if !code.bot_scopes.is_empty() {
-        reply = reply.with(issue_bot_token(state, &code, &app.app_id));
+        reply = reply.with(issue_bot_token(state, &code.team_id, &code.bot_scopes, &app, now));
     }
     reply
+}
+
+/// Renews an expiring token: a flat answer for either kind, as Slack's SDKs read it.
+fn refresh(state: &mut State, req: &ApiRequest, app: &OAuthApp, now: Instant) -> ApiReply {
+    let Some(given) = req.arg("refresh_token") else {
+        return ApiReply::err("invalid_refresh_token");
+    };
+    let (grant, minted) = match state.refresh(&app.client_id, given, now) {
+        Ok(renewed) => renewed,
+        Err(refused) => return ApiReply::err(refused.code()),
+    };
+    let team_name = state.workspace(&grant.team_id).map(|w| w.name.clone()).unwrap_or_default();
+    let mut body = json!({
+        "app_id": app.app_id,
+        "access_token": minted.access_token,
+        "refresh_token": minted.refresh_token,
+        "expires_in": minted.expires_in,
+        "scope": grant.scopes.join(","),
+        "team": {"id": grant.team_id, "name": team_name},
+        "enterprise": Value::Null,
+        "is_enterprise_install": false,
+    });
+    match &grant.owner {
+        TokenOwner::Bot { bot_user_id, .. } => {
+            body["token_type"] = json!("bot");
+            body["bot_user_id"] = json!(bot_user_id);
+        }
+        TokenOwner::User { user_id, .. } => {
+            body["token_type"] = json!("user");
+            body["user_id"] = json!(user_id);
+        }
+    }
+    ApiReply::ok(body)
 }
 
 /// `authed_user`, with a user token when user scopes were granted. Like Slack, a user who already
 /// granted this app a token that still works gets that same token again (its scopes widened), so a
 /// client that revokes "the old token" after a new consent revokes the one it just received; only
 /// once it is revoked does a consent mint a new one.
-fn authed_user(state: &mut State, code: &AuthCode, app_id: &str) -> Value {
+fn authed_user(state: &mut State, code: &AuthCode, app: &OAuthApp, now: Instant) -> Value {
     if code.user_scopes.is_empty() {
         return json!({"id": code.user_id});
+    }
+    let app_id = app.app_id.as_str();
+    if app.token_rotation {
+        let owner = TokenOwner::User {
+            user_id: code.user_id.clone(),
+            app_id: app_id.to_owned(),
+        };
+        let minted = state.mint_rotating(&app.client_id, &code.team_id, owner, code.user_scopes.clone(), now);
+        return json!({
+            "id": code.user_id,
+            "scope": code.user_scopes.join(","),
+            "access_token": minted.access_token,
+            "token_type": "user",
+            "refresh_token": minted.refresh_token,
+            "expires_in": minted.expires_in,
+        });
     }
     let live = state.tokens.iter_mut().find(|(_, t)| {
         t.status == TokenStatus::Active
@@ -111,6 +162,7 @@ fn authed_user(state: &mut State, code: &AuthCode, app_id: &str) -> Value {
                         app_id: app_id.to_owned(),
                     },
                     status: TokenStatus::Active,
+                    expires_at: None,
                 },
             );
             (token, code.user_scopes.clone())
@@ -124,14 +176,22 @@ fn authed_user(state: &mut State, code: &AuthCode, app_id: &str) -> Value {
     })
 }
 
-/// The top-level bot fields of an install that requested bot scopes.
-fn issue_bot_token(state: &mut State, code: &AuthCode, app_id: &str) -> Value {
+/// The top-level bot fields of an install that requested bot scopes (with a refresh token when the
+/// app rotates tokens).
+pub fn issue_bot_token(
+    state: &mut State,
+    team_id: &str,
+    scopes: &[String],
+    app: &OAuthApp,
+    now: Instant,
+) -> Value {
+    let app_id = app.app_id.as_str();
     let existing = state.tokens.values().find_map(|t| match &t.owner {
         TokenOwner::Bot {
             bot_id,
             bot_user_id,
             app_id: a,
-        } if a == app_id && t.team_id == code.team_id => Some((bot_id.clone(), bot_user_id.clone())),
+        } if a == app_id && t.team_id == team_id => Some((bot_id.clone(), bot_user_id.clone())),
         _ => None,
     });
     let (bot_id, bot_user_id) = existing.unwrap_or_else(|| {
@@ -139,21 +199,56 @@ fn issue_bot_token(state: &mut State, code: &AuthCode, app_id: &str) -> Value {
         (format!("B{suffix}BOT"), format!("U{suffix}BOT"))
     });
     let token = format!("xoxb-{}", random_hex(24));
+    // Registers the bot user too; a rotating install then replaces the token with an expiring one.
     state.add_bot_token(
-        &code.team_id,
+        team_id,
         &BotTokenSeed {
             token: token.clone(),
-            scopes: code.bot_scopes.clone(),
+            scopes: scopes.to_vec(),
             bot_user_id: bot_user_id.clone(),
-            bot_id: Some(bot_id),
+            bot_id: Some(bot_id.clone()),
             app_id: Some(app_id.to_owned()),
             bot_name: None,
         },
     );
-    json!({
+    let mut body = json!({
         "access_token": token,
         "token_type": "bot",
-        "scope": code.bot_scopes.join(","),
+        "scope": scopes.join(","),
         "bot_user_id": bot_user_id,
+    });
+    if app.token_rotation {
+        state.tokens.remove(&token);
+        let owner = TokenOwner::Bot {
+            bot_id,
+            bot_user_id,
+            app_id: app_id.to_owned(),
+        };
+        let minted = state.mint_rotating(&app.client_id, team_id, owner, scopes.to_vec(), now);
+        body["access_token"] = json!(minted.access_token);
+        body["refresh_token"] = json!(minted.refresh_token);
+        body["expires_in"] = json!(minted.expires_in);
+    }
+    body
+}
+
+/// An install of the app's bot into `team_id` without the authorize page (the emulator's control
+/// API): the same token `oauth.v2.access` would hand out.
+pub fn install_bot(
+    state: &mut State,
+    client_id: &str,
+    team_id: &str,
+    scopes: &[&str],
+    now: Instant,
+) -> Option<InstalledBot> {
+    let app = state.app(client_id)?.clone();
+    state.workspace(team_id)?;
+    let scopes: Vec<String> = scopes.iter().map(|s| (*s).to_owned()).collect();
+    let body = issue_bot_token(state, team_id, &scopes, &app, now);
+    Some(InstalledBot {
+        access_token: body["access_token"].as_str()?.to_owned(),
+        bot_user_id: body["bot_user_id"].as_str()?.to_owned(),
+        refresh_token: body["refresh_token"].as_str().map(str::to_owned),
+        expires_in: body["expires_in"].as_u64(),
     })
 }

@@ -231,6 +231,7 @@ pub async fn set_up_org(
                 org_id: ORG.into(),
                 access_token: "xoxb-acme-good".into(),
                 workspace_domain: "acme".into(),
+                ..Default::default()
             },
             &tokens.owner()?,
         ))

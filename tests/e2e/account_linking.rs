@@ -83,6 +83,7 @@ impl Fixture {
                     org_id: "org-1".into(),
                     access_token: "xoxb-acme-good".into(),
                     workspace_domain: "acme".into(),
+                    ..Default::default()
                 },
                 &Who::Owner("org-1"),
             ))
@@ -162,6 +163,7 @@ impl Fixture {
                     org_id: "org-1".into(),
                     access_token: "xoxb-globex-good".into(),
                     workspace_domain: "globex".into(),
+                    ..Default::default()
                 },
                 &Who::Owner("org-1"),
             ))

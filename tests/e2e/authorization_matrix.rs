@@ -289,6 +289,7 @@ async fn call(c: &mut Clients, rpc: Rpc, token: Option<&str>, n: usize) -> Resul
                     org_id: org(),
                     access_token: c.bot_token.clone(),
                     workspace_domain: "acme".into(),
+                    ..Default::default()
                 },
                 token,
             ))

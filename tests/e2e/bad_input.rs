@@ -192,12 +192,14 @@ fn bad_request() -> impl Strategy<Value = BadRequest> {
                     org_id: "org-1".into(),
                     access_token: token,
                     workspace_domain: domain,
+                    ..Default::default()
                 })
             ),
         (bad_id(), anything()).prop_map(|(d, t)| BadRequest::PutWorkspace(PutSlackWorkspaceRequest {
             org_id: "org-1".into(),
             access_token: t,
             workspace_domain: d,
+            ..Default::default()
         })),
         bad_message().prop_map(BadRequest::Publish),
         bad_message().prop_map(BadRequest::Enqueue),

@@ -173,6 +173,7 @@ pub async fn put_workspace(process: &ServeProcess) {
                 org_id: "org-1".into(),
                 access_token: "xoxb-acme-good".into(),
                 workspace_domain: "acme".into(),
+                ..Default::default()
             },
             &Who::Owner("org-1"),
         ))

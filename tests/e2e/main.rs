@@ -26,5 +26,6 @@ mod secret_hygiene;
 mod separate_processes;
 mod slack_errors;
 mod slack_events;
+mod token_rotation;
 mod workspace_health;
 mod workspace_setup;

@@ -451,6 +451,7 @@ async fn no_secret_or_message_text_in_logs_traces_errors_or_the_database(#[case]
                     org_id: "org-1".into(),
                     access_token: token.into(),
                     workspace_domain: domain.into(),
+                    ..Default::default()
                 },
                 &owner,
             ))

@@ -85,6 +85,7 @@ async fn account_links_reaches_integration_config_over_the_network() {
                 org_id: "org-1".into(),
                 access_token: "xoxb-acme-good".into(),
                 workspace_domain: "acme".into(),
+                ..Default::default()
             },
             &Who::Owner("org-1"),
         ))

@@ -18,6 +18,7 @@ fn put(org: &str, token: &str, domain: &str) -> PutSlackWorkspaceRequest {
         org_id: org.into(),
         access_token: token.into(),
         workspace_domain: domain.into(),
+        ..Default::default()
     }
 }
 

@@ -80,6 +80,8 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub workspace_check: integration_config::HealthCheckConfig,
     #[command(flatten)]
+    pub token_renewal: integration_config::RenewalConfig,
+    #[command(flatten)]
     pub gateway: gateway::GatewayConfig,
     #[command(flatten)]
     pub telemetry: TelemetryConfig,

@@ -212,6 +212,7 @@ pub async fn run_resolved(
                     slack: slack.clone(),
                     revocation: WorkerConfig::default(),
                     health: args.workspace_check,
+                    renewal: args.token_renewal,
                     stop: stop_background.clone(),
                 };
                 let server = integration_config::start(deps, auth.clone(), max_bytes).await?;

@@ -160,7 +160,13 @@ impl State {
             token_kind,
             user_id,
         });
-        let minted = self.mint_rotating(client_id, &grant.team_id, grant.owner.clone(), grant.scopes.clone(), now);
+        let minted = self.mint_rotating(
+            client_id,
+            &grant.team_id,
+            grant.owner.clone(),
+            grant.scopes.clone(),
+            now,
+        );
         Ok((grant, minted))
     }
 
@@ -222,9 +228,15 @@ mod tests {
         let (_, second) = state.refresh("c1", &first.refresh_token, now).unwrap();
         assert_ne!(second.access_token, first.access_token);
         // Within the grace period the spent token still works; after it, never.
-        assert!(state.refresh("c1", &first.refresh_token, now + Duration::from_secs(1)).is_ok());
+        assert!(
+            state
+                .refresh("c1", &first.refresh_token, now + Duration::from_secs(1))
+                .is_ok()
+        );
         assert_eq!(
-            state.refresh("c1", &first.refresh_token, now + REFRESH_GRACE).err(),
+            state
+                .refresh("c1", &first.refresh_token, now + REFRESH_GRACE)
+                .err(),
             Some(RefreshRefused::InvalidRefreshToken)
         );
     }
@@ -234,9 +246,21 @@ mod tests {
         let mut state = State::from_seed(&Seed::demo());
         let now = Instant::now();
         let a = state.mint_rotating("c1", "T0ACME", user_owner(), vec![], now);
-        let b = state.mint_rotating("c1", "T0ACME", user_owner(), vec![], now + Duration::from_millis(1));
+        let b = state.mint_rotating(
+            "c1",
+            "T0ACME",
+            user_owner(),
+            vec![],
+            now + Duration::from_millis(1),
+        );
         assert_eq!(state.tokens[&a.access_token].status, TokenStatus::Active);
-        let c = state.mint_rotating("c1", "T0ACME", user_owner(), vec![], now + Duration::from_millis(2));
+        let c = state.mint_rotating(
+            "c1",
+            "T0ACME",
+            user_owner(),
+            vec![],
+            now + Duration::from_millis(2),
+        );
         assert_eq!(state.tokens[&a.access_token].status, TokenStatus::Revoked);
         assert_eq!(state.tokens[&b.access_token].status, TokenStatus::Active);
         assert_eq!(state.tokens[&c.access_token].status, TokenStatus::Active);

@@ -13,8 +13,8 @@ use url::Url;
 use crate::events::{self, EventDelivery, EventError};
 use crate::faults::{Chaos, Fault};
 use crate::limits::RateLimitConfig;
-use crate::rotation::{InstalledBot, RefreshRecord};
 use crate::record::{RecordedCall, RecordedMessage};
+use crate::rotation::{InstalledBot, RefreshRecord};
 use crate::seed::{BotTokenSeed, Seed};
 use crate::state::{Shared, State, TokenStatus};
 use crate::{api, control, oauth, web};
@@ -127,7 +127,13 @@ impl EmulatorHandle {
     /// Installs the app `client_id`'s bot into a workspace, as its install page would: a rotating
     /// token with its refresh token when the app rotates tokens. `None` for an unknown app or team.
     pub fn install_bot(&self, client_id: &str, team_id: &str, scopes: &[&str]) -> Option<InstalledBot> {
-        crate::api::install_bot(&mut self.shared.lock(), client_id, team_id, scopes, Instant::now())
+        crate::api::install_bot(
+            &mut self.shared.lock(),
+            client_id,
+            team_id,
+            scopes,
+            Instant::now(),
+        )
     }
 
     /// How long rotating access tokens issued from now on live (Slack: 12 hours).

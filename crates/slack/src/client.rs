@@ -179,9 +179,11 @@ impl SlackClient {
         };
         let user = body.authed_user;
         let authed_user_rotation =
-            Rotation::from_parts(user.refresh_token, user.expires_in).map_err(|detail| SlackError::Protocol {
-                method: METHOD,
-                detail: format!("authed_user has {detail}"),
+            Rotation::from_parts(user.refresh_token, user.expires_in).map_err(|detail| {
+                SlackError::Protocol {
+                    method: METHOD,
+                    detail: format!("authed_user has {detail}"),
+                }
             })?;
         Ok(OAuthV2Access {
             app_id: body.app_id,

@@ -13,7 +13,8 @@ mod types;
 pub use client::{MAX_RETRY_AFTER, SLACK_API_BASE_URL, SlackClient, SlackClientConfig};
 pub use error::{DEAD_TOKEN, SlackError};
 pub use types::{
-    AuthTest, OAuthAccessRequest, OAuthV2Access, PostMessage, PostedMessage, RefreshedToken, Rotation, SlackUser,
+    AuthTest, OAuthAccessRequest, OAuthV2Access, PostMessage, PostedMessage, RefreshedToken, Rotation,
+    SlackUser,
 };
 
 /// Installs rustls' ring crypto provider as the process default; a no-op when one is installed.

@@ -131,7 +131,10 @@ pub struct Rotation {
 
 impl Rotation {
     /// Both fields, or neither: half a rotation is a protocol error the caller names.
-    pub(crate) fn from_parts(refresh_token: Option<SecretString>, expires_in: Option<u64>) -> Result<Option<Rotation>, &'static str> {
+    pub(crate) fn from_parts(
+        refresh_token: Option<SecretString>,
+        expires_in: Option<u64>,
+    ) -> Result<Option<Rotation>, &'static str> {
         match (refresh_token, expires_in) {
             (Some(refresh_token), Some(secs)) => Ok(Some(Rotation {
                 refresh_token,

@@ -11,7 +11,7 @@ use std::{
 };
 
 use moka::future::Cache;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use slack_client::{PostMessage, SlackClient, SlackError};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
@@ -19,8 +19,8 @@ use tracing::Instrument;
 use crate::{
     directory::{BotCredentials, CachedDirectory, Freshness, ResolvedUser},
     domain::{
-        Delivery, DeliveryMode, FailureAction, Health, LinkUrl, SkipReason, SlackText, SpaceRole, TokenOwner,
-        on_slack_failure,
+        Delivery, DeliveryMode, EXPIRED, FailureAction, Health, LinkUrl, SkipReason, SlackText, SpaceRole,
+        TokenOwner, on_slack_failure,
     },
     pacer::{Lane, Pace, Pacer},
 };
@@ -88,6 +88,13 @@ pub struct DeliverySender {
 enum AsSender {
     Done(SendOutcome),
     FallBack,
+}
+
+/// One bot post.
+enum BotPost {
+    Done(SendOutcome),
+    /// The token was renewed: post again with these.
+    Renewed(BotCredentials),
 }
 
 const OPEN: &str = "conversations.open";
@@ -275,6 +282,7 @@ impl DeliverySender {
             FailureAction::FallBackToBot
             // Not produced for the sender's token; falling back is the safe reading.
             | FailureAction::InvalidateWorkspace { .. }
+            | FailureAction::RenewWorkspaceToken
             | FailureAction::FailForOwner { .. }
             | FailureAction::Fail { .. } => {
                 tracing::info!(
@@ -292,6 +300,56 @@ impl DeliverySender {
         creds: &BotCredentials,
         recipient: &ResolvedUser,
     ) -> SendOutcome {
+        let mut creds = creds.clone();
+        let mut renewed = false;
+        loop {
+            match self.bot_post(route, &creds, recipient, renewed).await {
+                BotPost::Done(outcome) => return outcome,
+                BotPost::Renewed(fresh) => {
+                    // Nothing was posted with the expired token: once more with the new one.
+                    renewed = true;
+                    creds = fresh;
+                }
+            }
+        }
+    }
+
+    /// The bot's token expired: its owner service renews it (one replica does; the others find it
+    /// done) or gives it up; the credentials are then read afresh.
+    async fn renew_bot_token(&self, d: &Delivery, creds: &BotCredentials, e: &SlackError) -> BotPost {
+        if let Err(report) = self
+            .directory
+            .report_workspace_token_invalid(&d.org_id, &creds.team_id, EXPIRED)
+            .await
+        {
+            tracing::warn!(delivery_id = %d.delivery_id, error = %report, "could not have the expired bot token renewed; retried later");
+            return BotPost::Done(retry_later(Some(DeliveryMode::BotDm), e));
+        }
+        match self.directory.bot_credentials(&d.org_id, Freshness::Fresh).await {
+            Ok(Some(fresh))
+                if fresh.active && fresh.bot_token.expose_secret() != creds.bot_token.expose_secret() =>
+            {
+                tracing::info!(delivery_id = %d.delivery_id, org_id = %d.org_id, "the expired bot token was renewed; posting once more");
+                BotPost::Renewed(fresh)
+            }
+            Ok(Some(fresh)) if !fresh.active => BotPost::Done(SendOutcome::WorkspaceTokenRejected {
+                error: format!(
+                    "Slack refused the workspace's bot token: {EXPIRED}, and it could not be renewed"
+                ),
+            }),
+            Ok(Some(_)) => BotPost::Done(retry_later(Some(DeliveryMode::BotDm), e)),
+            Ok(None) => BotPost::Done(SendOutcome::Skipped(SkipReason::WorkspaceNotConfigured)),
+            Err(outage) => BotPost::Done(peer_outage(d, &outage.to_string())),
+        }
+    }
+
+    async fn bot_post(
+        &self,
+        route: &Route<'_>,
+        creds: &BotCredentials,
+        recipient: &ResolvedUser,
+        renewed: bool,
+    ) -> BotPost {
         let d = route.d;
         // A bot DM is addressed by the recipient's user id; Slack resolves it to the bot's DM.
         let channel = recipient.slack_user_id.as_str();
@@ -301,12 +359,12 @@ impl DeliverySender {
             channel: &lane_key,
         };
         if let Some(outcome) = self.pace(lane, route.cancel).await {
-            return outcome;
+            return BotPost::Done(outcome);
         }
         if Instant::now() > route.call_deadline {
-            return SendOutcome::Abandoned;
+            return BotPost::Done(SendOutcome::Abandoned);
         }
-        match self.post(&creds.bot_token, channel, route.text).await {
+        BotPost::Done(match self.post(&creds.bot_token, channel, route.text).await {
             Ok(posted) => SendOutcome::Sent {
                 mode: DeliveryMode::BotDm,
                 channel: posted.channel,
@@ -318,6 +376,11 @@ impl DeliverySender {
                     SendOutcome::RateLimited(wait)
                 }
                 FailureAction::RetryLater => retry_later(Some(DeliveryMode::BotDm), &e),
+                FailureAction::RenewWorkspaceToken if !renewed => {
+                    return self.renew_bot_token(d, creds, &e).await;
+                }
+                // Renewed a moment ago and already expired again: Slack and we disagree; later.
+                FailureAction::RenewWorkspaceToken => retry_later(Some(DeliveryMode::BotDm), &e),
                 FailureAction::InvalidateWorkspace { reason } => {
                     tracing::warn!(
                         delivery_id = %d.delivery_id, org_id = %d.org_id, team_id = %creds.team_id, %reason,
@@ -356,7 +419,7 @@ impl DeliverySender {
                     }
                 }
             },
-        }
+        })
     }
 
     async fn post(

@@ -1,6 +1,9 @@
 //! The use cases of docs/product.md §2.1: who may do what, the live token check, sealing, auditing.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use opentelemetry::{KeyValue, metrics::Counter};
 
 use ovice_slack_model::{OrgId, SlackTeamId, SlackUserId, UnixMillis};
 use ovice_slack_revocation::{Revocations, RevokeReason};
@@ -11,32 +14,73 @@ use slack_client::{AuthTest, SlackClient, SlackError};
 
 use crate::{
     domain::{
-        AuditAction, AuditEntry, AuditNote, TokenIdentity, Workspace, WorkspaceDomain, WorkspaceStatus,
-        check_token_shape, rejection, verify_auth_test,
+        AuditAction, AuditEntry, AuditNote, RotationRefusal, TokenIdentity, Workspace, WorkspaceDomain,
+        WorkspaceStatus, advice_for, check_rotation_fields, check_token_shape, is_rotating, rejection,
+        rotation, verify_auth_test,
     },
     error::ConfigError,
-    store::{StoredWorkspace, WorkspaceCheck, WorkspaceStore},
+    store::{StoredRotation, StoredWorkspace, WorkspaceCheck, WorkspaceStore},
 };
 
-/// A validated PutSlackWorkspace: the token has the shape of a bot token, the domain is normalised.
+/// A validated PutSlackWorkspace: the token has the shape of a bot token, the domain is normalised,
+/// and a rotating token comes with what renews it.
 pub struct PutWorkspace {
     pub org_id: OrgId,
     pub token: SecretString,
     pub domain: WorkspaceDomain,
+    pub rotation: Option<RotationCredentials>,
+}
+
+/// What renews a rotating bot token.
+pub struct RotationCredentials {
+    pub refresh_token: SecretString,
+    pub client_id: String,
+    pub client_secret: SecretString,
+}
+
+/// The rotation fields of a put, as received (all empty for a token that does not expire).
+#[derive(Default)]
+pub struct RotationInput<'a> {
+    pub refresh_token: &'a str,
+    pub client_id: &'a str,
+    pub client_secret: &'a str,
 }
 
 impl PutWorkspace {
     /// Validates what can be validated without Slack; each problem names its field.
-    pub fn new(org_id: OrgId, token: &str, domain: &str) -> Result<Self, Vec<ConfigError>> {
+    pub fn new(
+        org_id: OrgId,
+        token: &str,
+        domain: &str,
+        rotation: RotationInput<'_>,
+    ) -> Result<Self, Vec<ConfigError>> {
         let domain = WorkspaceDomain::parse(domain).map_err(ConfigError::InvalidDomain);
         let shape = check_token_shape(token).map_err(ConfigError::from);
+        let rotating = is_rotating(token);
+        let mut errors: Vec<ConfigError> = check_rotation_fields(
+            rotating,
+            rotation.refresh_token,
+            rotation.client_id,
+            rotation.client_secret,
+        )
+        .into_iter()
+        .map(|(field, refusal)| ConfigError::InvalidRotation { field, refusal })
+        .collect();
         match (domain, shape) {
-            (Ok(domain), Ok(())) => Ok(Self {
+            (Ok(domain), Ok(())) if errors.is_empty() => Ok(Self {
                 org_id,
                 token: SecretString::from(token.trim().to_owned()),
                 domain,
+                rotation: rotating.then(|| RotationCredentials {
+                    refresh_token: SecretString::from(rotation.refresh_token.trim().to_owned()),
+                    client_id: rotation.client_id.trim().to_owned(),
+                    client_secret: SecretString::from(rotation.client_secret.trim().to_owned()),
+                }),
             }),
-            (domain, shape) => Err([domain.err(), shape.err()].into_iter().flatten().collect()),
+            (domain, shape) => {
+                errors.splice(0..0, [domain.err(), shape.err()].into_iter().flatten());
+                Err(errors)
+            }
         }
     }
 }
@@ -54,6 +98,8 @@ pub struct IntegrationConfig {
     slack: SlackClient,
     /// Bot tokens dropped here, on their way to `auth.revoke`.
     revocations: Revocations,
+    /// How long before its expiry a rotating token is renewed.
+    refresh_margin: Duration,
 }
 
 /// What `auth.test` says of a stored token.
@@ -79,9 +125,59 @@ fn identity_of(a: AuthTest) -> TokenIdentity {
 
 /// Who the audit log names when the health check marks a token.
 const HEALTH_CHECK_ACTOR: &str = "ovice-slack health check";
+/// Who the audit log names when renewing a rotating token fails for good.
+const TOKEN_RENEWAL_ACTOR: &str = "ovice-slack token renewal";
+
+/// Renewals of rotating bot tokens by outcome.
+fn renewals() -> &'static Counter<u64> {
+    static COUNTER: OnceLock<Counter<u64>> = OnceLock::new();
+    COUNTER.get_or_init(|| {
+        ovice_slack_runtime::metrics::meter()
+            .u64_counter("ovice_slack_token_renewals")
+            .with_description("Renewals of rotating Slack tokens, by outcome (renewed, refused, failed)")
+            .build()
+    })
+}
 
 fn token_context(org_id: &OrgId) -> String {
     format!("workspace:{org_id}")
+}
+
+fn refresh_token_context(org_id: &OrgId) -> String {
+    format!("workspace-refresh/v1:{org_id}")
+}
+
+fn client_secret_context(org_id: &OrgId) -> String {
+    format!("workspace-client-secret/v1:{org_id}")
+}
+
+/// How long one replica holds an org's renewal (longer than Slack's answer can take).
+const REFRESH_LEASE: Duration = Duration::from_secs(30);
+/// How long a renewal reported by a sender waits for another replica's to finish.
+const REFRESH_WAIT: Duration = Duration::from_secs(10);
+
+/// Why a token is renewed now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RenewWhy {
+    /// Its renewal time came (the worker).
+    Due,
+    /// A call with it was answered `token_expired`.
+    Expired,
+}
+
+/// What a renewal did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Renewal {
+    /// The token does not rotate.
+    NotRotating,
+    /// Nothing to do: it is not due, it already works, or the workspace is not ACTIVE.
+    Current,
+    /// Slack issued a new token, stored.
+    Renewed,
+    /// Slack refused the renewal for good (its code): the workspace is TOKEN_INVALID.
+    Refused(String),
+    /// Another replica holds the renewal (the worker skips the org).
+    Busy,
 }
 
 impl IntegrationConfig {
@@ -96,7 +192,14 @@ impl IntegrationConfig {
             cipher,
             slack,
             revocations,
+            refresh_margin: rotation::DEFAULT_REFRESH_MARGIN,
         }
+    }
+
+    /// Renews rotating tokens this long before they expire (never later than half their life).
+    pub fn with_refresh_margin(mut self, margin: Duration) -> Self {
+        self.refresh_margin = margin;
+        self
     }
 
     /// Queues a dropped bot token for `auth.revoke`, unless another org's settings still hold it.
@@ -138,6 +241,7 @@ impl IntegrationConfig {
             org_id,
             token,
             domain,
+            rotation,
         } = request;
         let org_id = &org_id;
         let identity = match self.slack.auth_test(&token).await {
@@ -158,7 +262,20 @@ impl IntegrationConfig {
             status_reason: String::new(),
             updated_at: now,
             updated_by: caller.subject.clone(),
+            token_expires_at: None,
         };
+        // A rotating token is renewed at once: Slack does not say how long a pasted one has left,
+        // and the renewal proves the refresh token and the app's credentials before they are kept
+        // (the owner's copy of the refresh token is spent; from now on ovice-slack holds the only one).
+        let (token, rotation) = match rotation {
+            Some(r) => {
+                let (renewed, stored) = self.first_renewal(org_id, &workspace, r).await?;
+                (renewed, Some(stored))
+            }
+            None => (token, None),
+        };
+        let mut workspace = workspace;
+        workspace.token_expires_at = rotation.as_ref().map(|r| r.expires_at);
         let sealed = self.cipher.seal(&token, &token_context(org_id))?;
         // The store decides the action from the team the org had, in the same transaction.
         let audit = AuditNote {
@@ -173,6 +290,7 @@ impl IntegrationConfig {
                 &StoredWorkspace {
                     workspace: workspace.clone(),
                     token: sealed,
+                    rotation,
                 },
                 &audit,
             )
@@ -188,6 +306,182 @@ impl IntegrationConfig {
                 .await;
         }
         Ok(workspace)
+    }
+
+    /// Renews a pasted rotating token before it is stored; Slack's refusal names the field to fix.
+    async fn first_renewal(
+        &self,
+        org_id: &OrgId,
+        workspace: &Workspace,
+        r: RotationCredentials,
+    ) -> Result<(SecretString, StoredRotation), ConfigError> {
+        let refused = |field: &'static str, code: &str| ConfigError::InvalidRotation {
+            field,
+            refusal: RotationRefusal::RejectedBySlack {
+                code: code.to_owned(),
+                advice: advice_for(code).to_owned(),
+            },
+        };
+        let renewed = match self
+            .slack
+            .oauth_v2_refresh(&r.client_id, &r.client_secret, &r.refresh_token)
+            .await
+        {
+            Ok(renewed) => renewed,
+            Err(SlackError::Api { code, .. }) => {
+                let field = match code.as_str() {
+                    "invalid_client_id" => "client_id",
+                    "bad_client_secret" => "client_secret",
+                    _ => "refresh_token",
+                };
+                return Err(refused(field, &code));
+            }
+            Err(e) => return Err(ConfigError::SlackUnavailable(e.to_string())),
+        };
+        if renewed.token_type != "bot" {
+            return Err(refused("refresh_token", "not_a_bot_refresh_token"));
+        }
+        let now = UnixMillis::now();
+        let stored = StoredRotation {
+            client_secret: self
+                .cipher
+                .seal(&r.client_secret, &client_secret_context(org_id))?,
+            refresh_token: self
+                .cipher
+                .seal(&renewed.rotation.refresh_token, &refresh_token_context(org_id))?,
+            client_id: r.client_id,
+            expires_at: rotation::expires_at(now, renewed.rotation.expires_in),
+            refresh_at: rotation::refresh_at(now, renewed.rotation.expires_in, self.refresh_margin),
+        };
+        tracing::info!(%org_id, team_id = %workspace.team_id, "rotating bot token renewed before it is stored");
+        Ok((renewed.access_token, stored))
+    }
+
+    /// Renews the org's rotating bot token, by one replica at a time. `Expired`: a call was answered
+    /// `token_expired`; the token is renewed unless another replica already did (then the new one
+    /// is simply used). A refresh Slack refuses for good makes the workspace TOKEN_INVALID.
+    pub(crate) async fn renew(&self, org_id: &OrgId, why: RenewWhy) -> Result<Renewal, ConfigError> {
+        let started = tokio::time::Instant::now();
+        loop {
+            let stored = self.load(org_id).await?;
+            let Some(rot) = &stored.rotation else {
+                return Ok(Renewal::NotRotating);
+            };
+            if stored.workspace.status != WorkspaceStatus::Active {
+                return Ok(Renewal::Current);
+            }
+            let now = UnixMillis::now();
+            if why == RenewWhy::Due && rot.refresh_at > now {
+                return Ok(Renewal::Current);
+            }
+            if !self
+                .store
+                .claim_refresh(org_id, now, now.plus(REFRESH_LEASE))
+                .await?
+            {
+                if why == RenewWhy::Due {
+                    return Ok(Renewal::Busy);
+                }
+                if started.elapsed() > REFRESH_WAIT {
+                    return Err(ConfigError::SlackUnavailable(
+                        "another replica is still renewing the bot token".into(),
+                    ));
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+            let result = self.renew_claimed(org_id, why).await;
+            if !matches!(result, Ok(Renewal::Renewed)) {
+                // A failed or unneeded renewal stored nothing; the next one may go at once.
+                if let Err(e) = self.store.release_refresh(org_id).await {
+                    tracing::warn!(%org_id, error = %e, "could not release a bot token renewal; it lapses by itself");
+                }
+            }
+            return result;
+        }
+    }
+
+    /// The renewal, under this replica's claim.
+    async fn renew_claimed(&self, org_id: &OrgId, why: RenewWhy) -> Result<Renewal, ConfigError> {
+        // Read again under the claim: another replica may have renewed in between.
+        let stored = self.load(org_id).await?;
+        let Some(rot) = stored.rotation.clone() else {
+            return Ok(Renewal::NotRotating);
+        };
+        let now = UnixMillis::now();
+        match why {
+            RenewWhy::Due if rot.refresh_at > now => return Ok(Renewal::Current),
+            RenewWhy::Expired if rot.expires_at > now => {
+                // Slack's clock and ours may differ: ask Slack whether the stored token works.
+                match self.check_token(&stored).await? {
+                    TokenHealth::Fine | TokenHealth::Problem(_) => return Ok(Renewal::Current),
+                    TokenHealth::Dead(code) if code != "token_expired" => {
+                        let detail = format!(
+                            "Slack answered `{code}`; delivery stopped until an owner puts a working token"
+                        );
+                        self.mark_invalid(&stored, &code, HEALTH_CHECK_ACTOR, detail)
+                            .await?;
+                        return Ok(Renewal::Refused(code));
+                    }
+                    TokenHealth::Dead(_) => {}
+                }
+            }
+            _ => {}
+        }
+        let secret = self
+            .cipher
+            .open(&rot.client_secret, &client_secret_context(org_id))?;
+        let refresh = self
+            .cipher
+            .open(&rot.refresh_token, &refresh_token_context(org_id))?;
+        let renewed = match self
+            .slack
+            .oauth_v2_refresh(&rot.client_id, &secret, &refresh)
+            .await
+        {
+            Ok(renewed) if renewed.token_type == "bot" => renewed,
+            Ok(other) => {
+                tracing::error!(%org_id, token_type = %other.token_type, "a bot token renewal answered another kind of token; nothing stored");
+                return Err(ConfigError::SlackUnavailable(
+                    "Slack renewed another kind of token".into(),
+                ));
+            }
+            Err(SlackError::Api { code, .. }) => {
+                let detail = format!(
+                    "renewing the rotating bot token was refused (`{code}`): {}; delivery stopped until an owner puts a working token",
+                    advice_for(&code)
+                );
+                renewals().add(1, &[KeyValue::new("outcome", "refused")]);
+                self.mark_invalid(&stored, &code, TOKEN_RENEWAL_ACTOR, detail)
+                    .await?;
+                return Ok(Renewal::Refused(code));
+            }
+            Err(e) => return Err(ConfigError::SlackUnavailable(e.to_string())),
+        };
+        // The spent refresh token is useless now: store the new pair before anything else.
+        let now = UnixMillis::now();
+        let token = self.cipher.seal(&renewed.access_token, &token_context(org_id))?;
+        let next = StoredRotation {
+            refresh_token: self
+                .cipher
+                .seal(&renewed.rotation.refresh_token, &refresh_token_context(org_id))?,
+            expires_at: rotation::expires_at(now, renewed.rotation.expires_in),
+            refresh_at: rotation::refresh_at(now, renewed.rotation.expires_in, self.refresh_margin),
+            ..rot.clone()
+        };
+        if self
+            .store
+            .store_refreshed(org_id, &rot.refresh_token, &token, &next)
+            .await?
+        {
+            tracing::info!(%org_id, ?why, expires_at = next.expires_at.as_millis(), "rotating bot token renewed");
+            renewals().add(1, &[KeyValue::new("outcome", "renewed")]);
+            Ok(Renewal::Renewed)
+        } else {
+            // An owner put other settings meanwhile; theirs win.
+            tracing::info!(%org_id, "a renewed bot token was not stored: the settings changed meanwhile");
+            Ok(Renewal::Current)
+        }
     }
 
     pub async fn get(&self, caller: &Caller, org_id: &OrgId) -> Result<Workspace, ConfigError> {
@@ -236,6 +530,16 @@ impl IntegrationConfig {
         reason: &str,
     ) -> Result<Workspace, ConfigError> {
         caller.authorize(Rpc::ReportWorkspaceTokenInvalid, Scope::Org(org_id.as_str()))?;
+        if reason == "token_expired" {
+            // A rotating token is renewed (once, whichever replica reports first) instead of being
+            // given up; the reporter reads the credentials again and retries.
+            match self.renew(org_id, RenewWhy::Expired).await? {
+                Renewal::NotRotating => {}
+                Renewal::Current | Renewal::Renewed | Renewal::Refused(_) | Renewal::Busy => {
+                    return self.load(org_id).await.map(|s| s.workspace);
+                }
+            }
+        }
         let audit = AuditEntry {
             org_id: org_id.clone(),
             actor: caller.subject.clone(),

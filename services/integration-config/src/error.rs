@@ -12,6 +12,11 @@ pub enum ConfigError {
     InvalidDomain(String),
     #[error("access_token {0}")]
     InvalidToken(#[from] TokenRefusal),
+    #[error("{field} {refusal}")]
+    InvalidRotation {
+        field: &'static str,
+        refusal: crate::domain::RotationRefusal,
+    },
     #[error("organization `{0}` has no Slack workspace settings: an owner must set them up first")]
     NotConfigured(String),
     #[error("Slack could not be reached to check the token ({0}); try again shortly")]
@@ -29,6 +34,7 @@ impl From<ConfigError> for Status {
             ConfigError::Denied(d) => d.into(),
             ConfigError::InvalidDomain(msg) => invalid_field("workspace_domain", msg),
             ConfigError::InvalidToken(r) => invalid_field("access_token", r.to_string()),
+            ConfigError::InvalidRotation { field, refusal } => invalid_field(field, refusal.to_string()),
             ConfigError::NotConfigured(_) => Status::not_found(e.to_string()),
             ConfigError::SlackUnavailable(_) => Status::unavailable(e.to_string()),
             // Internals go to the log, not to the caller.

@@ -16,7 +16,7 @@ use secrecy::ExposeSecret;
 use tonic::{Request, Response, Status};
 
 use crate::{
-    app::{IntegrationConfig, PutWorkspace},
+    app::{IntegrationConfig, PutWorkspace, RotationInput},
     domain::{Workspace, WorkspaceStatus},
     error::ConfigError,
 };
@@ -55,6 +55,7 @@ fn to_proto(w: Workspace) -> SlackWorkspace {
         status_reason: w.status_reason,
         checked_at: None,
         check_problem: String::new(),
+        token_expires_at: w.token_expires_at.map(|t| t.to_proto()),
     }
 }
 
@@ -71,7 +72,12 @@ impl TryFrom<&PutSlackWorkspaceRequest> for PutWorkspace {
     fn try_from(r: &PutSlackWorkspaceRequest) -> Result<Self, Status> {
         let mut v = FieldViolations::new();
         let org = OrgId::new(required(&mut v, "org_id", &r.org_id, MAX_ID));
-        match PutWorkspace::new(org, &r.access_token, &r.workspace_domain) {
+        let rotation = RotationInput {
+            refresh_token: &r.refresh_token,
+            client_id: &r.client_id,
+            client_secret: &r.client_secret,
+        };
+        match PutWorkspace::new(org, &r.access_token, &r.workspace_domain, rotation) {
             Ok(put) if v.is_empty() => Ok(put),
             Ok(_) => Err(v.into_status()),
             Err(errors) => {
@@ -79,6 +85,7 @@ impl TryFrom<&PutSlackWorkspaceRequest> for PutWorkspace {
                     match e {
                         ConfigError::InvalidDomain(msg) => v.add("workspace_domain", msg),
                         ConfigError::InvalidToken(r) => v.add("access_token", r.to_string()),
+                        ConfigError::InvalidRotation { field, refusal } => v.add(field, refusal.to_string()),
                         other => return Err(other.into()),
                     }
                 }

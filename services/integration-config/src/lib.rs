@@ -6,6 +6,7 @@ pub mod domain;
 mod error;
 mod grpc;
 mod health;
+mod renewal;
 pub mod store;
 
 use ovice_slack_proto::v1::integration_config_service_server::IntegrationConfigServiceServer;
@@ -20,6 +21,7 @@ pub use app::IntegrationConfig;
 pub use error::ConfigError;
 pub use grpc::IntegrationConfigGrpc;
 pub use health::HealthCheckConfig;
+pub use renewal::RenewalConfig;
 
 /// The tonic server of this service, with the auth interceptor attached.
 pub type Server = InterceptedService<IntegrationConfigServiceServer<IntegrationConfigGrpc>, AuthInterceptor>;
@@ -33,6 +35,8 @@ pub struct Deps {
     pub revocation: WorkerConfig,
     /// The periodic `auth.test` of each org's bot token.
     pub health: HealthCheckConfig,
+    /// Renewing rotating bot tokens.
+    pub renewal: RenewalConfig,
     /// Stops the workers.
     pub stop: CancellationToken,
 }
@@ -49,8 +53,10 @@ pub async fn start(deps: Deps, auth: AuthInterceptor, max_request_bytes: usize) 
     let store = store::open(&deps.db).await?;
     let revocations = Revocations::open(&deps.db, deps.cipher.clone(), TokenKind::Bot).await?;
     revocations.spawn_worker(deps.slack.clone(), deps.revocation, deps.stop.clone());
-    let app = IntegrationConfig::new(store, deps.cipher, deps.slack, revocations);
-    tokio::spawn(health::run(app.clone(), deps.health, deps.stop));
+    let app = IntegrationConfig::new(store, deps.cipher, deps.slack, revocations)
+        .with_refresh_margin(deps.renewal.margin);
+    tokio::spawn(health::run(app.clone(), deps.health, deps.stop.clone()));
+    tokio::spawn(renewal::run(app.clone(), deps.renewal, deps.stop));
     let server = IntegrationConfigServiceServer::new(IntegrationConfigGrpc::new(app))
         .max_decoding_message_size(max_request_bytes);
     Ok(InterceptedService::new(server, auth))

@@ -88,7 +88,10 @@ fn refresh(state: &mut State, req: &ApiRequest, app: &OAuthApp, now: Instant) ->
         Ok(renewed) => renewed,
         Err(refused) => return ApiReply::err(refused.code()),
     };
-    let team_name = state.workspace(&grant.team_id).map(|w| w.name.clone()).unwrap_or_default();
+    let team_name = state
+        .workspace(&grant.team_id)
+        .map(|w| w.name.clone())
+        .unwrap_or_default();
     let mut body = json!({
         "app_id": app.app_id,
         "access_token": minted.access_token,
@@ -126,7 +129,13 @@ fn authed_user(state: &mut State, code: &AuthCode, app: &OAuthApp, now: Instant)
             user_id: code.user_id.clone(),
             app_id: app_id.to_owned(),
         };
-        let minted = state.mint_rotating(&app.client_id, &code.team_id, owner, code.user_scopes.clone(), now);
+        let minted = state.mint_rotating(
+            &app.client_id,
+            &code.team_id,
+            owner,
+            code.user_scopes.clone(),
+            now,
+        );
         return json!({
             "id": code.user_id,
             "scope": code.user_scopes.join(","),

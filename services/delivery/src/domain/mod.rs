@@ -19,4 +19,4 @@ pub use ovice_slack_model::{
 };
 pub use pacing::{Rate, Slot, closed_until, take_slot};
 pub use retry::{Failure, RetryDecision, RetryPolicy, expired_reason};
-pub use slack_failure::{FailureAction, FailureClass, TokenOwner, on_slack_failure};
+pub use slack_failure::{EXPIRED, FailureAction, FailureClass, TokenOwner, on_slack_failure};

@@ -6,6 +6,7 @@
 //! |--------------------------------|----------------------------------------|------------------------------------------|
 //! | rate limited (HTTP 429)        | wait `Retry-After`, no attempt counted | same                                     |
 //! | transient (5xx, timeout, reset)| retry with backoff                     | same, still as the sender                |
+//! | token expired (`token_expired`)| renew it (rotation), post once more    | sender NEEDS_RECONNECT, bot DM now       |
 //! | token refused                  | workspace TOKEN_INVALID, org stops     | sender NEEDS_RECONNECT, bot DM now       |
 //! | scope missing                  | fail: an owner adds the scope          | sender NEEDS_RECONNECT (to grant it), bot DM now |
 //! | app or workspace setting       | fail: an owner changes the setting     | bot DM now                               |
@@ -33,7 +34,9 @@ pub enum FailureClass {
     /// Slack could not be reached, answered 5xx, timed out, reset the connection, said
     /// `internal_error`/`fatal_error`/`ratelimited`, or sent something that is not Slack's JSON.
     Transient,
-    /// The token itself is refused (revoked, expired, its user deactivated, not a token).
+    /// The token's life is over (`token_expired`): a rotating token is renewed.
+    TokenExpired,
+    /// The token itself is refused (revoked, its user deactivated, not a token).
     TokenRefused(String),
     /// The token works but lacks a scope (`needed` names it when Slack says).
     ScopeMissing { needed: Option<String> },
@@ -57,6 +60,10 @@ pub enum FailureAction {
     ReconnectSenderThenBot { reason: String },
     /// Posting as the sender cannot work for this message: send the bot DM now.
     FallBackToBot,
+    /// The workspace's bot token expired: its owner service renews it (or, when it does not rotate or
+    /// Slack refuses the renewal, marks it TOKEN_INVALID); then the post is tried once more with the
+    /// credentials read afresh.
+    RenewWorkspaceToken,
     /// The workspace's bot token is refused: mark it TOKEN_INVALID with `reason`; the org's
     /// deliveries stop until an owner puts a working token.
     InvalidateWorkspace { reason: String },
@@ -67,12 +74,14 @@ pub enum FailureAction {
     Fail { reason: String },
 }
 
+/// The code of a token whose life is over.
+pub const EXPIRED: &str = "token_expired";
+
 /// Codes that mean the token itself is refused.
 const TOKEN_REFUSED: &[&str] = &[
     "invalid_auth",
     "not_authed",
     "token_revoked",
-    "token_expired",
     "account_inactive",
     "invalid_token",
     "not_allowed_token_type",
@@ -117,6 +126,8 @@ impl FailureClass {
                     FailureClass::ScopeMissing {
                         needed: needed.clone(),
                     }
+                } else if code == EXPIRED {
+                    FailureClass::TokenExpired
                 } else if TOKEN_REFUSED.contains(&code) {
                     FailureClass::TokenRefused(code.to_owned())
                 } else if SETTING.contains(&code) || code.starts_with("restricted_action") {
@@ -139,6 +150,12 @@ pub fn on_slack_failure(error: &SlackError, owner: TokenOwner) -> FailureAction 
     match (FailureClass::of(error), owner) {
         (C::RateLimited(wait), _) => FailureAction::Wait(wait),
         (C::Transient, _) => FailureAction::RetryLater,
+        (C::TokenExpired, Bot) => FailureAction::RenewWorkspaceToken,
+        // Renewing a rotating user token is the next step of token rotation; until then the
+        // sender connects again.
+        (C::TokenExpired, Sender) => FailureAction::ReconnectSenderThenBot {
+            reason: EXPIRED.to_owned(),
+        },
         (C::TokenRefused(code), Bot) => FailureAction::InvalidateWorkspace { reason: code },
         (C::TokenRefused(code), Sender) => FailureAction::ReconnectSenderThenBot { reason: code },
         (C::ScopeMissing { needed }, Bot) => FailureAction::FailForOwner {
@@ -233,6 +250,7 @@ mod tests {
     #[case::invalid_auth_bot(api("invalid_auth"), Bot, invalidate("invalid_auth"))]
     #[case::invalid_auth_sender(api("invalid_auth"), Sender, reconnect("invalid_auth"))]
     #[case::token_expired_sender(api("token_expired"), Sender, reconnect("token_expired"))]
+    #[case::token_expired_bot(api("token_expired"), Bot, FailureAction::RenewWorkspaceToken)]
     #[case::user_not_found_sender(api("user_not_found"), Sender, FailureAction::FallBackToBot)]
     #[case::channel_not_found_sender(api("channel_not_found"), Sender, FailureAction::FallBackToBot)]
     #[case::messages_tab_disabled_sender(api("messages_tab_disabled"), Sender, FailureAction::FallBackToBot)]
@@ -297,7 +315,7 @@ mod tests {
     /// Tokens Slack will not take for this workspace or this call.
     #[rstest]
     fn a_token_slack_will_not_take_stops_the_org_or_the_sender(
-        #[values("team_access_not_granted", "not_allowed_token_type", "token_expired")] code: &str,
+        #[values("team_access_not_granted", "not_allowed_token_type")] code: &str,
     ) {
         assert_eq!(on_slack_failure(&api(code), Bot), invalidate(code));
         assert_eq!(on_slack_failure(&api(code), Sender), reconnect(code));

@@ -1,13 +1,15 @@
 //! The rules of docs/product.md §2.1 in plain Rust: what a valid workspace domain is, and when a Slack token's
 //! `auth.test` answer qualifies it as the org's bot token.
 
+pub mod rotation;
 mod verification;
 mod workspace;
 mod workspace_domain;
 
+pub use rotation::{RotationRefusal, check_rotation_fields};
 pub use verification::{
-    REQUIRED_BOT_SCOPES, TokenIdentity, TokenRefusal, VerifiedToken, check_token_shape, rejection,
-    verify_auth_test,
+    REQUIRED_BOT_SCOPES, TokenIdentity, TokenRefusal, VerifiedToken, advice_for, check_token_shape,
+    is_rotating, rejection, verify_auth_test,
 };
 pub use workspace::{AuditAction, AuditEntry, AuditNote, Workspace, WorkspaceStatus};
 pub use workspace_domain::WorkspaceDomain;

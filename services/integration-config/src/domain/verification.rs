@@ -52,27 +52,46 @@ pub fn check_token_shape(token: &str) -> Result<(), TokenRefusal> {
     let token = token.trim();
     if token.is_empty() {
         Err(TokenRefusal::Missing)
-    } else if !token.starts_with("xoxb-") || token.len() > 255 || token.chars().any(char::is_whitespace) {
+    } else if !(token.starts_with("xoxb-") || is_rotating(token))
+        || token.len() > 255
+        || token.chars().any(char::is_whitespace)
+    {
         Err(TokenRefusal::NotBotToken)
     } else {
         Ok(())
     }
 }
 
+/// A bot token of an app that rotates tokens: it expires and is renewed with a refresh token.
+pub fn is_rotating(token: &str) -> bool {
+    token.trim().starts_with("xoxe.xoxb-")
+}
+
 /// Advice for each way Slack rejects a token outright.
 pub fn rejection(code: &str) -> TokenRefusal {
-    let advice = match code {
+    TokenRefusal::RejectedBySlack {
+        code: code.to_owned(),
+        advice: advice_for(code),
+    }
+}
+
+/// What an owner does about Slack's refusal `code` of a token or of its renewal.
+pub fn advice_for(code: &str) -> &'static str {
+    match code {
         "invalid_auth" | "not_authed" => "copy the Bot User OAuth Token again from your Slack app",
         "token_revoked" | "token_expired" => {
             "the app was uninstalled or the token revoked: reinstall the app and copy the new token"
         }
         "account_inactive" => "the app's bot user was deactivated: reinstall the app",
         "not_allowed_token_type" => "use the Bot User OAuth Token (xoxb-…)",
+        // Renewing a rotating token (oauth.v2.access).
+        "invalid_refresh_token" => {
+            "the refresh token was already used or revoked: reinstall the app and put the new token and refresh token"
+        }
+        "invalid_client_id" | "bad_client_secret" => {
+            "the client id or client secret is not the app's: copy both again from Basic Information → App Credentials"
+        }
         _ => "check the token and try again",
-    };
-    TokenRefusal::RejectedBySlack {
-        code: code.to_owned(),
-        advice,
     }
 }
 

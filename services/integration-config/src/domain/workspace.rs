@@ -27,6 +27,8 @@ pub struct Workspace {
     pub status_reason: String,
     pub updated_at: UnixMillis,
     pub updated_by: String,
+    /// When the token expires, for a token that rotates.
+    pub token_expires_at: Option<UnixMillis>,
 }
 
 /// What a change did, for the audit log. Stored and listed as `workspace.<snake_case name>`.

@@ -15,6 +15,14 @@ use crate::domain::{AuditEntry, AuditNote, Workspace};
 
 pub use sql::SqlWorkspaceStore;
 
+/// A sealed value that is not there (a token that does not rotate has no refresh token).
+fn absent() -> SealedToken {
+    SealedToken {
+        key_id: String::new(),
+        ciphertext: Vec::new(),
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database error: {0}")]
@@ -28,6 +36,19 @@ pub enum StoreError {
 pub struct StoredWorkspace {
     pub workspace: Workspace,
     pub token: SealedToken,
+    /// Present when the token expires and is renewed (the owner's app rotates tokens).
+    pub rotation: Option<StoredRotation>,
+}
+
+/// How an expiring bot token is renewed: the app's client id, its client secret and the current
+/// refresh token (both sealed), and when the token expires and is renewed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredRotation {
+    pub client_id: String,
+    pub client_secret: SealedToken,
+    pub refresh_token: SealedToken,
+    pub expires_at: UnixMillis,
+    pub refresh_at: UnixMillis,
 }
 
 /// What a put replaced.
@@ -85,6 +106,26 @@ pub trait WorkspaceStore: Send + Sync + 'static {
         &self,
         active_key_id: &str,
     ) -> Result<Vec<(OrgId, SealedToken)>, StoreError>;
+    /// ACTIVE orgs whose rotating token is due for renewal at `now` and not being renewed.
+    async fn due_refreshes(&self, now: UnixMillis, limit: i64) -> Result<Vec<OrgId>, StoreError>;
+    /// Takes the org's renewal until `until`, unless another replica holds it: one renews at a time.
+    async fn claim_refresh(
+        &self,
+        org_id: &OrgId,
+        now: UnixMillis,
+        until: UnixMillis,
+    ) -> Result<bool, StoreError>;
+    /// Lets go of a renewal that stored nothing (it failed, or there was nothing to do).
+    async fn release_refresh(&self, org_id: &OrgId) -> Result<(), StoreError>;
+    /// Stores a renewed token and its rotation, only if the refresh token is still `spent` (a put
+    /// in between wins), and lets go of the renewal.
+    async fn store_refreshed(
+        &self,
+        org_id: &OrgId,
+        spent: &SealedToken,
+        token: &SealedToken,
+        rotation: &StoredRotation,
+    ) -> Result<bool, StoreError>;
     /// Replaces the org's sealed token, only if it is still `old` (a concurrent put wins).
     async fn replace_token(
         &self,

@@ -6,14 +6,17 @@ use ovice_slack_secrets::SealedToken;
 use ovice_slack_model::{OrgId, SlackTeamId, UnixMillis};
 use ovice_slack_runtime::db::SqlBackend;
 
-use super::{PutOutcome, StoreError, StoredWorkspace, WorkspaceCheck, WorkspaceStore};
+use super::{
+    PutOutcome, StoreError, StoredRotation, StoredWorkspace, WorkspaceCheck, WorkspaceStore, absent,
+};
 use crate::domain::{AuditAction, AuditEntry, AuditNote, Workspace, WorkspaceStatus};
 
 /// The columns of a workspace row, in `WorkspaceRow`'s order.
 macro_rules! workspace_columns {
     () => {
         "org_id, team_id, team_name, workspace_domain, bot_user_id, scopes, token_key_id, token_ciphertext, \
-         status, status_reason, updated_at, updated_by"
+         status, status_reason, updated_at, updated_by, refresh_key_id, refresh_ciphertext, client_id, \
+         client_secret_key_id, client_secret_ciphertext, token_expires_at, refresh_at"
     };
 }
 
@@ -25,11 +28,27 @@ pub(super) const SELECT_WORKSPACE: &str = concat!(
 
 pub(super) const UPSERT_WORKSPACE: &str = "INSERT INTO slack_workspaces (org_id, team_id, team_name, \
      workspace_domain, bot_user_id, scopes, token_key_id, token_ciphertext, status, status_reason, updated_at, \
-     updated_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+     updated_by, refresh_key_id, refresh_ciphertext, client_id, client_secret_key_id, client_secret_ciphertext, \
+     token_expires_at, refresh_at, refresh_lease_until) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, 0) \
      ON CONFLICT (org_id) DO UPDATE SET team_id = excluded.team_id, team_name = excluded.team_name, \
      workspace_domain = excluded.workspace_domain, bot_user_id = excluded.bot_user_id, scopes = excluded.scopes, \
      token_key_id = excluded.token_key_id, token_ciphertext = excluded.token_ciphertext, status = excluded.status, \
-     status_reason = excluded.status_reason, updated_at = excluded.updated_at, updated_by = excluded.updated_by";
+     status_reason = excluded.status_reason, updated_at = excluded.updated_at, updated_by = excluded.updated_by, \
+     refresh_key_id = excluded.refresh_key_id, refresh_ciphertext = excluded.refresh_ciphertext, \
+     client_id = excluded.client_id, client_secret_key_id = excluded.client_secret_key_id, \
+     client_secret_ciphertext = excluded.client_secret_ciphertext, token_expires_at = excluded.token_expires_at, \
+     refresh_at = excluded.refresh_at, refresh_lease_until = 0";
+
+pub(super) const SELECT_DUE_REFRESHES: &str = "SELECT org_id FROM slack_workspaces WHERE refresh_key_id <> '' \
+     AND status = 'active' AND refresh_at <= $1 AND refresh_lease_until <= $1 ORDER BY refresh_at LIMIT $2";
+pub(super) const CLAIM_REFRESH: &str = "UPDATE slack_workspaces SET refresh_lease_until = $3 \
+     WHERE org_id = $1 AND refresh_key_id <> '' AND refresh_lease_until <= $2";
+pub(super) const RELEASE_REFRESH: &str =
+    "UPDATE slack_workspaces SET refresh_lease_until = 0 WHERE org_id = $1";
+pub(super) const STORE_REFRESHED: &str = "UPDATE slack_workspaces SET token_key_id = $4, token_ciphertext = $5, \
+     refresh_key_id = $6, refresh_ciphertext = $7, token_expires_at = $8, refresh_at = $9, refresh_lease_until = 0 \
+     WHERE org_id = $1 AND refresh_key_id = $2 AND refresh_ciphertext = $3";
 
 pub(super) const INSERT_AUDIT: &str = "INSERT INTO slack_workspace_audit (org_id, actor, action, detail, occurred_at) VALUES ($1, $2, $3, $4, $5)";
 
@@ -85,6 +104,13 @@ pub(super) struct WorkspaceRow {
     status_reason: String,
     updated_at: i64,
     updated_by: String,
+    refresh_key_id: String,
+    refresh_ciphertext: Vec<u8>,
+    client_id: String,
+    client_secret_key_id: String,
+    client_secret_ciphertext: Vec<u8>,
+    token_expires_at: i64,
+    refresh_at: i64,
 }
 
 impl TryFrom<WorkspaceRow> for StoredWorkspace {
@@ -112,11 +138,26 @@ impl TryFrom<WorkspaceRow> for StoredWorkspace {
                 status_reason: r.status_reason,
                 updated_at: UnixMillis::from_millis(r.updated_at),
                 updated_by: r.updated_by,
+                token_expires_at: (!r.refresh_key_id.is_empty())
+                    .then(|| UnixMillis::from_millis(r.token_expires_at)),
             },
             token: SealedToken {
                 key_id: r.token_key_id,
                 ciphertext: r.token_ciphertext,
             },
+            rotation: (!r.refresh_key_id.is_empty()).then(|| StoredRotation {
+                client_id: r.client_id,
+                client_secret: SealedToken {
+                    key_id: r.client_secret_key_id,
+                    ciphertext: r.client_secret_ciphertext,
+                },
+                refresh_token: SealedToken {
+                    key_id: r.refresh_key_id,
+                    ciphertext: r.refresh_ciphertext,
+                },
+                expires_at: UnixMillis::from_millis(r.token_expires_at),
+                refresh_at: UnixMillis::from_millis(r.refresh_at),
+            }),
         })
     }
 }
@@ -194,6 +235,7 @@ where
     for<'r> (String, i64): sqlx::FromRow<'r, DB::Row>,
     for<'r> (i64, String): sqlx::FromRow<'r, DB::Row>,
     for<'r> (i64, i64): sqlx::FromRow<'r, DB::Row>,
+    for<'r> (String,): sqlx::FromRow<'r, DB::Row>,
 {
     async fn claim_due_check(
         &self,
@@ -274,6 +316,17 @@ where
         let previous = previous.map(StoredWorkspace::try_from).transpose()?;
         let previous_team_id = previous.as_ref().map(|p| p.workspace.team_id.clone());
         let w = &ws.workspace;
+        let none = absent();
+        let (refresh, client_id, secret, expires_at, refresh_at) = match &ws.rotation {
+            Some(r) => (
+                &r.refresh_token,
+                r.client_id.as_str(),
+                &r.client_secret,
+                r.expires_at.as_millis(),
+                r.refresh_at.as_millis(),
+            ),
+            None => (&none, "", &none, 0, 0),
+        };
         sqlx::query(UPSERT_WORKSPACE)
             .bind(w.org_id.as_str())
             .bind(w.team_id.as_str())
@@ -287,6 +340,13 @@ where
             .bind(&w.status_reason)
             .bind(w.updated_at.as_millis())
             .bind(&w.updated_by)
+            .bind(&refresh.key_id)
+            .bind(&refresh.ciphertext)
+            .bind(client_id)
+            .bind(&secret.key_id)
+            .bind(&secret.ciphertext)
+            .bind(expires_at)
+            .bind(refresh_at)
             .execute(&mut *tx)
             .await?;
         let entry = audit.entry(AuditAction::of_put(previous_team_id.as_ref(), &w.team_id));
@@ -371,6 +431,60 @@ where
             .into_iter()
             .map(|(org, key_id, ciphertext)| (OrgId::new(org), SealedToken { key_id, ciphertext }))
             .collect())
+    }
+
+    async fn due_refreshes(&self, now: UnixMillis, limit: i64) -> Result<Vec<OrgId>, StoreError> {
+        let rows: Vec<(String,)> = sqlx::query_as(SELECT_DUE_REFRESHES)
+            .bind(now.as_millis())
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.into_iter().map(|(org,)| OrgId::new(org)).collect())
+    }
+
+    async fn claim_refresh(
+        &self,
+        org_id: &OrgId,
+        now: UnixMillis,
+        until: UnixMillis,
+    ) -> Result<bool, StoreError> {
+        let r = sqlx::query(CLAIM_REFRESH)
+            .bind(org_id.as_str())
+            .bind(now.as_millis())
+            .bind(until.as_millis())
+            .execute(&self.pool)
+            .await?;
+        Ok(DB::rows_affected(&r) == 1)
+    }
+
+    async fn release_refresh(&self, org_id: &OrgId) -> Result<(), StoreError> {
+        sqlx::query(RELEASE_REFRESH)
+            .bind(org_id.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn store_refreshed(
+        &self,
+        org_id: &OrgId,
+        spent: &SealedToken,
+        token: &SealedToken,
+        rotation: &StoredRotation,
+    ) -> Result<bool, StoreError> {
+        let r = sqlx::query(STORE_REFRESHED)
+            .bind(org_id.as_str())
+            .bind(&spent.key_id)
+            .bind(&spent.ciphertext)
+            .bind(&token.key_id)
+            .bind(&token.ciphertext)
+            .bind(&rotation.refresh_token.key_id)
+            .bind(&rotation.refresh_token.ciphertext)
+            .bind(rotation.expires_at.as_millis())
+            .bind(rotation.refresh_at.as_millis())
+            .execute(&self.pool)
+            .await?;
+        Ok(DB::rows_affected(&r) == 1)
     }
 
     async fn replace_token(

@@ -25,12 +25,34 @@ fn workspace(org: &str, team: &str) -> StoredWorkspace {
             status_reason: String::new(),
             updated_at: UnixMillis::from_millis(1_700_000_000_000),
             updated_by: "owner-1".into(),
+            token_expires_at: None,
         },
         token: SealedToken {
             key_id: "k1".into(),
             ciphertext: vec![1, 2, 3, 0, 255],
         },
+        rotation: None,
     }
+}
+
+fn sealed(bytes: &[u8]) -> SealedToken {
+    SealedToken {
+        key_id: "k1".into(),
+        ciphertext: bytes.to_vec(),
+    }
+}
+
+fn rotating(org: &str, refresh: &[u8], expires_at: i64, refresh_at: i64) -> StoredWorkspace {
+    let mut ws = workspace(org, "T1");
+    ws.workspace.token_expires_at = Some(UnixMillis::from_millis(expires_at));
+    ws.rotation = Some(StoredRotation {
+        client_id: "1.2".into(),
+        client_secret: sealed(b"secret"),
+        refresh_token: sealed(refresh),
+        expires_at: UnixMillis::from_millis(expires_at),
+        refresh_at: UnixMillis::from_millis(refresh_at),
+    });
+    ws
 }
 
 fn note(org: &str, at: i64) -> AuditNote {
@@ -250,4 +272,59 @@ async fn health_checks_are_spread_claimed_once_and_remembered(#[case] backend: B
     s.record_check(&o("o1"), &found).await.unwrap();
     assert_eq!(s.last_check(&o("o1")).await.unwrap(), Some(found));
     assert_eq!(s.count_by_status().await.unwrap(), (1, 1));
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn rotating_tokens_are_renewed_by_one_claim_and_only_if_unchanged(#[case] backend: Backend) {
+    let (s, _g) = store(backend).await;
+    let t = UnixMillis::from_millis;
+    s.put(&workspace("plain", "T1"), &note("plain", 1)).await.unwrap();
+    s.put(&rotating("o1", b"r1", 2_000, 1_000), &note("o1", 1))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.get(&o("o1")).await.unwrap(),
+        Some(rotating("o1", b"r1", 2_000, 1_000))
+    );
+    // Not due before its renewal time; plain tokens never.
+    assert!(s.due_refreshes(t(999), 10).await.unwrap().is_empty());
+    assert_eq!(s.due_refreshes(t(1_000), 10).await.unwrap(), vec![o("o1")]);
+    // One claim at a time; a claimed org is not listed as due; the claim lapses.
+    assert!(s.claim_refresh(&o("o1"), t(1_000), t(31_000)).await.unwrap());
+    assert!(!s.claim_refresh(&o("o1"), t(1_001), t(31_001)).await.unwrap());
+    assert!(s.due_refreshes(t(1_001), 10).await.unwrap().is_empty());
+    assert!(!s.claim_refresh(&o("plain"), t(1_000), t(31_000)).await.unwrap());
+    assert!(s.claim_refresh(&o("o1"), t(31_000), t(61_000)).await.unwrap());
+    s.release_refresh(&o("o1")).await.unwrap();
+    assert!(s.claim_refresh(&o("o1"), t(31_001), t(61_001)).await.unwrap());
+    // The renewed pair is stored only over the refresh token it spent, and releases the claim.
+    let next = rotating("o1", b"r2", 50_000, 40_000);
+    let next_rotation = next.rotation.clone().unwrap();
+    assert!(
+        !s.store_refreshed(&o("o1"), &sealed(b"other"), &sealed(b"t2"), &next_rotation)
+            .await
+            .unwrap()
+    );
+    assert!(
+        s.store_refreshed(&o("o1"), &sealed(b"r1"), &sealed(b"t2"), &next_rotation)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.store_refreshed(&o("o1"), &sealed(b"r1"), &sealed(b"t3"), &next_rotation)
+            .await
+            .unwrap()
+    );
+    let stored = s.get(&o("o1")).await.unwrap().unwrap();
+    assert_eq!(stored.token, sealed(b"t2"));
+    assert_eq!(stored.rotation, next.rotation);
+    assert_eq!(stored.workspace.token_expires_at, Some(t(50_000)));
+    assert!(s.claim_refresh(&o("o1"), t(31_002), t(61_002)).await.unwrap());
+    // A put of a token that does not rotate ends the rotation.
+    s.put(&workspace("o1", "T1"), &note("o1", 2)).await.unwrap();
+    assert_eq!(s.get(&o("o1")).await.unwrap().unwrap().rotation, None);
+    assert!(s.due_refreshes(t(100_000), 10).await.unwrap().is_empty());
 }

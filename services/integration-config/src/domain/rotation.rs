@@ -1,0 +1,118 @@
+//! When an expiring bot token is renewed. Slack's rotating tokens live 12 hours; like Slack's own
+//! SDKs, ovice-slack renews one a margin (2 hours by default) before it expires, and never later than
+//! half-way through a shorter life, so a short-lived token is not renewed over and over.
+
+use std::time::Duration;
+
+use ovice_slack_model::UnixMillis;
+
+/// How long before its expiry a token is renewed by default (Slack's SDKs use the same).
+pub const DEFAULT_REFRESH_MARGIN: Duration = Duration::from_secs(2 * 3600);
+
+/// When a token that lives `expires_in` from `issued_at` is renewed.
+pub fn refresh_at(issued_at: UnixMillis, expires_in: Duration, margin: Duration) -> UnixMillis {
+    let ahead = margin.min(expires_in / 2);
+    issued_at.plus(expires_in.saturating_sub(ahead))
+}
+
+/// When it expires.
+pub fn expires_at(issued_at: UnixMillis, expires_in: Duration) -> UnixMillis {
+    issued_at.plus(expires_in)
+}
+
+/// What a PutSlackWorkspace of a rotating token must carry to renew it, each named when missing.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RotationRefusal {
+    #[error(
+        "is required with a rotating token (xoxe.xoxb-…): paste the refresh token (xoxe-1-…) Slack issued with it; \
+         without it ovice-slack cannot renew the token and delivery would stop within 12 hours"
+    )]
+    MissingRefreshToken,
+    #[error(
+        "is not a Slack refresh token: it starts with `xoxe-` (copy it from the same install as the token)"
+    )]
+    NotRefreshToken,
+    #[error(
+        "is required with a rotating token (xoxe.xoxb-…): copy it from your Slack app's Basic Information → App Credentials"
+    )]
+    MissingClientCredential,
+    #[error("is only used with a rotating token (xoxe.xoxb-…); this token does not expire: leave it empty")]
+    NotRotating,
+    #[error("was refused by Slack when renewing the token ({code}): {advice}")]
+    RejectedBySlack { code: String, advice: String },
+}
+
+/// The fields of a put that renew a rotating token, checked against the token's kind. Returns the
+/// refusals by field name.
+pub fn check_rotation_fields(
+    rotating: bool,
+    refresh_token: &str,
+    client_id: &str,
+    client_secret: &str,
+) -> Vec<(&'static str, RotationRefusal)> {
+    let fields = [
+        ("refresh_token", refresh_token.trim()),
+        ("client_id", client_id.trim()),
+        ("client_secret", client_secret.trim()),
+    ];
+    let mut refused = Vec::new();
+    for (name, value) in fields {
+        let refusal = match (rotating, value.is_empty()) {
+            (true, true) if name == "refresh_token" => Some(RotationRefusal::MissingRefreshToken),
+            (true, true) => Some(RotationRefusal::MissingClientCredential),
+            (true, false) if name == "refresh_token" && !value.starts_with("xoxe-") => {
+                Some(RotationRefusal::NotRefreshToken)
+            }
+            (false, false) => Some(RotationRefusal::NotRotating),
+            _ => None,
+        };
+        if let Some(r) = refusal {
+            refused.push((name, r));
+        }
+    }
+    refused
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HOUR: Duration = Duration::from_secs(3600);
+
+    #[test]
+    fn a_twelve_hour_token_is_renewed_two_hours_early() {
+        let t = UnixMillis::from_millis(1_000);
+        assert_eq!(refresh_at(t, 12 * HOUR, 2 * HOUR), t.plus(10 * HOUR));
+        assert_eq!(expires_at(t, 12 * HOUR), t.plus(12 * HOUR));
+    }
+
+    #[test]
+    fn a_rotating_token_needs_all_three_and_a_plain_one_none() {
+        assert!(check_rotation_fields(true, "xoxe-1-abc", "1.2", "s").is_empty());
+        assert!(check_rotation_fields(false, "", "", "").is_empty());
+        assert_eq!(
+            check_rotation_fields(true, "", "1.2", ""),
+            vec![
+                ("refresh_token", RotationRefusal::MissingRefreshToken),
+                ("client_secret", RotationRefusal::MissingClientCredential)
+            ]
+        );
+        assert_eq!(
+            check_rotation_fields(true, "xoxb-1", "1.2", "s"),
+            vec![("refresh_token", RotationRefusal::NotRefreshToken)]
+        );
+        assert_eq!(
+            check_rotation_fields(false, "xoxe-1-abc", "", ""),
+            vec![("refresh_token", RotationRefusal::NotRotating)]
+        );
+    }
+
+    #[test]
+    fn a_short_lived_token_is_renewed_half_way() {
+        let t = UnixMillis::from_millis(1_000);
+        assert_eq!(
+            refresh_at(t, Duration::from_secs(4), 2 * HOUR),
+            t.plus(Duration::from_secs(2))
+        );
+    }
+}

@@ -1,0 +1,232 @@
+//! Token rotation: an org whose own Slack app rotates tokens (`xoxe.xoxb-…` that expire) keeps
+//! delivering across expiries. Two replicas of every target share one PostgreSQL; each expiry is
+//! renewed exactly once, by whichever replica hears `token_expired` first, and the other picks the
+//! new token up. The emulator refuses expired tokens, spends refresh tokens once and revokes the
+//! oldest token of an installation beyond two, so a second renewal would show.
+
+use std::time::Duration;
+
+use ovice_slack_proto::v1::{
+    Disposition, GetSlackWorkspaceRequest, PublishChatMessageRequest, PutSlackWorkspaceRequest,
+    chat_event_service_client::ChatEventServiceClient,
+    integration_config_service_client::IntegrationConfigServiceClient,
+};
+use ovice_slack_runtime::test_support::fresh_postgres_database;
+use slack_emulator::{Emulator, OAuthAppSeed, TokenKind};
+
+use crate::{
+    delivery::{message, person, to},
+    delivery_processes::{REDIRECT, common_args, recipient, seed, set_up_org, start, users, wait_delivered},
+    support::{Who, process::channel, server::TEST_CLIENT_ID, tokens::authed},
+};
+
+/// The org's own app, with token rotation turned on.
+const OWN_APP: &str = "7000.7001";
+const OWN_APP_SECRET: &str = "acme-own-app-secret";
+const BOT_SCOPES: [&str; 3] = ["chat:write", "users:read", "users:read.email"];
+
+fn seed_with_own_app() -> slack_emulator::Seed {
+    let mut seed = seed();
+    seed.oauth_apps.push(OAuthAppSeed {
+        client_id: OWN_APP.into(),
+        client_secret: OWN_APP_SECRET.into(),
+        redirect_uris: vec![],
+        app_id: Some("A0ACMEOWN".into()),
+        signing_secret: None,
+        event_url: None,
+        token_rotation: true,
+    });
+    seed
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rotating_bot_token_keeps_delivering_across_three_expiries_with_one_renewal_each() {
+    let slack = Emulator::start(seed_with_own_app()).await.unwrap();
+    assert!(slack.add_redirect_uri(TEST_CLIENT_ID, REDIRECT));
+    let db = fresh_postgres_database().await.unwrap();
+    let args = common_args(&db, &slack);
+    let processes: Vec<_> = (0..2).map(|_| start(&["--target", "all"], &args, &[])).collect();
+    let installed = slack.install_bot(OWN_APP, "T0ACME", &BOT_SCOPES).unwrap();
+    assert!(installed.access_token.starts_with("xoxe.xoxb-"));
+    let refresh_token = installed.refresh_token.clone().unwrap();
+
+    // A rotating token without what renews it is refused, each missing field named.
+    let mut config = IntegrationConfigServiceClient::new(processes[0].channel().await);
+    let refused = config
+        .put_slack_workspace(authed(
+            PutSlackWorkspaceRequest {
+                org_id: "org-1".into(),
+                access_token: installed.access_token.clone(),
+                workspace_domain: "acme".into(),
+                ..Default::default()
+            },
+            &Who::Owner("org-1"),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::InvalidArgument);
+    for field in ["refresh_token", "client_id", "client_secret"] {
+        assert!(refused.message().contains(field), "{}", refused.message());
+    }
+    assert!(!refused.message().contains(&installed.access_token));
+    assert!(slack.refreshes().is_empty());
+
+    // With them it is renewed at once (proving the credentials), and the renewed token is stored.
+    let put = config
+        .put_slack_workspace(authed(
+            PutSlackWorkspaceRequest {
+                org_id: "org-1".into(),
+                access_token: installed.access_token.clone(),
+                workspace_domain: "acme".into(),
+                refresh_token: refresh_token.clone(),
+                client_id: OWN_APP.into(),
+                client_secret: OWN_APP_SECRET.into(),
+            },
+            &Who::Owner("org-1"),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(put.token_expires_at.is_some());
+    assert_eq!(slack.refreshes().len(), 1);
+    set_up_org(&processes[0], &users(), false).await;
+
+    let mut gateways = Vec::new();
+    for p in &processes {
+        gateways.push(ChatEventServiceClient::new(channel(&p.grpc_addr).await));
+    }
+    for round in 1..=3 {
+        assert!(slack.expire_rotating_tokens() >= 1);
+        // Bot DMs (carol is not connected) through both replicas at once.
+        let ids: Vec<String> = (0..8).map(|k| format!("r{round}m{k}")).collect();
+        for (k, id) in ids.iter().enumerate() {
+            let m = message(
+                id,
+                person("carol"),
+                vec![to(&recipient(k))],
+                &format!("[{id}] hi"),
+            );
+            let r = gateways[k % 2]
+                .publish_chat_message(authed(
+                    PublishChatMessageRequest { message: Some(m) },
+                    &Who::Platform,
+                ))
+                .await
+                .unwrap();
+            assert_eq!(r.get_ref().disposition, Disposition::Accepted as i32, "{id}");
+        }
+        let counts = wait_delivered(&slack, &ids, Duration::from_secs(30)).await;
+        assert!(counts.values().all(|c| *c == 1), "round {round}: {counts:?}");
+        let renewals = slack.refreshes();
+        assert_eq!(
+            renewals.len(),
+            1 + round,
+            "round {round}: one renewal per expiry: {renewals:?}"
+        );
+        assert!(renewals.iter().all(|r| r.token_kind == TokenKind::Bot));
+    }
+    // Each expiry was met by posts (several, on both replicas), and answered by one renewal.
+    let expired_calls = slack
+        .calls()
+        .iter()
+        .filter(|c| c.error.as_deref() == Some("token_expired"))
+        .count();
+    assert!(expired_calls >= 3, "{expired_calls}");
+    // Nothing was revoked along the way: no call was answered token_revoked, and the org is ACTIVE.
+    assert!(
+        slack
+            .calls()
+            .iter()
+            .all(|c| c.error.as_deref() != Some("token_revoked")),
+        "a second renewal revoked a token in use"
+    );
+    let ws = config
+        .get_slack_workspace(authed(
+            GetSlackWorkspaceRequest {
+                org_id: "org-1".into(),
+            },
+            &Who::Owner("org-1"),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(ws.status, ovice_slack_proto::v1::WorkspaceStatus::Active as i32);
+    assert!(ws.status_reason.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rotating_bot_token_is_renewed_ahead_of_its_expiry_and_a_refused_renewal_stops_the_org() {
+    let slack = Emulator::start(seed_with_own_app()).await.unwrap();
+    assert!(slack.add_redirect_uri(TEST_CLIENT_ID, REDIRECT));
+    // Four-second tokens: renewed half-way, so no call ever meets an expired one.
+    slack.set_token_lifetime(Duration::from_secs(4));
+    let db = fresh_postgres_database().await.unwrap();
+    let args = common_args(&db, &slack);
+    let process = start(&["--target", "all", "--token-refresh-poll", "0.2"], &args, &[]);
+    let installed = slack.install_bot(OWN_APP, "T0ACME", &BOT_SCOPES).unwrap();
+    let mut config = IntegrationConfigServiceClient::new(process.channel().await);
+    config
+        .put_slack_workspace(authed(
+            PutSlackWorkspaceRequest {
+                org_id: "org-1".into(),
+                access_token: installed.access_token.clone(),
+                workspace_domain: "acme".into(),
+                refresh_token: installed.refresh_token.clone().unwrap(),
+                client_id: OWN_APP.into(),
+                client_secret: OWN_APP_SECRET.into(),
+            },
+            &Who::Owner("org-1"),
+        ))
+        .await
+        .unwrap();
+    set_up_org(&process, &users(), false).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while slack.refreshes().len() < 4 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "renewals: {:?}",
+            slack.refreshes()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut gateway = ChatEventServiceClient::new(channel(&process.grpc_addr).await);
+    let m = message("ahead", person("carol"), vec![to("bob")], "[ahead] hi");
+    gateway
+        .publish_chat_message(authed(
+            PublishChatMessageRequest { message: Some(m) },
+            &Who::Platform,
+        ))
+        .await
+        .unwrap();
+    wait_delivered(&slack, &["ahead".to_owned()], Duration::from_secs(20)).await;
+    assert!(
+        slack
+            .calls()
+            .iter()
+            .all(|c| c.error.as_deref() != Some("token_expired")),
+        "a call met an expired token"
+    );
+
+    // The app is uninstalled behind ovice-slack's back: the next renewal is refused and the org
+    // becomes TOKEN_INVALID with Slack's reason, before any message needs the token.
+    slack.uninstall_app(OWN_APP, "T0ACME").await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let ws = config
+            .get_slack_workspace(authed(
+                GetSlackWorkspaceRequest {
+                    org_id: "org-1".into(),
+                },
+                &Who::Owner("org-1"),
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        if ws.status == ovice_slack_proto::v1::WorkspaceStatus::TokenInvalid as i32 {
+            assert_eq!(ws.status_reason, "invalid_refresh_token");
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "still {ws:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

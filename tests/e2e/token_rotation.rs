@@ -1,5 +1,5 @@
-//! Token rotation: an org whose own Slack app rotates tokens (`xoxe.xoxb-…` that expire) keeps
-//! delivering across expiries. Two replicas of every target share one PostgreSQL; each expiry is
+//! Token rotation: an org whose own Slack app rotates tokens (`xoxe.xoxb-…` that expire), and a
+//! Connect app that rotates people's user tokens (`xoxe.xoxp-…`), keep delivering across expiries. Two replicas of every target share one PostgreSQL; each expiry is
 //! renewed exactly once, by whichever replica hears `token_expired` first, and the other picks the
 //! new token up. The emulator refuses expired tokens, spends refresh tokens once and revokes the
 //! oldest token of an installation beyond two, so a second renewal would show.
@@ -229,4 +229,86 @@ async fn a_rotating_bot_token_is_renewed_ahead_of_its_expiry_and_a_refused_renew
         assert!(tokio::time::Instant::now() < deadline, "still {ws:?}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rotating_user_token_keeps_posting_as_the_sender_across_three_expiries_with_one_renewal_each() {
+    let mut seed = seed();
+    for app in seed
+        .oauth_apps
+        .iter_mut()
+        .filter(|a| a.client_id == TEST_CLIENT_ID)
+    {
+        app.token_rotation = true;
+    }
+    let slack = Emulator::start(seed).await.unwrap();
+    assert!(slack.add_redirect_uri(TEST_CLIENT_ID, REDIRECT));
+    let db = fresh_postgres_database().await.unwrap();
+    let args = common_args(&db, &slack);
+    let processes: Vec<_> = (0..2).map(|_| start(&["--target", "all"], &args, &[])).collect();
+    set_up_org(&processes[0], &users(), true).await;
+    assert!(slack.refreshes().is_empty());
+
+    let mut gateways = Vec::new();
+    for p in &processes {
+        gateways.push(ChatEventServiceClient::new(channel(&p.grpc_addr).await));
+    }
+    for round in 1..=3 {
+        assert!(slack.expire_rotating_tokens() >= 1);
+        // Alice (connected, so posted as her) writes to eight people through both replicas at once.
+        let ids: Vec<String> = (0..8).map(|k| format!("u{round}m{k}")).collect();
+        for (k, id) in ids.iter().enumerate() {
+            let m = message(
+                id,
+                person("alice"),
+                vec![to(&recipient(k))],
+                &format!("[{id}] hi"),
+            );
+            let r = gateways[k % 2]
+                .publish_chat_message(authed(
+                    PublishChatMessageRequest { message: Some(m) },
+                    &Who::Platform,
+                ))
+                .await
+                .unwrap();
+            assert_eq!(r.get_ref().disposition, Disposition::Accepted as i32, "{id}");
+        }
+        let counts = wait_delivered(&slack, &ids, Duration::from_secs(30)).await;
+        assert!(counts.values().all(|c| *c == 1), "round {round}: {counts:?}");
+        for m in slack
+            .messages()
+            .iter()
+            .filter(|m| ids.iter().any(|id| m.text.contains(&format!("[{id}]"))))
+        {
+            assert_eq!(
+                (m.token_kind, m.user.as_str()),
+                (TokenKind::User, "U0ALICE"),
+                "posted as alice: {m:?}"
+            );
+        }
+        let renewals = slack.refreshes();
+        assert_eq!(
+            renewals.len(),
+            round,
+            "round {round}: one renewal per expiry: {renewals:?}"
+        );
+        assert!(
+            renewals
+                .iter()
+                .all(|r| r.token_kind == TokenKind::User && r.user_id == "U0ALICE")
+        );
+    }
+    let expired_calls = slack
+        .calls()
+        .iter()
+        .filter(|c| c.error.as_deref() == Some("token_expired"))
+        .count();
+    assert!(expired_calls >= 3, "{expired_calls}");
+    assert!(
+        slack
+            .calls()
+            .iter()
+            .all(|c| c.error.as_deref() != Some("token_revoked")),
+        "a second renewal revoked a token in use"
+    );
 }

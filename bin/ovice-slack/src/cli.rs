@@ -80,7 +80,7 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub workspace_check: integration_config::HealthCheckConfig,
     #[command(flatten)]
-    pub token_renewal: integration_config::RenewalConfig,
+    pub token_renewal: ovice_slack_runtime::config::TokenRenewalConfig,
     #[command(flatten)]
     pub gateway: gateway::GatewayConfig,
     #[command(flatten)]

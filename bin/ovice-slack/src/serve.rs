@@ -229,6 +229,7 @@ pub async fn run_resolved(
                     signing_secret: signing_secret.clone(),
                     events: ovice_slack_events::WorkerConfig::default(),
                     revocation: WorkerConfig::default(),
+                    renewal: args.token_renewal,
                     stop: stop_background.clone(),
                 };
                 let (server, routes) = account_links::start(deps, auth.clone(), max_bytes).await?;

@@ -9,6 +9,7 @@ mod link_url;
 pub mod publish;
 mod space_role;
 mod time;
+pub mod token_renewal;
 pub mod validation;
 
 pub use chat_message::{ChatMessage, GroupKind, Mention, Sender};

@@ -253,3 +253,25 @@ mod tests {
         }
     }
 }
+
+/// When rotating Slack tokens (bot and user) are renewed (`--token-refresh-*`).
+#[derive(clap::Args, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TokenRenewalConfig {
+    /// How long before a rotating Slack token expires it is renewed (never later than half its life).
+    #[arg(long = "token-refresh-margin", env = "OVICE_SLACK_TOKEN_REFRESH_MARGIN",
+          value_parser = duration, default_value = "2h")]
+    pub margin: Duration,
+    /// How often this process looks for rotating tokens due for renewal.
+    #[arg(long = "token-refresh-poll", env = "OVICE_SLACK_TOKEN_REFRESH_POLL",
+          value_parser = duration, default_value = "30")]
+    pub poll: Duration,
+}
+
+impl Default for TokenRenewalConfig {
+    fn default() -> Self {
+        Self {
+            margin: ovice_slack_model::token_renewal::DEFAULT_MARGIN,
+            poll: Duration::from_secs(30),
+        }
+    }
+}

@@ -13,6 +13,7 @@ use ovice_slack_events::EmailDigest;
 use ovice_slack_model::{
     BotCredentials, ConnectionState, OrgId, ResolvedUser, SlackTeamId, SlackUserId, SpaceRole, UnixMillis,
     UserId,
+    token_renewal::{self, RenewWhy, Renewal},
 };
 use ovice_slack_revocation::{Revocations, RevokeReason};
 use ovice_slack_runtime::{
@@ -31,9 +32,9 @@ use url::Url;
 use crate::{
     domain::connect::EmailOwner,
     domain::{
-        CONNECT_TTL, ConnectRefusal, Consent, DEFAULT_CONNECT_STARTS_PER_MINUTE, Link, LinkState,
-        MAX_PENDING_CONNECTS_PER_PERSON, PendingConnect, USER_SCOPES, check_consent, item_visible,
-        legacy_token_context, token_context,
+        CONNECT_TTL, ConnectRefusal, Consent, DEFAULT_CONNECT_STARTS_PER_MINUTE, Link, LinkRotation,
+        LinkState, MAX_PENDING_CONNECTS_PER_PERSON, PendingConnect, USER_SCOPES, check_consent, item_visible,
+        legacy_token_context, refresh_context, token_context,
     },
     error::LinkError,
     store::{LinkStore, PutLink},
@@ -108,6 +109,19 @@ pub struct AccountLinks {
     starts: Arc<PersonLimiter>,
     /// User tokens dropped here, on their way to `auth.revoke`.
     revocations: Revocations,
+    /// How long before its expiry a rotating user token is renewed.
+    refresh_margin: Duration,
+}
+
+/// Renewals of rotating user tokens by outcome.
+fn renewals() -> &'static opentelemetry::metrics::Counter<u64> {
+    static COUNTER: std::sync::OnceLock<opentelemetry::metrics::Counter<u64>> = std::sync::OnceLock::new();
+    COUNTER.get_or_init(|| {
+        ovice_slack_runtime::metrics::meter()
+            .u64_counter("ovice_slack_user_token_renewals")
+            .with_description("Renewals of rotating Slack user tokens, by outcome (renewed, refused)")
+            .build()
+    })
 }
 
 /// What the callback's query says Slack answered, fit for a log line and a page: at most 64
@@ -151,6 +165,154 @@ impl AccountLinks {
             connect,
             starts: Arc::new(RateLimiter::dashmap(Quota::per_minute(per_minute))),
             revocations,
+            refresh_margin: token_renewal::DEFAULT_MARGIN,
+        }
+    }
+
+    /// Renews rotating user tokens this long before they expire (never later than half their life).
+    pub fn with_refresh_margin(mut self, margin: Duration) -> Self {
+        self.refresh_margin = margin;
+        self
+    }
+
+    pub(crate) fn store(&self) -> &Arc<dyn LinkStore> {
+        &self.store
+    }
+
+    /// Renews a person's rotating user token, by one replica at a time (the same rule as the bot
+    /// token's). `Expired`: a post was answered `token_expired`; renewed unless another replica
+    /// already did. A renewal Slack refuses for good makes the link NEEDS_RECONNECT with its code.
+    pub(crate) async fn renew(
+        &self,
+        org_id: &OrgId,
+        user_id: &UserId,
+        why: RenewWhy,
+    ) -> Result<Renewal, LinkError> {
+        let started = tokio::time::Instant::now();
+        loop {
+            let Some(link) = self.store.get_link(org_id, user_id).await? else {
+                return Ok(Renewal::Current);
+            };
+            let Some(rot) = &link.rotation else {
+                return Ok(Renewal::NotRotating);
+            };
+            if link.state != LinkState::Connected || link.token.is_none() {
+                return Ok(Renewal::Current);
+            }
+            let now = UnixMillis::now();
+            if why == RenewWhy::Due && rot.refresh_at > now {
+                return Ok(Renewal::Current);
+            }
+            if !self
+                .store
+                .claim_refresh(org_id, user_id, now, now.plus(token_renewal::LEASE))
+                .await?
+            {
+                if why == RenewWhy::Due {
+                    return Ok(Renewal::Busy);
+                }
+                if started.elapsed() > token_renewal::WAIT_FOR_OTHER {
+                    return Err(LinkError::SlackUnavailable(
+                        "another replica is still renewing the token".into(),
+                    ));
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+            let result = self.renew_claimed(org_id, user_id, why).await;
+            if !matches!(result, Ok(Renewal::Renewed))
+                && let Err(e) = self.store.release_refresh(org_id, user_id).await
+            {
+                tracing::warn!(%org_id, %user_id, error = %e, "could not release a user token renewal; it lapses by itself");
+            }
+            return result;
+        }
+    }
+
+    async fn renew_claimed(
+        &self,
+        org_id: &OrgId,
+        user_id: &UserId,
+        why: RenewWhy,
+    ) -> Result<Renewal, LinkError> {
+        // Read again under the claim: another replica may have renewed in between.
+        let Some(link) = self.store.get_link(org_id, user_id).await? else {
+            return Ok(Renewal::Current);
+        };
+        let (Some(rot), Some(sealed)) = (link.rotation.clone(), link.token.clone()) else {
+            return Ok(Renewal::NotRotating);
+        };
+        let Some(connect) = &self.connect else {
+            return Ok(Renewal::NotRotating);
+        };
+        let now = UnixMillis::now();
+        match why {
+            RenewWhy::Due if rot.refresh_at > now => return Ok(Renewal::Current),
+            RenewWhy::Expired if rot.expires_at > now => {
+                // Slack's clock and ours may differ: ask Slack whether the stored token works.
+                let (token, _) = open_link_token(&self.cipher, &sealed, org_id, user_id)?;
+                match self.slack.auth_test(&token).await {
+                    Ok(_) => return Ok(Renewal::Current),
+                    Err(e) if e.code() == Some(token_renewal::EXPIRED) => {}
+                    Err(e) if e.token_is_dead() => {
+                        let code = e.code().unwrap_or(token_renewal::EXPIRED).to_owned();
+                        self.store
+                            .mark_needs_reconnect(org_id, user_id, &code, now)
+                            .await?;
+                        return Ok(Renewal::Refused(code));
+                    }
+                    Err(e) => return Err(LinkError::SlackUnavailable(e.to_string())),
+                }
+            }
+            _ => {}
+        }
+        let refresh = self
+            .cipher
+            .open(&rot.refresh_token, &refresh_context(org_id, user_id))?;
+        let renewed = match self
+            .slack
+            .oauth_v2_refresh(&connect.client_id, &connect.client_secret, &refresh)
+            .await
+        {
+            Ok(renewed) if renewed.token_type == "user" => renewed,
+            Ok(other) => {
+                tracing::error!(%org_id, %user_id, token_type = %other.token_type, "a user token renewal answered another kind of token; nothing stored");
+                return Err(LinkError::SlackUnavailable(
+                    "Slack renewed another kind of token".into(),
+                ));
+            }
+            Err(SlackError::Api { code, .. }) => {
+                tracing::warn!(%org_id, %user_id, code = %code, "Slack refused to renew a user token; the person connects again");
+                self.store
+                    .mark_needs_reconnect(org_id, user_id, &code, now)
+                    .await?;
+                renewals().add(1, &[opentelemetry::KeyValue::new("outcome", "refused")]);
+                return Ok(Renewal::Refused(code));
+            }
+            Err(e) => return Err(LinkError::SlackUnavailable(e.to_string())),
+        };
+        let now = UnixMillis::now();
+        let token = self
+            .cipher
+            .seal(&renewed.access_token, &token_context(org_id, user_id))?;
+        let next = LinkRotation {
+            refresh_token: self
+                .cipher
+                .seal(&renewed.rotation.refresh_token, &refresh_context(org_id, user_id))?,
+            expires_at: token_renewal::expires_at(now, renewed.rotation.expires_in),
+            refresh_at: token_renewal::renew_at(now, renewed.rotation.expires_in, self.refresh_margin),
+        };
+        if self
+            .store
+            .store_refreshed(org_id, user_id, &rot.refresh_token, &token, &next)
+            .await?
+        {
+            tracing::info!(%org_id, %user_id, ?why, "rotating user token renewed");
+            renewals().add(1, &[opentelemetry::KeyValue::new("outcome", "renewed")]);
+            Ok(Renewal::Renewed)
+        } else {
+            tracing::info!(%org_id, %user_id, "a renewed user token was not stored: the link changed meanwhile");
+            Ok(Renewal::Current)
         }
     }
 
@@ -467,6 +629,16 @@ impl AccountLinks {
             state_reason: String::new(),
             connected_at: now,
             updated_at: now,
+            rotation: match &access.authed_user_rotation {
+                Some(r) => Some(LinkRotation {
+                    refresh_token: self
+                        .cipher
+                        .seal(&r.refresh_token, &refresh_context(org_id, user_id))?,
+                    expires_at: token_renewal::expires_at(now, r.expires_in),
+                    refresh_at: token_renewal::renew_at(now, r.expires_in, self.refresh_margin),
+                }),
+                None => None,
+            },
         };
         let previous = self.store.get_link(org_id, user_id).await?;
         if self.store.put_link(&link).await? == PutLink::SlackUserTaken {
@@ -634,6 +806,15 @@ impl AccountLinks {
         reason: &str,
     ) -> Result<bool, LinkError> {
         caller.authorize(Rpc::ReportUserTokenInvalid, Scope::Org(org_id.as_str()))?;
+        if reason == token_renewal::EXPIRED {
+            // A rotating token is renewed (once, whichever replica reports first); the reporter
+            // reads the person again and posts once more.
+            match self.renew(org_id, user_id, RenewWhy::Expired).await? {
+                Renewal::NotRotating => {}
+                Renewal::Refused(_) => return Ok(true),
+                Renewal::Current | Renewal::Renewed | Renewal::Busy => return Ok(false),
+            }
+        }
         let marked = self
             .store
             .mark_needs_reconnect(org_id, user_id, reason, UnixMillis::now())
@@ -687,6 +868,18 @@ pub async fn reseal_tokens(store: &dyn LinkStore, cipher: &TokenCipher) -> Resul
             resealed += 1;
         }
     }
+    // A rotating token's refresh token: re-sealed at each renewal anyway, but an old key may be
+    // retired before the next one.
+    for (org_id, user_id, old) in store.sealed_refresh_tokens().await? {
+        if old.key_id == cipher.active_key_id() {
+            continue;
+        }
+        let context = refresh_context(&org_id, &user_id);
+        let new = cipher.seal(&cipher.open(&old, &context)?, &context)?;
+        if store.replace_refresh_token(&org_id, &user_id, &old, &new).await? {
+            resealed += 1;
+        }
+    }
     Ok(resealed)
 }
 
@@ -721,6 +914,7 @@ mod tests {
             state_reason: String::new(),
             connected_at: UnixMillis::from_millis(1),
             updated_at: UnixMillis::from_millis(1),
+            rotation: None,
         };
         store.put_link(&link("alice", legacy.clone())).await.unwrap();
         let current = cipher

@@ -36,6 +36,8 @@ pub enum LinkError {
     },
     #[error("the settings service could not be reached ({0}); try again shortly")]
     PeerUnavailable(#[from] ovice_slack_runtime::peer_clients::PeerUnavailable),
+    #[error("Slack could not be reached to renew the token ({0}); try again shortly")]
+    SlackUnavailable(String),
     #[error("storage failed: {0}")]
     Store(#[from] StoreError),
     #[error("a stored secret cannot be decrypted: {0}")]
@@ -57,7 +59,9 @@ impl From<LinkError> for Status {
                 use tonic_types::StatusExt;
                 Status::with_error_details(tonic::Code::ResourceExhausted, e.to_string(), details)
             }
-            LinkError::PeerUnavailable(_) => Status::unavailable(e.to_string()),
+            LinkError::PeerUnavailable(_) | LinkError::SlackUnavailable(_) => {
+                Status::unavailable(e.to_string())
+            }
             LinkError::Store(err) => {
                 tracing::error!(error = %err, "link store failed");
                 Status::internal("storage failed; the operators have been told")

@@ -9,6 +9,7 @@ pub mod domain;
 mod error;
 mod grpc;
 mod pages;
+mod renewal;
 mod slack_events;
 pub mod store;
 
@@ -49,6 +50,8 @@ pub struct Deps {
     pub events: ovice_slack_events::WorkerConfig,
     /// The worker that revokes dropped user tokens with Slack.
     pub revocation: WorkerConfig,
+    /// Renewing rotating user tokens.
+    pub renewal: ovice_slack_runtime::config::TokenRenewalConfig,
     /// Stops the workers.
     pub stop: CancellationToken,
 }
@@ -80,7 +83,7 @@ pub async fn start(
                 store.clone(),
                 workspaces.clone(),
             ));
-            inbox.spawn_worker(handler, deps.events, deps.stop);
+            inbox.spawn_worker(handler, deps.events, deps.stop.clone());
             ovice_slack_events::routes(secret, inbox)
         }
         None => ovice_slack_events::not_configured_routes(),
@@ -92,7 +95,9 @@ pub async fn start(
         workspaces,
         deps.connect,
         revocations,
-    );
+    )
+    .with_refresh_margin(deps.renewal.margin);
+    tokio::spawn(renewal::run(app.clone(), deps.renewal, deps.stop));
     let routes = callback::routes(app.clone()).merge(events);
     let server = AccountLinkServiceServer::new(AccountLinksGrpc::new(app))
         .max_decoding_message_size(max_request_bytes);

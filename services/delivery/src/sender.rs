@@ -11,6 +11,7 @@ use std::{
 };
 
 use moka::future::Cache;
+use ovice_slack_model::SlackTeamId;
 use secrecy::{ExposeSecret, SecretString};
 use slack_client::{PostMessage, SlackClient, SlackError};
 use tokio_util::sync::CancellationToken;
@@ -88,6 +89,8 @@ pub struct DeliverySender {
 enum AsSender {
     Done(SendOutcome),
     FallBack,
+    /// The sender's token expired and was renewed: post again with this one.
+    Renewed(SecretString),
 }
 
 /// One bot post.
@@ -165,9 +168,8 @@ impl DeliverySender {
                 call_deadline,
                 cancel,
             };
-            match self.as_sender(&route, sender, recipient, token).await {
-                AsSender::Done(outcome) => return outcome,
-                AsSender::FallBack => {}
+            if let AsSender::Done(outcome) = self.as_sender(&route, sender, recipient, token).await {
+                return outcome;
             }
         }
         let route = Route {
@@ -180,12 +182,74 @@ impl DeliverySender {
         self.bot_dm(&route, &creds, recipient).await
     }
 
+    /// Posting as the sender; a token that expired is renewed once and the post tried again.
     async fn as_sender(
         &self,
         route: &Route<'_>,
         sender: &ResolvedUser,
         recipient: &ResolvedUser,
         token: &SecretString,
+    ) -> AsSender {
+        let mut token = token.clone();
+        let mut renewed = false;
+        loop {
+            match self
+                .as_sender_once(route, sender, recipient, &token, renewed)
+                .await
+            {
+                AsSender::Renewed(fresh) => {
+                    // Nothing was posted with the expired token.
+                    token = fresh;
+                    renewed = true;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// The sender's token expired: account-links renews it (one replica does; the others find it
+    /// done) and the person is read afresh. Anything else sends the bot DM now.
+    async fn renew_sender_token(&self, route: &Route<'_>, expired: &SecretString) -> AsSender {
+        let d = route.d;
+        if let Err(report) = self
+            .directory
+            .report_user_token_invalid(&d.org_id, &d.sender_user_id, EXPIRED)
+            .await
+        {
+            tracing::warn!(delivery_id = %d.delivery_id, error = %report, "could not have the sender's expired token renewed; falling back to the bot DM");
+            return AsSender::FallBack;
+        }
+        let team = SlackTeamId::from(route.team_id.to_owned());
+        let ids = [d.sender_user_id.clone()];
+        match self
+            .directory
+            .resolve_users(&d.org_id, &team, &ids, Freshness::Fresh)
+            .await
+        {
+            Ok(users) => match users.first() {
+                Some(sender) if sender.connected_in(&team) => match &sender.user_token {
+                    Some(fresh) if fresh.expose_secret() != expired.expose_secret() => {
+                        tracing::info!(delivery_id = %d.delivery_id, org_id = %d.org_id, "the sender's expired token was renewed; posting once more");
+                        AsSender::Renewed(fresh.clone())
+                    }
+                    _ => AsSender::FallBack,
+                },
+                _ => AsSender::FallBack,
+            },
+            Err(e) => {
+                tracing::warn!(delivery_id = %d.delivery_id, error = %e, "could not read the sender again; falling back to the bot DM");
+                AsSender::FallBack
+            }
+        }
+    }
+
+    async fn as_sender_once(
+        &self,
+        route: &Route<'_>,
+        sender: &ResolvedUser,
+        recipient: &ResolvedUser,
+        token: &SecretString,
+        renewed: bool,
     ) -> AsSender {
         let key: DmKey = (
             route.team_id.to_owned(),
@@ -218,7 +282,7 @@ impl DeliverySender {
                             self.dms.insert(key.clone(), channel.clone()).await;
                             channel
                         }
-                        Err(e) => return self.user_token_failure(route, lane, e).await,
+                        Err(e) => return self.user_token_failure(route, lane, e, token, renewed).await,
                     }
                 }
             };
@@ -249,17 +313,27 @@ impl DeliverySender {
                         tracing::info!(delivery_id = %route.d.delivery_id, "a cached slack DM was not found; opening it again");
                         continue;
                     }
-                    return self.user_token_failure(route, lane, e).await;
+                    return self.user_token_failure(route, lane, e, token, renewed).await;
                 }
-                Err(e) => return self.user_token_failure(route, lane, e).await,
+                Err(e) => return self.user_token_failure(route, lane, e, token, renewed).await,
             }
         }
     }
 
     /// The sender's token failed: the failure table (`domain::slack_failure`) decides.
-    async fn user_token_failure(&self, route: &Route<'_>, lane: Lane<'_>, e: SlackError) -> AsSender {
+    async fn user_token_failure(
+        &self,
+        route: &Route<'_>,
+        lane: Lane<'_>,
+        e: SlackError,
+        token: &SecretString,
+        renewed: bool,
+    ) -> AsSender {
         let d = route.d;
         match on_slack_failure(&e, TokenOwner::Sender) {
+            FailureAction::RenewSenderToken if !renewed => self.renew_sender_token(route, token).await,
+            // Renewed a moment ago and expired again: not worth another round; the bot DM goes.
+            FailureAction::RenewSenderToken => AsSender::FallBack,
             FailureAction::Wait(wait) => {
                 self.pacer.close(lane, wait).await;
                 AsSender::Done(SendOutcome::RateLimited(wait))
@@ -381,6 +455,8 @@ impl DeliverySender {
                 }
                 // Renewed a moment ago and already expired again: Slack and we disagree; later.
                 FailureAction::RenewWorkspaceToken => retry_later(Some(DeliveryMode::BotDm), &e),
+                // Not produced for the bot's token.
+                FailureAction::RenewSenderToken => retry_later(Some(DeliveryMode::BotDm), &e),
                 FailureAction::InvalidateWorkspace { reason } => {
                     tracing::warn!(
                         delivery_id = %d.delivery_id, org_id = %d.org_id, team_id = %creds.team_id, %reason,

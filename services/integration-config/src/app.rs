@@ -5,7 +5,10 @@ use std::time::Duration;
 
 use opentelemetry::{KeyValue, metrics::Counter};
 
-use ovice_slack_model::{OrgId, SlackTeamId, SlackUserId, UnixMillis};
+use ovice_slack_model::{
+    OrgId, SlackTeamId, SlackUserId, UnixMillis,
+    token_renewal::{self, RenewWhy, Renewal},
+};
 use ovice_slack_revocation::{Revocations, RevokeReason};
 use ovice_slack_runtime::auth::{Caller, Rpc, Scope};
 use ovice_slack_secrets::TokenCipher;
@@ -16,7 +19,7 @@ use crate::{
     domain::{
         AuditAction, AuditEntry, AuditNote, RotationRefusal, TokenIdentity, Workspace, WorkspaceDomain,
         WorkspaceStatus, advice_for, check_rotation_fields, check_token_shape, is_rotating, rejection,
-        rotation, verify_auth_test,
+        verify_auth_test,
     },
     error::ConfigError,
     store::{StoredRotation, StoredWorkspace, WorkspaceCheck, WorkspaceStore},
@@ -151,35 +154,6 @@ fn client_secret_context(org_id: &OrgId) -> String {
     format!("workspace-client-secret/v1:{org_id}")
 }
 
-/// How long one replica holds an org's renewal (longer than Slack's answer can take).
-const REFRESH_LEASE: Duration = Duration::from_secs(30);
-/// How long a renewal reported by a sender waits for another replica's to finish.
-const REFRESH_WAIT: Duration = Duration::from_secs(10);
-
-/// Why a token is renewed now.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum RenewWhy {
-    /// Its renewal time came (the worker).
-    Due,
-    /// A call with it was answered `token_expired`.
-    Expired,
-}
-
-/// What a renewal did.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Renewal {
-    /// The token does not rotate.
-    NotRotating,
-    /// Nothing to do: it is not due, it already works, or the workspace is not ACTIVE.
-    Current,
-    /// Slack issued a new token, stored.
-    Renewed,
-    /// Slack refused the renewal for good (its code): the workspace is TOKEN_INVALID.
-    Refused(String),
-    /// Another replica holds the renewal (the worker skips the org).
-    Busy,
-}
-
 impl IntegrationConfig {
     pub fn new(
         store: Arc<dyn WorkspaceStore>,
@@ -192,7 +166,7 @@ impl IntegrationConfig {
             cipher,
             slack,
             revocations,
-            refresh_margin: rotation::DEFAULT_REFRESH_MARGIN,
+            refresh_margin: token_renewal::DEFAULT_MARGIN,
         }
     }
 
@@ -350,8 +324,8 @@ impl IntegrationConfig {
                 .cipher
                 .seal(&renewed.rotation.refresh_token, &refresh_token_context(org_id))?,
             client_id: r.client_id,
-            expires_at: rotation::expires_at(now, renewed.rotation.expires_in),
-            refresh_at: rotation::refresh_at(now, renewed.rotation.expires_in, self.refresh_margin),
+            expires_at: token_renewal::expires_at(now, renewed.rotation.expires_in),
+            refresh_at: token_renewal::renew_at(now, renewed.rotation.expires_in, self.refresh_margin),
         };
         tracing::info!(%org_id, team_id = %workspace.team_id, "rotating bot token renewed before it is stored");
         Ok((renewed.access_token, stored))
@@ -376,13 +350,13 @@ impl IntegrationConfig {
             }
             if !self
                 .store
-                .claim_refresh(org_id, now, now.plus(REFRESH_LEASE))
+                .claim_refresh(org_id, now, now.plus(token_renewal::LEASE))
                 .await?
             {
                 if why == RenewWhy::Due {
                     return Ok(Renewal::Busy);
                 }
-                if started.elapsed() > REFRESH_WAIT {
+                if started.elapsed() > token_renewal::WAIT_FOR_OTHER {
                     return Err(ConfigError::SlackUnavailable(
                         "another replica is still renewing the bot token".into(),
                     ));
@@ -465,8 +439,8 @@ impl IntegrationConfig {
             refresh_token: self
                 .cipher
                 .seal(&renewed.rotation.refresh_token, &refresh_token_context(org_id))?,
-            expires_at: rotation::expires_at(now, renewed.rotation.expires_in),
-            refresh_at: rotation::refresh_at(now, renewed.rotation.expires_in, self.refresh_margin),
+            expires_at: token_renewal::expires_at(now, renewed.rotation.expires_in),
+            refresh_at: token_renewal::renew_at(now, renewed.rotation.expires_in, self.refresh_margin),
             ..rot.clone()
         };
         if self
@@ -530,7 +504,7 @@ impl IntegrationConfig {
         reason: &str,
     ) -> Result<Workspace, ConfigError> {
         caller.authorize(Rpc::ReportWorkspaceTokenInvalid, Scope::Org(org_id.as_str()))?;
-        if reason == "token_expired" {
+        if reason == token_renewal::EXPIRED {
             // A rotating token is renewed (once, whichever replica reports first) instead of being
             // given up; the reporter reads the credentials again and retries.
             match self.renew(org_id, RenewWhy::Expired).await? {
@@ -706,6 +680,22 @@ pub async fn reseal_tokens(store: &dyn WorkspaceStore, cipher: &TokenCipher) -> 
         let token = cipher.open(&old, &token_context(&org_id))?;
         let new = cipher.seal(&token, &token_context(&org_id))?;
         if store.replace_token(&org_id, &old, &new).await? {
+            resealed += 1;
+        }
+    }
+    // A rotating token's refresh token and the app's client secret (the refresh token is re-sealed
+    // at each renewal anyway, but an old key may be retired before the next one).
+    for (org_id, old_refresh, old_secret) in store
+        .rotation_secrets_sealed_with_other_keys(cipher.active_key_id())
+        .await?
+    {
+        let (refresh_ctx, secret_ctx) = (refresh_token_context(&org_id), client_secret_context(&org_id));
+        let refresh = cipher.seal(&cipher.open(&old_refresh, &refresh_ctx)?, &refresh_ctx)?;
+        let secret = cipher.seal(&cipher.open(&old_secret, &secret_ctx)?, &secret_ctx)?;
+        if store
+            .replace_rotation_secrets(&org_id, &old_refresh, &refresh, &secret)
+            .await?
+        {
             resealed += 1;
         }
     }

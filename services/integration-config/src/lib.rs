@@ -21,7 +21,6 @@ pub use app::IntegrationConfig;
 pub use error::ConfigError;
 pub use grpc::IntegrationConfigGrpc;
 pub use health::HealthCheckConfig;
-pub use renewal::RenewalConfig;
 
 /// The tonic server of this service, with the auth interceptor attached.
 pub type Server = InterceptedService<IntegrationConfigServiceServer<IntegrationConfigGrpc>, AuthInterceptor>;
@@ -36,7 +35,7 @@ pub struct Deps {
     /// The periodic `auth.test` of each org's bot token.
     pub health: HealthCheckConfig,
     /// Renewing rotating bot tokens.
-    pub renewal: RenewalConfig,
+    pub renewal: ovice_slack_runtime::config::TokenRenewalConfig,
     /// Stops the workers.
     pub stop: CancellationToken,
 }

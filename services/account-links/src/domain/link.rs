@@ -35,6 +35,17 @@ pub struct Link {
     pub state_reason: String,
     pub connected_at: UnixMillis,
     pub updated_at: UnixMillis,
+    /// Present when the token expires and is renewed (the Connect app rotates tokens).
+    pub rotation: Option<LinkRotation>,
+}
+
+/// How an expiring user token is renewed: its sealed refresh token, when it expires, when it is
+/// renewed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinkRotation {
+    pub refresh_token: SealedToken,
+    pub expires_at: UnixMillis,
+    pub refresh_at: UnixMillis,
 }
 
 impl Link {
@@ -50,6 +61,12 @@ impl Link {
 /// characters the ids hold.
 pub fn token_context(org_id: &OrgId, user_id: &UserId) -> String {
     format!("link/v2:{}:{org_id}:{user_id}", org_id.as_str().len())
+}
+
+/// The associated data of a link's refresh token (a rotating token's), its own so that it never
+/// opens as the token.
+pub fn refresh_context(org_id: &OrgId, user_id: &UserId) -> String {
+    format!("link-refresh/v1:{}:{org_id}:{user_id}", org_id.as_str().len())
 }
 
 /// The context tokens were sealed with before 2026-12 (`link:{org}:{user}`), when it is unambiguous:

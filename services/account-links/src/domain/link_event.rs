@@ -56,6 +56,7 @@ mod tests {
             state_reason: String::new(),
             connected_at: UnixMillis::from_millis(1),
             updated_at: UnixMillis::from_millis(1),
+            rotation: None,
         }
     }
 

@@ -10,5 +10,5 @@ pub use connect::{
     CONNECT_TTL, ConnectRefusal, Consent, DEFAULT_CONNECT_STARTS_PER_MINUTE, MAX_PENDING_CONNECTS_PER_PERSON,
     PendingConnect, USER_SCOPES, check_consent,
 };
-pub use link::{Link, LinkState, legacy_token_context, token_context};
+pub use link::{Link, LinkRotation, LinkState, legacy_token_context, refresh_context, token_context};
 pub use visibility::item_visible;

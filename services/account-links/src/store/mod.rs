@@ -91,6 +91,38 @@ pub trait LinkStore: Send + Sync + 'static {
         reason: &str,
         now: UnixMillis,
     ) -> Result<bool, StoreError>;
+    /// CONNECTED links whose rotating token is due for renewal at `now` and not being renewed.
+    async fn due_refreshes(&self, now: UnixMillis, limit: i64) -> Result<Vec<(OrgId, UserId)>, StoreError>;
+    /// Takes the link's renewal until `until`, unless another replica holds it.
+    async fn claim_refresh(
+        &self,
+        org_id: &OrgId,
+        user_id: &UserId,
+        now: UnixMillis,
+        until: UnixMillis,
+    ) -> Result<bool, StoreError>;
+    /// Lets go of a renewal that stored nothing.
+    async fn release_refresh(&self, org_id: &OrgId, user_id: &UserId) -> Result<(), StoreError>;
+    /// Stores a renewed token and its rotation, only if the refresh token is still `spent` (a
+    /// reconnect in between wins), and lets go of the renewal.
+    async fn store_refreshed(
+        &self,
+        org_id: &OrgId,
+        user_id: &UserId,
+        spent: &ovice_slack_secrets::SealedToken,
+        token: &ovice_slack_secrets::SealedToken,
+        rotation: &crate::domain::LinkRotation,
+    ) -> Result<bool, StoreError>;
+    /// Every stored refresh token (org, user, refresh token), for `reseal-tokens`.
+    async fn sealed_refresh_tokens(&self) -> Result<Vec<SealedLinkToken>, StoreError>;
+    /// Replaces a link's sealed refresh token, only if it is still `old` (a renewal meanwhile wins).
+    async fn replace_refresh_token(
+        &self,
+        org_id: &OrgId,
+        user_id: &UserId,
+        old: &ovice_slack_secrets::SealedToken,
+        new: &ovice_slack_secrets::SealedToken,
+    ) -> Result<bool, StoreError>;
     /// Every stored user token (org, user, token), for `reseal-tokens`.
     async fn sealed_tokens(&self) -> Result<Vec<SealedLinkToken>, StoreError>;
     /// Replaces a link's sealed token, only if it is still `old` (a reconnect meanwhile wins).

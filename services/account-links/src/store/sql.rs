@@ -8,7 +8,7 @@ use ovice_slack_model::{OrgId, SlackTeamId, SlackUserId, UnixMillis, UserId};
 use ovice_slack_runtime::db::SqlBackend;
 
 use super::{LinkStore, PutLink, SealedLinkToken, StoreError};
-use crate::domain::{Link, LinkState, PendingConnect};
+use crate::domain::{Link, LinkRotation, LinkState, PendingConnect};
 
 pub(super) const INSERT_PENDING: &str = "INSERT INTO slack_connect_states (state_hash, org_id, user_id, email, \
      space_id, team_id, verifier_key_id, verifier_ciphertext, created_at, expires_at) \
@@ -29,7 +29,8 @@ pub(super) const KEEP_NEWEST_PENDING: &str = "DELETE FROM slack_connect_states \
        ORDER BY created_at DESC, state_hash DESC LIMIT $3)";
 
 const LINK_COLUMNS: &str = "org_id, user_id, slack_team_id, slack_user_id, slack_user_name, scopes, token_key_id, \
-     token_ciphertext, state, state_reason, connected_at, updated_at, email_digest";
+     token_ciphertext, state, state_reason, connected_at, updated_at, email_digest, refresh_key_id, \
+     refresh_ciphertext, token_expires_at, refresh_at";
 
 pub(super) fn select_link() -> String {
     format!("SELECT {LINK_COLUMNS} FROM slack_links WHERE org_id = $1 AND user_id = $2")
@@ -62,13 +63,16 @@ pub(super) fn list_links() -> String {
 
 pub(super) fn upsert_link() -> String {
     format!(
-        "INSERT INTO slack_links ({LINK_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+        "INSERT INTO slack_links ({LINK_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
+         $14, $15, $16, $17) \
          ON CONFLICT (org_id, user_id) DO UPDATE SET slack_team_id = excluded.slack_team_id, \
          slack_user_id = excluded.slack_user_id, slack_user_name = excluded.slack_user_name, \
          scopes = excluded.scopes, token_key_id = excluded.token_key_id, \
          token_ciphertext = excluded.token_ciphertext, state = excluded.state, \
          state_reason = excluded.state_reason, connected_at = excluded.connected_at, \
-         updated_at = excluded.updated_at, email_digest = excluded.email_digest"
+         updated_at = excluded.updated_at, email_digest = excluded.email_digest, \
+         refresh_key_id = excluded.refresh_key_id, refresh_ciphertext = excluded.refresh_ciphertext, \
+         token_expires_at = excluded.token_expires_at, refresh_at = excluded.refresh_at, refresh_lease_until = 0"
     )
 }
 
@@ -79,8 +83,25 @@ pub(super) const MARK_NEEDS_RECONNECT: &str = "UPDATE slack_links SET state = 'n
 
 /// Marks the link NEEDS_RECONNECT and forgets its token; changes nothing the second time.
 pub(super) const DROP_TOKEN: &str = "UPDATE slack_links SET state = 'needs_reconnect', \
-     state_reason = $3, token_key_id = '', token_ciphertext = $4, updated_at = $5 \
+     state_reason = $3, token_key_id = '', token_ciphertext = $4, refresh_key_id = '', refresh_ciphertext = $4, \
+     updated_at = $5 \
      WHERE org_id = $1 AND user_id = $2 AND (state = 'connected' OR token_key_id <> '')";
+
+pub(super) const DUE_REFRESHES: &str = "SELECT org_id, user_id FROM slack_links WHERE refresh_key_id <> '' \
+     AND state = 'connected' AND refresh_at <= $1 AND refresh_lease_until <= $1 ORDER BY refresh_at LIMIT $2";
+pub(super) const CLAIM_REFRESH: &str = "UPDATE slack_links SET refresh_lease_until = $4 \
+     WHERE org_id = $1 AND user_id = $2 AND refresh_key_id <> '' AND refresh_lease_until <= $3";
+pub(super) const RELEASE_REFRESH: &str =
+    "UPDATE slack_links SET refresh_lease_until = 0 WHERE org_id = $1 AND user_id = $2";
+pub(super) const STORE_REFRESHED: &str = "UPDATE slack_links SET token_key_id = $5, token_ciphertext = $6, \
+     refresh_key_id = $7, refresh_ciphertext = $8, token_expires_at = $9, refresh_at = $10, refresh_lease_until = 0 \
+     WHERE org_id = $1 AND user_id = $2 AND refresh_key_id = $3 AND refresh_ciphertext = $4";
+
+pub(super) const SEALED_REFRESH_TOKENS: &str = "SELECT org_id, user_id, refresh_key_id, refresh_ciphertext \
+     FROM slack_links WHERE refresh_key_id <> '' ORDER BY org_id, user_id";
+
+pub(super) const REPLACE_REFRESH_TOKEN: &str = "UPDATE slack_links SET refresh_key_id = $5, refresh_ciphertext = $6 \
+     WHERE org_id = $1 AND user_id = $2 AND refresh_key_id = $3 AND refresh_ciphertext = $4";
 
 pub(super) const SEALED_TOKENS: &str = "SELECT org_id, user_id, token_key_id, token_ciphertext \
      FROM slack_links WHERE token_key_id <> '' ORDER BY org_id, user_id";
@@ -138,6 +159,10 @@ pub(super) struct LinkRow {
     connected_at: i64,
     updated_at: i64,
     email_digest: String,
+    refresh_key_id: String,
+    refresh_ciphertext: Vec<u8>,
+    token_expires_at: i64,
+    refresh_at: i64,
 }
 
 impl TryFrom<LinkRow> for Link {
@@ -170,6 +195,14 @@ impl TryFrom<LinkRow> for Link {
             state_reason: r.state_reason,
             connected_at: UnixMillis::from_millis(r.connected_at),
             updated_at: UnixMillis::from_millis(r.updated_at),
+            rotation: (!r.refresh_key_id.is_empty()).then(|| LinkRotation {
+                refresh_token: SealedToken {
+                    key_id: r.refresh_key_id,
+                    ciphertext: r.refresh_ciphertext,
+                },
+                expires_at: UnixMillis::from_millis(r.token_expires_at),
+                refresh_at: UnixMillis::from_millis(r.refresh_at),
+            }),
         })
     }
 }
@@ -200,7 +233,70 @@ where
     for<'r> PendingRow: sqlx::FromRow<'r, DB::Row>,
     for<'r> LinkRow: sqlx::FromRow<'r, DB::Row>,
     for<'r> (String, String, String, Vec<u8>): sqlx::FromRow<'r, DB::Row>,
+    for<'r> (String, String): sqlx::FromRow<'r, DB::Row>,
 {
+    async fn due_refreshes(&self, now: UnixMillis, limit: i64) -> Result<Vec<(OrgId, UserId)>, StoreError> {
+        let rows: Vec<(String, String)> = sqlx::query_as(DUE_REFRESHES)
+            .bind(now.as_millis())
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(o, u)| (OrgId::new(o), UserId::new(u)))
+            .collect())
+    }
+
+    async fn claim_refresh(
+        &self,
+        org_id: &OrgId,
+        user_id: &UserId,
+        now: UnixMillis,
+        until: UnixMillis,
+    ) -> Result<bool, StoreError> {
+        let r = sqlx::query(CLAIM_REFRESH)
+            .bind(org_id.as_str())
+            .bind(user_id.as_str())
+            .bind(now.as_millis())
+            .bind(until.as_millis())
+            .execute(&self.pool)
+            .await?;
+        Ok(DB::rows_affected(&r) == 1)
+    }
+
+    async fn release_refresh(&self, org_id: &OrgId, user_id: &UserId) -> Result<(), StoreError> {
+        sqlx::query(RELEASE_REFRESH)
+            .bind(org_id.as_str())
+            .bind(user_id.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn store_refreshed(
+        &self,
+        org_id: &OrgId,
+        user_id: &UserId,
+        spent: &SealedToken,
+        token: &SealedToken,
+        rotation: &LinkRotation,
+    ) -> Result<bool, StoreError> {
+        let r = sqlx::query(STORE_REFRESHED)
+            .bind(org_id.as_str())
+            .bind(user_id.as_str())
+            .bind(&spent.key_id)
+            .bind(&spent.ciphertext)
+            .bind(&token.key_id)
+            .bind(&token.ciphertext)
+            .bind(&rotation.refresh_token.key_id)
+            .bind(&rotation.refresh_token.ciphertext)
+            .bind(rotation.expires_at.as_millis())
+            .bind(rotation.refresh_at.as_millis())
+            .execute(&self.pool)
+            .await?;
+        Ok(DB::rows_affected(&r) == 1)
+    }
+
     async fn insert_pending(&self, p: &PendingConnect) -> Result<(), StoreError> {
         sqlx::query(INSERT_PENDING)
             .bind(&p.state_hash)
@@ -289,6 +385,15 @@ where
             Some(t) => (t.key_id.as_str(), t.ciphertext.clone()),
             None => ("", Vec::new()),
         };
+        let (refresh_key_id, refresh_ciphertext, expires_at, refresh_at) = match &l.rotation {
+            Some(r) => (
+                r.refresh_token.key_id.as_str(),
+                r.refresh_token.ciphertext.clone(),
+                r.expires_at.as_millis(),
+                r.refresh_at.as_millis(),
+            ),
+            None => ("", Vec::new(), 0, 0),
+        };
         let stored = sqlx::query(sqlx::AssertSqlSafe(upsert_link()))
             .bind(l.org_id.as_str())
             .bind(l.user_id.as_str())
@@ -303,6 +408,10 @@ where
             .bind(l.connected_at.as_millis())
             .bind(l.updated_at.as_millis())
             .bind(l.email_digest.as_ref().map_or("", EmailDigest::as_str))
+            .bind(refresh_key_id)
+            .bind(&refresh_ciphertext)
+            .bind(expires_at)
+            .bind(refresh_at)
             .execute(&self.pool)
             .await;
         match stored {
@@ -408,6 +517,41 @@ where
                 )
             })
             .collect())
+    }
+
+    async fn sealed_refresh_tokens(&self) -> Result<Vec<SealedLinkToken>, StoreError> {
+        let rows: Vec<(String, String, String, Vec<u8>)> = sqlx::query_as(SEALED_REFRESH_TOKENS)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(org, user, key_id, ciphertext)| {
+                (
+                    OrgId::new(org),
+                    UserId::new(user),
+                    SealedToken { key_id, ciphertext },
+                )
+            })
+            .collect())
+    }
+
+    async fn replace_refresh_token(
+        &self,
+        org_id: &OrgId,
+        user_id: &UserId,
+        old: &SealedToken,
+        new: &SealedToken,
+    ) -> Result<bool, StoreError> {
+        let r = sqlx::query(REPLACE_REFRESH_TOKEN)
+            .bind(org_id.as_str())
+            .bind(user_id.as_str())
+            .bind(&old.key_id)
+            .bind(&old.ciphertext)
+            .bind(&new.key_id)
+            .bind(&new.ciphertext)
+            .execute(&self.pool)
+            .await?;
+        Ok(DB::rows_affected(&r) == 1)
     }
 
     async fn replace_token(

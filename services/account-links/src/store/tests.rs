@@ -60,6 +60,7 @@ fn link(user: &str) -> Link {
         state_reason: String::new(),
         connected_at: t(10),
         updated_at: t(10),
+        rotation: None,
     }
 }
 
@@ -330,5 +331,99 @@ async fn a_token_slack_revoked_is_forgotten_and_the_link_says_why(#[case] backen
     assert_eq!(
         in_team,
         vec![(o("o1"), u("u1")), (o("o1"), u("u2")), (o("o2"), u("u3"))]
+    );
+}
+
+fn sealed(bytes: &[u8]) -> SealedToken {
+    SealedToken {
+        key_id: "k1".into(),
+        ciphertext: bytes.to_vec(),
+    }
+}
+
+fn rotation(refresh: &[u8], expires_at: i64, refresh_at: i64) -> crate::domain::LinkRotation {
+    crate::domain::LinkRotation {
+        refresh_token: sealed(refresh),
+        expires_at: t(expires_at),
+        refresh_at: t(refresh_at),
+    }
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn rotating_user_tokens_are_renewed_by_one_claim_and_only_if_unchanged(#[case] backend: Backend) {
+    let (s, _g) = store(backend).await;
+    let mut alice = link("alice");
+    alice.rotation = Some(rotation(b"r1", 2_000, 1_000));
+    s.put_link(&alice).await.unwrap();
+    s.put_link(&link("bob")).await.unwrap();
+    assert_eq!(
+        s.get_link(&o("o1"), &u("alice")).await.unwrap(),
+        Some(alice.clone())
+    );
+    assert!(s.due_refreshes(t(999), 10).await.unwrap().is_empty());
+    assert_eq!(
+        s.due_refreshes(t(1_000), 10).await.unwrap(),
+        vec![(o("o1"), u("alice"))]
+    );
+    // One claim at a time; a claimed link is not due; a link that does not rotate is never claimed.
+    assert!(
+        s.claim_refresh(&o("o1"), &u("alice"), t(1_000), t(31_000))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.claim_refresh(&o("o1"), &u("alice"), t(1_001), t(31_001))
+            .await
+            .unwrap()
+    );
+    assert!(s.due_refreshes(t(1_001), 10).await.unwrap().is_empty());
+    assert!(
+        !s.claim_refresh(&o("o1"), &u("bob"), t(1_000), t(31_000))
+            .await
+            .unwrap()
+    );
+    s.release_refresh(&o("o1"), &u("alice")).await.unwrap();
+    assert!(
+        s.claim_refresh(&o("o1"), &u("alice"), t(1_002), t(31_002))
+            .await
+            .unwrap()
+    );
+    // Stored only over the refresh token it spent; the claim goes with it.
+    let next = rotation(b"r2", 50_000, 40_000);
+    assert!(
+        !s.store_refreshed(&o("o1"), &u("alice"), &sealed(b"other"), &sealed(b"t2"), &next)
+            .await
+            .unwrap()
+    );
+    assert!(
+        s.store_refreshed(&o("o1"), &u("alice"), &sealed(b"r1"), &sealed(b"t2"), &next)
+            .await
+            .unwrap()
+    );
+    let stored = s.get_link(&o("o1"), &u("alice")).await.unwrap().unwrap();
+    assert_eq!(stored.token, Some(sealed(b"t2")));
+    assert_eq!(stored.rotation, Some(next));
+    assert!(
+        s.claim_refresh(&o("o1"), &u("alice"), t(1_003), t(31_003))
+            .await
+            .unwrap()
+    );
+    s.release_refresh(&o("o1"), &u("alice")).await.unwrap();
+    // A link that needs reconnecting is not renewed; a dropped token takes its refresh token along.
+    s.mark_needs_reconnect(&o("o1"), &u("alice"), "token_revoked", t(2))
+        .await
+        .unwrap();
+    assert!(s.due_refreshes(t(100_000), 10).await.unwrap().is_empty());
+    assert!(
+        s.drop_token(&o("o1"), &u("alice"), "tokens_revoked", t(3))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        s.get_link(&o("o1"), &u("alice")).await.unwrap().unwrap().rotation,
+        None
     );
 }

@@ -6,7 +6,7 @@
 //! |--------------------------------|----------------------------------------|------------------------------------------|
 //! | rate limited (HTTP 429)        | wait `Retry-After`, no attempt counted | same                                     |
 //! | transient (5xx, timeout, reset)| retry with backoff                     | same, still as the sender                |
-//! | token expired (`token_expired`)| renew it (rotation), post once more    | sender NEEDS_RECONNECT, bot DM now       |
+//! | token expired (`token_expired`)| renew it (rotation), post once more    | renew it, post as the sender once more   |
 //! | token refused                  | workspace TOKEN_INVALID, org stops     | sender NEEDS_RECONNECT, bot DM now       |
 //! | scope missing                  | fail: an owner adds the scope          | sender NEEDS_RECONNECT (to grant it), bot DM now |
 //! | app or workspace setting       | fail: an owner changes the setting     | bot DM now                               |
@@ -64,6 +64,10 @@ pub enum FailureAction {
     /// Slack refuses the renewal, marks it TOKEN_INVALID); then the post is tried once more with the
     /// credentials read afresh.
     RenewWorkspaceToken,
+    /// The sender's user token expired: account-links renews it (or, when it does not rotate or Slack
+    /// refuses the renewal, marks the sender NEEDS_RECONNECT); then the post is tried once more as
+    /// the sender, or the bot DM goes.
+    RenewSenderToken,
     /// The workspace's bot token is refused: mark it TOKEN_INVALID with `reason`; the org's
     /// deliveries stop until an owner puts a working token.
     InvalidateWorkspace { reason: String },
@@ -75,7 +79,7 @@ pub enum FailureAction {
 }
 
 /// The code of a token whose life is over.
-pub const EXPIRED: &str = "token_expired";
+pub use ovice_slack_model::token_renewal::EXPIRED;
 
 /// Codes that mean the token itself is refused.
 const TOKEN_REFUSED: &[&str] = &[
@@ -151,11 +155,7 @@ pub fn on_slack_failure(error: &SlackError, owner: TokenOwner) -> FailureAction 
         (C::RateLimited(wait), _) => FailureAction::Wait(wait),
         (C::Transient, _) => FailureAction::RetryLater,
         (C::TokenExpired, Bot) => FailureAction::RenewWorkspaceToken,
-        // Renewing a rotating user token is the next step of token rotation; until then the
-        // sender connects again.
-        (C::TokenExpired, Sender) => FailureAction::ReconnectSenderThenBot {
-            reason: EXPIRED.to_owned(),
-        },
+        (C::TokenExpired, Sender) => FailureAction::RenewSenderToken,
         (C::TokenRefused(code), Bot) => FailureAction::InvalidateWorkspace { reason: code },
         (C::TokenRefused(code), Sender) => FailureAction::ReconnectSenderThenBot { reason: code },
         (C::ScopeMissing { needed }, Bot) => FailureAction::FailForOwner {
@@ -249,7 +249,7 @@ mod tests {
     #[case::account_inactive_sender(api("account_inactive"), Sender, reconnect("account_inactive"))]
     #[case::invalid_auth_bot(api("invalid_auth"), Bot, invalidate("invalid_auth"))]
     #[case::invalid_auth_sender(api("invalid_auth"), Sender, reconnect("invalid_auth"))]
-    #[case::token_expired_sender(api("token_expired"), Sender, reconnect("token_expired"))]
+    #[case::token_expired_sender(api("token_expired"), Sender, FailureAction::RenewSenderToken)]
     #[case::token_expired_bot(api("token_expired"), Bot, FailureAction::RenewWorkspaceToken)]
     #[case::user_not_found_sender(api("user_not_found"), Sender, FailureAction::FallBackToBot)]
     #[case::channel_not_found_sender(api("channel_not_found"), Sender, FailureAction::FallBackToBot)]

@@ -1,24 +1,5 @@
-//! When an expiring bot token is renewed. Slack's rotating tokens live 12 hours; like Slack's own
-//! SDKs, ovice-slack renews one a margin (2 hours by default) before it expires, and never later than
-//! half-way through a shorter life, so a short-lived token is not renewed over and over.
-
-use std::time::Duration;
-
-use ovice_slack_model::UnixMillis;
-
-/// How long before its expiry a token is renewed by default (Slack's SDKs use the same).
-pub const DEFAULT_REFRESH_MARGIN: Duration = Duration::from_secs(2 * 3600);
-
-/// When a token that lives `expires_in` from `issued_at` is renewed.
-pub fn refresh_at(issued_at: UnixMillis, expires_in: Duration, margin: Duration) -> UnixMillis {
-    let ahead = margin.min(expires_in / 2);
-    issued_at.plus(expires_in.saturating_sub(ahead))
-}
-
-/// When it expires.
-pub fn expires_at(issued_at: UnixMillis, expires_in: Duration) -> UnixMillis {
-    issued_at.plus(expires_in)
-}
+//! What PutSlackWorkspace needs for a bot token that expires (token rotation). When it is renewed
+//! is `ovice_slack_model::token_renewal`.
 
 /// What a PutSlackWorkspace of a rotating token must carry to renew it, each named when missing.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -77,15 +58,6 @@ pub fn check_rotation_fields(
 mod tests {
     use super::*;
 
-    const HOUR: Duration = Duration::from_secs(3600);
-
-    #[test]
-    fn a_twelve_hour_token_is_renewed_two_hours_early() {
-        let t = UnixMillis::from_millis(1_000);
-        assert_eq!(refresh_at(t, 12 * HOUR, 2 * HOUR), t.plus(10 * HOUR));
-        assert_eq!(expires_at(t, 12 * HOUR), t.plus(12 * HOUR));
-    }
-
     #[test]
     fn a_rotating_token_needs_all_three_and_a_plain_one_none() {
         assert!(check_rotation_fields(true, "xoxe-1-abc", "1.2", "s").is_empty());
@@ -104,15 +76,6 @@ mod tests {
         assert_eq!(
             check_rotation_fields(false, "xoxe-1-abc", "", ""),
             vec![("refresh_token", RotationRefusal::NotRotating)]
-        );
-    }
-
-    #[test]
-    fn a_short_lived_token_is_renewed_half_way() {
-        let t = UnixMillis::from_millis(1_000);
-        assert_eq!(
-            refresh_at(t, Duration::from_secs(4), 2 * HOUR),
-            t.plus(Duration::from_secs(2))
         );
     }
 }

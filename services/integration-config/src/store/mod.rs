@@ -126,6 +126,21 @@ pub trait WorkspaceStore: Send + Sync + 'static {
         token: &SealedToken,
         rotation: &StoredRotation,
     ) -> Result<bool, StoreError>;
+    /// Rotating orgs whose refresh token or client secret is sealed with another key than
+    /// `active_key_id`: (org, refresh token, client secret).
+    async fn rotation_secrets_sealed_with_other_keys(
+        &self,
+        active_key_id: &str,
+    ) -> Result<Vec<(OrgId, SealedToken, SealedToken)>, StoreError>;
+    /// Replaces the org's sealed refresh token and client secret, only if the refresh token is still
+    /// `old_refresh` (a renewal or a put meanwhile wins).
+    async fn replace_rotation_secrets(
+        &self,
+        org_id: &OrgId,
+        old_refresh: &SealedToken,
+        refresh: &SealedToken,
+        client_secret: &SealedToken,
+    ) -> Result<bool, StoreError>;
     /// Replaces the org's sealed token, only if it is still `old` (a concurrent put wins).
     async fn replace_token(
         &self,

@@ -87,6 +87,14 @@ pub(super) const LIST_AUDIT: &str = "SELECT org_id, actor, action, detail, occur
 
 pub(super) const OTHER_KEY_TOKENS: &str = "SELECT org_id, token_key_id, token_ciphertext FROM slack_workspaces WHERE token_key_id <> $1 ORDER BY org_id";
 
+pub(super) const OTHER_KEY_ROTATION_SECRETS: &str = "SELECT org_id, refresh_key_id, refresh_ciphertext, \
+     client_secret_key_id, client_secret_ciphertext FROM slack_workspaces \
+     WHERE refresh_key_id <> '' AND (refresh_key_id <> $1 OR client_secret_key_id <> $1) ORDER BY org_id";
+
+pub(super) const REPLACE_ROTATION_SECRETS: &str = "UPDATE slack_workspaces SET refresh_key_id = $4, \
+     refresh_ciphertext = $5, client_secret_key_id = $6, client_secret_ciphertext = $7 \
+     WHERE org_id = $1 AND refresh_key_id = $2 AND refresh_ciphertext = $3";
+
 pub(super) const REPLACE_TOKEN: &str = "UPDATE slack_workspaces SET token_key_id = $4, token_ciphertext = $5 \
      WHERE org_id = $1 AND token_key_id = $2 AND token_ciphertext = $3";
 
@@ -236,6 +244,7 @@ where
     for<'r> (i64, String): sqlx::FromRow<'r, DB::Row>,
     for<'r> (i64, i64): sqlx::FromRow<'r, DB::Row>,
     for<'r> (String,): sqlx::FromRow<'r, DB::Row>,
+    for<'r> (String, String, Vec<u8>, String, Vec<u8>): sqlx::FromRow<'r, DB::Row>,
 {
     async fn claim_due_check(
         &self,
@@ -482,6 +491,53 @@ where
             .bind(&rotation.refresh_token.ciphertext)
             .bind(rotation.expires_at.as_millis())
             .bind(rotation.refresh_at.as_millis())
+            .execute(&self.pool)
+            .await?;
+        Ok(DB::rows_affected(&r) == 1)
+    }
+
+    async fn rotation_secrets_sealed_with_other_keys(
+        &self,
+        active_key_id: &str,
+    ) -> Result<Vec<(OrgId, SealedToken, SealedToken)>, StoreError> {
+        let rows: Vec<(String, String, Vec<u8>, String, Vec<u8>)> =
+            sqlx::query_as(OTHER_KEY_ROTATION_SECRETS)
+                .bind(active_key_id)
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(org, rk, rc, sk, sc)| {
+                (
+                    OrgId::new(org),
+                    SealedToken {
+                        key_id: rk,
+                        ciphertext: rc,
+                    },
+                    SealedToken {
+                        key_id: sk,
+                        ciphertext: sc,
+                    },
+                )
+            })
+            .collect())
+    }
+
+    async fn replace_rotation_secrets(
+        &self,
+        org_id: &OrgId,
+        old_refresh: &SealedToken,
+        refresh: &SealedToken,
+        client_secret: &SealedToken,
+    ) -> Result<bool, StoreError> {
+        let r = sqlx::query(REPLACE_ROTATION_SECRETS)
+            .bind(org_id.as_str())
+            .bind(&old_refresh.key_id)
+            .bind(&old_refresh.ciphertext)
+            .bind(&refresh.key_id)
+            .bind(&refresh.ciphertext)
+            .bind(&client_secret.key_id)
+            .bind(&client_secret.ciphertext)
             .execute(&self.pool)
             .await?;
         Ok(DB::rows_affected(&r) == 1)

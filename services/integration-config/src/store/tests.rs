@@ -323,6 +323,35 @@ async fn rotating_tokens_are_renewed_by_one_claim_and_only_if_unchanged(#[case] 
     assert_eq!(stored.rotation, next.rotation);
     assert_eq!(stored.workspace.token_expires_at, Some(t(50_000)));
     assert!(s.claim_refresh(&o("o1"), t(31_002), t(61_002)).await.unwrap());
+    // After an encryption-key rotation, the refresh token and the client secret are re-sealed too.
+    assert!(
+        s.rotation_secrets_sealed_with_other_keys("k1")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let old = s.rotation_secrets_sealed_with_other_keys("k2").await.unwrap();
+    assert_eq!(old, vec![(o("o1"), sealed(b"r2"), sealed(b"secret"))]);
+    let k2 = |b: &[u8]| SealedToken {
+        key_id: "k2".into(),
+        ciphertext: b.to_vec(),
+    };
+    assert!(
+        !s.replace_rotation_secrets(&o("o1"), &sealed(b"r1"), &k2(b"r2"), &k2(b"s"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        s.replace_rotation_secrets(&o("o1"), &sealed(b"r2"), &k2(b"r2"), &k2(b"s"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        s.rotation_secrets_sealed_with_other_keys("k2")
+            .await
+            .unwrap()
+            .is_empty()
+    );
     // A put of a token that does not rotate ends the rotation.
     s.put(&workspace("o1", "T1"), &note("o1", 2)).await.unwrap();
     assert_eq!(s.get(&o("o1")).await.unwrap().unwrap().rotation, None);

@@ -1,0 +1,41 @@
+//! Renews rotating user tokens ahead of their expiry: every poll, the CONNECTED links whose renewal
+//! time came are renewed, each by whichever replica claims it first (`AccountLinks::renew`).
+
+use std::time::Duration;
+
+use ovice_slack_model::UnixMillis;
+use ovice_slack_runtime::config::TokenRenewalConfig;
+use tokio_util::sync::CancellationToken;
+
+use ovice_slack_model::token_renewal::{RenewWhy, Renewal};
+
+use crate::app::AccountLinks;
+
+/// Links looked at per poll; the rest wait for the next.
+const BATCH: i64 = 64;
+
+pub(crate) async fn run(app: AccountLinks, config: TokenRenewalConfig, stop: CancellationToken) {
+    let poll = config.poll.max(Duration::from_millis(50));
+    loop {
+        match app.store().due_refreshes(UnixMillis::now(), BATCH).await {
+            Ok(due) => {
+                for (org_id, user_id) in due {
+                    match app.renew(&org_id, &user_id, RenewWhy::Due).await {
+                        Ok(Renewal::Refused(code)) => {
+                            tracing::warn!(%org_id, %user_id, code, "Slack refused to renew a user token; the person connects again");
+                        }
+                        Ok(_) => {}
+                        Err(e) => {
+                            tracing::warn!(%org_id, %user_id, error = %e, "renewing a rotating user token failed; retried")
+                        }
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "could not list the user tokens due for renewal"),
+        }
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(poll) => {}
+        }
+    }
+}

@@ -419,3 +419,137 @@ async fn an_uninstalled_app_stops_the_org_within_a_second_and_ends_what_was_pend
     assert!(o.f.slack.messages().is_empty());
     o.stop().await;
 }
+
+/// The org's own app (not the Connect app), with token rotation off.
+const OWN_APP: &str = "7100.7101";
+const OWN_APP_SIGNING_SECRET: &str = "0a1b2c3d4e5f60718293a4b5c6d7e8f9";
+
+/// An owner whose bot is their own app, with its Request URL set to the org's events endpoint and
+/// its signing secret given: an uninstall of that app stops the org within a second, ends what was
+/// pending, and no Slack call is made for the org afterwards. A request for an org without a
+/// signing secret is refused exactly like a forged one.
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread")]
+async fn an_orgs_own_app_uninstalled_stops_the_org_within_a_second(#[case] backend: Backend) {
+    let mut o = Office::start(backend).await;
+    let events_url = format!("http://{}/slack/events/orgs/org-1", o.f.server.http_addr);
+    o.f.slack.add_app(&slack_emulator::OAuthAppSeed {
+        client_id: OWN_APP.into(),
+        client_secret: "own-app-secret".into(),
+        redirect_uris: vec![],
+        app_id: Some("A0ACMEOWN".into()),
+        signing_secret: Some(OWN_APP_SIGNING_SECRET.into()),
+        event_url: Some(events_url.clone()),
+        token_rotation: false,
+    });
+    let bot = o
+        .f
+        .slack
+        .install_bot(OWN_APP, "T0ACME", &["chat:write", "users:read", "users:read.email"])
+        .unwrap();
+    // A token pasted as the signing secret is refused, naming the field and not repeating it.
+    let mut config = o.f.config.clone();
+    let put = |signing_secret: &str| {
+        authed(
+            ovice_slack_proto::v1::PutSlackWorkspaceRequest {
+                org_id: "org-1".into(),
+                access_token: bot.access_token.clone(),
+                workspace_domain: "acme".into(),
+                signing_secret: signing_secret.into(),
+                ..Default::default()
+            },
+            &Who::Owner("org-1"),
+        )
+    };
+    let refused = config.put_slack_workspace(put(&bot.access_token)).await.unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::InvalidArgument);
+    assert!(refused.message().contains("signing_secret"), "{}", refused.message());
+    assert!(!refused.message().contains(&bot.access_token));
+    let ws = config
+        .put_slack_workspace(put(OWN_APP_SIGNING_SECRET))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(ws.events_enabled);
+
+    // Signed with another secret, and for an org with no secret: the same refusal.
+    let body = json!({
+        "token": "x", "team_id": "T0ACME", "api_app_id": "A0ACMEOWN", "type": "event_callback",
+        "event_id": "EvForged", "event_time": now_unix(), "event": {"type": "app_uninstalled"},
+    })
+    .to_string();
+    let post = async |org: &str, secret: &str| {
+        let ts = now_unix();
+        let response = reqwest::Client::new()
+            .post(format!("http://{}/slack/events/orgs/{org}", o.f.server.http_addr))
+            .header("content-type", "application/json")
+            .header("x-slack-request-timestamp", ts.to_string())
+            .header("x-slack-signature", sign(secret, ts, body.as_bytes()))
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
+    };
+    let forged = post("org-1", DEMO_SIGNING_SECRET).await;
+    assert_eq!(forged.0, 401);
+    assert_eq!(post("org-unknown", OWN_APP_SIGNING_SECRET).await, forged);
+    assert_eq!(
+        org_workspace(&mut config).await.status,
+        WorkspaceStatus::Active as i32
+    );
+
+    o.f.slack.inject_fault(
+        Fault::next(FaultKind::HttpStatus { status: 503 })
+            .on("chat.postMessage")
+            .times(10_000),
+    );
+    for i in 1..=3 {
+        o.publish(message(&format!("own{i}"), person("carol"), vec![to("bob")], "still up?"))
+            .await;
+    }
+    eventually("Slack refused a post", PATIENCE, async || {
+        o.f.slack
+            .calls()
+            .iter()
+            .any(|c| c.method == "chat.postMessage" && c.status == 503)
+            .then_some(())
+    })
+    .await;
+
+    let event_at = tokio::time::Instant::now();
+    let sent = o.f.slack.uninstall_app(OWN_APP, "T0ACME").await.unwrap();
+    assert_eq!(sent.len(), 2);
+    assert!(sent.iter().all(|d| d.acknowledged()), "{sent:?}");
+    let ws = eventually("the org is TOKEN_INVALID", PATIENCE, async || {
+        let ws = org_workspace(&mut config).await;
+        (ws.status == WorkspaceStatus::TokenInvalid as i32).then_some(ws)
+    })
+    .await;
+    let invalid_at = std::time::Instant::now();
+    let took = event_at.elapsed();
+    assert!(took <= Duration::from_secs(1), "TOKEN_INVALID {took:?} after the event");
+    assert!(
+        ["app_uninstalled", "tokens_revoked"].contains(&ws.status_reason.as_str()),
+        "{ws:?}"
+    );
+    for i in 1..=3 {
+        let d = o.settled(&format!("own{i}")).await;
+        assert_eq!(
+            (d.status, d.skip_reason),
+            (DeliveryStatus::Skipped as i32, SkipReason::WorkspaceTokenInvalid as i32),
+            "{d:?}"
+        );
+    }
+    let late: Vec<_> =
+        o.f.slack
+            .calls()
+            .into_iter()
+            .filter(|c| c.at > invalid_at && !["auth.test", "auth.revoke"].contains(&c.method.as_str()))
+            .collect();
+    assert!(late.is_empty(), "Slack was called after the org became TOKEN_INVALID: {late:?}");
+    assert!(o.f.slack.messages().is_empty());
+    o.stop().await;
+}

@@ -7,11 +7,12 @@
 use std::time::Duration;
 
 use ovice_slack_proto::v1::{
-    Disposition, GetSlackWorkspaceRequest, PublishChatMessageRequest, PutSlackWorkspaceRequest,
+    ConnectionState, Disposition, GetSlackConnectionRequest, GetSlackWorkspaceRequest, PublishChatMessageRequest,
+    PutSlackWorkspaceRequest, account_link_service_client::AccountLinkServiceClient,
     chat_event_service_client::ChatEventServiceClient,
     integration_config_service_client::IntegrationConfigServiceClient,
 };
-use ovice_slack_runtime::test_support::fresh_postgres_database;
+use ovice_slack_runtime::{auth::SpaceRole, test_support::fresh_postgres_database};
 use slack_emulator::{Emulator, OAuthAppSeed, TokenKind};
 
 use crate::{
@@ -311,4 +312,77 @@ async fn a_rotating_user_token_keeps_posting_as_the_sender_across_three_expiries
             .all(|c| c.error.as_deref() != Some("token_revoked")),
         "a second renewal revoked a token in use"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rotating_user_token_is_renewed_ahead_of_expiry_and_a_refused_renewal_asks_to_connect_again() {
+    let mut seed = seed();
+    for app in seed.oauth_apps.iter_mut().filter(|a| a.client_id == TEST_CLIENT_ID) {
+        app.token_rotation = true;
+    }
+    let slack = Emulator::start(seed).await.unwrap();
+    assert!(slack.add_redirect_uri(TEST_CLIENT_ID, REDIRECT));
+    // Four-second tokens: renewed half-way, so no post ever meets an expired one.
+    slack.set_token_lifetime(Duration::from_secs(4));
+    let db = fresh_postgres_database().await.unwrap();
+    let args = common_args(&db, &slack);
+    let process = start(&["--target", "all", "--token-refresh-poll", "0.2"], &args, &[]);
+    set_up_org(&process, &users(), true).await;
+    let alice_renewals = || {
+        slack
+            .refreshes()
+            .iter()
+            .filter(|r| r.token_kind == TokenKind::User && r.user_id == "U0ALICE")
+            .count()
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while alice_renewals() < 3 {
+        assert!(tokio::time::Instant::now() < deadline, "renewals: {:?}", slack.refreshes());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut gateway = ChatEventServiceClient::new(channel(&process.grpc_addr).await);
+    let m = message("ahead", person("alice"), vec![to("bob")], "[ahead] hi");
+    gateway
+        .publish_chat_message(authed(PublishChatMessageRequest { message: Some(m) }, &Who::Platform))
+        .await
+        .unwrap();
+    wait_delivered(&slack, &["ahead".to_owned()], Duration::from_secs(20)).await;
+    let posted = slack.messages().into_iter().find(|m| m.text.contains("[ahead]")).unwrap();
+    assert_eq!((posted.token_kind, posted.user.as_str()), (TokenKind::User, "U0ALICE"));
+    assert!(
+        slack.calls().iter().all(|c| c.error.as_deref() != Some("token_expired")),
+        "a call met an expired token"
+    );
+
+    // Alice removes the app's access in Slack: her next renewal is refused, and her connection
+    // asks her to connect again, with Slack's reason.
+    slack.revoke_user_access(TEST_CLIENT_ID, "T0ACME", "U0ALICE").await.unwrap();
+    let alice = Who::Person {
+        org: "org-1",
+        user: "alice",
+        email: "alice@acme.test",
+        space: "space-1",
+        role: SpaceRole::Member,
+    };
+    let mut links = AccountLinkServiceClient::new(process.channel().await);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let c = links
+            .get_slack_connection(authed(
+                GetSlackConnectionRequest {
+                    org_id: "org-1".into(),
+                    space_id: "space-1".into(),
+                },
+                &alice,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        if c.state == ConnectionState::NeedsReconnect as i32 {
+            assert_eq!(c.state_reason, "invalid_refresh_token");
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "still {c:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

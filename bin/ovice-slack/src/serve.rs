@@ -215,9 +215,10 @@ pub async fn run_resolved(
                     renewal: args.token_renewal,
                     stop: stop_background.clone(),
                 };
-                let server = integration_config::start(deps, auth.clone(), max_bytes).await?;
+                let (server, routes) = integration_config::start(deps, auth.clone(), max_bytes).await?;
                 peers.add_local(target, peer::in_process(server.clone()));
                 grpc.add_service(server);
+                http_routes = http_routes.merge(routes);
             }
             Target::AccountLinks => {
                 let deps = account_links::Deps {

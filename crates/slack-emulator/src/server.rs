@@ -15,7 +15,7 @@ use crate::faults::{Chaos, Fault};
 use crate::limits::RateLimitConfig;
 use crate::record::{RecordedCall, RecordedMessage};
 use crate::rotation::{InstalledBot, RefreshRecord};
-use crate::seed::{BotTokenSeed, Seed};
+use crate::seed::{BotTokenSeed, OAuthAppSeed, Seed};
 use crate::state::{Shared, State, TokenStatus};
 use crate::{api, control, oauth, web};
 
@@ -134,6 +134,11 @@ impl EmulatorHandle {
             scopes,
             Instant::now(),
         )
+    }
+
+    /// Registers another Slack app (an org's own, say), replacing one with the same client id.
+    pub fn add_app(&self, app: &OAuthAppSeed) {
+        self.shared.lock().add_app(app);
     }
 
     /// How long rotating access tokens issued from now on live (Slack: 12 hours).

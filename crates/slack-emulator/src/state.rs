@@ -198,17 +198,23 @@ impl State {
             state.add_workspace(ws);
         }
         for app in &seed.oauth_apps {
-            state.apps.push(OAuthApp {
-                client_id: app.client_id.clone(),
-                client_secret: app.client_secret.clone(),
-                redirect_uris: app.redirect_uris.clone(),
-                app_id: app.app_id.clone().unwrap_or_else(|| DEFAULT_APP_ID.to_owned()),
-                signing_secret: app.signing_secret.clone().unwrap_or_else(|| random_hex(16)),
-                event_url: app.event_url.clone(),
-                token_rotation: app.token_rotation,
-            });
+            state.add_app(app);
         }
         state
+    }
+
+    /// Registers a Slack app (replacing one with the same client id).
+    pub fn add_app(&mut self, app: &crate::seed::OAuthAppSeed) {
+        self.apps.retain(|a| a.client_id != app.client_id);
+        self.apps.push(OAuthApp {
+            client_id: app.client_id.clone(),
+            client_secret: app.client_secret.clone(),
+            redirect_uris: app.redirect_uris.clone(),
+            app_id: app.app_id.clone().unwrap_or_else(|| DEFAULT_APP_ID.to_owned()),
+            signing_secret: app.signing_secret.clone().unwrap_or_else(|| random_hex(16)),
+            event_url: app.event_url.clone(),
+            token_rotation: app.token_rotation,
+        });
     }
 
     fn add_workspace(&mut self, ws: &WorkspaceSeed) {

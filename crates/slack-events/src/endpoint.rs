@@ -8,13 +8,13 @@ use std::sync::Arc;
 use axum::{
     Router,
     body::Bytes,
-    extract::{DefaultBodyLimit, State},
+    extract::{DefaultBodyLimit, Path, State},
     http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
     routing::post,
 };
 
-use ovice_slack_model::UnixMillis;
+use ovice_slack_model::{OrgId, UnixMillis};
 
 use crate::{
     Inbox, SigningSecret,
@@ -26,6 +26,16 @@ use crate::{
 /// Where the Connect app's Request URL points.
 pub const EVENTS_PATH: &str = "/slack/events";
 
+/// Where an org's own app's Request URL points: `/slack/events/orgs/<org id>`.
+pub const ORG_EVENTS_PATH: &str = "/slack/events/orgs/{org_id}";
+
+/// The signing secrets of orgs' own apps.
+#[async_trait::async_trait]
+pub trait OrgSecrets: Send + Sync + 'static {
+    /// The org's app's signing secret; `Ok(None)` when the org has none (or no settings at all).
+    async fn signing_secret(&self, org_id: &OrgId) -> Result<Option<SigningSecret>, String>;
+}
+
 /// Slack's event bodies are a few kilobytes (a `user_change` carries a whole profile); anything far
 /// bigger is refused before its signature is even computed.
 const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -33,6 +43,48 @@ const MAX_BODY_BYTES: usize = 256 * 1024;
 struct Endpoint {
     secret: SigningSecret,
     inbox: Inbox,
+}
+
+struct OrgEndpoint {
+    secrets: Arc<dyn OrgSecrets>,
+    inbox: Inbox,
+    /// Checked against when the org has no secret, so that such a request is refused exactly as a
+    /// forged one is: the answer does not tell which orgs exist or have events set up.
+    decoy: SigningSecret,
+}
+
+/// The Events endpoints of orgs' own apps: each request is checked against its org's signing secret.
+pub fn org_routes(secrets: Arc<dyn OrgSecrets>, inbox: Inbox) -> Router {
+    Router::new()
+        .route(ORG_EVENTS_PATH, post(receive_for_org))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(Arc::new(OrgEndpoint {
+            secrets,
+            inbox,
+            decoy: SigningSecret::random(),
+        }))
+}
+
+async fn receive_for_org(
+    State(endpoint): State<Arc<OrgEndpoint>>,
+    Path(org_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let org_id = OrgId::new(org_id);
+    let secret = match endpoint.secrets.signing_secret(&org_id).await {
+        Ok(secret) => secret,
+        Err(e) => {
+            tracing::error!(%org_id, error = %e, "could not read an org's slack signing secret; slack will retry");
+            metrics::record(endpoint.inbox.receiver, Outcome::Unstored);
+            return text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the request cannot be checked right now; send it again".into(),
+            );
+        }
+    };
+    let secret = secret.as_ref().unwrap_or(&endpoint.decoy);
+    answer(secret, &endpoint.inbox, Some(&org_id), &headers, &body).await
 }
 
 /// The Events endpoint of the app whose requests `secret` signs, storing into `inbox`.
@@ -73,20 +125,31 @@ fn text(status: StatusCode, body: String) -> Response {
 }
 
 async fn receive(State(endpoint): State<Arc<Endpoint>>, headers: HeaderMap, body: Bytes) -> Response {
-    let receiver = endpoint.inbox.receiver;
+    answer(&endpoint.secret, &endpoint.inbox, None, &headers, &body).await
+}
+
+/// One request to an events endpoint whose app signs with `secret`.
+async fn answer(
+    secret: &SigningSecret,
+    inbox: &Inbox,
+    org_id: Option<&OrgId>,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Response {
+    let receiver = inbox.receiver;
     let now_unix = UnixMillis::now().as_millis() / 1000;
     if let Err(e) = signature::verify(
-        &endpoint.secret,
-        header(&headers, "x-slack-request-timestamp"),
-        header(&headers, "x-slack-signature"),
-        &body,
+        secret,
+        header(headers, "x-slack-request-timestamp"),
+        header(headers, "x-slack-signature"),
+        body,
         now_unix,
     ) {
         tracing::warn!(receiver, error = %e, "a request to the slack events endpoint was not believed");
         metrics::record(receiver, Outcome::Refused);
         return text(StatusCode::UNAUTHORIZED, e.to_string());
     }
-    let incoming = match Incoming::parse(&body) {
+    let incoming = match Incoming::parse(body) {
         Ok(incoming) => incoming,
         Err(e) => {
             tracing::warn!(receiver, error = %e, "a signed request to the slack events endpoint is not an event");
@@ -110,8 +173,8 @@ async fn receive(State(endpoint): State<Arc<Endpoint>>, headers: HeaderMap, body
             StatusCode::OK.into_response()
         }
         Incoming::Event(envelope) => {
-            let retry = header(&headers, "x-slack-retry-num").unwrap_or("0");
-            match endpoint.inbox.accept(None, &envelope).await {
+            let retry = header(headers, "x-slack-retry-num").unwrap_or("0");
+            match inbox.accept(org_id, &envelope).await {
                 Ok(new) => {
                     tracing::info!(receiver, team_id = %envelope.team_id, event_id = %envelope.event_id, kind = envelope.event.kind(), retry, new, "slack event received");
                     metrics::record(receiver, if new { Outcome::Stored } else { Outcome::Duplicate });

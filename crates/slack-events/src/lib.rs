@@ -22,7 +22,7 @@ use ovice_slack_runtime::db::{Database, DbError};
 use tokio::{sync::Notify, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
 
-pub use endpoint::{EVENTS_PATH, not_configured_routes, routes};
+pub use endpoint::{EVENTS_PATH, ORG_EVENTS_PATH, OrgSecrets, not_configured_routes, org_routes, routes};
 pub use event::{EmailDigest, Envelope, Incoming, SlackEvent};
 pub use signature::SigningSecret;
 use store::InboxStore;

@@ -25,6 +25,14 @@ impl SigningSecret {
     pub fn new(secret: SecretString) -> Self {
         Self(secret)
     }
+
+    /// A secret nobody knows (32 random bytes), that no request's signature matches.
+    pub fn random() -> Self {
+        use rand::RngCore;
+        let mut bytes = [0u8; 32];
+        rand::rng().fill_bytes(&mut bytes);
+        Self(SecretString::from(hex::encode(bytes)))
+    }
 }
 
 /// Why a request is not believed. Every case is answered 401 and changes nothing.

@@ -18,7 +18,7 @@ use slack_client::{AuthTest, SlackClient, SlackError};
 use crate::{
     domain::{
         AuditAction, AuditEntry, AuditNote, RotationRefusal, TokenIdentity, Workspace, WorkspaceDomain,
-        WorkspaceStatus, advice_for, check_rotation_fields, check_token_shape, is_rotating, rejection,
+        WorkspaceStatus, advice_for, check_rotation_fields, check_signing_secret, check_token_shape, is_rotating, rejection,
         verify_auth_test,
     },
     error::ConfigError,
@@ -32,6 +32,8 @@ pub struct PutWorkspace {
     pub token: SecretString,
     pub domain: WorkspaceDomain,
     pub rotation: Option<RotationCredentials>,
+    /// The owner's app's signing secret, when its Request URL is this org's events endpoint.
+    pub signing_secret: Option<SecretString>,
 }
 
 /// What renews a rotating bot token.
@@ -41,12 +43,15 @@ pub struct RotationCredentials {
     pub client_secret: SecretString,
 }
 
-/// The rotation fields of a put, as received (all empty for a token that does not expire).
+/// What a put carries of the owner's app besides the token, as received: what renews a rotating
+/// token (all empty for a token that does not expire), and the signing secret of its events.
 #[derive(Default)]
-pub struct RotationInput<'a> {
+pub struct AppCredentials<'a> {
     pub refresh_token: &'a str,
     pub client_id: &'a str,
     pub client_secret: &'a str,
+    /// Empty when the app's events do not come to ovice-slack.
+    pub signing_secret: &'a str,
 }
 
 impl PutWorkspace {
@@ -55,8 +60,9 @@ impl PutWorkspace {
         org_id: OrgId,
         token: &str,
         domain: &str,
-        rotation: RotationInput<'_>,
+        app: AppCredentials<'_>,
     ) -> Result<Self, Vec<ConfigError>> {
+        let rotation = &app;
         let domain = WorkspaceDomain::parse(domain).map_err(ConfigError::InvalidDomain);
         let shape = check_token_shape(token).map_err(ConfigError::from);
         let rotating = is_rotating(token);
@@ -79,6 +85,7 @@ impl PutWorkspace {
                     client_id: rotation.client_id.trim().to_owned(),
                     client_secret: SecretString::from(rotation.client_secret.trim().to_owned()),
                 }),
+                signing_secret: (!signing_secret.is_empty()).then(|| SecretString::from(signing_secret.to_owned())),
             }),
             (domain, shape) => {
                 errors.splice(0..0, [domain.err(), shape.err()].into_iter().flatten());
@@ -128,6 +135,8 @@ fn identity_of(a: AuthTest) -> TokenIdentity {
 
 /// Who the audit log names when the health check marks a token.
 const HEALTH_CHECK_ACTOR: &str = "ovice-slack health check";
+/// Who the audit log names when the org's own app's events mark a token.
+const OWN_APP_EVENTS_ACTOR: &str = "Slack (the org's app's events)";
 /// Who the audit log names when renewing a rotating token fails for good.
 const TOKEN_RENEWAL_ACTOR: &str = "ovice-slack token renewal";
 
@@ -148,6 +157,10 @@ fn token_context(org_id: &OrgId) -> String {
 
 fn refresh_token_context(org_id: &OrgId) -> String {
     format!("workspace-refresh/v1:{org_id}")
+}
+
+fn signing_context(org_id: &OrgId) -> String {
+    format!("workspace-signing/v1:{org_id}")
 }
 
 fn client_secret_context(org_id: &OrgId) -> String {
@@ -216,6 +229,7 @@ impl IntegrationConfig {
             token,
             domain,
             rotation,
+            signing_secret,
         } = request;
         let org_id = &org_id;
         let identity = match self.slack.auth_test(&token).await {
@@ -237,6 +251,11 @@ impl IntegrationConfig {
             updated_at: now,
             updated_by: caller.subject.clone(),
             token_expires_at: None,
+            events_enabled: signing_secret.is_some(),
+        };
+        let signing_secret = match &signing_secret {
+            Some(secret) => Some(self.cipher.seal(secret, &signing_context(org_id))?),
+            None => None,
         };
         // A rotating token is renewed at once: Slack does not say how long a pasted one has left,
         // and the renewal proves the refresh token and the app's credentials before they are kept
@@ -265,6 +284,7 @@ impl IntegrationConfig {
                     workspace: workspace.clone(),
                     token: sealed,
                     rotation,
+                    signing_secret,
                 },
                 &audit,
             )
@@ -613,6 +633,40 @@ impl IntegrationConfig {
             "the periodic check (auth.test) was answered `{code}`; delivery stopped until an owner puts a working token"
         );
         self.mark_invalid(stored, code, HEALTH_CHECK_ACTOR, detail).await
+    }
+
+    /// The org's own app's signing secret, when its events come here.
+    pub async fn signing_secret(&self, org_id: &OrgId) -> Result<Option<SecretString>, ConfigError> {
+        let Some(stored) = self.store.get(org_id).await? else {
+            return Ok(None);
+        };
+        match &stored.signing_secret {
+            Some(sealed) => Ok(Some(self.cipher.open(sealed, &signing_context(org_id))?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Slack said (through the org's own app's events) that the app's bot token in `team_id` is gone:
+    /// the org becomes TOKEN_INVALID if it still uses that team (and, for `tokens_revoked`, that bot
+    /// user). Says whether it changed.
+    pub(crate) async fn own_app_token_gone(
+        &self,
+        org_id: &OrgId,
+        team_id: &SlackTeamId,
+        bot_users: Option<&[SlackUserId]>,
+        reason: &str,
+    ) -> Result<bool, ConfigError> {
+        let Some(stored) = self.store.get(org_id).await? else {
+            return Ok(false);
+        };
+        let ws = &stored.workspace;
+        if ws.team_id != *team_id || bot_users.is_some_and(|bots| !bots.contains(&ws.bot_user_id)) {
+            return Ok(false);
+        }
+        let detail = format!(
+            "the org's Slack app said its bot token is gone (`{reason}`); delivery stopped until an owner puts a working token"
+        );
+        self.mark_invalid(&stored, reason, OWN_APP_EVENTS_ACTOR, detail).await
     }
 
     pub(crate) fn store(&self) -> &Arc<dyn WorkspaceStore> {

@@ -17,6 +17,8 @@ pub enum ConfigError {
         field: &'static str,
         refusal: crate::domain::RotationRefusal,
     },
+    #[error("signing_secret {0}")]
+    InvalidSigningSecret(crate::domain::SigningSecretRefusal),
     #[error("organization `{0}` has no Slack workspace settings: an owner must set them up first")]
     NotConfigured(String),
     #[error("Slack could not be reached to check the token ({0}); try again shortly")]
@@ -35,6 +37,7 @@ impl From<ConfigError> for Status {
             ConfigError::InvalidDomain(msg) => invalid_field("workspace_domain", msg),
             ConfigError::InvalidToken(r) => invalid_field("access_token", r.to_string()),
             ConfigError::InvalidRotation { field, refusal } => invalid_field(field, refusal.to_string()),
+            ConfigError::InvalidSigningSecret(r) => invalid_field("signing_secret", r.to_string()),
             ConfigError::NotConfigured(_) => Status::not_found(e.to_string()),
             ConfigError::SlackUnavailable(_) => Status::unavailable(e.to_string()),
             // Internals go to the log, not to the caller.

@@ -16,7 +16,7 @@ use secrecy::ExposeSecret;
 use tonic::{Request, Response, Status};
 
 use crate::{
-    app::{IntegrationConfig, PutWorkspace, RotationInput},
+    app::{IntegrationConfig, PutWorkspace, AppCredentials},
     domain::{Workspace, WorkspaceStatus},
     error::ConfigError,
 };
@@ -56,6 +56,7 @@ fn to_proto(w: Workspace) -> SlackWorkspace {
         checked_at: None,
         check_problem: String::new(),
         token_expires_at: w.token_expires_at.map(|t| t.to_proto()),
+        events_enabled: w.events_enabled,
     }
 }
 
@@ -72,10 +73,11 @@ impl TryFrom<&PutSlackWorkspaceRequest> for PutWorkspace {
     fn try_from(r: &PutSlackWorkspaceRequest) -> Result<Self, Status> {
         let mut v = FieldViolations::new();
         let org = OrgId::new(required(&mut v, "org_id", &r.org_id, MAX_ID));
-        let rotation = RotationInput {
+        let rotation = AppCredentials {
             refresh_token: &r.refresh_token,
             client_id: &r.client_id,
             client_secret: &r.client_secret,
+            signing_secret: &r.signing_secret,
         };
         match PutWorkspace::new(org, &r.access_token, &r.workspace_domain, rotation) {
             Ok(put) if v.is_empty() => Ok(put),
@@ -86,6 +88,7 @@ impl TryFrom<&PutSlackWorkspaceRequest> for PutWorkspace {
                         ConfigError::InvalidDomain(msg) => v.add("workspace_domain", msg),
                         ConfigError::InvalidToken(r) => v.add("access_token", r.to_string()),
                         ConfigError::InvalidRotation { field, refusal } => v.add(field, refusal.to_string()),
+                        ConfigError::InvalidSigningSecret(r) => v.add("signing_secret", r.to_string()),
                         other => return Err(other.into()),
                     }
                 }

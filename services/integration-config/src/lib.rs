@@ -6,6 +6,7 @@ pub mod domain;
 mod error;
 mod grpc;
 mod health;
+mod own_app_events;
 mod renewal;
 pub mod store;
 
@@ -46,17 +47,32 @@ pub async fn reseal_tokens(db: &Database, cipher: &TokenCipher) -> anyhow::Resul
     Ok(app::reseal_tokens(store.as_ref(), cipher).await?)
 }
 
-/// Runs the migrations, starts the workers (revoking dropped bot tokens, the health check), and builds
-/// the service.
-pub async fn start(deps: Deps, auth: AuthInterceptor, max_request_bytes: usize) -> anyhow::Result<Server> {
+/// Runs the migrations, starts the workers (revoking dropped bot tokens, the health check, renewing
+/// rotating tokens, acting on orgs' own apps' events), and builds the service and its HTTP routes
+/// (the orgs' events endpoint).
+pub async fn start(
+    deps: Deps,
+    auth: AuthInterceptor,
+    max_request_bytes: usize,
+) -> anyhow::Result<(Server, axum::Router)> {
     let store = store::open(&deps.db).await?;
     let revocations = Revocations::open(&deps.db, deps.cipher.clone(), TokenKind::Bot).await?;
     revocations.spawn_worker(deps.slack.clone(), deps.revocation, deps.stop.clone());
     let app = IntegrationConfig::new(store, deps.cipher, deps.slack, revocations)
         .with_refresh_margin(deps.renewal.margin);
     tokio::spawn(health::run(app.clone(), deps.health, deps.stop.clone()));
-    tokio::spawn(renewal::run(app.clone(), deps.renewal, deps.stop));
+    tokio::spawn(renewal::run(app.clone(), deps.renewal, deps.stop.clone()));
+    let inbox = ovice_slack_events::Inbox::open(&deps.db, own_app_events::OWN_APP_EVENTS).await?;
+    inbox.spawn_worker(
+        std::sync::Arc::new(own_app_events::OwnAppEvents(app.clone())),
+        ovice_slack_events::WorkerConfig::default(),
+        deps.stop,
+    );
+    let routes = ovice_slack_events::org_routes(
+        std::sync::Arc::new(own_app_events::OwnAppSecrets(app.clone())),
+        inbox,
+    );
     let server = IntegrationConfigServiceServer::new(IntegrationConfigGrpc::new(app))
         .max_decoding_message_size(max_request_bytes);
-    Ok(InterceptedService::new(server, auth))
+    Ok((InterceptedService::new(server, auth), routes))
 }

@@ -5,7 +5,7 @@
 //! refusal names its field, and no refusal repeats the token.
 
 use integration_config::{
-    app::{PutWorkspace, RotationInput},
+    app::{PutWorkspace, AppCredentials},
     domain::{WorkspaceDomain, check_token_shape},
 };
 use proptest::prelude::*;
@@ -90,7 +90,7 @@ proptest! {
     ) {
         let domain_ok = WorkspaceDomain::parse(&domain).is_ok();
         let token_ok = check_token_shape(&token).is_ok();
-        match PutWorkspace::new(org.as_str().into(), &token, &domain, RotationInput::default()) {
+        match PutWorkspace::new(org.as_str().into(), &token, &domain, AppCredentials::default()) {
             Ok(put) => {
                 prop_assert!(domain_ok && token_ok);
                 prop_assert!(put.token_is(&token));

@@ -2,6 +2,7 @@
 //! `auth.test` answer qualifies it as the org's bot token.
 
 pub mod rotation;
+mod signing_secret;
 mod verification;
 mod workspace;
 mod workspace_domain;
@@ -11,5 +12,6 @@ pub use verification::{
     REQUIRED_BOT_SCOPES, TokenIdentity, TokenRefusal, VerifiedToken, advice_for, check_token_shape,
     is_rotating, rejection, verify_auth_test,
 };
+pub use signing_secret::{SigningSecretRefusal, check_signing_secret};
 pub use workspace::{AuditAction, AuditEntry, AuditNote, Workspace, WorkspaceStatus};
 pub use workspace_domain::WorkspaceDomain;

@@ -29,6 +29,8 @@ pub struct Workspace {
     pub updated_by: String,
     /// When the token expires, for a token that rotates.
     pub token_expires_at: Option<UnixMillis>,
+    /// The owner's app's events come to ovice-slack (its signing secret is kept).
+    pub events_enabled: bool,
 }
 
 /// What a change did, for the audit log. Stored and listed as `workspace.<snake_case name>`.

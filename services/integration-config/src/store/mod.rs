@@ -38,6 +38,8 @@ pub struct StoredWorkspace {
     pub token: SealedToken,
     /// Present when the token expires and is renewed (the owner's app rotates tokens).
     pub rotation: Option<StoredRotation>,
+    /// The owner's app's signing secret, when its events come to ovice-slack.
+    pub signing_secret: Option<SealedToken>,
 }
 
 /// How an expiring bot token is renewed: the app's client id, its client secret and the current

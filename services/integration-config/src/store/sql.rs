@@ -16,7 +16,8 @@ macro_rules! workspace_columns {
     () => {
         "org_id, team_id, team_name, workspace_domain, bot_user_id, scopes, token_key_id, token_ciphertext, \
          status, status_reason, updated_at, updated_by, refresh_key_id, refresh_ciphertext, client_id, \
-         client_secret_key_id, client_secret_ciphertext, token_expires_at, refresh_at"
+         client_secret_key_id, client_secret_ciphertext, token_expires_at, refresh_at, signing_key_id, \
+         signing_ciphertext"
     };
 }
 
@@ -29,8 +30,8 @@ pub(super) const SELECT_WORKSPACE: &str = concat!(
 pub(super) const UPSERT_WORKSPACE: &str = "INSERT INTO slack_workspaces (org_id, team_id, team_name, \
      workspace_domain, bot_user_id, scopes, token_key_id, token_ciphertext, status, status_reason, updated_at, \
      updated_by, refresh_key_id, refresh_ciphertext, client_id, client_secret_key_id, client_secret_ciphertext, \
-     token_expires_at, refresh_at, refresh_lease_until) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, 0) \
+     token_expires_at, refresh_at, signing_key_id, signing_ciphertext, refresh_lease_until) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, 0) \
      ON CONFLICT (org_id) DO UPDATE SET team_id = excluded.team_id, team_name = excluded.team_name, \
      workspace_domain = excluded.workspace_domain, bot_user_id = excluded.bot_user_id, scopes = excluded.scopes, \
      token_key_id = excluded.token_key_id, token_ciphertext = excluded.token_ciphertext, status = excluded.status, \
@@ -38,7 +39,8 @@ pub(super) const UPSERT_WORKSPACE: &str = "INSERT INTO slack_workspaces (org_id,
      refresh_key_id = excluded.refresh_key_id, refresh_ciphertext = excluded.refresh_ciphertext, \
      client_id = excluded.client_id, client_secret_key_id = excluded.client_secret_key_id, \
      client_secret_ciphertext = excluded.client_secret_ciphertext, token_expires_at = excluded.token_expires_at, \
-     refresh_at = excluded.refresh_at, refresh_lease_until = 0";
+     refresh_at = excluded.refresh_at, signing_key_id = excluded.signing_key_id, \
+     signing_ciphertext = excluded.signing_ciphertext, refresh_lease_until = 0";
 
 pub(super) const SELECT_DUE_REFRESHES: &str = "SELECT org_id FROM slack_workspaces WHERE refresh_key_id <> '' \
      AND status = 'active' AND refresh_at <= $1 AND refresh_lease_until <= $1 ORDER BY refresh_at LIMIT $2";
@@ -119,6 +121,8 @@ pub(super) struct WorkspaceRow {
     client_secret_ciphertext: Vec<u8>,
     token_expires_at: i64,
     refresh_at: i64,
+    signing_key_id: String,
+    signing_ciphertext: Vec<u8>,
 }
 
 impl TryFrom<WorkspaceRow> for StoredWorkspace {
@@ -153,6 +157,10 @@ impl TryFrom<WorkspaceRow> for StoredWorkspace {
                 key_id: r.token_key_id,
                 ciphertext: r.token_ciphertext,
             },
+            signing_secret: (!r.signing_key_id.is_empty()).then_some(SealedToken {
+                key_id: r.signing_key_id,
+                ciphertext: r.signing_ciphertext,
+            }),
             rotation: (!r.refresh_key_id.is_empty()).then(|| StoredRotation {
                 client_id: r.client_id,
                 client_secret: SealedToken {
@@ -336,6 +344,7 @@ where
             ),
             None => (&none, "", &none, 0, 0),
         };
+        let signing = ws.signing_secret.as_ref().unwrap_or(&none);
         sqlx::query(UPSERT_WORKSPACE)
             .bind(w.org_id.as_str())
             .bind(w.team_id.as_str())
@@ -356,6 +365,8 @@ where
             .bind(&secret.ciphertext)
             .bind(expires_at)
             .bind(refresh_at)
+            .bind(&signing.key_id)
+            .bind(&signing.ciphertext)
             .execute(&mut *tx)
             .await?;
         let entry = audit.entry(AuditAction::of_put(previous_team_id.as_ref(), &w.team_id));

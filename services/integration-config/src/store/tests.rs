@@ -26,12 +26,14 @@ fn workspace(org: &str, team: &str) -> StoredWorkspace {
             updated_at: UnixMillis::from_millis(1_700_000_000_000),
             updated_by: "owner-1".into(),
             token_expires_at: None,
+            events_enabled: false,
         },
         token: SealedToken {
             key_id: "k1".into(),
             ciphertext: vec![1, 2, 3, 0, 255],
         },
         rotation: None,
+        signing_secret: None,
     }
 }
 

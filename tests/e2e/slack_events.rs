@@ -444,11 +444,14 @@ async fn an_orgs_own_app_uninstalled_stops_the_org_within_a_second(#[case] backe
         event_url: Some(events_url.clone()),
         token_rotation: false,
     });
-    let bot = o
-        .f
-        .slack
-        .install_bot(OWN_APP, "T0ACME", &["chat:write", "users:read", "users:read.email"])
-        .unwrap();
+    let bot =
+        o.f.slack
+            .install_bot(
+                OWN_APP,
+                "T0ACME",
+                &["chat:write", "users:read", "users:read.email"],
+            )
+            .unwrap();
     // A token pasted as the signing secret is refused, naming the field and not repeating it.
     let mut config = o.f.config.clone();
     let put = |signing_secret: &str| {
@@ -463,9 +466,16 @@ async fn an_orgs_own_app_uninstalled_stops_the_org_within_a_second(#[case] backe
             &Who::Owner("org-1"),
         )
     };
-    let refused = config.put_slack_workspace(put(&bot.access_token)).await.unwrap_err();
+    let refused = config
+        .put_slack_workspace(put(&bot.access_token))
+        .await
+        .unwrap_err();
     assert_eq!(refused.code(), tonic::Code::InvalidArgument);
-    assert!(refused.message().contains("signing_secret"), "{}", refused.message());
+    assert!(
+        refused.message().contains("signing_secret"),
+        "{}",
+        refused.message()
+    );
     assert!(!refused.message().contains(&bot.access_token));
     let ws = config
         .put_slack_workspace(put(OWN_APP_SIGNING_SECRET))
@@ -507,8 +517,13 @@ async fn an_orgs_own_app_uninstalled_stops_the_org_within_a_second(#[case] backe
             .times(10_000),
     );
     for i in 1..=3 {
-        o.publish(message(&format!("own{i}"), person("carol"), vec![to("bob")], "still up?"))
-            .await;
+        o.publish(message(
+            &format!("own{i}"),
+            person("carol"),
+            vec![to("bob")],
+            "still up?",
+        ))
+        .await;
     }
     eventually("Slack refused a post", PATIENCE, async || {
         o.f.slack
@@ -530,7 +545,10 @@ async fn an_orgs_own_app_uninstalled_stops_the_org_within_a_second(#[case] backe
     .await;
     let invalid_at = std::time::Instant::now();
     let took = event_at.elapsed();
-    assert!(took <= Duration::from_secs(1), "TOKEN_INVALID {took:?} after the event");
+    assert!(
+        took <= Duration::from_secs(1),
+        "TOKEN_INVALID {took:?} after the event"
+    );
     assert!(
         ["app_uninstalled", "tokens_revoked"].contains(&ws.status_reason.as_str()),
         "{ws:?}"
@@ -539,7 +557,10 @@ async fn an_orgs_own_app_uninstalled_stops_the_org_within_a_second(#[case] backe
         let d = o.settled(&format!("own{i}")).await;
         assert_eq!(
             (d.status, d.skip_reason),
-            (DeliveryStatus::Skipped as i32, SkipReason::WorkspaceTokenInvalid as i32),
+            (
+                DeliveryStatus::Skipped as i32,
+                SkipReason::WorkspaceTokenInvalid as i32
+            ),
             "{d:?}"
         );
     }
@@ -549,7 +570,10 @@ async fn an_orgs_own_app_uninstalled_stops_the_org_within_a_second(#[case] backe
             .into_iter()
             .filter(|c| c.at > invalid_at && !["auth.test", "auth.revoke"].contains(&c.method.as_str()))
             .collect();
-    assert!(late.is_empty(), "Slack was called after the org became TOKEN_INVALID: {late:?}");
+    assert!(
+        late.is_empty(),
+        "Slack was called after the org became TOKEN_INVALID: {late:?}"
+    );
     assert!(o.f.slack.messages().is_empty());
     o.stop().await;
 }

@@ -7,9 +7,9 @@
 use std::time::Duration;
 
 use ovice_slack_proto::v1::{
-    ConnectionState, Disposition, GetSlackConnectionRequest, GetSlackWorkspaceRequest, PublishChatMessageRequest,
-    PutSlackWorkspaceRequest, account_link_service_client::AccountLinkServiceClient,
-    chat_event_service_client::ChatEventServiceClient,
+    ConnectionState, Disposition, GetSlackConnectionRequest, GetSlackWorkspaceRequest,
+    PublishChatMessageRequest, PutSlackWorkspaceRequest,
+    account_link_service_client::AccountLinkServiceClient, chat_event_service_client::ChatEventServiceClient,
     integration_config_service_client::IntegrationConfigServiceClient,
 };
 use ovice_slack_runtime::{auth::SpaceRole, test_support::fresh_postgres_database};
@@ -82,6 +82,7 @@ async fn a_rotating_bot_token_keeps_delivering_across_three_expiries_with_one_re
                 refresh_token: refresh_token.clone(),
                 client_id: OWN_APP.into(),
                 client_secret: OWN_APP_SECRET.into(),
+                ..Default::default()
             },
             &Who::Owner("org-1"),
         ))
@@ -175,6 +176,7 @@ async fn a_rotating_bot_token_is_renewed_ahead_of_its_expiry_and_a_refused_renew
                 refresh_token: installed.refresh_token.clone().unwrap(),
                 client_id: OWN_APP.into(),
                 client_secret: OWN_APP_SECRET.into(),
+                ..Default::default()
             },
             &Who::Owner("org-1"),
         ))
@@ -317,7 +319,11 @@ async fn a_rotating_user_token_keeps_posting_as_the_sender_across_three_expiries
 #[tokio::test(flavor = "multi_thread")]
 async fn a_rotating_user_token_is_renewed_ahead_of_expiry_and_a_refused_renewal_asks_to_connect_again() {
     let mut seed = seed();
-    for app in seed.oauth_apps.iter_mut().filter(|a| a.client_id == TEST_CLIENT_ID) {
+    for app in seed
+        .oauth_apps
+        .iter_mut()
+        .filter(|a| a.client_id == TEST_CLIENT_ID)
+    {
         app.token_rotation = true;
     }
     let slack = Emulator::start(seed).await.unwrap();
@@ -337,26 +343,46 @@ async fn a_rotating_user_token_is_renewed_ahead_of_expiry_and_a_refused_renewal_
     };
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     while alice_renewals() < 3 {
-        assert!(tokio::time::Instant::now() < deadline, "renewals: {:?}", slack.refreshes());
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "renewals: {:?}",
+            slack.refreshes()
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let mut gateway = ChatEventServiceClient::new(channel(&process.grpc_addr).await);
     let m = message("ahead", person("alice"), vec![to("bob")], "[ahead] hi");
     gateway
-        .publish_chat_message(authed(PublishChatMessageRequest { message: Some(m) }, &Who::Platform))
+        .publish_chat_message(authed(
+            PublishChatMessageRequest { message: Some(m) },
+            &Who::Platform,
+        ))
         .await
         .unwrap();
     wait_delivered(&slack, &["ahead".to_owned()], Duration::from_secs(20)).await;
-    let posted = slack.messages().into_iter().find(|m| m.text.contains("[ahead]")).unwrap();
-    assert_eq!((posted.token_kind, posted.user.as_str()), (TokenKind::User, "U0ALICE"));
+    let posted = slack
+        .messages()
+        .into_iter()
+        .find(|m| m.text.contains("[ahead]"))
+        .unwrap();
+    assert_eq!(
+        (posted.token_kind, posted.user.as_str()),
+        (TokenKind::User, "U0ALICE")
+    );
     assert!(
-        slack.calls().iter().all(|c| c.error.as_deref() != Some("token_expired")),
+        slack
+            .calls()
+            .iter()
+            .all(|c| c.error.as_deref() != Some("token_expired")),
         "a call met an expired token"
     );
 
     // Alice removes the app's access in Slack: her next renewal is refused, and her connection
     // asks her to connect again, with Slack's reason.
-    slack.revoke_user_access(TEST_CLIENT_ID, "T0ACME", "U0ALICE").await.unwrap();
+    slack
+        .revoke_user_access(TEST_CLIENT_ID, "T0ACME", "U0ALICE")
+        .await
+        .unwrap();
     let alice = Who::Person {
         org: "org-1",
         user: "alice",

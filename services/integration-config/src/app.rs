@@ -18,8 +18,8 @@ use slack_client::{AuthTest, SlackClient, SlackError};
 use crate::{
     domain::{
         AuditAction, AuditEntry, AuditNote, RotationRefusal, TokenIdentity, Workspace, WorkspaceDomain,
-        WorkspaceStatus, advice_for, check_rotation_fields, check_signing_secret, check_token_shape, is_rotating, rejection,
-        verify_auth_test,
+        WorkspaceStatus, advice_for, check_rotation_fields, check_signing_secret, check_token_shape,
+        is_rotating, rejection, verify_auth_test,
     },
     error::ConfigError,
     store::{StoredRotation, StoredWorkspace, WorkspaceCheck, WorkspaceStore},
@@ -75,6 +75,12 @@ impl PutWorkspace {
         .into_iter()
         .map(|(field, refusal)| ConfigError::InvalidRotation { field, refusal })
         .collect();
+        let signing_secret = app.signing_secret.trim();
+        if !signing_secret.is_empty()
+            && let Err(refusal) = check_signing_secret(signing_secret)
+        {
+            errors.push(ConfigError::InvalidSigningSecret(refusal));
+        }
         match (domain, shape) {
             (Ok(domain), Ok(())) if errors.is_empty() => Ok(Self {
                 org_id,
@@ -85,7 +91,8 @@ impl PutWorkspace {
                     client_id: rotation.client_id.trim().to_owned(),
                     client_secret: SecretString::from(rotation.client_secret.trim().to_owned()),
                 }),
-                signing_secret: (!signing_secret.is_empty()).then(|| SecretString::from(signing_secret.to_owned())),
+                signing_secret: (!signing_secret.is_empty())
+                    .then(|| SecretString::from(signing_secret.to_owned())),
             }),
             (domain, shape) => {
                 errors.splice(0..0, [domain.err(), shape.err()].into_iter().flatten());
@@ -666,7 +673,8 @@ impl IntegrationConfig {
         let detail = format!(
             "the org's Slack app said its bot token is gone (`{reason}`); delivery stopped until an owner puts a working token"
         );
-        self.mark_invalid(&stored, reason, OWN_APP_EVENTS_ACTOR, detail).await
+        self.mark_invalid(&stored, reason, OWN_APP_EVENTS_ACTOR, detail)
+            .await
     }
 
     pub(crate) fn store(&self) -> &Arc<dyn WorkspaceStore> {

@@ -16,7 +16,7 @@ use secrecy::ExposeSecret;
 use tonic::{Request, Response, Status};
 
 use crate::{
-    app::{IntegrationConfig, PutWorkspace, AppCredentials},
+    app::{AppCredentials, IntegrationConfig, PutWorkspace},
     domain::{Workspace, WorkspaceStatus},
     error::ConfigError,
 };

@@ -35,7 +35,11 @@ impl EventHandler for OwnAppEvents {
         };
         let team = &stored.team_id;
         let changed = match &stored.event {
-            SlackEvent::AppUninstalled => self.0.own_app_token_gone(org_id, team, None, "app_uninstalled").await,
+            SlackEvent::AppUninstalled => {
+                self.0
+                    .own_app_token_gone(org_id, team, None, "app_uninstalled")
+                    .await
+            }
             SlackEvent::TokensRevoked { bot_users, .. } if !bot_users.is_empty() => {
                 self.0
                     .own_app_token_gone(org_id, team, Some(bot_users), "tokens_revoked")

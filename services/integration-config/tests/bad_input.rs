@@ -5,7 +5,7 @@
 //! refusal names its field, and no refusal repeats the token.
 
 use integration_config::{
-    app::{PutWorkspace, AppCredentials},
+    app::{AppCredentials, PutWorkspace},
     domain::{WorkspaceDomain, check_token_shape},
 };
 use proptest::prelude::*;

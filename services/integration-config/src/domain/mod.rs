@@ -8,10 +8,10 @@ mod workspace;
 mod workspace_domain;
 
 pub use rotation::{RotationRefusal, check_rotation_fields};
+pub use signing_secret::{SigningSecretRefusal, check_signing_secret};
 pub use verification::{
     REQUIRED_BOT_SCOPES, TokenIdentity, TokenRefusal, VerifiedToken, advice_for, check_token_shape,
     is_rotating, rejection, verify_auth_test,
 };
-pub use signing_secret::{SigningSecretRefusal, check_signing_secret};
 pub use workspace::{AuditAction, AuditEntry, AuditNote, Workspace, WorkspaceStatus};
 pub use workspace_domain::WorkspaceDomain;

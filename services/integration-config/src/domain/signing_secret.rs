@@ -33,8 +33,14 @@ mod tests {
     #[test]
     fn a_slack_signing_secret_passes_and_mistakes_are_named() {
         assert_eq!(check_signing_secret("8f742231b10e8888abcd99e5c6a1b2a5"), Ok(()));
-        assert_eq!(check_signing_secret("xoxb-1-2"), Err(SigningSecretRefusal::IsAToken));
-        assert_eq!(check_signing_secret("short"), Err(SigningSecretRefusal::Malformed));
+        assert_eq!(
+            check_signing_secret("xoxb-1-2"),
+            Err(SigningSecretRefusal::IsAToken)
+        );
+        assert_eq!(
+            check_signing_secret("short"),
+            Err(SigningSecretRefusal::Malformed)
+        );
         assert_eq!(
             check_signing_secret("8f742231b10e8888 abcd99e5c6a1b2a5"),
             Err(SigningSecretRefusal::Malformed)

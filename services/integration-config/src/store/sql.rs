@@ -152,6 +152,7 @@ impl TryFrom<WorkspaceRow> for StoredWorkspace {
                 updated_by: r.updated_by,
                 token_expires_at: (!r.refresh_key_id.is_empty())
                     .then(|| UnixMillis::from_millis(r.token_expires_at)),
+                events_enabled: !r.signing_key_id.is_empty(),
             },
             token: SealedToken {
                 key_id: r.token_key_id,

@@ -326,6 +326,12 @@ async fn a_rotating_user_token_is_renewed_ahead_of_expiry_and_a_refused_renewal_
     {
         app.token_rotation = true;
     }
+    let connect_app = seed
+        .oauth_apps
+        .iter()
+        .find(|a| a.client_id == TEST_CLIENT_ID)
+        .unwrap()
+        .clone();
     let slack = Emulator::start(seed).await.unwrap();
     assert!(slack.add_redirect_uri(TEST_CLIENT_ID, REDIRECT));
     // Four-second tokens: renewed half-way, so no post ever meets an expired one.
@@ -377,12 +383,21 @@ async fn a_rotating_user_token_is_renewed_ahead_of_expiry_and_a_refused_renewal_
         "a call met an expired token"
     );
 
-    // Alice removes the app's access in Slack: her next renewal is refused, and her connection
-    // asks her to connect again, with Slack's reason.
-    slack
-        .revoke_user_access(TEST_CLIENT_ID, "T0ACME", "U0ALICE")
-        .await
-        .unwrap();
+    // The Connect app's client secret changes in Slack and not here: the renewal is refused, and that
+    // is the operator's to fix, so Alice stays connected.
+    slack.add_app(&OAuthAppSeed {
+        client_secret: "rotated-by-slack-admin".into(),
+        ..connect_app.clone()
+    });
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while !slack
+        .calls()
+        .iter()
+        .any(|c| c.method == "oauth.v2.access" && c.error.as_deref() == Some("bad_client_secret"))
+    {
+        assert!(tokio::time::Instant::now() < deadline, "no renewal was tried");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let alice = Who::Person {
         org: "org-1",
         user: "alice",
@@ -391,19 +406,60 @@ async fn a_rotating_user_token_is_renewed_ahead_of_expiry_and_a_refused_renewal_
         role: SpaceRole::Member,
     };
     let mut links = AccountLinkServiceClient::new(process.channel().await);
+    let connection = |links: &mut AccountLinkServiceClient<_>| {
+        let request = authed(
+            GetSlackConnectionRequest {
+                org_id: "org-1".into(),
+                space_id: "space-1".into(),
+            },
+            &alice,
+        );
+        let mut links = links.clone();
+        async move { links.get_slack_connection(request).await.unwrap().into_inner() }
+    };
+    assert_eq!(
+        connection(&mut links).await.state,
+        ConnectionState::Connected as i32
+    );
+    // The secret is put back and the token expires (the worker leaves it alone for a minute after a
+    // failure): Alice's next message meets `token_expired`, which renews it at once.
+    slack.add_app(&connect_app);
+    slack.expire_rotating_tokens();
+    let m = message("after-fix", person("alice"), vec![to("bob")], "[after-fix] hi");
+    gateway
+        .publish_chat_message(authed(
+            PublishChatMessageRequest { message: Some(m) },
+            &Who::Platform,
+        ))
+        .await
+        .unwrap();
+    wait_delivered(&slack, &["after-fix".to_owned()], Duration::from_secs(20)).await;
+    let posted = slack
+        .messages()
+        .into_iter()
+        .find(|m| m.text.contains("[after-fix]"))
+        .unwrap();
+    assert_eq!(
+        (posted.token_kind, posted.user.as_str()),
+        (TokenKind::User, "U0ALICE")
+    );
+    assert!(
+        slack
+            .calls()
+            .iter()
+            .any(|c| c.error.as_deref() == Some("token_expired")),
+        "the post did not meet the expired token"
+    );
+
+    // Alice removes the app's access in Slack: her next renewal is refused, and her connection
+    // asks her to connect again, with Slack's reason.
+    slack
+        .revoke_user_access(TEST_CLIENT_ID, "T0ACME", "U0ALICE")
+        .await
+        .unwrap();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
-        let c = links
-            .get_slack_connection(authed(
-                GetSlackConnectionRequest {
-                    org_id: "org-1".into(),
-                    space_id: "space-1".into(),
-                },
-                &alice,
-            ))
-            .await
-            .unwrap()
-            .into_inner();
+        let c = connection(&mut links).await;
         if c.state == ConnectionState::NeedsReconnect as i32 {
             assert_eq!(c.state_reason, "invalid_refresh_token");
             break;

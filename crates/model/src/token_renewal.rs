@@ -10,8 +10,14 @@ use crate::UnixMillis;
 /// How long before its expiry a token is renewed by default (Slack's SDKs use the same).
 pub const DEFAULT_MARGIN: Duration = Duration::from_secs(2 * 3600);
 
-/// How long one replica holds a token's renewal (longer than Slack's answer can take).
+/// How long one replica holds a token's renewal: longer than the whole renewal can take (an
+/// `auth.test`, then the refresh tried again within Slack's grace for a spent refresh token).
 pub const LEASE: Duration = Duration::from_secs(30);
+
+/// How long a renewal worker leaves a token alone after its renewal failed (Slack or the database did
+/// not answer, or nothing can renew it here), so tokens that keep failing do not crowd out the rest.
+/// A call that meets the expired token meanwhile still renews it at once.
+pub const POSTPONE_FAILED: Duration = Duration::from_secs(60);
 
 /// How long a renewal asked for by a sender waits for another replica's to finish.
 pub const WAIT_FOR_OTHER: Duration = Duration::from_secs(10);

@@ -18,6 +18,7 @@ pub mod telemetry;
 #[cfg(feature = "test-support")]
 pub mod test_support;
 pub mod tls;
+pub mod token_renewal;
 
 pub use target::{Target, TargetSet};
 

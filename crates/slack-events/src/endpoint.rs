@@ -14,13 +14,13 @@ use axum::{
     routing::post,
 };
 
-use ovice_slack_model::{OrgId, UnixMillis};
+use ovice_slack_model::{OrgId, UnixMillis, publish::MAX_ID};
 
 use crate::{
     Inbox, SigningSecret,
     event::Incoming,
     metrics::{self, Outcome},
-    signature,
+    signature::{self, SignatureError},
 };
 
 /// Where the Connect app's Request URL points.
@@ -71,6 +71,22 @@ async fn receive_for_org(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let receiver = endpoint.inbox.receiver;
+    // What costs nothing is checked before the org's secret is read and decrypted.
+    let now_unix = UnixMillis::now().as_millis() / 1000;
+    if let Err(e) = signature::check_headers(
+        header(&headers, "x-slack-request-timestamp"),
+        header(&headers, "x-slack-signature"),
+        now_unix,
+    ) {
+        tracing::warn!(receiver, error = %e, "a request to an org's slack events endpoint was not believed");
+        metrics::record(receiver, Outcome::Refused);
+        return text(StatusCode::UNAUTHORIZED, e.to_string());
+    }
+    if org_id.is_empty() || org_id.len() > MAX_ID || org_id.chars().any(char::is_control) {
+        metrics::record(receiver, Outcome::Refused);
+        return text(StatusCode::UNAUTHORIZED, SignatureError::Mismatch.to_string());
+    }
     let org_id = OrgId::new(org_id);
     let secret = match endpoint.secrets.signing_secret(&org_id).await {
         Ok(secret) => secret,

@@ -8,10 +8,12 @@ mod client;
 mod error;
 mod metrics;
 pub mod oauth;
+mod refresh;
 mod types;
 
 pub use client::{MAX_RETRY_AFTER, SLACK_API_BASE_URL, SlackClient, SlackClientConfig};
 pub use error::{DEAD_TOKEN, SlackError};
+pub use refresh::{REFRESH_ATTEMPT, REFRESH_WINDOW};
 pub use types::{
     AuthTest, OAuthAccessRequest, OAuthV2Access, PostMessage, PostedMessage, RefreshedToken, Rotation,
     SlackUser,

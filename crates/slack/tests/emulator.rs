@@ -9,7 +9,9 @@ use slack_client::oauth::{AuthorizeParams, Pkce, random_state};
 use slack_client::{
     OAuthAccessRequest, PostMessage, SlackClient, SlackClientConfig, SlackError, install_crypto_provider,
 };
-use slack_emulator::{Emulator, EmulatorHandle, Fault, FaultKind, RateLimitConfig, Seed};
+use slack_emulator::{
+    Emulator, EmulatorHandle, Fault, FaultKind, OAuthAppSeed, REFRESH_GRACE, RateLimitConfig, Seed,
+};
 
 const REDIRECT: &str = "http://127.0.0.1:9/oauth/slack/callback";
 
@@ -439,4 +441,84 @@ async fn the_client_is_cheap_to_share() {
     for t in tasks {
         assert_eq!(t.await.unwrap().unwrap(), "T0ACME");
     }
+}
+
+/// An app that rotates tokens, and its bot installed in Acme: (client, access token, refresh token).
+async fn rotating_bot() -> (EmulatorHandle, SlackClient, String, String) {
+    let (slack, client) = setup().await;
+    slack.add_app(&OAuthAppSeed {
+        client_id: "9.9".into(),
+        client_secret: "own-secret".into(),
+        redirect_uris: vec![],
+        app_id: Some("A0OWN".into()),
+        signing_secret: None,
+        event_url: None,
+        token_rotation: true,
+    });
+    let bot = slack
+        .install_bot("9.9", "T0ACME", &["chat:write", "users:read"])
+        .unwrap();
+    (slack, client, bot.access_token, bot.refresh_token.unwrap())
+}
+
+#[tokio::test]
+async fn a_renewal_whose_answer_is_lost_is_tried_again_with_the_same_refresh_token() {
+    assert!(slack_client::REFRESH_WINDOW < REFRESH_GRACE);
+    let (slack, client, _, refresh) = rotating_bot().await;
+    // Slack renews, then the answer is a 503; then the next answer stalls past one attempt's deadline.
+    slack.inject_fault(
+        Fault::next(FaultKind::HttpStatus { status: 503 })
+            .after_work()
+            .on("oauth.v2.access"),
+    );
+    slack.inject_fault(
+        Fault::next(FaultKind::Delay {
+            millis: slack_client::REFRESH_ATTEMPT.as_millis() as u64 + 500,
+        })
+        .after_work()
+        .on("oauth.v2.access"),
+    );
+    let started = std::time::Instant::now();
+    let renewed = client
+        .refresh_within_grace("9.9", &secret("own-secret"), &secret(&refresh))
+        .await
+        .unwrap();
+    assert!(
+        started.elapsed() < slack_client::REFRESH_WINDOW,
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(renewed.token_type, "bot");
+    // Three renewals reached Slack with the one refresh token, and the last token works.
+    assert_eq!(slack.refreshes().len(), 3);
+    let me = client.auth_test(&renewed.access_token).await.unwrap();
+    assert_eq!(me.team_id, "T0ACME");
+    // A refusal is not tried again.
+    let before = slack.refreshes().len();
+    let refused = client
+        .refresh_within_grace("9.9", &secret("wrong-secret"), &renewed.rotation.refresh_token)
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Some("bad_client_secret"));
+    assert_eq!(slack.refreshes().len(), before);
+}
+
+#[tokio::test]
+async fn a_renewal_slack_keeps_failing_gives_up_within_the_grace() {
+    let (slack, client, _, refresh) = rotating_bot().await;
+    let mut fault = Fault::next(FaultKind::HttpStatus { status: 503 }).on("oauth.v2.access");
+    fault.count = 100;
+    slack.inject_fault(fault);
+    let started = std::time::Instant::now();
+    let err = client
+        .refresh_within_grace("9.9", &secret("own-secret"), &secret(&refresh))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, SlackError::Unavailable { .. }), "{err:?}");
+    assert!(
+        started.elapsed() <= slack_client::REFRESH_WINDOW,
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(slack.refreshes().is_empty());
 }

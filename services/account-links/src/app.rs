@@ -19,6 +19,7 @@ use ovice_slack_revocation::{Revocations, RevokeReason};
 use ovice_slack_runtime::{
     auth::{Caller, Rpc, Scope},
     peer_clients::IntegrationConfigPeer,
+    token_renewal::{RenewalSubject, renew_one_at_a_time},
 };
 use ovice_slack_secrets::{SealedToken, TokenCipher};
 use secrecy::{ExposeSecret, SecretString};
@@ -113,13 +114,70 @@ pub struct AccountLinks {
     refresh_margin: Duration,
 }
 
+/// Slack's refusals of a renewal that are about the Connect app's credentials, not the person's token.
+const OPERATOR_CODES: &[&str] = &["invalid_client_id", "bad_client_secret"];
+
+/// A person's rotating user token, as `renew_one_at_a_time` renews it.
+#[derive(Clone)]
+struct UserTokenRenewal {
+    app: AccountLinks,
+    org_id: OrgId,
+    user_id: UserId,
+}
+
+impl RenewalSubject for UserTokenRenewal {
+    type Error = LinkError;
+
+    async fn precheck(&self, why: RenewWhy) -> Result<Option<Renewal>, LinkError> {
+        let Some(link) = self.app.store.get_link(&self.org_id, &self.user_id).await? else {
+            return Ok(Some(Renewal::Current));
+        };
+        let Some(rot) = &link.rotation else {
+            return Ok(Some(Renewal::NotRotating));
+        };
+        if link.state != LinkState::Connected
+            || link.token.is_none()
+            || (why == RenewWhy::Due && rot.refresh_at > UnixMillis::now())
+        {
+            return Ok(Some(Renewal::Current));
+        }
+        Ok(None)
+    }
+
+    async fn claim(&self, now: UnixMillis, until: UnixMillis) -> Result<bool, LinkError> {
+        Ok(self
+            .app
+            .store
+            .claim_refresh(&self.org_id, &self.user_id, now, until)
+            .await?)
+    }
+
+    async fn release(&self, until: UnixMillis) -> Result<(), LinkError> {
+        Ok(self
+            .app
+            .store
+            .release_refresh(&self.org_id, &self.user_id, until)
+            .await?)
+    }
+
+    async fn renew_claimed(&self, why: RenewWhy) -> Result<Renewal, LinkError> {
+        self.app.renew_claimed(&self.org_id, &self.user_id, why).await
+    }
+
+    fn unavailable(&self, detail: String) -> LinkError {
+        LinkError::SlackUnavailable(detail)
+    }
+}
+
 /// Renewals of rotating user tokens by outcome.
 fn renewals() -> &'static opentelemetry::metrics::Counter<u64> {
     static COUNTER: std::sync::OnceLock<opentelemetry::metrics::Counter<u64>> = std::sync::OnceLock::new();
     COUNTER.get_or_init(|| {
         ovice_slack_runtime::metrics::meter()
             .u64_counter("ovice_slack_user_token_renewals")
-            .with_description("Renewals of rotating Slack user tokens, by outcome (renewed, refused)")
+            .with_description(
+                "Renewals of rotating Slack user tokens, by outcome (renewed, refused, credentials_refused)",
+            )
             .build()
     })
 }
@@ -188,45 +246,12 @@ impl AccountLinks {
         user_id: &UserId,
         why: RenewWhy,
     ) -> Result<Renewal, LinkError> {
-        let started = tokio::time::Instant::now();
-        loop {
-            let Some(link) = self.store.get_link(org_id, user_id).await? else {
-                return Ok(Renewal::Current);
-            };
-            let Some(rot) = &link.rotation else {
-                return Ok(Renewal::NotRotating);
-            };
-            if link.state != LinkState::Connected || link.token.is_none() {
-                return Ok(Renewal::Current);
-            }
-            let now = UnixMillis::now();
-            if why == RenewWhy::Due && rot.refresh_at > now {
-                return Ok(Renewal::Current);
-            }
-            if !self
-                .store
-                .claim_refresh(org_id, user_id, now, now.plus(token_renewal::LEASE))
-                .await?
-            {
-                if why == RenewWhy::Due {
-                    return Ok(Renewal::Busy);
-                }
-                if started.elapsed() > token_renewal::WAIT_FOR_OTHER {
-                    return Err(LinkError::SlackUnavailable(
-                        "another replica is still renewing the token".into(),
-                    ));
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                continue;
-            }
-            let result = self.renew_claimed(org_id, user_id, why).await;
-            if !matches!(result, Ok(Renewal::Renewed))
-                && let Err(e) = self.store.release_refresh(org_id, user_id).await
-            {
-                tracing::warn!(%org_id, %user_id, error = %e, "could not release a user token renewal; it lapses by itself");
-            }
-            return result;
-        }
+        let subject = UserTokenRenewal {
+            app: self.clone(),
+            org_id: org_id.clone(),
+            user_id: user_id.clone(),
+        };
+        renew_one_at_a_time(subject, why).await
     }
 
     async fn renew_claimed(
@@ -271,7 +296,7 @@ impl AccountLinks {
             .open(&rot.refresh_token, &refresh_context(org_id, user_id))?;
         let renewed = match self
             .slack
-            .oauth_v2_refresh(&connect.client_id, &connect.client_secret, &refresh)
+            .refresh_within_grace(&connect.client_id, &connect.client_secret, &refresh)
             .await
         {
             Ok(renewed) if renewed.token_type == "user" => renewed,
@@ -280,6 +305,14 @@ impl AccountLinks {
                 return Err(LinkError::SlackUnavailable(
                     "Slack renewed another kind of token".into(),
                 ));
+            }
+            // The Connect app's own credentials: the operator's to fix, not the person's.
+            Err(SlackError::Api { code, .. }) if OPERATOR_CODES.contains(&code.as_str()) => {
+                renewals().add(
+                    1,
+                    &[opentelemetry::KeyValue::new("outcome", "credentials_refused")],
+                );
+                return Err(LinkError::ConnectCredentialsRefused(code));
             }
             Err(SlackError::Api { code, .. }) => {
                 tracing::warn!(%org_id, %user_id, code = %code, "Slack refused to renew a user token; the person connects again");

@@ -38,6 +38,11 @@ pub enum LinkError {
     PeerUnavailable(#[from] ovice_slack_runtime::peer_clients::PeerUnavailable),
     #[error("Slack could not be reached to renew the token ({0}); try again shortly")]
     SlackUnavailable(String),
+    #[error(
+        "Slack refused the Connect app's credentials (`{0}`) when renewing a token: the operator must fix \
+         OVICE_SLACK_CLIENT_ID / OVICE_SLACK_CLIENT_SECRET; the person's link is kept"
+    )]
+    ConnectCredentialsRefused(String),
     #[error("storage failed: {0}")]
     Store(#[from] StoreError),
     #[error("a stored secret cannot be decrypted: {0}")]
@@ -60,6 +65,10 @@ impl From<LinkError> for Status {
                 Status::with_error_details(tonic::Code::ResourceExhausted, e.to_string(), details)
             }
             LinkError::PeerUnavailable(_) | LinkError::SlackUnavailable(_) => {
+                Status::unavailable(e.to_string())
+            }
+            LinkError::ConnectCredentialsRefused(_) => {
+                tracing::error!(error = %e, "the Connect app's credentials were refused");
                 Status::unavailable(e.to_string())
             }
             LinkError::Store(err) => {

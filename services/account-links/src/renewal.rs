@@ -7,7 +7,7 @@ use ovice_slack_model::UnixMillis;
 use ovice_slack_runtime::config::TokenRenewalConfig;
 use tokio_util::sync::CancellationToken;
 
-use ovice_slack_model::token_renewal::{RenewWhy, Renewal};
+use ovice_slack_model::token_renewal::{self, RenewWhy, Renewal};
 
 use crate::app::AccountLinks;
 
@@ -24,9 +24,18 @@ pub(crate) async fn run(app: AccountLinks, config: TokenRenewalConfig, stop: Can
                         Ok(Renewal::Refused(code)) => {
                             tracing::warn!(%org_id, %user_id, code, "Slack refused to renew a user token; the person connects again");
                         }
-                        Ok(_) => {}
-                        Err(e) => {
-                            tracing::warn!(%org_id, %user_id, error = %e, "renewing a rotating user token failed; retried")
+                        Ok(Renewal::Renewed | Renewal::Current | Renewal::Busy) => {}
+                        // Nothing here can renew it (Connect is not configured), or Slack or the
+                        // database did not answer: tried again later, so it does not crowd out the
+                        // others (a post meeting the expired token meanwhile renews it at once).
+                        outcome @ (Ok(Renewal::NotRotating) | Err(_)) => {
+                            if let Err(e) = outcome {
+                                tracing::warn!(%org_id, %user_id, error = %e, "renewing a rotating user token failed; tried again later");
+                            }
+                            let later = UnixMillis::now().plus(token_renewal::POSTPONE_FAILED);
+                            if let Err(e) = app.store().postpone_refresh(&org_id, &user_id, later).await {
+                                tracing::warn!(%org_id, %user_id, error = %e, "could not postpone a failed user token renewal");
+                            }
                         }
                     }
                 }

@@ -216,8 +216,14 @@ impl DeliverySender {
             .report_user_token_invalid(&d.org_id, &d.sender_user_id, EXPIRED)
             .await
         {
-            tracing::warn!(delivery_id = %d.delivery_id, error = %report, "could not have the sender's expired token renewed; falling back to the bot DM");
-            return AsSender::FallBack;
+            // Renewing is out of reach for now (account-links or Slack not answering): the message is
+            // tried again later, still as its sender, rather than posted by the bot.
+            tracing::warn!(delivery_id = %d.delivery_id, error = %report, "could not have the sender's expired token renewed; tried again later");
+            return AsSender::Done(SendOutcome::Retry {
+                mode: Some(DeliveryMode::AsSender),
+                error: format!("the sender's expired Slack token could not be renewed yet: {report}"),
+                ambiguous: false,
+            });
         }
         let team = SlackTeamId::from(route.team_id.to_owned());
         let ids = [d.sender_user_id.clone()];
@@ -237,8 +243,12 @@ impl DeliverySender {
                 _ => AsSender::FallBack,
             },
             Err(e) => {
-                tracing::warn!(delivery_id = %d.delivery_id, error = %e, "could not read the sender again; falling back to the bot DM");
-                AsSender::FallBack
+                tracing::warn!(delivery_id = %d.delivery_id, error = %e, "could not read the sender again; tried again later");
+                AsSender::Done(SendOutcome::Retry {
+                    mode: Some(DeliveryMode::AsSender),
+                    error: format!("the sender's renewed Slack token could not be read yet: {e}"),
+                    ambiguous: false,
+                })
             }
         }
     }

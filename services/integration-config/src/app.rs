@@ -11,6 +11,7 @@ use ovice_slack_model::{
 };
 use ovice_slack_revocation::{Revocations, RevokeReason};
 use ovice_slack_runtime::auth::{Caller, Rpc, Scope};
+use ovice_slack_runtime::token_renewal::{RenewalSubject, renew_one_at_a_time};
 use ovice_slack_secrets::TokenCipher;
 use secrecy::{ExposeSecret, SecretString};
 use slack_client::{AuthTest, SlackClient, SlackError};
@@ -325,7 +326,7 @@ impl IntegrationConfig {
         };
         let renewed = match self
             .slack
-            .oauth_v2_refresh(&r.client_id, &r.client_secret, &r.refresh_token)
+            .refresh_within_grace(&r.client_id, &r.client_secret, &r.refresh_token)
             .await
         {
             Ok(renewed) => renewed,
@@ -362,44 +363,11 @@ impl IntegrationConfig {
     /// `token_expired`; the token is renewed unless another replica already did (then the new one
     /// is simply used). A refresh Slack refuses for good makes the workspace TOKEN_INVALID.
     pub(crate) async fn renew(&self, org_id: &OrgId, why: RenewWhy) -> Result<Renewal, ConfigError> {
-        let started = tokio::time::Instant::now();
-        loop {
-            let stored = self.load(org_id).await?;
-            let Some(rot) = &stored.rotation else {
-                return Ok(Renewal::NotRotating);
-            };
-            if stored.workspace.status != WorkspaceStatus::Active {
-                return Ok(Renewal::Current);
-            }
-            let now = UnixMillis::now();
-            if why == RenewWhy::Due && rot.refresh_at > now {
-                return Ok(Renewal::Current);
-            }
-            if !self
-                .store
-                .claim_refresh(org_id, now, now.plus(token_renewal::LEASE))
-                .await?
-            {
-                if why == RenewWhy::Due {
-                    return Ok(Renewal::Busy);
-                }
-                if started.elapsed() > token_renewal::WAIT_FOR_OTHER {
-                    return Err(ConfigError::SlackUnavailable(
-                        "another replica is still renewing the bot token".into(),
-                    ));
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                continue;
-            }
-            let result = self.renew_claimed(org_id, why).await;
-            if !matches!(result, Ok(Renewal::Renewed)) {
-                // A failed or unneeded renewal stored nothing; the next one may go at once.
-                if let Err(e) = self.store.release_refresh(org_id).await {
-                    tracing::warn!(%org_id, error = %e, "could not release a bot token renewal; it lapses by itself");
-                }
-            }
-            return result;
-        }
+        let subject = BotTokenRenewal {
+            app: self.clone(),
+            org_id: org_id.clone(),
+        };
+        renew_one_at_a_time(subject, why).await
     }
 
     /// The renewal, under this replica's claim.
@@ -437,7 +405,7 @@ impl IntegrationConfig {
             .open(&rot.refresh_token, &refresh_token_context(org_id))?;
         let renewed = match self
             .slack
-            .oauth_v2_refresh(&rot.client_id, &secret, &refresh)
+            .refresh_within_grace(&rot.client_id, &secret, &refresh)
             .await
         {
             Ok(renewed) if renewed.token_type == "bot" => renewed,
@@ -655,19 +623,24 @@ impl IntegrationConfig {
 
     /// Slack said (through the org's own app's events) that the app's bot token in `team_id` is gone:
     /// the org becomes TOKEN_INVALID if it still uses that team (and, for `tokens_revoked`, that bot
-    /// user). Says whether it changed.
+    /// user). An event received before the settings were last saved is about a token put since
+    /// replaced, so it changes nothing. Says whether it changed.
     pub(crate) async fn own_app_token_gone(
         &self,
         org_id: &OrgId,
         team_id: &SlackTeamId,
         bot_users: Option<&[SlackUserId]>,
         reason: &str,
+        received_at: UnixMillis,
     ) -> Result<bool, ConfigError> {
         let Some(stored) = self.store.get(org_id).await? else {
             return Ok(false);
         };
         let ws = &stored.workspace;
-        if ws.team_id != *team_id || bot_users.is_some_and(|bots| !bots.contains(&ws.bot_user_id)) {
+        if ws.team_id != *team_id
+            || bot_users.is_some_and(|bots| !bots.contains(&ws.bot_user_id))
+            || received_at < ws.updated_at
+        {
             return Ok(false);
         }
         let detail = format!(
@@ -731,8 +704,48 @@ impl IntegrationConfig {
     }
 }
 
-/// Re-seals every bot token sealed with an older key with the active one (key rotation); a concurrent
-/// put wins. Returns how many were re-sealed.
+/// The org's rotating bot token, as `renew_one_at_a_time` renews it.
+#[derive(Clone)]
+struct BotTokenRenewal {
+    app: IntegrationConfig,
+    org_id: OrgId,
+}
+
+impl RenewalSubject for BotTokenRenewal {
+    type Error = ConfigError;
+
+    async fn precheck(&self, why: RenewWhy) -> Result<Option<Renewal>, ConfigError> {
+        let stored = self.app.load(&self.org_id).await?;
+        let Some(rot) = &stored.rotation else {
+            return Ok(Some(Renewal::NotRotating));
+        };
+        if stored.workspace.status != WorkspaceStatus::Active
+            || (why == RenewWhy::Due && rot.refresh_at > UnixMillis::now())
+        {
+            return Ok(Some(Renewal::Current));
+        }
+        Ok(None)
+    }
+
+    async fn claim(&self, now: UnixMillis, until: UnixMillis) -> Result<bool, ConfigError> {
+        Ok(self.app.store.claim_refresh(&self.org_id, now, until).await?)
+    }
+
+    async fn release(&self, until: UnixMillis) -> Result<(), ConfigError> {
+        Ok(self.app.store.release_refresh(&self.org_id, until).await?)
+    }
+
+    async fn renew_claimed(&self, why: RenewWhy) -> Result<Renewal, ConfigError> {
+        self.app.renew_claimed(&self.org_id, why).await
+    }
+
+    fn unavailable(&self, detail: String) -> ConfigError {
+        ConfigError::SlackUnavailable(format!("renewing the bot token: {detail}"))
+    }
+}
+
+/// Re-seals every bot token, refresh token, client secret and signing secret sealed with an older key
+/// with the active one (key rotation); a concurrent put wins. Returns how many were re-sealed.
 pub async fn reseal_tokens(store: &dyn WorkspaceStore, cipher: &TokenCipher) -> Result<usize, ConfigError> {
     let mut resealed = 0;
     for (org_id, old) in store
@@ -758,6 +771,17 @@ pub async fn reseal_tokens(store: &dyn WorkspaceStore, cipher: &TokenCipher) -> 
             .replace_rotation_secrets(&org_id, &old_refresh, &refresh, &secret)
             .await?
         {
+            resealed += 1;
+        }
+    }
+    // The org's own app's signing secret.
+    for (org_id, old) in store
+        .signing_secrets_sealed_with_other_keys(cipher.active_key_id())
+        .await?
+    {
+        let ctx = signing_context(&org_id);
+        let new = cipher.seal(&cipher.open(&old, &ctx)?, &ctx)?;
+        if store.replace_signing_secret(&org_id, &old, &new).await? {
             resealed += 1;
         }
     }

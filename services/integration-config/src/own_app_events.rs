@@ -37,12 +37,18 @@ impl EventHandler for OwnAppEvents {
         let changed = match &stored.event {
             SlackEvent::AppUninstalled => {
                 self.0
-                    .own_app_token_gone(org_id, team, None, "app_uninstalled")
+                    .own_app_token_gone(org_id, team, None, "app_uninstalled", stored.received_at)
                     .await
             }
             SlackEvent::TokensRevoked { bot_users, .. } if !bot_users.is_empty() => {
                 self.0
-                    .own_app_token_gone(org_id, team, Some(bot_users), "tokens_revoked")
+                    .own_app_token_gone(
+                        org_id,
+                        team,
+                        Some(bot_users),
+                        "tokens_revoked",
+                        stored.received_at,
+                    )
                     .await
             }
             // People's tokens of the org's app are not ovice-slack's; profiles are the Connect app's.

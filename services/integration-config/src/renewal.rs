@@ -7,7 +7,7 @@ use ovice_slack_model::UnixMillis;
 use ovice_slack_runtime::config::TokenRenewalConfig;
 use tokio_util::sync::CancellationToken;
 
-use ovice_slack_model::token_renewal::{RenewWhy, Renewal};
+use ovice_slack_model::token_renewal::{self, RenewWhy, Renewal};
 
 use crate::app::IntegrationConfig;
 
@@ -25,9 +25,14 @@ pub(crate) async fn run(app: IntegrationConfig, config: TokenRenewalConfig, stop
                             tracing::warn!(%org_id, code, "Slack refused to renew the bot token; the workspace is TOKEN_INVALID");
                         }
                         Ok(_) => {}
-                        // Slack not answering: the renewal is due again at the next poll.
+                        // Slack or the database not answering: tried again a little later (a call
+                        // meeting the expired token meanwhile renews it at once).
                         Err(e) => {
-                            tracing::warn!(%org_id, error = %e, "renewing a rotating bot token failed; retried")
+                            tracing::warn!(%org_id, error = %e, "renewing a rotating bot token failed; tried again later");
+                            let later = UnixMillis::now().plus(token_renewal::POSTPONE_FAILED);
+                            if let Err(e) = app.store().postpone_refresh(&org_id, later).await {
+                                tracing::warn!(%org_id, error = %e, "could not postpone a failed bot token renewal");
+                            }
                         }
                     }
                 }

@@ -101,8 +101,20 @@ pub trait LinkStore: Send + Sync + 'static {
         now: UnixMillis,
         until: UnixMillis,
     ) -> Result<bool, StoreError>;
-    /// Lets go of a renewal that stored nothing.
-    async fn release_refresh(&self, org_id: &OrgId, user_id: &UserId) -> Result<(), StoreError>;
+    /// Lets go of a renewal that stored nothing, if the claim is still the one taken until `until`.
+    async fn release_refresh(
+        &self,
+        org_id: &OrgId,
+        user_id: &UserId,
+        until: UnixMillis,
+    ) -> Result<(), StoreError>;
+    /// Moves a renewal that failed to `until` at the earliest, so it does not crowd out the others.
+    async fn postpone_refresh(
+        &self,
+        org_id: &OrgId,
+        user_id: &UserId,
+        until: UnixMillis,
+    ) -> Result<(), StoreError>;
     /// Stores a renewed token and its rotation, only if the refresh token is still `spent` (a
     /// reconnect in between wins), and lets go of the renewal.
     async fn store_refreshed(

@@ -91,8 +91,10 @@ pub(super) const DUE_REFRESHES: &str = "SELECT org_id, user_id FROM slack_links 
      AND state = 'connected' AND refresh_at <= $1 AND refresh_lease_until <= $1 ORDER BY refresh_at LIMIT $2";
 pub(super) const CLAIM_REFRESH: &str = "UPDATE slack_links SET refresh_lease_until = $4 \
      WHERE org_id = $1 AND user_id = $2 AND refresh_key_id <> '' AND refresh_lease_until <= $3";
-pub(super) const RELEASE_REFRESH: &str =
-    "UPDATE slack_links SET refresh_lease_until = 0 WHERE org_id = $1 AND user_id = $2";
+pub(super) const RELEASE_REFRESH: &str = "UPDATE slack_links SET refresh_lease_until = 0 \
+     WHERE org_id = $1 AND user_id = $2 AND refresh_lease_until = $3";
+pub(super) const POSTPONE_REFRESH: &str = "UPDATE slack_links SET refresh_at = $3 \
+     WHERE org_id = $1 AND user_id = $2 AND refresh_key_id <> '' AND refresh_at < $3";
 pub(super) const STORE_REFRESHED: &str = "UPDATE slack_links SET token_key_id = $5, token_ciphertext = $6, \
      refresh_key_id = $7, refresh_ciphertext = $8, token_expires_at = $9, refresh_at = $10, refresh_lease_until = 0 \
      WHERE org_id = $1 AND user_id = $2 AND refresh_key_id = $3 AND refresh_ciphertext = $4";
@@ -264,10 +266,31 @@ where
         Ok(DB::rows_affected(&r) == 1)
     }
 
-    async fn release_refresh(&self, org_id: &OrgId, user_id: &UserId) -> Result<(), StoreError> {
+    async fn release_refresh(
+        &self,
+        org_id: &OrgId,
+        user_id: &UserId,
+        until: UnixMillis,
+    ) -> Result<(), StoreError> {
         sqlx::query(RELEASE_REFRESH)
             .bind(org_id.as_str())
             .bind(user_id.as_str())
+            .bind(until.as_millis())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn postpone_refresh(
+        &self,
+        org_id: &OrgId,
+        user_id: &UserId,
+        until: UnixMillis,
+    ) -> Result<(), StoreError> {
+        sqlx::query(POSTPONE_REFRESH)
+            .bind(org_id.as_str())
+            .bind(user_id.as_str())
+            .bind(until.as_millis())
             .execute(&self.pool)
             .await?;
         Ok(())

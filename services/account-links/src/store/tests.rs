@@ -385,7 +385,14 @@ async fn rotating_user_tokens_are_renewed_by_one_claim_and_only_if_unchanged(#[c
             .await
             .unwrap()
     );
-    s.release_refresh(&o("o1"), &u("alice")).await.unwrap();
+    // Only the claim's owner lets go of it.
+    s.release_refresh(&o("o1"), &u("alice"), t(30_999)).await.unwrap();
+    assert!(
+        !s.claim_refresh(&o("o1"), &u("alice"), t(1_002), t(31_002))
+            .await
+            .unwrap()
+    );
+    s.release_refresh(&o("o1"), &u("alice"), t(31_000)).await.unwrap();
     assert!(
         s.claim_refresh(&o("o1"), &u("alice"), t(1_002), t(31_002))
             .await
@@ -411,7 +418,19 @@ async fn rotating_user_tokens_are_renewed_by_one_claim_and_only_if_unchanged(#[c
             .await
             .unwrap()
     );
-    s.release_refresh(&o("o1"), &u("alice")).await.unwrap();
+    s.release_refresh(&o("o1"), &u("alice"), t(31_003)).await.unwrap();
+    // A failed renewal is put off, never brought forward.
+    s.postpone_refresh(&o("o1"), &u("alice"), t(90_000))
+        .await
+        .unwrap();
+    s.postpone_refresh(&o("o1"), &u("alice"), t(60_000))
+        .await
+        .unwrap();
+    assert!(s.due_refreshes(t(89_999), 10).await.unwrap().is_empty());
+    assert_eq!(
+        s.due_refreshes(t(90_000), 10).await.unwrap(),
+        vec![(o("o1"), u("alice"))]
+    );
     // A link that needs reconnecting is not renewed; a dropped token takes its refresh token along.
     s.mark_needs_reconnect(&o("o1"), &u("alice"), "token_revoked", t(2))
         .await

@@ -117,8 +117,23 @@ pub trait WorkspaceStore: Send + Sync + 'static {
         now: UnixMillis,
         until: UnixMillis,
     ) -> Result<bool, StoreError>;
-    /// Lets go of a renewal that stored nothing (it failed, or there was nothing to do).
-    async fn release_refresh(&self, org_id: &OrgId) -> Result<(), StoreError>;
+    /// Lets go of a renewal that stored nothing (it failed, or there was nothing to do), if the claim
+    /// is still the one taken until `until` (a lapsed claim taken over by another replica stays).
+    async fn release_refresh(&self, org_id: &OrgId, until: UnixMillis) -> Result<(), StoreError>;
+    /// Moves a renewal that failed to `until` at the earliest, so it does not crowd out the others.
+    async fn postpone_refresh(&self, org_id: &OrgId, until: UnixMillis) -> Result<(), StoreError>;
+    /// Org apps' signing secrets sealed with another key than `active_key_id`.
+    async fn signing_secrets_sealed_with_other_keys(
+        &self,
+        active_key_id: &str,
+    ) -> Result<Vec<(OrgId, SealedToken)>, StoreError>;
+    /// Replaces the org's sealed signing secret, only if it is still `old` (a put meanwhile wins).
+    async fn replace_signing_secret(
+        &self,
+        org_id: &OrgId,
+        old: &SealedToken,
+        new: &SealedToken,
+    ) -> Result<bool, StoreError>;
     /// Stores a renewed token and its rotation, only if the refresh token is still `spent` (a put
     /// in between wins), and lets go of the renewal.
     async fn store_refreshed(

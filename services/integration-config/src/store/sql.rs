@@ -47,7 +47,8 @@ pub(super) const SELECT_DUE_REFRESHES: &str = "SELECT org_id FROM slack_workspac
 pub(super) const CLAIM_REFRESH: &str = "UPDATE slack_workspaces SET refresh_lease_until = $3 \
      WHERE org_id = $1 AND refresh_key_id <> '' AND refresh_lease_until <= $2";
 pub(super) const RELEASE_REFRESH: &str =
-    "UPDATE slack_workspaces SET refresh_lease_until = 0 WHERE org_id = $1";
+    "UPDATE slack_workspaces SET refresh_lease_until = 0 WHERE org_id = $1 AND refresh_lease_until = $2";
+pub(super) const POSTPONE_REFRESH: &str = "UPDATE slack_workspaces SET refresh_at = $2 WHERE org_id = $1 AND refresh_key_id <> '' AND refresh_at < $2";
 pub(super) const STORE_REFRESHED: &str = "UPDATE slack_workspaces SET token_key_id = $4, token_ciphertext = $5, \
      refresh_key_id = $6, refresh_ciphertext = $7, token_expires_at = $8, refresh_at = $9, refresh_lease_until = 0 \
      WHERE org_id = $1 AND refresh_key_id = $2 AND refresh_ciphertext = $3";
@@ -96,6 +97,12 @@ pub(super) const OTHER_KEY_ROTATION_SECRETS: &str = "SELECT org_id, refresh_key_
 pub(super) const REPLACE_ROTATION_SECRETS: &str = "UPDATE slack_workspaces SET refresh_key_id = $4, \
      refresh_ciphertext = $5, client_secret_key_id = $6, client_secret_ciphertext = $7 \
      WHERE org_id = $1 AND refresh_key_id = $2 AND refresh_ciphertext = $3";
+
+pub(super) const OTHER_KEY_SIGNING_SECRETS: &str = "SELECT org_id, signing_key_id, signing_ciphertext \
+     FROM slack_workspaces WHERE signing_key_id <> '' AND signing_key_id <> $1 ORDER BY org_id";
+
+pub(super) const REPLACE_SIGNING_SECRET: &str = "UPDATE slack_workspaces SET signing_key_id = $4, \
+     signing_ciphertext = $5 WHERE org_id = $1 AND signing_key_id = $2 AND signing_ciphertext = $3";
 
 pub(super) const REPLACE_TOKEN: &str = "UPDATE slack_workspaces SET token_key_id = $4, token_ciphertext = $5 \
      WHERE org_id = $1 AND token_key_id = $2 AND token_ciphertext = $3";
@@ -478,12 +485,53 @@ where
         Ok(DB::rows_affected(&r) == 1)
     }
 
-    async fn release_refresh(&self, org_id: &OrgId) -> Result<(), StoreError> {
+    async fn release_refresh(&self, org_id: &OrgId, until: UnixMillis) -> Result<(), StoreError> {
         sqlx::query(RELEASE_REFRESH)
             .bind(org_id.as_str())
+            .bind(until.as_millis())
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    async fn postpone_refresh(&self, org_id: &OrgId, until: UnixMillis) -> Result<(), StoreError> {
+        sqlx::query(POSTPONE_REFRESH)
+            .bind(org_id.as_str())
+            .bind(until.as_millis())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn signing_secrets_sealed_with_other_keys(
+        &self,
+        active_key_id: &str,
+    ) -> Result<Vec<(OrgId, SealedToken)>, StoreError> {
+        let rows: Vec<(String, String, Vec<u8>)> = sqlx::query_as(OTHER_KEY_SIGNING_SECRETS)
+            .bind(active_key_id)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(org, key_id, ciphertext)| (OrgId::new(org), SealedToken { key_id, ciphertext }))
+            .collect())
+    }
+
+    async fn replace_signing_secret(
+        &self,
+        org_id: &OrgId,
+        old: &SealedToken,
+        new: &SealedToken,
+    ) -> Result<bool, StoreError> {
+        let r = sqlx::query(REPLACE_SIGNING_SECRET)
+            .bind(org_id.as_str())
+            .bind(&old.key_id)
+            .bind(&old.ciphertext)
+            .bind(&new.key_id)
+            .bind(&new.ciphertext)
+            .execute(&self.pool)
+            .await?;
+        Ok(DB::rows_affected(&r) == 1)
     }
 
     async fn store_refreshed(

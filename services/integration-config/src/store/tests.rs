@@ -300,7 +300,10 @@ async fn rotating_tokens_are_renewed_by_one_claim_and_only_if_unchanged(#[case] 
     assert!(s.due_refreshes(t(1_001), 10).await.unwrap().is_empty());
     assert!(!s.claim_refresh(&o("plain"), t(1_000), t(31_000)).await.unwrap());
     assert!(s.claim_refresh(&o("o1"), t(31_000), t(61_000)).await.unwrap());
-    s.release_refresh(&o("o1")).await.unwrap();
+    // Letting go of the lapsed first claim leaves the second one's alone; its owner's release works.
+    s.release_refresh(&o("o1"), t(31_000)).await.unwrap();
+    assert!(!s.claim_refresh(&o("o1"), t(31_001), t(61_001)).await.unwrap());
+    s.release_refresh(&o("o1"), t(61_000)).await.unwrap();
     assert!(s.claim_refresh(&o("o1"), t(31_001), t(61_001)).await.unwrap());
     // The renewed pair is stored only over the refresh token it spent, and releases the claim.
     let next = rotating("o1", b"r2", 50_000, 40_000);
@@ -325,6 +328,11 @@ async fn rotating_tokens_are_renewed_by_one_claim_and_only_if_unchanged(#[case] 
     assert_eq!(stored.rotation, next.rotation);
     assert_eq!(stored.workspace.token_expires_at, Some(t(50_000)));
     assert!(s.claim_refresh(&o("o1"), t(31_002), t(61_002)).await.unwrap());
+    // A failed renewal is put off, never brought forward.
+    s.postpone_refresh(&o("o1"), t(100_000)).await.unwrap();
+    s.postpone_refresh(&o("o1"), t(70_000)).await.unwrap();
+    assert!(s.due_refreshes(t(99_999), 10).await.unwrap().is_empty());
+    assert_eq!(s.due_refreshes(t(100_000), 10).await.unwrap(), vec![o("o1")]);
     // After an encryption-key rotation, the refresh token and the client secret are re-sealed too.
     assert!(
         s.rotation_secrets_sealed_with_other_keys("k1")
@@ -358,4 +366,47 @@ async fn rotating_tokens_are_renewed_by_one_claim_and_only_if_unchanged(#[case] 
     s.put(&workspace("o1", "T1"), &note("o1", 2)).await.unwrap();
     assert_eq!(s.get(&o("o1")).await.unwrap().unwrap().rotation, None);
     assert!(s.due_refreshes(t(100_000), 10).await.unwrap().is_empty());
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn signing_secrets_are_resealed_only_if_unchanged(#[case] backend: Backend) {
+    let (s, _g) = store(backend).await;
+    let mut ws = workspace("o1", "T1");
+    ws.signing_secret = Some(sealed(b"sign-1"));
+    s.put(&ws, &note("o1", 1)).await.unwrap();
+    s.put(&workspace("o2", "T2"), &note("o2", 1)).await.unwrap();
+    assert!(
+        s.signing_secrets_sealed_with_other_keys("k1")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        s.signing_secrets_sealed_with_other_keys("k2").await.unwrap(),
+        vec![(o("o1"), sealed(b"sign-1"))]
+    );
+    let k2 = SealedToken {
+        key_id: "k2".into(),
+        ciphertext: b"sign-1'".to_vec(),
+    };
+    assert!(
+        !s.replace_signing_secret(&o("o1"), &sealed(b"other"), &k2)
+            .await
+            .unwrap()
+    );
+    assert!(
+        s.replace_signing_secret(&o("o1"), &sealed(b"sign-1"), &k2)
+            .await
+            .unwrap()
+    );
+    assert_eq!(s.get(&o("o1")).await.unwrap().unwrap().signing_secret, Some(k2));
+    assert!(
+        s.signing_secrets_sealed_with_other_keys("k2")
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

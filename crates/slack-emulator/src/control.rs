@@ -45,6 +45,8 @@ pub fn routes() -> Router<Arc<Shared>> {
         .route("/_emulator/tokens/lifetime", post(set_token_lifetime))
         .route("/_emulator/tokens/expire", post(expire_tokens))
         .route("/_emulator/tokens/refreshes", get(refreshes))
+        .route("/_emulator/messages/changes", get(changes))
+        .route("/_emulator/messages/edit_window", post(set_edit_window))
 }
 
 #[derive(Deserialize)]
@@ -80,6 +82,22 @@ async fn expire_tokens(AxumState(s): AxumState<Arc<Shared>>) -> Response {
 
 async fn refreshes(AxumState(s): AxumState<Arc<Shared>>) -> Response {
     Json(s.lock().refreshes.clone()).into_response()
+}
+
+async fn changes(AxumState(s): AxumState<Arc<Shared>>) -> Response {
+    Json(s.lock().changes.clone()).into_response()
+}
+
+#[derive(Deserialize)]
+struct EditWindowBody {
+    /// Seconds after posting a message may still be updated; absent or null: no limit.
+    #[serde(default)]
+    seconds: Option<u64>,
+}
+
+async fn set_edit_window(AxumState(s): AxumState<Arc<Shared>>, Json(b): Json<EditWindowBody>) -> Response {
+    s.lock().edit_window = b.seconds.map(Duration::from_secs);
+    done(true)
 }
 
 fn event_answer<T: serde::Serialize>(result: Result<T, EventError>) -> Response {

@@ -32,7 +32,7 @@ pub use events::{EventDelivery, EventError};
 pub use faults::{Chaos, Fault, FaultKind};
 pub use limits::RateLimitConfig;
 pub use oauth::pkce_s256;
-pub use record::{RecordedCall, RecordedCallView, RecordedMessage, TokenKind};
+pub use record::{ChangeKind, RecordedCall, RecordedCallView, RecordedChange, RecordedMessage, TokenKind};
 pub use rotation::{DEFAULT_TOKEN_LIFETIME, InstalledBot, REFRESH_GRACE, RefreshRecord};
 pub use seed::{BotTokenSeed, DEMO_SIGNING_SECRET, OAuthAppSeed, Seed, UserSeed, WorkspaceSeed};
 pub use server::{Emulator, EmulatorHandle};

@@ -28,6 +28,32 @@ pub struct RecordedMessage {
     pub ts: String,
     pub unfurl_links: Option<bool>,
     pub unfurl_media: Option<bool>,
+    /// When it was last changed with `chat.update` (Slack's `edited.ts`); the text is the new one.
+    pub edited_ts: Option<String>,
+    /// When it was posted, for the workspace's edit window.
+    #[serde(skip)]
+    pub posted_at: Option<Instant>,
+}
+
+/// What a successful `chat.update` or `chat.delete` did to a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum ChangeKind {
+    Updated { text: String },
+    Deleted,
+}
+
+/// One successful `chat.update` or `chat.delete`, in order, for tests to count.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RecordedChange {
+    pub team_id: String,
+    pub channel: String,
+    pub ts: String,
+    /// Whose token changed it (the poster: Slack allows no one else).
+    pub user: String,
+    pub token_kind: TokenKind,
+    #[serde(flatten)]
+    pub kind: ChangeKind,
 }
 
 /// One request to `/api/<method>`.

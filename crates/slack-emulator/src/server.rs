@@ -13,7 +13,7 @@ use url::Url;
 use crate::events::{self, EventDelivery, EventError};
 use crate::faults::{Chaos, Fault};
 use crate::limits::RateLimitConfig;
-use crate::record::{RecordedCall, RecordedMessage};
+use crate::record::{RecordedCall, RecordedChange, RecordedMessage};
 use crate::rotation::{InstalledBot, RefreshRecord};
 use crate::seed::{BotTokenSeed, OAuthAppSeed, Seed};
 use crate::state::{Shared, State, TokenStatus};
@@ -275,6 +275,17 @@ impl EmulatorHandle {
 
     pub fn messages(&self) -> Vec<RecordedMessage> {
         self.shared.lock().messages.clone()
+    }
+
+    /// Every successful `chat.update` and `chat.delete`, in order.
+    pub fn changes(&self) -> Vec<RecordedChange> {
+        self.shared.lock().changes.clone()
+    }
+
+    /// Messages older than `window` can no longer be updated (`edit_window_closed`), as with a
+    /// workspace's message editing setting; `None` lifts it.
+    pub fn set_edit_window(&self, window: Option<Duration>) {
+        self.shared.lock().edit_window = window;
     }
 
     pub fn clear_messages(&self) {

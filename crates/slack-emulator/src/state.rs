@@ -160,7 +160,13 @@ pub struct State {
     pub codes: HashMap<String, AuthCode>,
     pub code_ttl: Duration,
     pub ims: HashMap<String, Im>,
+    /// Messages in Slack now (a deleted one is gone, as from Slack's history).
     pub messages: Vec<RecordedMessage>,
+    /// Every successful `chat.update` and `chat.delete`.
+    pub changes: Vec<crate::record::RecordedChange>,
+    /// Messages older than this cannot be updated (`edit_window_closed`; a workspace setting in
+    /// Slack, off unless a test asks).
+    pub edit_window: Option<Duration>,
     pub calls: Vec<RecordedCall>,
     pub limiter: RateLimiter,
     pub faults: FaultPlan,
@@ -185,6 +191,8 @@ impl State {
             code_ttl: DEFAULT_CODE_TTL,
             ims: HashMap::new(),
             messages: Vec::new(),
+            changes: Vec::new(),
+            edit_window: None,
             calls: Vec::new(),
             limiter: RateLimiter::new(seed.rate_limits),
             faults: FaultPlan::default(),

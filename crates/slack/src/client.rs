@@ -12,7 +12,8 @@ use url::Url;
 use crate::error::{MAYBE_APPLIED, SlackError, TRANSIENT};
 use crate::types::{
     AuthRevokeBody, AuthTest, AuthTestBody, OAuthAccessRequest, OAuthBody, OAuthV2Access, OpenBody,
-    PostMessage, PostedMessage, RefreshBody, RefreshedToken, Rotation, SlackUser, UserEnvelope, split_scopes,
+    PostMessage, PostedMessage, RefreshBody, RefreshedToken, Rotation, SlackUser, UpdateMessage,
+    UserEnvelope, split_scopes,
 };
 
 /// Where Slack is and how long to wait for it.
@@ -264,6 +265,35 @@ impl SlackClient {
         })?;
         let (_, bytes) = self.call(METHOD, Auth::Bearer(token), Body::Json(json)).await?;
         parse(METHOD, &bytes)
+    }
+
+    /// `chat.update`: new text for a message this token posted (`channel` is the conversation id
+    /// the post answered, `D…` for a DM). Slack marks the message edited.
+    pub async fn chat_update(
+        &self,
+        token: &SecretString,
+        update: &UpdateMessage,
+    ) -> Result<PostedMessage, SlackError> {
+        const METHOD: &str = "chat.update";
+        let json = serde_json::to_vec(update).map_err(|e| SlackError::Protocol {
+            method: METHOD,
+            detail: format!("cannot encode the update: {e}"),
+        })?;
+        let (_, bytes) = self.call(METHOD, Auth::Bearer(token), Body::Json(json)).await?;
+        parse(METHOD, &bytes)
+    }
+
+    /// `chat.delete`: removes a message this token posted.
+    pub async fn chat_delete(&self, token: &SecretString, message: &PostedMessage) -> Result<(), SlackError> {
+        const METHOD: &str = "chat.delete";
+        let json = serde_json::to_vec(&serde_json::json!({"channel": message.channel, "ts": message.ts}))
+            .map_err(|e| SlackError::Protocol {
+                method: METHOD,
+                detail: format!("cannot encode the delete: {e}"),
+            })?;
+        let (_, bytes) = self.call(METHOD, Auth::Bearer(token), Body::Json(json)).await?;
+        let _: PostedMessage = parse(METHOD, &bytes)?;
+        Ok(())
     }
 
     /// Sends one method and sorts out transport and HTTP-level failures; the body of a 2xx

@@ -16,7 +16,7 @@ pub use error::{DEAD_TOKEN, SlackError};
 pub use refresh::{REFRESH_ATTEMPT, REFRESH_WINDOW};
 pub use types::{
     AuthTest, OAuthAccessRequest, OAuthV2Access, PostMessage, PostedMessage, RefreshedToken, Rotation,
-    SlackUser,
+    SlackUser, UpdateMessage,
 };
 
 /// Installs rustls' ring crypto provider as the process default; a no-op when one is installed.

@@ -218,6 +218,16 @@ pub struct PostMessage {
     pub unfurl_media: bool,
 }
 
+/// `chat.update`'s arguments: the message (where it landed) and its new mrkdwn text.
+#[derive(Debug, Clone, Serialize)]
+pub struct UpdateMessage {
+    /// The conversation id the post answered (`D…`; a user id is refused).
+    pub channel: String,
+    pub ts: String,
+    /// mrkdwn text, already escaped by the caller.
+    pub text: String,
+}
+
 /// Where a message landed: keep both to edit or delete it later.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct PostedMessage {

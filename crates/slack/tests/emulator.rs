@@ -522,3 +522,166 @@ async fn a_renewal_slack_keeps_failing_gives_up_within_the_grace() {
     );
     assert!(slack.refreshes().is_empty());
 }
+
+/// A user token of `user` in Acme with chat:write and im:write, through Connect's consent.
+async fn user_token(slack: &EmulatorHandle, client: &SlackClient, user: &str) -> SecretString {
+    let pkce = Pkce::generate();
+    let params = AuthorizeParams {
+        client_id: "111.222".into(),
+        user_scopes: vec!["chat:write".into(), "im:write".into()],
+        redirect_uri: REDIRECT.into(),
+        state: random_state(),
+        team: Some("T0ACME".into()),
+        code_challenge: Some(pkce.challenge.clone()),
+        ..Default::default()
+    };
+    let back = consent(slack, &params, user).await;
+    let request = OAuthAccessRequest {
+        client_id: "111.222".into(),
+        client_secret: secret("emulator-secret"),
+        code: secret(&query(&back, "code").unwrap()),
+        redirect_uri: REDIRECT.into(),
+        code_verifier: Some(pkce.verifier.clone()),
+    };
+    let access = client.oauth_v2_access(&request).await.unwrap();
+    access.authed_user_token.unwrap()
+}
+
+fn update(at: &slack_client::PostedMessage, text: &str) -> slack_client::UpdateMessage {
+    slack_client::UpdateMessage {
+        channel: at.channel.clone(),
+        ts: at.ts.clone(),
+        text: text.into(),
+    }
+}
+
+#[tokio::test]
+async fn only_the_poster_updates_or_deletes_a_message_and_slack_shows_it_edited_or_gone() {
+    let (slack, client) = setup().await;
+    let bot = secret("xoxb-acme-good");
+    let bob = user_token(&slack, &client, "U0BOB").await;
+    let from_bot = client
+        .chat_post_message(&bot, &post("U0BOB", "from the bot"))
+        .await
+        .unwrap();
+    let dm = client.conversations_open(&bob, &["U0ALICE"]).await.unwrap();
+    let from_bob = client
+        .chat_post_message(&bob, &post(&dm, "from Bob"))
+        .await
+        .unwrap();
+
+    // Each token changes only what it posted.
+    let err = client
+        .chat_update(&bob, &update(&from_bot, "hijacked"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("cant_update_message"));
+    let err = client.chat_delete(&bob, &from_bot).await.unwrap_err();
+    assert_eq!(err.code(), Some("cant_delete_message"));
+    // The bot is not in Bob's DM with Alice.
+    let err = client
+        .chat_update(&bot, &update(&from_bob, "x"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("channel_not_found"));
+    // A user id is not a conversation for chat.update; an unknown ts is not a message; text is needed.
+    let by_user_id = slack_client::UpdateMessage {
+        channel: "U0BOB".into(),
+        ..update(&from_bot, "x")
+    };
+    let err = client.chat_update(&bot, &by_user_id).await.unwrap_err();
+    assert_eq!(err.code(), Some("channel_not_found"));
+    let unknown = slack_client::PostedMessage {
+        channel: from_bot.channel.clone(),
+        ts: "1.000001".into(),
+    };
+    let err = client
+        .chat_update(&bot, &update(&unknown, "x"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("message_not_found"));
+    let err = client
+        .chat_update(&bot, &update(&from_bot, ""))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("no_text"));
+    assert!(slack.changes().is_empty());
+
+    // The poster's update changes the text in place and marks it edited.
+    let updated = client
+        .chat_update(&bot, &update(&from_bot, "edited by the bot"))
+        .await
+        .unwrap();
+    assert_eq!(updated, from_bot);
+    client
+        .chat_update(&bob, &update(&from_bob, "edited by Bob"))
+        .await
+        .unwrap();
+    let shown = slack.messages();
+    let text_of = |ts: &str| {
+        shown
+            .iter()
+            .find(|m| m.ts == ts)
+            .map(|m| (m.text.clone(), m.edited_ts.is_some()))
+    };
+    assert_eq!(text_of(&from_bot.ts), Some(("edited by the bot".into(), true)));
+    assert_eq!(text_of(&from_bob.ts), Some(("edited by Bob".into(), true)));
+    let page = reqwest::get(slack.base_url().join("/client/T0ACME/U0ALICE").unwrap())
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("edited by Bob") && page.contains("(edited / 編集済み)"),
+        "{page}"
+    );
+
+    // The workspace's edit window closes updates, not deletes.
+    slack.set_edit_window(Some(Duration::ZERO));
+    let err = client
+        .chat_update(&bob, &update(&from_bob, "too late"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("edit_window_closed"));
+    slack.set_edit_window(None);
+
+    client.chat_delete(&bot, &from_bot).await.unwrap();
+    assert!(slack.messages().iter().all(|m| m.ts != from_bot.ts));
+    let err = client.chat_delete(&bot, &from_bot).await.unwrap_err();
+    assert_eq!(err.code(), Some("message_not_found"));
+    let err = client
+        .chat_update(&bot, &update(&from_bot, "x"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("message_not_found"));
+    let kinds: Vec<_> = slack
+        .changes()
+        .into_iter()
+        .map(|c| (c.user, c.token_kind, c.kind))
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            (
+                "U0ACMEBOT".to_owned(),
+                slack_emulator::TokenKind::Bot,
+                slack_emulator::ChangeKind::Updated {
+                    text: "edited by the bot".into()
+                }
+            ),
+            (
+                "U0BOB".to_owned(),
+                slack_emulator::TokenKind::User,
+                slack_emulator::ChangeKind::Updated {
+                    text: "edited by Bob".into()
+                }
+            ),
+            (
+                "U0ACMEBOT".to_owned(),
+                slack_emulator::TokenKind::Bot,
+                slack_emulator::ChangeKind::Deleted
+            ),
+        ]
+    );
+}

@@ -1,4 +1,5 @@
-//! `chat.postMessage` (chat:write; about one message per second per channel).
+//! `chat.postMessage` (chat:write; about one message per second per channel), and `chat.update` and
+//! `chat.delete` (Tier 3) of a message the caller posted: Slack lets no one else change it.
 
 use std::time::Instant;
 
@@ -6,7 +7,7 @@ use serde_json::json;
 
 use super::{ApiReply, ApiRequest, Caller, authenticate, parse_bool};
 use crate::limits::LimitClass;
-use crate::record::RecordedMessage;
+use crate::record::{ChangeKind, RecordedChange, RecordedMessage};
 use crate::state::State;
 
 const ACCEPTED: &[&str] = &["chat:write", "chat:write:user", "chat:write:bot"];
@@ -60,6 +61,8 @@ fn post(state: &mut State, req: &ApiRequest, caller: &Caller, now: Instant) -> A
         ts: ts.clone(),
         unfurl_links: parse_bool(req.arg("unfurl_links")),
         unfurl_media: parse_bool(req.arg("unfurl_media")),
+        edited_ts: None,
+        posted_at: Some(now),
     });
     let mut message = json!({"type": "message", "text": text, "user": me, "ts": ts, "team": team_id});
     if let (Some(bot_id), Some(m)) = (caller.info.bot_id(), message.as_object_mut()) {
@@ -96,4 +99,111 @@ fn resolve_channel(
     }
     // Public and private channels are not emulated.
     Err("channel_not_found")
+}
+
+/// `chat.update`: new text for a message the caller posted, in a conversation given by its id.
+pub fn update(state: &mut State, req: &ApiRequest, now: Instant) -> ApiReply {
+    let limit = Some((LimitClass::Tier3, "chat.update"));
+    let caller = match authenticate(state, req, Some("chat:write"), ACCEPTED, limit, now) {
+        Ok(caller) => caller,
+        Err(reply) => return *reply,
+    };
+    let reply = change(state, req, &caller, Change::Update, now);
+    caller.reply(reply, ACCEPTED)
+}
+
+/// `chat.delete`: removes a message the caller posted.
+pub fn delete(state: &mut State, req: &ApiRequest, now: Instant) -> ApiReply {
+    let limit = Some((LimitClass::Tier3, "chat.delete"));
+    let caller = match authenticate(state, req, Some("chat:write"), ACCEPTED, limit, now) {
+        Ok(caller) => caller,
+        Err(reply) => return *reply,
+    };
+    let reply = change(state, req, &caller, Change::Delete, now);
+    caller.reply(reply, ACCEPTED)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Change {
+    Update,
+    Delete,
+}
+
+fn change(state: &mut State, req: &ApiRequest, caller: &Caller, what: Change, now: Instant) -> ApiReply {
+    let team_id = caller.info.team_id.clone();
+    let me = caller.info.user_id().to_owned();
+    let Some(channel) = req.arg("channel").map(str::trim).filter(|c| !c.is_empty()) else {
+        return super::missing_argument("channel");
+    };
+    let Some(ts) = req.arg("ts").map(str::trim).filter(|t| !t.is_empty()) else {
+        return super::missing_argument("ts");
+    };
+    // A user id is not a conversation here (only chat.postMessage opens the DM for one).
+    match state.ims.get(channel) {
+        Some(im) if im.team_id == team_id && im.members.iter().any(|m| *m == me) => {}
+        _ => return ApiReply::err("channel_not_found"),
+    }
+    let text = req.arg("text").unwrap_or("");
+    if what == Change::Update {
+        let has_blocks = ["blocks", "attachments"]
+            .iter()
+            .any(|k| req.arg(k).is_some_and(|v| !v.is_empty()));
+        if text.is_empty() && !has_blocks {
+            return ApiReply::err("no_text");
+        }
+        if text.chars().count() > MAX_TEXT_CHARS {
+            return ApiReply::err("msg_too_long");
+        }
+    }
+    let Some(index) = state
+        .messages
+        .iter()
+        .position(|m| m.team_id == team_id && m.channel == channel && m.ts == ts)
+    else {
+        return ApiReply::err("message_not_found");
+    };
+    let message = &state.messages[index];
+    let mine = message.user == me && message.bot_id.as_deref() == caller.info.bot_id();
+    if !mine {
+        return ApiReply::err(match what {
+            Change::Update => "cant_update_message",
+            Change::Delete => "cant_delete_message",
+        });
+    }
+    if what == Change::Update
+        && let (Some(window), Some(posted_at)) = (state.edit_window, message.posted_at)
+        && now.saturating_duration_since(posted_at) > window
+    {
+        return ApiReply::err("edit_window_closed");
+    }
+    let record = |kind| RecordedChange {
+        team_id: team_id.clone(),
+        channel: channel.to_owned(),
+        ts: ts.to_owned(),
+        user: me.clone(),
+        token_kind: caller.info.kind(),
+        kind,
+    };
+    match what {
+        Change::Update => {
+            let edited_ts = state.next_ts();
+            let message = &mut state.messages[index];
+            message.text = text.to_owned();
+            message.edited_ts = Some(edited_ts.clone());
+            let mut shown = json!({"type": "message", "text": text, "user": me, "ts": ts, "team": team_id,
+                "edited": {"user": me, "ts": edited_ts}});
+            if let (Some(bot_id), Some(m)) = (caller.info.bot_id(), shown.as_object_mut()) {
+                m.insert("bot_id".into(), json!(bot_id));
+            }
+            state.changes.push(record(ChangeKind::Updated {
+                text: text.to_owned(),
+            }));
+            ApiReply::ok(json!({"channel": channel, "ts": ts, "text": text, "message": shown}))
+        }
+        Change::Delete => {
+            state.messages.remove(index);
+            state.changes.push(record(ChangeKind::Deleted));
+            ApiReply::ok(json!({"channel": channel, "ts": ts}))
+        }
+    }
 }

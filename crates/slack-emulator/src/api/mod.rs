@@ -283,6 +283,8 @@ fn dispatch(state: &mut State, method: &str, req: &ApiRequest, now: Instant) -> 
         "users.lookupByEmail" => users::lookup_by_email(state, req, now),
         "conversations.open" => conversations::open(state, req, now),
         "chat.postMessage" => chat::post_message(state, req, now),
+        "chat.update" => chat::update(state, req, now),
+        "chat.delete" => chat::delete(state, req, now),
         "oauth.v2.access" => oauth_access::access(state, req, now),
         _ => ApiReply::err("unknown_method").with(json!({"req_method": method})),
     }

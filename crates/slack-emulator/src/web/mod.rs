@@ -111,6 +111,7 @@ struct MessageView {
     author_id: String,
     is_app: bool,
     parts: Vec<Inline>,
+    edited: bool,
 }
 
 async fn client(
@@ -141,6 +142,7 @@ async fn client(
                         author_id: m.user.clone(),
                         is_app: m.is_bot,
                         parts: mrkdwn::parse(&m.text, &name_of),
+                        edited: m.edited_ts.is_some(),
                     }
                 })
                 .collect();
@@ -186,7 +188,11 @@ async fn client(
                                             @if m.is_app { " " span.app { "APP" } }
                                             " " time title=(m.ts) { (m.time) }
                                         }
-                                        div.text { (render(&m.parts)) }
+                                        div.text {
+                                            (render(&m.parts))
+                                            // Slack marks a changed message after its text.
+                                            @if m.edited { " " span.edited { "(edited / 編集済み)" } }
+                                        }
                                     }
                                 }
                             }
@@ -280,6 +286,7 @@ main{flex:1;padding:8px 24px}main h1{font-size:20px}\
 .avatar{width:36px;height:36px;border-radius:4px;background:#e8e8e8;display:flex;align-items:center;\
 justify-content:center;font-weight:bold}\
 .meta time{color:#616061;font-size:12px}\
+.edited{color:#616061;font-size:12px}\
 .app{background:#e8e8e8;color:#616061;font-size:10px;font-weight:bold;padding:1px 4px;border-radius:2px}\
 .text{white-space:normal;line-height:1.45}.text a{color:#1264a3}\
 .mention{background:#e8f5fa;color:#1264a3;border-radius:3px;padding:0 2px}\

@@ -140,7 +140,7 @@ fn change(state: &mut State, req: &ApiRequest, caller: &Caller, what: Change, no
     };
     // A user id is not a conversation here (only chat.postMessage opens the DM for one).
     match state.ims.get(channel) {
-        Some(im) if im.team_id == team_id && im.members.iter().any(|m| *m == me) => {}
+        Some(im) if im.team_id == team_id && im.members.contains(&me) => {}
         _ => return ApiReply::err("channel_not_found"),
     }
     let text = req.arg("text").unwrap_or("");

@@ -353,6 +353,7 @@ pub fn message_from(id: &str, sender: Option<&str>, recipient: &str) -> ChatMess
 pub fn publish_request_size() -> usize {
     PublishChatMessageRequest {
         message: Some(message("ingest-s-0000001234", &person(123))),
+        change: None,
     }
     .encoded_len()
 }
@@ -389,6 +390,7 @@ pub fn pair_caller(
         let request = authed(
             PublishChatMessageRequest {
                 message: Some(message_from(&id, sender.as_deref(), &recipient)),
+                change: None,
             },
             &auth,
         );
@@ -414,6 +416,7 @@ pub async fn publish_one(
         .publish_chat_message(authed(
             PublishChatMessageRequest {
                 message: Some(message(id, recipient)),
+                change: None,
             },
             auth,
         ))

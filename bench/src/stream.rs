@@ -95,6 +95,7 @@ async fn one_stream(
         let id = format!("{}-{n:010}", load.prefix);
         PublishChatMessageRequest {
             message: Some(message(&id, &person(n as usize % load.recipients.max(1)))),
+            change: None,
         }
     };
     let mut sent: VecDeque<Instant> = VecDeque::with_capacity(load.window);

@@ -313,7 +313,10 @@ impl Clients {
             BadRequest::Publish(m) => c
                 .gateway
                 .publish_chat_message(authed(
-                    PublishChatMessageRequest { message: Some(m) },
+                    PublishChatMessageRequest {
+                        message: Some(m),
+                        change: None,
+                    },
                     &Who::Platform,
                 ))
                 .await

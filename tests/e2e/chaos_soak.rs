@@ -69,7 +69,10 @@ async fn publish_all(ids: Vec<String>, addr: GatewayAddr) -> usize {
             });
             match gateway
                 .publish_chat_message(authed(
-                    PublishChatMessageRequest { message: Some(m) },
+                    PublishChatMessageRequest {
+                        message: Some(m),
+                        change: None,
+                    },
                     &Who::Platform,
                 ))
                 .await

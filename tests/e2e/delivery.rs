@@ -94,7 +94,10 @@ impl Office {
     pub async fn publish(&mut self, m: ChatMessage) -> PublishChatMessageResponse {
         self.gateway
             .publish_chat_message(authed(
-                PublishChatMessageRequest { message: Some(m) },
+                PublishChatMessageRequest {
+                    message: Some(m),
+                    change: None,
+                },
                 &Who::Platform,
             ))
             .await
@@ -318,6 +321,7 @@ async fn publishing_twice_sends_once(#[case] backend: Backend) {
                 .publish_chat_message(authed(
                     PublishChatMessageRequest {
                         message: Some(message("m2", person("carol"), vec![to("bob")], "race")),
+                        change: None,
                     },
                     &Who::Platform,
                 ))

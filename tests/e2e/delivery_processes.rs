@@ -316,7 +316,10 @@ async fn one_trace_spans_gateway_delivery_and_the_slack_call() {
     let m = message("m1", person("alice"), vec![to("bob")], "[m1] hello");
     let r = gateway
         .publish_chat_message(authed(
-            PublishChatMessageRequest { message: Some(m) },
+            PublishChatMessageRequest {
+                message: Some(m),
+                change: None,
+            },
             &Who::Platform,
         ))
         .await
@@ -402,6 +405,7 @@ async fn publish_as_the_platform(
             .publish_chat_message(authed(
                 PublishChatMessageRequest {
                     message: Some(m.clone()),
+                    change: None,
                 },
                 &Who::Platform,
             ))

@@ -158,6 +158,7 @@ fn publish(org: &str, id: &str, mentions: &[&str]) -> PublishChatMessageRequest 
                 .collect(),
             link_url: String::new(),
         }),
+        change: None,
     }
 }
 

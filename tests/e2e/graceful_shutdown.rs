@@ -61,7 +61,10 @@ async fn sigterm_under_load_loses_nothing_and_hands_back_claims() {
                 );
                 let r = gateway
                     .publish_chat_message(authed(
-                        PublishChatMessageRequest { message: Some(m) },
+                        PublishChatMessageRequest {
+                            message: Some(m),
+                            change: None,
+                        },
                         &Who::Platform,
                     ))
                     .await;
@@ -124,7 +127,10 @@ async fn sigterm_under_load_loses_nothing_and_hands_back_claims() {
         );
         let r = gateway
             .publish_chat_message(authed(
-                PublishChatMessageRequest { message: Some(m) },
+                PublishChatMessageRequest {
+                    message: Some(m),
+                    change: None,
+                },
                 &Who::Platform,
             ))
             .await

@@ -28,7 +28,10 @@ async fn a_noisy_org_is_limited_without_harming_others() {
         m.org_id = org.into();
         gateway
             .publish_chat_message(authed(
-                PublishChatMessageRequest { message: Some(m) },
+                PublishChatMessageRequest {
+                    message: Some(m),
+                    change: None,
+                },
                 &Who::Platform,
             ))
             .await
@@ -63,7 +66,10 @@ async fn oversized_requests_are_refused_and_the_server_stays_well() {
     let long = message("big-1", person("carol"), vec![to("bob")], &"a".repeat(100_000));
     let err = gateway
         .publish_chat_message(authed(
-            PublishChatMessageRequest { message: Some(long) },
+            PublishChatMessageRequest {
+                message: Some(long),
+                change: None,
+            },
             &Who::Platform,
         ))
         .await
@@ -74,7 +80,10 @@ async fn oversized_requests_are_refused_and_the_server_stays_well() {
     let huge = message("big-2", person("carol"), vec![to("bob")], &"a".repeat(400_000));
     let err = gateway
         .publish_chat_message(authed(
-            PublishChatMessageRequest { message: Some(huge) },
+            PublishChatMessageRequest {
+                message: Some(huge),
+                change: None,
+            },
             &Who::Platform,
         ))
         .await

@@ -18,6 +18,7 @@ mod graceful_shutdown;
 mod grpcurl_walkthrough;
 mod key_rotation;
 mod limits;
+mod message_life;
 mod microservices;
 mod newcomer;
 mod outages;

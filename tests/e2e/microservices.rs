@@ -162,7 +162,10 @@ async fn four_processes_on_postgres_deliver_through_the_gateway() {
         let m = message(id, person(sender), vec![to("bob")], &format!("[{id}] hello"));
         let r = publisher
             .publish_chat_message(authed(
-                PublishChatMessageRequest { message: Some(m) },
+                PublishChatMessageRequest {
+                    message: Some(m),
+                    change: None,
+                },
                 &Who::Platform,
             ))
             .await
@@ -315,6 +318,7 @@ async fn four_processes_on_postgres_deliver_through_the_gateway() {
         .publish_chat_message(authed(
             PublishChatMessageRequest {
                 message: Some(message("m3", person("alice"), vec![to("bob")], "plain")),
+                change: None,
             },
             &Who::Platform,
         ))

@@ -109,7 +109,10 @@ async fn outage_then_recovery(kind: Outage, length: Duration) {
             let m = message(id, person("carol"), vec![to(to_whom)], &format!("[{id}] hi"));
             let r = gateway
                 .publish_chat_message(authed(
-                    PublishChatMessageRequest { message: Some(m) },
+                    PublishChatMessageRequest {
+                        message: Some(m),
+                        change: None,
+                    },
                     &Who::Platform,
                 ))
                 .await
@@ -290,7 +293,10 @@ async fn postgres_restarted_under_load_recovers_on_its_own() {
                 );
                 match gateway
                     .publish_chat_message(authed(
-                        PublishChatMessageRequest { message: Some(m) },
+                        PublishChatMessageRequest {
+                            message: Some(m),
+                            change: None,
+                        },
                         &Who::Platform,
                     ))
                     .await

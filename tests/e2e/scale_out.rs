@@ -62,7 +62,10 @@ async fn replicas_share_the_work_and_slacks_limits(#[case] replicas: usize) {
         });
         let r = gateways[i % replicas]
             .publish_chat_message(authed(
-                PublishChatMessageRequest { message: Some(m) },
+                PublishChatMessageRequest {
+                    message: Some(m),
+                    change: None,
+                },
                 &Who::Platform,
             ))
             .await

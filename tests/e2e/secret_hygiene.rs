@@ -410,7 +410,10 @@ async fn no_secret_or_message_text_in_logs_traces_errors_or_the_database(#[case]
         let m = message(id, person(from), vec![to(to_user)], &sent_text(id));
         let r = gateway
             .publish_chat_message(authed(
-                PublishChatMessageRequest { message: Some(m) },
+                PublishChatMessageRequest {
+                    message: Some(m),
+                    change: None,
+                },
                 &Who::Platform,
             ))
             .await
@@ -523,7 +526,10 @@ async fn no_secret_or_message_text_in_logs_traces_errors_or_the_database(#[case]
     );
     gateway
         .publish_chat_message(authed(
-            PublishChatMessageRequest { message: Some(m) },
+            PublishChatMessageRequest {
+                message: Some(m),
+                change: None,
+            },
             &Who::Platform,
         ))
         .await

@@ -110,7 +110,10 @@ async fn a_rotating_bot_token_keeps_delivering_across_three_expiries_with_one_re
             );
             let r = gateways[k % 2]
                 .publish_chat_message(authed(
-                    PublishChatMessageRequest { message: Some(m) },
+                    PublishChatMessageRequest {
+                        message: Some(m),
+                        change: None,
+                    },
                     &Who::Platform,
                 ))
                 .await
@@ -196,7 +199,10 @@ async fn a_rotating_bot_token_is_renewed_ahead_of_its_expiry_and_a_refused_renew
     let m = message("ahead", person("carol"), vec![to("bob")], "[ahead] hi");
     gateway
         .publish_chat_message(authed(
-            PublishChatMessageRequest { message: Some(m) },
+            PublishChatMessageRequest {
+                message: Some(m),
+                change: None,
+            },
             &Who::Platform,
         ))
         .await
@@ -269,7 +275,10 @@ async fn a_rotating_user_token_keeps_posting_as_the_sender_across_three_expiries
             );
             let r = gateways[k % 2]
                 .publish_chat_message(authed(
-                    PublishChatMessageRequest { message: Some(m) },
+                    PublishChatMessageRequest {
+                        message: Some(m),
+                        change: None,
+                    },
                     &Who::Platform,
                 ))
                 .await
@@ -360,7 +369,10 @@ async fn a_rotating_user_token_is_renewed_ahead_of_expiry_and_a_refused_renewal_
     let m = message("ahead", person("alice"), vec![to("bob")], "[ahead] hi");
     gateway
         .publish_chat_message(authed(
-            PublishChatMessageRequest { message: Some(m) },
+            PublishChatMessageRequest {
+                message: Some(m),
+                change: None,
+            },
             &Who::Platform,
         ))
         .await
@@ -428,7 +440,10 @@ async fn a_rotating_user_token_is_renewed_ahead_of_expiry_and_a_refused_renewal_
     let m = message("after-fix", person("alice"), vec![to("bob")], "[after-fix] hi");
     gateway
         .publish_chat_message(authed(
-            PublishChatMessageRequest { message: Some(m) },
+            PublishChatMessageRequest {
+                message: Some(m),
+                change: None,
+            },
             &Who::Platform,
         ))
         .await

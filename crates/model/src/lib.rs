@@ -1,11 +1,12 @@
 //! The vocabulary the ovice-slack services share, so each rule has one home: a published chat
-//! message and its one validation ([`publish`]), the link back to ovice, a person's role in a space,
+//! message and its one validation ([`publish`]), a change to one ([`message_change`]), the link back to ovice, a person's role in a space,
 //! their Slack connection, the org's bot credentials, ids and times as types, field violations.
 
 mod chat_message;
 mod connection;
 mod ids;
 mod link_url;
+pub mod message_change;
 pub mod publish;
 mod space_role;
 mod time;

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use crate::new_work::NewWork;
-use ovice_slack_model::{DeliveryId, OrgId, UnixMillis, UserId};
+use ovice_slack_model::{DeliveryId, OrgId, UnixMillis, UserId, message_change::MessageChange};
 use ovice_slack_runtime::auth::{Caller, Rpc, Scope};
 
 use crate::{
@@ -11,7 +11,7 @@ use crate::{
     domain::{ChatMessage, Classification, Delivery, DeliveryStatus, SkipReason, classify},
     error::DeliveryError,
     metrics,
-    store::OutboxStore,
+    store::{ChangeApplied, OutboxStore},
 };
 
 /// What happened to an enqueued message.
@@ -96,6 +96,25 @@ impl DeliveryApp {
                 delivery_id: stored.delivery_id,
             })
         }
+    }
+
+    /// Stores an edit, delete or read of a published message (committed before the answer). A
+    /// change that leaves Slack something to do wakes the workers.
+    pub async fn change(&self, change: MessageChange) -> Result<ChangeApplied, DeliveryError> {
+        let applied = self.store.apply_change(&change, UnixMillis::now()).await?;
+        let kind = change.kind.name();
+        match &applied {
+            ChangeApplied::NoDelivery => metrics::change(kind, "no_delivery"),
+            ChangeApplied::Unchanged(_) => metrics::change(kind, "unchanged"),
+            ChangeApplied::Applied(d) => {
+                metrics::change(kind, "applied");
+                tracing::info!(org_id = %d.org_id, message_id = %d.message_id, delivery_id = %d.delivery_id, kind, status = d.status.as_str(), "message change stored");
+                if d.life.pending_change.is_some() {
+                    self.new_work.announce();
+                }
+            }
+        }
+        Ok(applied)
     }
 
     /// The accept-time check (cached answers). When the services cannot be asked, the message is

@@ -1,9 +1,10 @@
 //! The gRPC face: proto <-> domain conversion (validation happens here, once) and Status mapping.
 
 use ovice_slack_model::{
-    DeliveryId, OrgId,
+    DeliveryId, OrgId, UnixMillis,
+    message_change::{MessageChange, ReportedChange},
     publish::{MAX_ID, published_org},
-    validation::{FieldViolations, required},
+    validation::{FieldViolations, invalid_field, required},
 };
 use ovice_slack_proto::v1 as pb;
 use ovice_slack_proto::v1::delivery_service_server::DeliveryService;
@@ -12,7 +13,8 @@ use tonic::{Request, Response, Status};
 
 use crate::{
     app::{DeliveryApp, Disposition},
-    domain::{ChatMessage, Delivery, DeliveryMode, DeliveryStatus, SkipReason},
+    domain::{ChatMessage, Delivery, DeliveryMode, DeliveryStatus, SkipReason, SlackChange},
+    store::ChangeApplied,
 };
 
 const DEFAULT_PAGE: u32 = 50;
@@ -39,6 +41,8 @@ pub(crate) fn proto_skip_reason(r: SkipReason) -> pb::SkipReason {
         SkipReason::WorkspaceNotConfigured => pb::SkipReason::WorkspaceNotConfigured,
         SkipReason::WorkspaceTokenInvalid => pb::SkipReason::WorkspaceTokenInvalid,
         SkipReason::RecipientNotConnected => pb::SkipReason::RecipientNotConnected,
+        SkipReason::Deleted => pb::SkipReason::Deleted,
+        SkipReason::Read => pb::SkipReason::Read,
     }
 }
 
@@ -80,6 +84,19 @@ fn to_proto(d: Delivery) -> pb::Delivery {
             .map_or(pb::SkipReason::Unspecified, proto_skip_reason)
             .into(),
         next_attempt_at: (d.status == DeliveryStatus::Pending).then(|| d.next_attempt_at.to_proto()),
+        revision: d.life.revision,
+        slack_revision: d.life.slack_revision,
+        deleted_at: d.life.deleted_at.map(UnixMillis::to_proto),
+        read_at: d.life.read_at.map(UnixMillis::to_proto),
+        held_until: d.life.held_until.map(UnixMillis::to_proto),
+        pending_change: match d.life.pending_change {
+            None => pb::SlackChange::Unspecified,
+            Some(SlackChange::Update) => pb::SlackChange::Update,
+            Some(SlackChange::Delete) => pb::SlackChange::Delete,
+        }
+        .into(),
+        removed_from_slack: d.life.removed_from_slack(d.status),
+        change_error: d.life.change_error,
     }
 }
 
@@ -110,6 +127,37 @@ impl DeliveryService for DeliveryGrpc {
             Disposition::Skipped(reason) => {
                 response.set_disposition(pb::Disposition::Skipped);
                 response.set_skip_reason(proto_skip_reason(reason));
+            }
+        }
+        Ok(Response::new(response))
+    }
+
+    async fn change_direct_message(
+        &self,
+        request: Request<pb::ChangeDirectMessageRequest>,
+    ) -> Result<Response<pb::ChangeDirectMessageResponse>, Status> {
+        let caller = caller_of(&request)?;
+        let Some(reported) = ReportedChange::of_request(request.get_ref()) else {
+            // Nothing names an org: only a caller allowed for every org hears why.
+            caller.admits(Rpc::ChangeDirectMessage)?;
+            return Err(invalid_field("change", "one of edit, delete or read is required"));
+        };
+        // Authorization before validation, as for a publish.
+        caller.authorize(Rpc::ChangeDirectMessage, Scope::Org(reported.org()))?;
+        let change = MessageChange::try_from(reported).map_err(FieldViolations::into_status)?;
+        let mut response = pb::ChangeDirectMessageResponse::default();
+        match self.app.change(change).await? {
+            ChangeApplied::NoDelivery => {
+                response.set_disposition(pb::Disposition::Skipped);
+                response.set_skip_reason(pb::SkipReason::NotForwarded);
+            }
+            ChangeApplied::Unchanged(d) => {
+                response.set_disposition(pb::Disposition::Duplicate);
+                response.delivery_id = d.delivery_id.into();
+            }
+            ChangeApplied::Applied(d) => {
+                response.set_disposition(pb::Disposition::Accepted);
+                response.delivery_id = d.delivery_id.into();
             }
         }
         Ok(Response::new(response))

@@ -20,6 +20,7 @@ struct Instruments {
     ambiguous: Counter<u64>,
     circuit: Counter<u64>,
     circuits_open: Gauge<u64>,
+    changes: Counter<u64>,
 }
 
 // Built on first use, after the binary has installed its meter provider.
@@ -28,6 +29,12 @@ fn instruments() -> &'static Instruments {
     INSTRUMENTS.get_or_init(|| {
         let meter = global::meter("ovice-slack");
         Instruments {
+            changes: meter
+                .u64_counter("ovice_slack_message_changes")
+                .with_description(
+                    "Changes to published messages reported by the platform, by kind (edit, delete, read) and result (applied, unchanged, no_delivery)",
+                )
+                .build(),
             enqueued: meter
                 .u64_counter("ovice_slack_delivery_enqueued")
                 .with_description("Chat messages enqueued, by disposition (accepted, duplicate, skipped) and skip reason")
@@ -68,6 +75,12 @@ fn instruments() -> &'static Instruments {
                 .build(),
         }
     })
+}
+
+pub(crate) fn change(kind: &'static str, result: &'static str) {
+    instruments()
+        .changes
+        .add(1, &[KeyValue::new("kind", kind), KeyValue::new("result", result)]);
 }
 
 pub(crate) fn enqueued(disposition: &'static str, skip: Option<SkipReason>) {

@@ -21,7 +21,7 @@ use crate::{
     directory::{BotCredentials, CachedDirectory, Freshness, ResolvedUser},
     domain::{
         Delivery, DeliveryMode, EXPIRED, FailureAction, Health, LinkUrl, SkipReason, SlackText, SpaceRole,
-        TokenOwner, on_slack_failure,
+        TokenOwner, on_slack_failure, skip_before_send,
     },
     pacer::{Lane, Pace, Pacer},
 };
@@ -125,6 +125,10 @@ impl DeliverySender {
         call_deadline: Instant,
         cancel: &CancellationToken,
     ) -> SendOutcome {
+        // Deleted or read in ovice while another attempt held it: nothing goes to Slack.
+        if let Some(reason) = skip_before_send(d) {
+            return SendOutcome::Skipped(reason);
+        }
         let creds = match self.directory.bot_credentials(&d.org_id, Freshness::Fresh).await {
             Ok(Some(c)) if c.active => c,
             Ok(Some(_)) => return SendOutcome::Skipped(SkipReason::WorkspaceTokenInvalid),

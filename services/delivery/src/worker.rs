@@ -354,7 +354,12 @@ async fn record(ctx: &Context, d: &Delivery, outcome: SendOutcome) {
             tracing::info!(mode = mode.as_str(), channel = %channel, ts = %ts, "delivered to Slack");
             metrics::outcome("sent", Some(mode), None);
             metrics::sent_after(UnixMillis::now().since(d.created_at));
-            let outcome = Outcome::Sent { mode, channel, ts };
+            let outcome = Outcome::Sent {
+                mode,
+                channel,
+                ts,
+                revision: d.life.revision,
+            };
             persist(|| store.complete(id, owner, &outcome, UnixMillis::now(), erase_failed)).await
         }
         SendOutcome::Skipped(reason) => {

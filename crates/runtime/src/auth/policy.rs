@@ -28,10 +28,14 @@ pub enum Rpc {
     ReportUserTokenInvalid,
     PublishChatMessage,
     StreamChatMessages,
+    EditChatMessage,
+    DeleteChatMessage,
+    MarkChatMessageRead,
     EnqueueDirectMessage,
     GetDelivery,
     ListDeliveries,
     RetryDelivery,
+    ChangeDirectMessage,
 }
 
 /// A kind of caller an RPC admits. Every policy also requires the org of the call to be the org of
@@ -66,7 +70,7 @@ pub enum Policy {
 }
 
 impl Rpc {
-    pub const ALL: [Rpc; 19] = [
+    pub const ALL: [Rpc; 23] = [
         Rpc::PutSlackWorkspace,
         Rpc::GetSlackWorkspace,
         Rpc::DeleteSlackWorkspace,
@@ -82,10 +86,14 @@ impl Rpc {
         Rpc::ReportUserTokenInvalid,
         Rpc::PublishChatMessage,
         Rpc::StreamChatMessages,
+        Rpc::EditChatMessage,
+        Rpc::DeleteChatMessage,
+        Rpc::MarkChatMessageRead,
         Rpc::EnqueueDirectMessage,
         Rpc::GetDelivery,
         Rpc::ListDeliveries,
         Rpc::RetryDelivery,
+        Rpc::ChangeDirectMessage,
     ];
 
     /// The table (docs/product.md §1, docs/api.md).
@@ -99,13 +107,17 @@ impl Rpc {
                 DeliveryWorker
             }
             Rpc::ReportSlackTokensRevoked => EventReceiver,
-            Rpc::EnqueueDirectMessage => Enqueuer,
+            Rpc::EnqueueDirectMessage | Rpc::ChangeDirectMessage => Enqueuer,
             // The item's answer itself hides the org's Slack from visitors (docs/product.md §2.2).
             Rpc::GetSlackConnection => PersonInSpace,
             Rpc::BeginSlackConnect => AdminOrMemberOfSpace,
             // Disconnect removes the caller's own link, org-wide: no space is involved.
             Rpc::DisconnectSlack => Person,
-            Rpc::PublishChatMessage | Rpc::StreamChatMessages => Publisher,
+            Rpc::PublishChatMessage
+            | Rpc::StreamChatMessages
+            | Rpc::EditChatMessage
+            | Rpc::DeleteChatMessage
+            | Rpc::MarkChatMessageRead => Publisher,
             Rpc::GetDelivery | Rpc::ListDeliveries => ManagerOrOperator,
             Rpc::RetryDelivery => Operator,
         }
@@ -126,10 +138,16 @@ impl Rpc {
             | Rpc::ListSlackConnections
             | Rpc::ResolveSlackUsers
             | Rpc::ReportUserTokenInvalid => "AccountLinkService",
-            Rpc::PublishChatMessage | Rpc::StreamChatMessages => "ChatEventService",
-            Rpc::EnqueueDirectMessage | Rpc::GetDelivery | Rpc::ListDeliveries | Rpc::RetryDelivery => {
-                "DeliveryService"
-            }
+            Rpc::PublishChatMessage
+            | Rpc::StreamChatMessages
+            | Rpc::EditChatMessage
+            | Rpc::DeleteChatMessage
+            | Rpc::MarkChatMessageRead => "ChatEventService",
+            Rpc::EnqueueDirectMessage
+            | Rpc::GetDelivery
+            | Rpc::ListDeliveries
+            | Rpc::RetryDelivery
+            | Rpc::ChangeDirectMessage => "DeliveryService",
         }
     }
 }

@@ -15,6 +15,10 @@ pub enum SkipReason {
     WorkspaceNotConfigured,
     WorkspaceTokenInvalid,
     RecipientNotConnected,
+    /// Deleted in ovice before it was sent.
+    Deleted,
+    /// Read by the recipient in ovice before it was sent.
+    Read,
 }
 
 impl SkipReason {

@@ -95,6 +95,8 @@ pub struct Delivery {
     pub window_started_at: UnixMillis,
     /// The W3C `traceparent` of the accepting call, so the send continues that trace.
     pub accepted_trace: String,
+    /// Edits, a delete, a read after publishing.
+    pub life: super::MessageLife,
 }
 
 impl Delivery {
@@ -138,6 +140,7 @@ impl Delivery {
             updated_at: now,
             window_started_at: now,
             accepted_trace,
+            life: super::MessageLife::default(),
         }
     }
 }
@@ -160,6 +163,7 @@ impl std::fmt::Debug for Delivery {
             .field("lease_owner", &self.lease_owner)
             .field("lease_until", &self.lease_until)
             .field("text_len", &self.text.len())
+            .field("life", &self.life)
             .finish_non_exhaustive()
     }
 }

@@ -5,6 +5,7 @@ mod circuit;
 mod classify;
 mod delivery;
 mod format;
+mod message_life;
 mod pacing;
 mod retry;
 mod slack_failure;
@@ -13,6 +14,7 @@ pub use circuit::{Admission, Circuit, CircuitPolicy, Health, Transition};
 pub use classify::{Classification, SkipReason, classify};
 pub use delivery::{Delivery, DeliveryMode, DeliveryStatus};
 pub use format::{MAX_SLACK_TEXT_CHARS, SHORTENED_MARKER, SlackText, escape_mrkdwn};
+pub use message_life::{ChangeEffect, MessageLife, SlackChange, apply_change, skip_before_send};
 pub use ovice_slack_model::{
     ChatMessage, DeliveryId, GroupKind, LinkUrl, LinkUrlError, Mention, OrgId, Sender, SlackTeamId,
     SlackUserId, SpaceRole, UnixMillis, UserId,

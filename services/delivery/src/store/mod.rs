@@ -20,7 +20,7 @@ use std::sync::Arc;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use ovice_slack_model::{DeliveryId, OrgId, UnixMillis};
+use ovice_slack_model::{DeliveryId, OrgId, UnixMillis, message_change::MessageChange};
 use ovice_slack_runtime::db::Database;
 
 use crate::domain::{Delivery, DeliveryMode, DeliveryStatus, SkipReason};
@@ -57,10 +57,12 @@ pub struct Claim<'a> {
 /// How a claimed delivery ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
+    /// `revision`: the revision of the text it posted.
     Sent {
         mode: DeliveryMode,
         channel: String,
         ts: String,
+        revision: i64,
     },
     Skipped(SkipReason),
     Failed {
@@ -80,6 +82,17 @@ pub enum Outcome {
         attempted: bool,
         ambiguous: bool,
     },
+}
+
+/// What a change to a published message did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ChangeApplied {
+    /// The org has no delivery of that message (it was not forwarded to Slack).
+    NoDelivery,
+    /// Nothing new (an old revision, a second delete…); the delivery as it stands.
+    Unchanged(Delivery),
+    /// Stored; the delivery as it now stands.
+    Applied(Delivery),
 }
 
 /// A failed attempt to be tried again.
@@ -176,6 +189,14 @@ pub trait OutboxStore: Send + Sync + 'static {
         delivery_id: &DeliveryId,
         now: UnixMillis,
     ) -> Result<Option<Delivery>, StoreError>;
+
+    /// Applies an edit, delete or read to the org's delivery of that message, in one transaction
+    /// (`domain::apply_change` says what it does in each state).
+    async fn apply_change(
+        &self,
+        change: &MessageChange,
+        now: UnixMillis,
+    ) -> Result<ChangeApplied, StoreError>;
 
     /// Un-queues every pending row that no earlier pending row to the same person holds back
     /// (housekeeping: the store keeps this true as rows end; this re-derives it). Returns how many.

@@ -8,17 +8,32 @@ use ovice_slack_runtime::db::SqlBackend;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use super::{Again, Claim, OutboxStore, Outcome, StoreError};
-use ovice_slack_model::{DeliveryId, OrgId, UnixMillis};
+use super::{Again, ChangeApplied, Claim, OutboxStore, Outcome, StoreError};
+use ovice_slack_model::{DeliveryId, OrgId, UnixMillis, message_change::MessageChange};
 
-use crate::domain::{Delivery, DeliveryMode, DeliveryStatus, SkipReason, SpaceRole};
+use crate::domain::{
+    ChangeEffect, Delivery, DeliveryMode, DeliveryStatus, MessageLife, SkipReason, SlackChange, SpaceRole,
+    apply_change,
+};
 
-macro_rules! columns {
+/// The columns an accept writes (the rest start at their defaults).
+macro_rules! insert_columns {
     () => {
         "delivery_id, org_id, message_id, space_id, space_name, sender_user_id, sender_name, sender_role, \
          recipient_user_id, text, link_url, sent_at, status, mode, attempts, last_error, skip_reason, \
          slack_channel_id, slack_ts, next_attempt_at, lease_owner, lease_until, created_at, updated_at, \
          accepted_trace, ambiguous_attempts, window_started_at"
+    };
+}
+
+/// Every column a `DeliveryRow` reads.
+macro_rules! columns {
+    () => {
+        concat!(
+            insert_columns!(),
+            ", revision, slack_revision, deleted_at, read_at, held_until, pending_change, change_due_at, \
+             change_attempts, change_error"
+        )
     };
 }
 
@@ -33,7 +48,7 @@ pub(super) const INSERT_TEMPLATE: &str = concat!(
        WHERE org_id = $2 AND recipient_user_id = $9 AND status = 'pending' \
          AND sent_at <= $12 AND (sent_at < $12 OR delivery_id < $1) LIMIT 1{lock}) \
      INSERT INTO deliveries (",
-    columns!(),
+    insert_columns!(),
     ", queued) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
      $20, $21, $22, $23, $24, $25, $26, $27, (SELECT COUNT(*) FROM earlier) WHERE true \
      ON CONFLICT (org_id, message_id) DO NOTHING RETURNING ",
@@ -45,6 +60,19 @@ pub(super) const SELECT_BY_MESSAGE: &str = concat!(
     columns!(),
     " FROM deliveries WHERE org_id = $1 AND message_id = $2"
 );
+
+/// The row a change applies to, locked until the change commits (`{lock_row}`).
+pub(super) const SELECT_FOR_CHANGE_TEMPLATE: &str = concat!(
+    "SELECT ",
+    columns!(),
+    " FROM deliveries WHERE org_id = $1 AND message_id = $2{lock_row}"
+);
+
+/// A change's effect (`domain::apply_change`), written whole.
+pub(super) const APPLY_CHANGE: &str = "UPDATE deliveries SET text = $2, status = $3, skip_reason = $4, \
+     lease_owner = CASE WHEN $5 = '' THEN NULL ELSE $5 END, lease_until = CASE WHEN $6 = 0 THEN NULL ELSE $6 END, \
+     updated_at = $7, revision = $8, deleted_at = $9, read_at = $10, \
+     pending_change = $11, change_due_at = $12, change_attempts = $13 WHERE delivery_id = $1";
 
 pub(super) const SELECT_BY_ID: &str =
     concat!("SELECT ", columns!(), " FROM deliveries WHERE delivery_id = $1");
@@ -123,13 +151,21 @@ pub(super) const PROMOTE_HEADS_TEMPLATE: &str = "UPDATE deliveries SET queued = 
          AND e.sent_at <= deliveries.sent_at \
          AND (e.sent_at < deliveries.sent_at OR e.delivery_id < deliveries.delivery_id){per_row})";
 
-/// `$11`: erase the text and the sender name; `$12`: ambiguous attempts to add.
+/// `$11`: erase the text and the sender name; `$12`: ambiguous attempts to add; `$13`: the revision
+/// the send posted. A sent message keeps its sender's name (an edit is shown under it), and the text
+/// of a newer revision that came while it was being sent: Slack then still needs that update, or the
+/// delete that came meanwhile (`pending_change`).
 pub(super) const COMPLETE: &str = "UPDATE deliveries SET status = $3, \
      mode = CASE WHEN $4 = '' THEN mode ELSE $4 END, attempts = attempts + $5, last_error = $6, \
      ambiguous_attempts = ambiguous_attempts + $12, \
      skip_reason = $7, slack_channel_id = $8, slack_ts = $9, lease_owner = NULL, lease_until = NULL, \
-     updated_at = $10, text = CASE WHEN $11 THEN '' ELSE text END, \
-     sender_name = CASE WHEN $11 THEN '' ELSE sender_name END \
+     updated_at = $10, \
+     text = CASE WHEN $11 AND NOT ($3 = 'sent' AND revision > $13 AND deleted_at = 0) THEN '' ELSE text END, \
+     sender_name = CASE WHEN $11 AND $3 <> 'sent' THEN '' ELSE sender_name END, \
+     slack_revision = CASE WHEN $3 = 'sent' THEN $13 ELSE slack_revision END, \
+     pending_change = CASE WHEN $3 <> 'sent' THEN '' WHEN deleted_at > 0 THEN 'delete' \
+       WHEN revision > $13 THEN 'update' ELSE '' END, \
+     change_due_at = $10 \
      WHERE delivery_id = $1 AND lease_owner = $2 AND status = 'pending' RETURNING org_id, recipient_user_id";
 
 pub(super) const RESCHEDULE: &str = "UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = $3, \
@@ -204,6 +240,15 @@ pub(super) struct DeliveryRow {
     accepted_trace: String,
     ambiguous_attempts: i64,
     window_started_at: i64,
+    revision: i64,
+    slack_revision: i64,
+    deleted_at: i64,
+    read_at: i64,
+    held_until: i64,
+    pending_change: String,
+    change_due_at: i64,
+    change_attempts: i64,
+    change_error: String,
 }
 
 impl TryFrom<DeliveryRow> for Delivery {
@@ -228,6 +273,27 @@ impl TryFrom<DeliveryRow> for Delivery {
         let attempts = u32::try_from(r.attempts).map_err(|_| corrupt("attempts", &r.attempts.to_string()))?;
         let ambiguous_attempts = u32::try_from(r.ambiguous_attempts)
             .map_err(|_| corrupt("ambiguous attempts", &r.ambiguous_attempts.to_string()))?;
+        let pending_change = match r.pending_change.as_str() {
+            "" => None,
+            c => Some(
+                c.parse::<SlackChange>()
+                    .map_err(|_| corrupt("pending change", c))?,
+            ),
+        };
+        let change_attempts = u32::try_from(r.change_attempts)
+            .map_err(|_| corrupt("change attempts", &r.change_attempts.to_string()))?;
+        let set = |ms: i64| (ms > 0).then(|| UnixMillis::from_millis(ms));
+        let life = MessageLife {
+            revision: r.revision,
+            slack_revision: r.slack_revision,
+            deleted_at: set(r.deleted_at),
+            read_at: set(r.read_at),
+            held_until: set(r.held_until),
+            pending_change,
+            change_due_at: UnixMillis::from_millis(r.change_due_at),
+            change_attempts,
+            change_error: r.change_error,
+        };
         Ok(Delivery {
             delivery_id: r.delivery_id.into(),
             org_id: r.org_id.into(),
@@ -256,6 +322,7 @@ impl TryFrom<DeliveryRow> for Delivery {
             updated_at: UnixMillis::from_millis(r.updated_at),
             window_started_at: UnixMillis::from_millis(r.window_started_at),
             accepted_trace: r.accepted_trace,
+            life,
         })
     }
 }
@@ -316,6 +383,7 @@ pub(super) struct SqlOutboxStore<DB: OutboxBackend> {
     pool: sqlx::Pool<DB>,
     claim_sql: String,
     promote_heads_sql: String,
+    select_for_change_sql: String,
     writer: DB::Writer,
 }
 
@@ -326,6 +394,7 @@ pub(super) fn outbox_sql<DB: OutboxBackend>(template: &str) -> String {
         .replace("{in}", DB::IN)
         .replace("{end_in}", DB::END_IN)
         .replace("{per_row}", DB::PER_ROW)
+        .replace("{lock_row}", DB::LOCK_ROW)
 }
 
 impl<DB: OutboxBackend> SqlOutboxStore<DB> {
@@ -333,6 +402,7 @@ impl<DB: OutboxBackend> SqlOutboxStore<DB> {
         Self {
             claim_sql: outbox_sql::<DB>(CLAIM_TEMPLATE),
             promote_heads_sql: outbox_sql::<DB>(PROMOTE_HEADS_TEMPLATE),
+            select_for_change_sql: outbox_sql::<DB>(SELECT_FOR_CHANGE_TEMPLATE),
             writer: DB::writer(pool.clone()),
             pool,
         }
@@ -508,6 +578,55 @@ where
         row.map(Delivery::try_from).transpose()
     }
 
+    async fn apply_change(
+        &self,
+        change: &MessageChange,
+        now: UnixMillis,
+    ) -> Result<ChangeApplied, StoreError> {
+        let _turn = self.writer.turn().await;
+        let mut tx = self.pool.begin_with(DB::BEGIN_WRITE).await?;
+        let row: Option<DeliveryRow> =
+            sqlx::query_as(sqlx::AssertSqlSafe(self.select_for_change_sql.as_str()))
+                .bind(change.org_id.as_str())
+                .bind(change.message_id.as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some(row) = row else {
+            return Ok(ChangeApplied::NoDelivery);
+        };
+        let before = Delivery::try_from(row)?;
+        let after = match apply_change(&before, &change.kind, now) {
+            ChangeEffect::Nothing => return Ok(ChangeApplied::Unchanged(before)),
+            ChangeEffect::Changed(after) => *after,
+        };
+        let millis = |t: Option<UnixMillis>| t.map_or(0, UnixMillis::as_millis);
+        sqlx::query(APPLY_CHANGE)
+            .bind(after.delivery_id.as_str())
+            .bind(after.text.as_str())
+            .bind(after.status.as_str())
+            .bind(after.skip_reason.map_or("", SkipReason::as_str))
+            .bind(after.lease_owner.as_deref().unwrap_or(""))
+            .bind(after.lease_until.map_or(0, UnixMillis::as_millis))
+            .bind(after.updated_at.as_millis())
+            .bind(after.life.revision)
+            .bind(millis(after.life.deleted_at))
+            .bind(millis(after.life.read_at))
+            .bind(after.life.pending_change.map_or("", SlackChange::as_str))
+            .bind(after.life.change_due_at.as_millis())
+            .bind(i64::from(after.life.change_attempts))
+            .execute(&mut *tx)
+            .await?;
+        if before.status == DeliveryStatus::Pending && after.status != DeliveryStatus::Pending {
+            sqlx::query(PROMOTE)
+                .bind(after.org_id.as_str())
+                .bind(after.recipient_user_id.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(ChangeApplied::Applied(after))
+    }
+
     async fn promote_heads(&self) -> Result<u64, StoreError> {
         let _turn = self.writer.turn().await;
         let mut tx = self.pool.begin_with(DB::BEGIN_WRITE).await?;
@@ -663,7 +782,9 @@ where
 
     pub(super) async fn complete(conn: &mut DB::Connection, c: &Completion) -> Result<bool, StoreError> {
         let (mode, attempt, error, skip, channel, ts) = match &c.outcome {
-            Outcome::Sent { mode, channel, ts } => (Some(*mode), 1i64, "", "", channel.as_str(), ts.as_str()),
+            Outcome::Sent {
+                mode, channel, ts, ..
+            } => (Some(*mode), 1i64, "", "", channel.as_str(), ts.as_str()),
             Outcome::Skipped(reason) => (None, 0, "", reason.as_str(), "", ""),
             Outcome::Failed { mode, error } | Outcome::Dead { mode, error, .. } => {
                 (*mode, 1, error.as_str(), "", "", "")
@@ -696,6 +817,10 @@ where
             .bind(c.now.as_millis())
             .bind(erase)
             .bind(ambiguous)
+            .bind(match c.outcome {
+                Outcome::Sent { revision, .. } => revision,
+                _ => 0,
+            })
             .fetch_optional(&mut *conn)
             .await?;
         if let Some((org_id, recipient)) = &ended {

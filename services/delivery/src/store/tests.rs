@@ -77,6 +77,7 @@ fn sent() -> Outcome {
         mode: DeliveryMode::BotDm,
         channel: "D1".into(),
         ts: "1.000001".into(),
+        revision: 0,
     }
 }
 
@@ -471,7 +472,8 @@ async fn final_states_keep_the_slack_ids_and_erase_the_text(#[case] backend: Bac
     );
     assert_eq!(d.mode, Some(DeliveryMode::BotDm));
     assert_eq!((d.attempts, d.updated_at), (1, now));
-    assert_eq!((d.text.as_str(), d.sender_name.as_str()), ("", ""));
+    // The text goes; the sender's name stays, to show an edit under it.
+    assert_eq!((d.text.as_str(), d.sender_name.as_str()), ("", "Alice"));
     assert_eq!((d.lease_owner, d.lease_until), (None, None));
     let d = s.get(&o("o1"), "skipped").await.unwrap().unwrap();
     assert_eq!(d.status, DeliveryStatus::Skipped);
@@ -995,4 +997,166 @@ async fn a_burst_the_statistics_have_not_seen_is_read_once() {
         rows_read(&promote),
         promote.join("\n")
     );
+}
+
+fn edit(org: &str, message: &str, revision: i64, text: &str) -> MessageChange {
+    MessageChange {
+        org_id: o(org),
+        message_id: message.into(),
+        kind: ovice_slack_model::message_change::ChangeKind::Edit {
+            revision,
+            text: text.into(),
+        },
+    }
+}
+
+fn delete(org: &str, message: &str) -> MessageChange {
+    MessageChange {
+        org_id: o(org),
+        message_id: message.into(),
+        kind: ovice_slack_model::message_change::ChangeKind::Delete,
+    }
+}
+
+fn read(org: &str, message: &str, reader: &str) -> MessageChange {
+    MessageChange {
+        org_id: o(org),
+        message_id: message.into(),
+        kind: ovice_slack_model::message_change::ChangeKind::Read {
+            reader: UserId::new(reader),
+        },
+    }
+}
+
+fn applied(result: ChangeApplied) -> Delivery {
+    match result {
+        ChangeApplied::Applied(d) => d,
+        other => panic!("not applied: {other:?}"),
+    }
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn changes_before_the_send_shape_what_is_sent_or_end_it(#[case] backend: Backend) {
+    let (s, _g) = store(backend).await;
+    for (id, at) in [("m1", 1), ("m2", 2), ("m3", 3)] {
+        s.insert_if_absent(&delivery("o1", id, "bob", T0 + ms(at)))
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        s.apply_change(&edit("o1", "nope", 1, "x"), T0).await.unwrap(),
+        ChangeApplied::NoDelivery
+    );
+    // The highest revision wins; an older or repeated one changes nothing.
+    let d = applied(s.apply_change(&edit("o1", "m1", 3, "third"), T0).await.unwrap());
+    assert_eq!((d.text.as_str(), d.life.revision), ("third", 3));
+    assert!(matches!(
+        s.apply_change(&edit("o1", "m1", 2, "second"), T0).await.unwrap(),
+        ChangeApplied::Unchanged(_)
+    ));
+    assert!(matches!(
+        s.apply_change(&edit("o1", "m1", 3, "third"), T0).await.unwrap(),
+        ChangeApplied::Unchanged(_)
+    ));
+    assert_eq!(s.get(&o("o1"), "m1").await.unwrap().unwrap().text, "third");
+    // Deleting the head of Bob's queue ends it, keeps no text, and lets the next one go.
+    let d = applied(s.apply_change(&delete("o1", "m1"), T0 + ms(5)).await.unwrap());
+    assert_eq!(
+        (d.status, d.skip_reason, d.text.as_str()),
+        (DeliveryStatus::Skipped, Some(SkipReason::Deleted), "")
+    );
+    let stored = s.get(&o("o1"), "m1").await.unwrap().unwrap();
+    assert_eq!(
+        (stored.status, stored.text.as_str()),
+        (DeliveryStatus::Skipped, "")
+    );
+    assert_eq!(stored.life.deleted_at, Some(T0 + ms(5)));
+    let claimed = s.claim_due(claim("w1", T0 + ms(10), 10)).await.unwrap();
+    assert_eq!(ids(&claimed), ["m2"]);
+    assert_eq!(claimed[0].text, "text of m2");
+    // A read by someone else counts for nothing; Bob's read of m3 ends it.
+    assert!(matches!(
+        s.apply_change(&read("o1", "m3", "carol"), T0).await.unwrap(),
+        ChangeApplied::Unchanged(_)
+    ));
+    let d = applied(
+        s.apply_change(&read("o1", "m3", "bob"), T0 + ms(6))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        (d.status, d.skip_reason),
+        (DeliveryStatus::Skipped, Some(SkipReason::Read))
+    );
+    assert_eq!(d.life.read_at, Some(T0 + ms(6)));
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn changes_during_and_after_the_send_leave_slack_one_thing_to_do(#[case] backend: Backend) {
+    let (s, _g) = store(backend).await;
+    s.insert_if_absent(&delivery("o1", "m1", "bob", T0))
+        .await
+        .unwrap();
+    s.insert_if_absent(&delivery("o1", "m2", "carol", T0))
+        .await
+        .unwrap();
+    let claimed = s.claim_due(claim("w1", T0, 10)).await.unwrap();
+    assert_eq!(claimed.len(), 2);
+    // While the sends are under way: m1 is edited, m2 deleted; a held row is only marked.
+    let d = applied(
+        s.apply_change(&edit("o1", "m1", 1, "edited"), T0 + ms(1))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(d.status, DeliveryStatus::Pending);
+    let d = applied(s.apply_change(&delete("o1", "m2"), T0 + ms(1)).await.unwrap());
+    assert_eq!(d.status, DeliveryStatus::Pending);
+    for d in &claimed {
+        let sent = Outcome::Sent {
+            mode: DeliveryMode::BotDm,
+            channel: "D1".into(),
+            ts: format!("1.00000{}", d.message_id.len()),
+            revision: d.life.revision,
+        };
+        assert!(
+            s.complete(&d.delivery_id, "w1", &sent, T0 + ms(2), true)
+                .await
+                .unwrap()
+        );
+    }
+    // m1 went out with revision 0: Slack still needs revision 1, whose text is kept for it, and the
+    // sender's name to show it under.
+    let m1 = s.get(&o("o1"), "m1").await.unwrap().unwrap();
+    assert_eq!(m1.status, DeliveryStatus::Sent);
+    assert_eq!((m1.life.slack_revision, m1.life.revision), (0, 1));
+    assert_eq!(m1.life.pending_change, Some(crate::domain::SlackChange::Update));
+    assert_eq!((m1.text.as_str(), m1.sender_name.as_str()), ("edited", "Alice"));
+    // m2 went out although it was deleted meanwhile: Slack must delete it; no text is kept.
+    let m2 = s.get(&o("o1"), "m2").await.unwrap().unwrap();
+    assert_eq!(m2.life.pending_change, Some(crate::domain::SlackChange::Delete));
+    assert_eq!(m2.text, "");
+    // After the send an edit asks for one update, and a delete replaces a waiting update.
+    let d = applied(
+        s.apply_change(&edit("o1", "m1", 2, "again"), T0 + ms(3))
+            .await
+            .unwrap(),
+    );
+    assert_eq!((d.text.as_str(), d.life.change_due_at), ("again", T0 + ms(3)));
+    let d = applied(s.apply_change(&delete("o1", "m1"), T0 + ms(4)).await.unwrap());
+    assert_eq!(d.life.pending_change, Some(crate::domain::SlackChange::Delete));
+    let m1 = s.get(&o("o1"), "m1").await.unwrap().unwrap();
+    assert_eq!((m1.text.as_str(), m1.life.deleted_at), ("", Some(T0 + ms(4))));
+    // Nothing changes a deleted message any more.
+    assert!(matches!(
+        s.apply_change(&edit("o1", "m1", 9, "late"), T0 + ms(5))
+            .await
+            .unwrap(),
+        ChangeApplied::Unchanged(_)
+    ));
 }

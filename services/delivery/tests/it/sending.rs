@@ -46,9 +46,13 @@ async fn a_sender_without_slack_reaches_the_recipient_by_bot_dm_as_literal_text(
          <https://ovice.example/spaces/1/messages/m1|Open in ovice>"
     );
     assert_eq!(m.unfurl_links, Some(false));
-    // The text is private: gone from the store once sent; channel and ts stay.
+    // The text is private: gone from the store once sent; channel and ts stay, and the sender's
+    // name, to show an edit under it.
     let stored = h.stored("m1").await.unwrap();
-    assert_eq!((stored.text.as_str(), stored.sender_name.as_str()), ("", ""));
+    assert_eq!(
+        (stored.text.as_str(), stored.sender_name.as_str()),
+        ("", "alice (ovice)")
+    );
     assert_eq!(stored.slack_ts, d.slack_ts);
 }
 

@@ -1,0 +1,252 @@
+//! A message's life after it is published (docs/product.md §2.3), through the gateway against the
+//! emulator on both databases: what the platform reports before the send decides what the single
+//! Slack message says, or that there is none.
+
+use std::time::Duration;
+
+use ovice_slack_proto::v1::{
+    ChatMessageChangeOutcome, ChatMessageDelete, ChatMessageEdit, ChatMessageRead, DeleteChatMessageRequest,
+    DeliveryStatus, Disposition, EditChatMessageRequest, MarkChatMessageReadRequest,
+    PublishChatMessageRequest, SkipReason, publish_chat_message_request::Change,
+};
+use ovice_slack_runtime::test_support::Backend;
+use rstest::rstest;
+use slack_emulator::{Fault, FaultKind};
+
+use crate::{
+    delivery::{Office, message, person, to},
+    support::{Who, tokens::authed},
+};
+
+impl Office {
+    pub async fn edit(&mut self, message_id: &str, revision: i64, text: &str) -> ChatMessageChangeOutcome {
+        let edit = ChatMessageEdit {
+            org_id: "org-1".into(),
+            message_id: message_id.into(),
+            revision,
+            text: text.into(),
+        };
+        let request = authed(EditChatMessageRequest { edit: Some(edit) }, &Who::Platform);
+        self.gateway
+            .edit_chat_message(request)
+            .await
+            .unwrap()
+            .into_inner()
+            .outcome
+            .unwrap()
+    }
+
+    pub async fn delete(&mut self, message_id: &str) -> ChatMessageChangeOutcome {
+        let delete = ChatMessageDelete {
+            org_id: "org-1".into(),
+            message_id: message_id.into(),
+        };
+        let request = authed(DeleteChatMessageRequest { delete: Some(delete) }, &Who::Platform);
+        self.gateway
+            .delete_chat_message(request)
+            .await
+            .unwrap()
+            .into_inner()
+            .outcome
+            .unwrap()
+    }
+
+    pub async fn read(&mut self, message_id: &str, reader: &str) -> ChatMessageChangeOutcome {
+        let read = ChatMessageRead {
+            org_id: "org-1".into(),
+            message_id: message_id.into(),
+            reader_user_id: reader.into(),
+        };
+        let request = authed(MarkChatMessageReadRequest { read: Some(read) }, &Who::Platform);
+        self.gateway
+            .mark_chat_message_read(request)
+            .await
+            .unwrap()
+            .into_inner()
+            .outcome
+            .unwrap()
+    }
+}
+
+fn disposition(o: &ChatMessageChangeOutcome) -> (Disposition, SkipReason) {
+    (o.disposition(), o.skip_reason())
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread")]
+async fn changes_before_the_send_make_the_one_slack_message_the_newest_or_none(#[case] backend: Backend) {
+    let mut o = Office::start(backend).await;
+    // Slack holds Alice's first message to Bob back for three seconds (a 429); her next three wait
+    // behind it, in order, and no Slack call is made for them meanwhile.
+    o.f.slack.inject_fault(
+        Fault::next(FaultKind::RateLimited {
+            retry_after_secs: Some(3),
+        })
+        .on("chat.postMessage"),
+    );
+    for (id, text) in [
+        ("m1", "[m1] first"),
+        ("m2", "[m2] draft"),
+        ("m3", "[m3] sent by mistake"),
+        ("m4", "[m4] seen already"),
+    ] {
+        let r = o
+            .publish(message(id, person("alice"), vec![to("bob")], text))
+            .await;
+        assert_eq!(r.disposition(), Disposition::Accepted, "{r:?}");
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !o
+        .f
+        .slack
+        .calls()
+        .iter()
+        .any(|c| c.method == "chat.postMessage" && c.status == 429)
+    {
+        assert!(tokio::time::Instant::now() < deadline, "Slack was never asked");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    // Edits: the highest revision wins, whatever the order; a repeat changes nothing.
+    assert_eq!(
+        disposition(&o.edit("m2", 3, "[m2] final").await).0,
+        Disposition::Accepted
+    );
+    assert_eq!(
+        disposition(&o.edit("m2", 2, "[m2] older").await).0,
+        Disposition::Duplicate
+    );
+    assert_eq!(
+        disposition(&o.edit("m2", 3, "[m2] final").await).0,
+        Disposition::Duplicate
+    );
+    // A delete and a read before the send: never sent, each with its reason, no text kept.
+    assert_eq!(disposition(&o.delete("m3").await).0, Disposition::Accepted);
+    assert_eq!(disposition(&o.delete("m3").await).0, Disposition::Duplicate);
+    assert_eq!(
+        disposition(&o.read("m4", "carol").await).0,
+        Disposition::Duplicate
+    );
+    assert_eq!(disposition(&o.read("m4", "bob").await).0, Disposition::Accepted);
+    // A message that has no delivery (never published, or not a direct message).
+    assert_eq!(
+        disposition(&o.edit("never-published", 1, "x").await),
+        (Disposition::Skipped, SkipReason::NotForwarded)
+    );
+
+    for id in ["m1", "m2"] {
+        let d = o.settled(id).await;
+        assert_eq!(d.status, DeliveryStatus::Sent as i32, "{d:?}");
+    }
+    let m2 = o.delivery("m2").await;
+    assert_eq!((m2.revision, m2.slack_revision, m2.pending_change), (3, 3, 0));
+    for (id, reason) in [("m3", SkipReason::Deleted), ("m4", SkipReason::Read)] {
+        let d = o.delivery(id).await;
+        assert_eq!(
+            (d.status(), d.skip_reason(), d.attempts),
+            (DeliveryStatus::Skipped, reason, 0),
+            "{d:?}"
+        );
+    }
+    assert!(o.delivery("m3").await.deleted_at.is_some());
+    assert!(o.delivery("m4").await.read_at.is_some());
+    // Slack got two messages, the second in its final wording, and was never asked to change one.
+    let texts: Vec<String> = o.f.slack.messages().into_iter().map(|m| m.text).collect();
+    assert_eq!(texts.len(), 2, "{texts:?}");
+    assert!(texts[0].contains("[m1] first"), "{texts:?}");
+    assert!(texts[1].contains("[m2] final"), "{texts:?}");
+    assert!(o.f.slack.changes().is_empty());
+    o.stop().await;
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stream_carries_a_message_and_its_changes_in_order(#[case] backend: Backend) {
+    let mut o = Office::start(backend).await;
+    // Held back as above, so that the changes come before the send.
+    o.f.slack.inject_fault(
+        Fault::next(FaultKind::RateLimited {
+            retry_after_secs: Some(2),
+        })
+        .on("chat.postMessage"),
+    );
+    let publish = |id: &str, text: &str| PublishChatMessageRequest {
+        message: Some(message(id, person("alice"), vec![to("bob")], text)),
+        change: None,
+    };
+    let change = |change: Change| PublishChatMessageRequest {
+        message: None,
+        change: Some(change),
+    };
+    let edit = |id: &str, revision: i64, text: &str| {
+        change(Change::Edit(ChatMessageEdit {
+            org_id: "org-1".into(),
+            message_id: id.into(),
+            revision,
+            text: text.into(),
+        }))
+    };
+    let requests = vec![
+        publish("s1", "[s1] hello"),
+        publish("s2", "[s2] draft"),
+        // Each change right behind its publish: carried out after it, never before.
+        edit("s2", 1, "[s2] edited"),
+        publish("s3", "[s3] oops"),
+        change(Change::Delete(ChatMessageDelete {
+            org_id: "org-1".into(),
+            message_id: "s3".into(),
+        })),
+        // Both at once is refused, the stream goes on.
+        PublishChatMessageRequest {
+            message: Some(message("s4", person("alice"), vec![to("bob")], "x")),
+            change: Some(Change::Delete(ChatMessageDelete {
+                org_id: "org-1".into(),
+                message_id: "s4".into(),
+            })),
+        },
+    ];
+    let mut answers = o
+        .gateway
+        .stream_chat_messages(authed(
+            tonic::codegen::tokio_stream::iter(requests),
+            &Who::Platform,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut got = Vec::new();
+    while let Some(answer) = answers.message().await.unwrap() {
+        got.push((answer.message_id.clone(), answer.disposition(), answer.error_code));
+    }
+    assert_eq!(
+        got,
+        vec![
+            ("s1".to_owned(), Disposition::Accepted, 0),
+            ("s2".to_owned(), Disposition::Accepted, 0),
+            ("s2".to_owned(), Disposition::Accepted, 0),
+            ("s3".to_owned(), Disposition::Accepted, 0),
+            ("s3".to_owned(), Disposition::Accepted, 0),
+            (
+                "s4".to_owned(),
+                Disposition::Unspecified,
+                tonic::Code::InvalidArgument as i32
+            ),
+        ]
+    );
+    for id in ["s1", "s2"] {
+        assert_eq!(o.settled(id).await.status(), DeliveryStatus::Sent);
+    }
+    assert_eq!(o.delivery("s3").await.skip_reason(), SkipReason::Deleted);
+    let texts: Vec<String> = o.f.slack.messages().into_iter().map(|m| m.text).collect();
+    assert_eq!(texts.len(), 2, "{texts:?}");
+    assert!(texts.iter().any(|t| t.contains("[s2] edited")), "{texts:?}");
+    assert!(
+        !texts.iter().any(|t| t.contains("draft") || t.contains("[s3]")),
+        "{texts:?}"
+    );
+    o.stop().await;
+}

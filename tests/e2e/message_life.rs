@@ -250,3 +250,129 @@ async fn a_stream_carries_a_message_and_its_changes_in_order(#[case] backend: Ba
     );
     o.stop().await;
 }
+
+impl Office {
+    /// Waits until Slack has nothing left to do for the delivery (bounded).
+    pub async fn changed(&mut self, message_id: &str) -> ovice_slack_proto::v1::Delivery {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let d = self.delivery(message_id).await;
+            if d.pending_change == 0 {
+                return d;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{message_id} still waits for Slack: {d:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread")]
+async fn after_the_send_edits_update_and_deletes_remove_the_slack_message_with_the_token_that_posted_it(
+    #[case] backend: Backend,
+) {
+    let mut o = Office::start(backend).await;
+    // Alice is connected: posted as her. Carol is not: the org's bot DMs Bob.
+    o.publish(message(
+        "a1",
+        person("alice"),
+        vec![to("bob")],
+        "[a1] lunch at 12",
+    ))
+    .await;
+    o.publish(message("c1", person("carol"), vec![to("bob")], "[c1] call me"))
+        .await;
+    let a1 = o.settled("a1").await;
+    let c1 = o.settled("c1").await;
+    let shown =
+        |slack: &slack_emulator::EmulatorHandle, ts: &str| slack.messages().into_iter().find(|m| m.ts == ts);
+
+    // Revisions 3, 2, 3 of Alice's message: Slack shows 3, updated once, with Alice's token.
+    assert_eq!(
+        o.edit("a1", 3, "[a1] lunch at 1").await.disposition(),
+        Disposition::Accepted
+    );
+    assert_eq!(
+        o.edit("a1", 2, "[a1] lunch at 12:30").await.disposition(),
+        Disposition::Duplicate
+    );
+    assert_eq!(
+        o.edit("a1", 3, "[a1] lunch at 1").await.disposition(),
+        Disposition::Duplicate
+    );
+    let d = o.changed("a1").await;
+    assert_eq!(
+        (d.revision, d.slack_revision, d.change_error.as_str()),
+        (3, 3, "")
+    );
+    let m = shown(&o.f.slack, &a1.slack_ts).unwrap();
+    assert!(
+        m.text.contains("[a1] lunch at 1") && !m.text.contains("12"),
+        "{}",
+        m.text
+    );
+    assert!(m.edited_ts.is_some());
+    // The bot's DM is updated with the bot's token.
+    assert_eq!(
+        o.edit("c1", 1, "[c1] call me at 3").await.disposition(),
+        Disposition::Accepted
+    );
+    o.changed("c1").await;
+    assert!(
+        shown(&o.f.slack, &c1.slack_ts)
+            .unwrap()
+            .text
+            .contains("[c1] call me at 3")
+    );
+    let changes = o.f.slack.changes();
+    let by = |ts: &str| -> Vec<(String, slack_emulator::TokenKind)> {
+        changes
+            .iter()
+            .filter(|c| c.ts == ts)
+            .map(|c| (c.user.clone(), c.token_kind))
+            .collect()
+    };
+    assert_eq!(
+        by(&a1.slack_ts),
+        vec![("U0ALICE".to_owned(), slack_emulator::TokenKind::User)]
+    );
+    assert_eq!(
+        by(&c1.slack_ts),
+        vec![("U0ACMEBOT".to_owned(), slack_emulator::TokenKind::Bot)]
+    );
+
+    // Past the workspace's edit window: the reason is shown and nothing is reposted.
+    o.f.slack.set_edit_window(Some(Duration::ZERO));
+    o.edit("a1", 4, "[a1] too late").await;
+    let d = o.changed("a1").await;
+    assert!(d.change_error.contains("edit_window_closed"), "{d:?}");
+    assert_eq!((d.revision, d.slack_revision), (4, 3));
+    assert_eq!(o.f.slack.messages().len(), 2);
+    o.f.slack.set_edit_window(None);
+
+    // A delete removes each from Slack, with the token that posted it.
+    assert_eq!(o.delete("a1").await.disposition(), Disposition::Accepted);
+    assert_eq!(o.delete("c1").await.disposition(), Disposition::Accepted);
+    for id in ["a1", "c1"] {
+        let d = o.changed(id).await;
+        assert!(d.removed_from_slack && d.deleted_at.is_some(), "{d:?}");
+        assert_eq!(d.status(), DeliveryStatus::Sent);
+    }
+    assert!(o.f.slack.messages().is_empty(), "{:?}", o.f.slack.messages());
+    let deletes: Vec<_> =
+        o.f.slack
+            .changes()
+            .into_iter()
+            .filter(|c| c.kind == slack_emulator::ChangeKind::Deleted)
+            .map(|c| (c.ts, c.token_kind))
+            .collect();
+    assert_eq!(deletes.len(), 2, "{deletes:?}");
+    assert!(deletes.contains(&(a1.slack_ts.clone(), slack_emulator::TokenKind::User)));
+    assert!(deletes.contains(&(c1.slack_ts.clone(), slack_emulator::TokenKind::Bot)));
+    o.stop().await;
+}

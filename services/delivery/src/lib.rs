@@ -7,6 +7,7 @@
 //! org's bot, retry transient failures with backoff, and record the Slack channel and ts.
 
 pub mod app;
+mod change_worker;
 mod circuits;
 pub mod config;
 pub mod directory;

@@ -21,6 +21,7 @@ struct Instruments {
     circuit: Counter<u64>,
     circuits_open: Gauge<u64>,
     changes: Counter<u64>,
+    slack_changes: Counter<u64>,
 }
 
 // Built on first use, after the binary has installed its meter provider.
@@ -29,6 +30,12 @@ fn instruments() -> &'static Instruments {
     INSTRUMENTS.get_or_init(|| {
         let meter = global::meter("ovice-slack");
         Instruments {
+            slack_changes: meter
+                .u64_counter("ovice_slack_slack_message_changes")
+                .with_description(
+                    "Updates and deletes of sent messages in Slack, by change (update, delete) and outcome (done, refused, retried, gave_up)",
+                )
+                .build(),
             changes: meter
                 .u64_counter("ovice_slack_message_changes")
                 .with_description(
@@ -75,6 +82,13 @@ fn instruments() -> &'static Instruments {
                 .build(),
         }
     })
+}
+
+pub(crate) fn slack_change(change: &'static str, outcome: &'static str) {
+    instruments().slack_changes.add(
+        1,
+        &[KeyValue::new("change", change), KeyValue::new("outcome", outcome)],
+    );
 }
 
 pub(crate) fn change(kind: &'static str, result: &'static str) {

@@ -5,6 +5,9 @@
 //! the person is flagged NEEDS_RECONNECT and the same attempt falls back to the bot DM
 //! (`chat.postMessage` with the bot token to the recipient's user id).
 
+mod change;
+pub use change::ChangeOutcome;
+
 use std::{
     sync::Arc,
     time::{Duration, Instant},

@@ -63,17 +63,17 @@ pub struct DeliveryWorkers {
     ctx: Context,
 }
 
-struct Context {
-    store: Arc<dyn OutboxStore>,
-    sender: DeliverySender,
+pub(crate) struct Context {
+    pub(crate) store: Arc<dyn OutboxStore>,
+    pub(crate) sender: DeliverySender,
     pacer: Arc<Pacer>,
     circuits: Arc<Circuits>,
     /// This process's claim loop wakes on it (accepts here, announcements of other replicas).
     wake: Arc<Notify>,
     new_work: NewWork,
-    settings: WorkerSettings,
-    jitter: Jitter,
-    worker_id: String,
+    pub(crate) settings: WorkerSettings,
+    pub(crate) jitter: Jitter,
+    pub(crate) worker_id: String,
 }
 
 /// Running workers.
@@ -137,7 +137,18 @@ impl DeliveryWorkers {
         let stop = shutdown.child_token();
         let relay = self.ctx.new_work.clone();
         tokio::spawn(relay.relay(self.ctx.store.clone(), stop.clone()));
-        let task = tokio::spawn(claim_loop(Arc::new(self.ctx), stop.clone()));
+        let ctx = Arc::new(self.ctx);
+        let changes = tokio::spawn(crate::change_worker::change_loop(ctx.clone(), stop.clone()));
+        let claims = tokio::spawn(claim_loop(ctx, stop.clone()));
+        let task = tokio::spawn(async move {
+            let (claims, changes) = tokio::join!(claims, changes);
+            if let Err(e) = changes {
+                tracing::error!(error = %e, "the message change loop failed");
+            }
+            if let Err(e) = claims {
+                tracing::error!(error = %e, "the delivery claim loop failed");
+            }
+        });
         DeliveryWorkersHandle { stop, task }
     }
 }

@@ -23,7 +23,7 @@ use tokio_util::sync::CancellationToken;
 use ovice_slack_model::{DeliveryId, OrgId, UnixMillis, message_change::MessageChange};
 use ovice_slack_runtime::db::Database;
 
-use crate::domain::{Delivery, DeliveryMode, DeliveryStatus, SkipReason};
+use crate::domain::{Delivery, DeliveryMode, DeliveryStatus, SkipReason, SlackChange};
 
 use sql::SqlOutboxStore;
 
@@ -93,6 +93,21 @@ pub enum ChangeApplied {
     Unchanged(Delivery),
     /// Stored; the delivery as it now stands.
     Applied(Delivery),
+}
+
+/// How a claimed change to a sent message ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChangeEnd<'a> {
+    /// Slack made it; `revision`: the one an update showed.
+    Done { change: SlackChange, revision: i64 },
+    /// Slack refused it for good; nothing is reposted.
+    Refused { error: &'a str },
+    /// Tried again at `at`; `attempt`: it counts as an attempt (not a pacing wait).
+    Again {
+        at: UnixMillis,
+        error: &'a str,
+        attempt: bool,
+    },
 }
 
 /// A failed attempt to be tried again.
@@ -197,6 +212,18 @@ pub trait OutboxStore: Send + Sync + 'static {
         change: &MessageChange,
         now: UnixMillis,
     ) -> Result<ChangeApplied, StoreError>;
+
+    /// Leases sent rows whose change (update, delete) Slack still needs and that are due.
+    async fn claim_changes(&self, claim: Claim<'_>) -> Result<Vec<Delivery>, StoreError>;
+
+    /// Records how a claimed change ended. False when `lease_owner` no longer holds the row.
+    async fn end_change(
+        &self,
+        delivery_id: &DeliveryId,
+        lease_owner: &str,
+        end: &ChangeEnd<'_>,
+        now: UnixMillis,
+    ) -> Result<bool, StoreError>;
 
     /// Un-queues every pending row that no earlier pending row to the same person holds back
     /// (housekeeping: the store keeps this true as rows end; this re-derives it). Returns how many.

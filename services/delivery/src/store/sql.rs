@@ -8,7 +8,7 @@ use ovice_slack_runtime::db::SqlBackend;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use super::{Again, ChangeApplied, Claim, OutboxStore, Outcome, StoreError};
+use super::{Again, ChangeApplied, ChangeEnd, Claim, OutboxStore, Outcome, StoreError};
 use ovice_slack_model::{DeliveryId, OrgId, UnixMillis, message_change::MessageChange};
 
 use crate::domain::{
@@ -73,6 +73,40 @@ pub(super) const APPLY_CHANGE: &str = "UPDATE deliveries SET text = $2, status =
      lease_owner = CASE WHEN $5 = '' THEN NULL ELSE $5 END, lease_until = CASE WHEN $6 = 0 THEN NULL ELSE $6 END, \
      updated_at = $7, revision = $8, deleted_at = $9, read_at = $10, \
      pending_change = $11, change_due_at = $12, change_attempts = $13 WHERE delivery_id = $1";
+
+/// Sent rows whose change Slack still needs, due and not held, oldest due first, leased to `$1`
+/// until `$2`. The outer conditions are repeated on the locked row, as in the claim.
+pub(super) const CLAIM_CHANGES_TEMPLATE: &str = concat!(
+    "UPDATE deliveries SET lease_owner = $1, lease_until = $2 WHERE delivery_id {in}\
+       SELECT delivery_id FROM deliveries \
+       WHERE status = 'sent' AND pending_change <> '' AND change_due_at <= $3 \
+         AND (lease_until IS NULL OR lease_until <= $3) \
+       ORDER BY change_due_at LIMIT $4{claim_lock}{end_in} \
+     AND status = 'sent' AND pending_change <> '' AND (lease_until IS NULL OR lease_until <= $3) RETURNING ",
+    columns!()
+);
+
+/// Slack made the change (`$4` the change, `$5` the revision an update showed). What came meanwhile
+/// stays to do: a delete, or a newer revision (whose text is kept for it).
+pub(super) const CHANGE_DONE: &str = "UPDATE deliveries SET lease_owner = NULL, lease_until = NULL, \
+     updated_at = $3, change_error = '', change_attempts = 0, change_due_at = $3, \
+     slack_revision = CASE WHEN $4 = 'update' THEN $5 ELSE slack_revision END, \
+     pending_change = CASE WHEN $4 = 'delete' THEN '' WHEN deleted_at > 0 THEN 'delete' \
+       WHEN revision > $5 THEN 'update' ELSE '' END, \
+     text = CASE WHEN $4 = 'update' AND deleted_at = 0 AND revision > $5 THEN text ELSE '' END \
+     WHERE delivery_id = $1 AND lease_owner = $2 AND status = 'sent'";
+
+/// Slack refused the change for good (`$4` why): nothing is reposted and no text kept. A delete that
+/// came after a refused update is still tried.
+pub(super) const CHANGE_REFUSED: &str = "UPDATE deliveries SET lease_owner = NULL, lease_until = NULL, \
+     updated_at = $3, change_error = $4, change_attempts = 0, change_due_at = $3, text = '', \
+     pending_change = CASE WHEN pending_change = 'update' AND deleted_at > 0 THEN 'delete' ELSE '' END \
+     WHERE delivery_id = $1 AND lease_owner = $2 AND status = 'sent'";
+
+/// Tried again at `$4` (`$5` the failure; `$6` counts it as an attempt or not).
+pub(super) const CHANGE_AGAIN: &str = "UPDATE deliveries SET lease_owner = NULL, lease_until = NULL, \
+     updated_at = $3, change_due_at = $4, change_error = $5, change_attempts = change_attempts + $6 \
+     WHERE delivery_id = $1 AND lease_owner = $2 AND status = 'sent'";
 
 pub(super) const SELECT_BY_ID: &str =
     concat!("SELECT ", columns!(), " FROM deliveries WHERE delivery_id = $1");
@@ -384,6 +418,7 @@ pub(super) struct SqlOutboxStore<DB: OutboxBackend> {
     claim_sql: String,
     promote_heads_sql: String,
     select_for_change_sql: String,
+    claim_changes_sql: String,
     writer: DB::Writer,
 }
 
@@ -403,6 +438,7 @@ impl<DB: OutboxBackend> SqlOutboxStore<DB> {
             claim_sql: outbox_sql::<DB>(CLAIM_TEMPLATE),
             promote_heads_sql: outbox_sql::<DB>(PROMOTE_HEADS_TEMPLATE),
             select_for_change_sql: outbox_sql::<DB>(SELECT_FOR_CHANGE_TEMPLATE),
+            claim_changes_sql: outbox_sql::<DB>(CLAIM_CHANGES_TEMPLATE),
             writer: DB::writer(pool.clone()),
             pool,
         }
@@ -625,6 +661,50 @@ where
         }
         tx.commit().await?;
         Ok(ChangeApplied::Applied(after))
+    }
+
+    async fn claim_changes(&self, claim: Claim<'_>) -> Result<Vec<Delivery>, StoreError> {
+        let _turn = self.writer.turn().await;
+        let rows: Vec<DeliveryRow> = sqlx::query_as(sqlx::AssertSqlSafe(self.claim_changes_sql.as_str()))
+            .bind(claim.worker_id)
+            .bind(claim.lease_until.as_millis())
+            .bind(claim.now.as_millis())
+            .bind(i64::from(claim.limit))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.into_iter().map(Delivery::try_from).collect()
+    }
+
+    async fn end_change(
+        &self,
+        delivery_id: &DeliveryId,
+        lease_owner: &str,
+        end: &ChangeEnd<'_>,
+        now: UnixMillis,
+    ) -> Result<bool, StoreError> {
+        let _turn = self.writer.turn().await;
+        let query = match end {
+            ChangeEnd::Done { change, revision } => sqlx::query(CHANGE_DONE)
+                .bind(delivery_id.as_str())
+                .bind(lease_owner)
+                .bind(now.as_millis())
+                .bind(change.as_str())
+                .bind(*revision),
+            ChangeEnd::Refused { error } => sqlx::query(CHANGE_REFUSED)
+                .bind(delivery_id.as_str())
+                .bind(lease_owner)
+                .bind(now.as_millis())
+                .bind(*error),
+            ChangeEnd::Again { at, error, attempt } => sqlx::query(CHANGE_AGAIN)
+                .bind(delivery_id.as_str())
+                .bind(lease_owner)
+                .bind(now.as_millis())
+                .bind(at.as_millis())
+                .bind(*error)
+                .bind(i64::from(*attempt)),
+        };
+        let done = query.execute(&self.pool).await?;
+        Ok(DB::rows_affected(&done) > 0)
     }
 
     async fn promote_heads(&self) -> Result<u64, StoreError> {

@@ -1160,3 +1160,114 @@ async fn changes_during_and_after_the_send_leave_slack_one_thing_to_do(#[case] b
         ChangeApplied::Unchanged(_)
     ));
 }
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn slacks_changes_are_claimed_once_and_what_came_meanwhile_stays_to_do(#[case] backend: Backend) {
+    use crate::domain::SlackChange;
+    let (s, _g) = store(backend).await;
+    s.insert_if_absent(&delivery("o1", "m1", "bob", T0))
+        .await
+        .unwrap();
+    let claimed = s.claim_due(claim("w1", T0, 10)).await.unwrap();
+    assert!(
+        s.complete(&claimed[0].delivery_id, "w1", &sent(), T0, true)
+            .await
+            .unwrap()
+    );
+    assert!(s.claim_changes(claim("c1", T0, 10)).await.unwrap().is_empty());
+    applied(
+        s.apply_change(&edit("o1", "m1", 1, "one"), T0 + ms(1))
+            .await
+            .unwrap(),
+    );
+    // One claim at a time; not before it is due.
+    assert!(s.claim_changes(claim("c1", T0, 10)).await.unwrap().is_empty());
+    let got = s.claim_changes(claim("c1", T0 + ms(1), 10)).await.unwrap();
+    assert_eq!((got.len(), got[0].text.as_str()), (1, "one"));
+    assert!(
+        s.claim_changes(claim("c2", T0 + ms(2), 10))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Revision 2 comes while revision 1 is being sent: it stays to do, with its text.
+    applied(
+        s.apply_change(&edit("o1", "m1", 2, "two"), T0 + ms(2))
+            .await
+            .unwrap(),
+    );
+    let done = ChangeEnd::Done {
+        change: SlackChange::Update,
+        revision: 1,
+    };
+    assert!(
+        !s.end_change(&got[0].delivery_id, "c2", &done, T0 + ms(3))
+            .await
+            .unwrap()
+    );
+    assert!(
+        s.end_change(&got[0].delivery_id, "c1", &done, T0 + ms(3))
+            .await
+            .unwrap()
+    );
+    let d = s.get(&o("o1"), "m1").await.unwrap().unwrap();
+    assert_eq!(
+        (d.life.slack_revision, d.life.pending_change),
+        (1, Some(SlackChange::Update))
+    );
+    assert_eq!(d.text, "two");
+    // A transient failure waits; Slack's refusal clears the text and keeps the reason.
+    let got = s.claim_changes(claim("c1", T0 + ms(3), 10)).await.unwrap();
+    let again = ChangeEnd::Again {
+        at: T0 + ms(100),
+        error: "Slack is unavailable",
+        attempt: true,
+    };
+    assert!(
+        s.end_change(&got[0].delivery_id, "c1", &again, T0 + ms(4))
+            .await
+            .unwrap()
+    );
+    assert!(
+        s.claim_changes(claim("c1", T0 + ms(99), 10))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let got = s.claim_changes(claim("c1", T0 + ms(100), 10)).await.unwrap();
+    assert_eq!(got[0].life.change_attempts, 1);
+    let refused = ChangeEnd::Refused {
+        error: "Slack chat.update failed: edit_window_closed",
+    };
+    assert!(
+        s.end_change(&got[0].delivery_id, "c1", &refused, T0 + ms(101))
+            .await
+            .unwrap()
+    );
+    let d = s.get(&o("o1"), "m1").await.unwrap().unwrap();
+    assert_eq!((d.life.pending_change, d.text.as_str()), (None, ""));
+    assert!(d.life.change_error.contains("edit_window_closed"));
+    // A delete still goes, and once done nothing is left to do.
+    applied(s.apply_change(&delete("o1", "m1"), T0 + ms(102)).await.unwrap());
+    let got = s.claim_changes(claim("c1", T0 + ms(102), 10)).await.unwrap();
+    let deleted = ChangeEnd::Done {
+        change: SlackChange::Delete,
+        revision: 2,
+    };
+    assert!(
+        s.end_change(&got[0].delivery_id, "c1", &deleted, T0 + ms(103))
+            .await
+            .unwrap()
+    );
+    let d = s.get(&o("o1"), "m1").await.unwrap().unwrap();
+    assert!(d.life.removed_from_slack(d.status));
+    assert!(
+        s.claim_changes(claim("c1", T0 + ms(200), 10))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}

@@ -236,7 +236,7 @@ fn admitted(policy: Policy) -> &'static str {
 }
 
 /// The RPCs in the table, as the services declare them.
-const RPCS: [Rpc; 23] = Rpc::ALL;
+const RPCS: [Rpc; 24] = Rpc::ALL;
 
 /// Cells where the code answers otherwise than the rules, as observed; each is a finding in
 /// SECURITY.md ("Findings"). When the code is fixed, the test fails until the entry is removed.
@@ -414,6 +414,20 @@ async fn call(c: &mut Clients, rpc: Rpc, token: Option<&str>, n: usize) -> Resul
                     org_id: org(),
                     user_id: "nobody".into(),
                     reason: "token_revoked".into(),
+                },
+                token,
+            ))
+            .await
+            .map(|_| None),
+        Rpc::UpdateSlackPreferences => c
+            .links
+            .update_slack_preferences(request(
+                ovice_slack_proto::v1::UpdateSlackPreferencesRequest {
+                    org_id: org(),
+                    space_id: "space-1".into(),
+                    preferences: Some(ovice_slack_proto::v1::SlackPreferences {
+                        hold_unread_seconds: 0,
+                    }),
                 },
                 token,
             ))

@@ -376,3 +376,101 @@ async fn after_the_send_edits_update_and_deletes_remove_the_slack_message_with_t
     assert!(deletes.contains(&(c1.slack_ts.clone(), slack_emulator::TokenKind::Bot)));
     o.stop().await;
 }
+
+/// Bob's own Slack preferences, as he sets them in Personal Integration Settings.
+async fn set_hold(o: &mut Office, who: &Who, seconds: i32) -> Result<i32, tonic::Status> {
+    let request = ovice_slack_proto::v1::UpdateSlackPreferencesRequest {
+        org_id: "org-1".into(),
+        space_id: "space-1".into(),
+        preferences: Some(ovice_slack_proto::v1::SlackPreferences {
+            hold_unread_seconds: seconds,
+        }),
+    };
+    o.f.links
+        .update_slack_preferences(authed(request, who))
+        .await
+        .map(|r| r.into_inner().hold_unread_seconds)
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hold_for_unread_messages_forwards_only_what_is_still_unread_after_it(#[case] backend: Backend) {
+    use crate::account_linking::BOB;
+    let mut o = Office::start(backend).await;
+    // Visitors cannot connect, so they have no preferences either; a hold beyond an hour is refused.
+    let visitor = Who::Person {
+        org: "org-1",
+        user: "vera",
+        email: "vera@acme.test",
+        space: "space-1",
+        role: ovice_slack_runtime::auth::SpaceRole::Visitor,
+    };
+    let refused = set_hold(&mut o, &visitor, 30).await.unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::PermissionDenied, "{refused:?}");
+    let refused = set_hold(&mut o, &BOB, 3601).await.unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::InvalidArgument, "{refused:?}");
+    assert!(
+        refused.message().contains("preferences.hold_unread_seconds"),
+        "{refused:?}"
+    );
+    assert_eq!(set_hold(&mut o, &BOB, 30).await.unwrap(), 30);
+    let shown =
+        o.f.links
+            .get_slack_connection(authed(
+                ovice_slack_proto::v1::GetSlackConnectionRequest {
+                    org_id: "org-1".into(),
+                    space_id: "space-1".into(),
+                },
+                &BOB,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+    assert_eq!(shown.preferences.map(|p| p.hold_unread_seconds), Some(30));
+
+    let accepted_at = std::time::SystemTime::now();
+    o.publish(message(
+        "r1",
+        person("alice"),
+        vec![to("bob")],
+        "[r1] read in ovice",
+    ))
+    .await;
+    o.publish(message(
+        "r2",
+        person("alice"),
+        vec![to("bob")],
+        "[r2] still unread",
+    ))
+    .await;
+    // Bob reads the first in ovice five seconds later: it never reaches Slack.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let held = o.delivery("r1").await;
+    assert_eq!(held.status(), DeliveryStatus::Pending, "{held:?}");
+    assert!(held.held_until.is_some(), "{held:?}");
+    assert_eq!(o.read("r1", "bob").await.disposition(), Disposition::Accepted);
+    let r1 = o.delivery("r1").await;
+    assert_eq!(
+        (r1.status(), r1.skip_reason()),
+        (DeliveryStatus::Skipped, SkipReason::Read)
+    );
+    // The second, unread, goes once its thirty seconds are over, and not before.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(45);
+    let r2 = loop {
+        let d = o.delivery("r2").await;
+        if d.status() != DeliveryStatus::Pending {
+            break d;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{d:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(r2.status(), DeliveryStatus::Sent, "{r2:?}");
+    let waited = accepted_at.elapsed().unwrap();
+    assert!(waited >= Duration::from_secs(30), "sent after {waited:?}");
+    let texts: Vec<String> = o.f.slack.messages().into_iter().map(|m| m.text).collect();
+    assert_eq!(texts.len(), 1, "{texts:?}");
+    assert!(texts[0].contains("[r2] still unread"), "{texts:?}");
+    o.stop().await;
+}

@@ -37,6 +37,9 @@ pub struct ResolvedUser {
     pub slack_team_id: SlackTeamId,
     /// The person's own token: only when CONNECTED, and only when it was asked for.
     pub user_token: Option<SecretString>,
+    /// How long a direct message to them waits for them to read it in ovice first (their
+    /// preference; `None`: forwarded at once).
+    pub hold_unread: Option<std::time::Duration>,
 }
 
 impl ResolvedUser {
@@ -47,6 +50,7 @@ impl ResolvedUser {
             slack_user_id: SlackUserId::default(),
             slack_team_id: SlackTeamId::default(),
             user_token: None,
+            hold_unread: None,
         }
     }
 

@@ -204,5 +204,9 @@ fn from_proto(id: &UserId, u: &pb::ResolvedSlackUser) -> ResolvedUser {
         slack_user_id: u.slack_user_id.as_str().into(),
         slack_team_id: u.slack_team_id.as_str().into(),
         user_token,
+        hold_unread: u32::try_from(u.hold_unread_seconds)
+            .ok()
+            .filter(|s| *s > 0)
+            .map(|s| std::time::Duration::from_secs(u64::from(s))),
     }
 }

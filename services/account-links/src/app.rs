@@ -34,8 +34,8 @@ use crate::{
     domain::connect::EmailOwner,
     domain::{
         CONNECT_TTL, ConnectRefusal, Consent, DEFAULT_CONNECT_STARTS_PER_MINUTE, Link, LinkRotation,
-        LinkState, MAX_PENDING_CONNECTS_PER_PERSON, PendingConnect, USER_SCOPES, check_consent, item_visible,
-        legacy_token_context, refresh_context, token_context,
+        LinkState, MAX_PENDING_CONNECTS_PER_PERSON, PendingConnect, SlackPreferences, USER_SCOPES,
+        check_consent, item_visible, legacy_token_context, refresh_context, token_context,
     },
     error::LinkError,
     store::{LinkStore, PutLink},
@@ -64,6 +64,8 @@ pub struct ConnectionView {
     pub connected_at: Option<UnixMillis>,
     /// Why the state is NEEDS_RECONNECT; empty otherwise.
     pub state_reason: String,
+    /// The person's preferences (defaults when never set).
+    pub preferences: SlackPreferences,
 }
 
 /// A stored link's state, as the other services and the Slack item see it.
@@ -384,16 +386,22 @@ impl AccountLinks {
             // Visitors learn nothing about the org's Slack, not even that it exists.
             return Ok(ConnectionView::default());
         }
+        let me = UserId::new(caller.subject.as_str());
+        let preferences = self
+            .store
+            .get_preferences(org_id, std::slice::from_ref(&me))
+            .await?
+            .first()
+            .map(|(_, p)| *p)
+            .unwrap_or_default();
         let mut view = ConnectionView {
             visible,
             available: ws.active && self.connect.is_some(),
             workspace_domain: ws.workspace_domain.clone(),
+            preferences,
             ..ConnectionView::default()
         };
-        if let Some(link) = self
-            .current_link(org_id, &UserId::new(caller.subject.as_str()), &ws)
-            .await?
-        {
+        if let Some(link) = self.current_link(org_id, &me, &ws).await? {
             view.state = link.state.into();
             view.slack_user_id = link.slack_user_id;
             view.slack_user_name = link.slack_user_name;
@@ -403,6 +411,30 @@ impl AccountLinks {
             }
         }
         Ok(view)
+    }
+
+    /// Sets the caller's own preferences for the org (admins and members of the space, never
+    /// visitors: they cannot connect either).
+    pub async fn update_preferences(
+        &self,
+        caller: &Caller,
+        org_id: &OrgId,
+        space_id: &str,
+        preferences: SlackPreferences,
+    ) -> Result<SlackPreferences, LinkError> {
+        caller.authorize(
+            Rpc::UpdateSlackPreferences,
+            Scope::Space {
+                org_id: org_id.as_str(),
+                space_id,
+            },
+        )?;
+        let me = UserId::new(caller.subject.as_str());
+        self.store
+            .put_preferences(org_id, &me, &preferences, UnixMillis::now())
+            .await?;
+        tracing::info!(%org_id, user_id = %me, hold_unread_secs = preferences.hold_seconds(), "slack preferences saved");
+        Ok(preferences)
     }
 
     /// Starts Connect: a single-use state and a PKCE pair, valid for 10 minutes.
@@ -804,6 +836,13 @@ impl AccountLinks {
             return Ok(user_ids.iter().map(ResolvedUser::not_connected).collect());
         };
         let links = self.store.get_links(org_id, user_ids).await?;
+        let preferences = self.store.get_preferences(org_id, user_ids).await?;
+        let hold_of = |user_id: &UserId| {
+            preferences
+                .iter()
+                .find(|(u, _)| u == user_id)
+                .and_then(|(_, p)| p.hold_unread)
+        };
         let mut users = Vec::with_capacity(user_ids.len());
         for user_id in user_ids {
             let link = links
@@ -824,6 +863,7 @@ impl AccountLinks {
                         slack_user_id: link.slack_user_id.clone(),
                         slack_team_id: link.slack_team_id.clone(),
                         user_token,
+                        hold_unread: hold_of(user_id),
                     }
                 }
             });

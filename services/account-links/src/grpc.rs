@@ -10,14 +10,14 @@ use ovice_slack_proto::v1::{
     DisconnectSlackResponse, GetSlackConnectionRequest, ListSlackConnectionsRequest,
     ListSlackConnectionsResponse, ReportUserTokenInvalidRequest, ReportUserTokenInvalidResponse,
     ResolveSlackUsersRequest, ResolveSlackUsersResponse, ResolvedSlackUser, SlackConnection,
-    SlackConnectionEntry, account_link_service_server::AccountLinkService,
+    SlackConnectionEntry, UpdateSlackPreferencesRequest, account_link_service_server::AccountLinkService,
 };
 use ovice_slack_runtime::auth::caller_of;
 use secrecy::ExposeSecret;
 use tonic::{Request, Response, Status};
 
 use crate::app::AccountLinks;
-use crate::domain::LinkState;
+use crate::domain::{LinkState, SlackPreferences};
 
 const MAX_ID: usize = 128;
 const MAX_RESOLVE: usize = 100;
@@ -29,6 +29,12 @@ pub struct AccountLinksGrpc {
 impl AccountLinksGrpc {
     pub fn new(app: AccountLinks) -> Self {
         Self { app }
+    }
+}
+
+fn proto_preferences(p: &SlackPreferences) -> pb::SlackPreferences {
+    pb::SlackPreferences {
+        hold_unread_seconds: i32::try_from(p.hold_seconds()).unwrap_or(i32::MAX),
     }
 }
 
@@ -72,7 +78,27 @@ impl AccountLinkService for AccountLinksGrpc {
             workspace_domain: view.workspace_domain,
             connected_at: view.connected_at.map(UnixMillis::to_proto),
             state_reason: view.state_reason,
+            preferences: view.visible.then(|| proto_preferences(&view.preferences)),
         }))
+    }
+
+    async fn update_slack_preferences(
+        &self,
+        request: Request<UpdateSlackPreferencesRequest>,
+    ) -> Result<Response<pb::SlackPreferences>, Status> {
+        let caller = caller_of(&request)?;
+        let r = request.get_ref();
+        let (org, space) = org_and_space(&r.org_id, &r.space_id)?;
+        let Some(wanted) = r.preferences.as_ref() else {
+            return Err(invalid_field("preferences", "is required"));
+        };
+        let preferences = SlackPreferences::from_hold_seconds(i64::from(wanted.hold_unread_seconds))
+            .map_err(|e| invalid_field("preferences.hold_unread_seconds", e))?;
+        let stored = self
+            .app
+            .update_preferences(&caller, &org, &space, preferences)
+            .await?;
+        Ok(Response::new(proto_preferences(&stored)))
     }
 
     async fn begin_slack_connect(
@@ -183,6 +209,9 @@ impl AccountLinkService for AccountLinksGrpc {
                         .map(|t| t.expose_secret().to_owned())
                         .unwrap_or_default(),
                     slack_team_id: u.slack_team_id.into(),
+                    hold_unread_seconds: u
+                        .hold_unread
+                        .map_or(0, |d| i32::try_from(d.as_secs()).unwrap_or(i32::MAX)),
                 })
                 .collect(),
         }))

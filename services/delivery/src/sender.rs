@@ -14,7 +14,7 @@ use std::{
 };
 
 use moka::future::Cache;
-use ovice_slack_model::SlackTeamId;
+use ovice_slack_model::{SlackTeamId, UnixMillis};
 use secrecy::{ExposeSecret, SecretString};
 use slack_client::{PostMessage, SlackClient, SlackError};
 use tokio_util::sync::CancellationToken;
@@ -61,6 +61,8 @@ pub enum SendOutcome {
     RateLimited(Duration),
     /// Nothing was posted (shutdown, or too little lease left to call Slack safely).
     Abandoned,
+    /// The recipient asked to read it in ovice first: not before then (no attempt counted).
+    Held(UnixMillis),
 }
 
 impl SendOutcome {
@@ -73,7 +75,10 @@ impl SendOutcome {
             | SendOutcome::RateLimited(_) => Health::Answered,
             SendOutcome::Retry { .. } => Health::Failed,
             // A skip is decided from our own services; a deferral waited for pacing or a peer.
-            SendOutcome::Skipped(_) | SendOutcome::Deferred(_) | SendOutcome::Abandoned => Health::Untested,
+            SendOutcome::Skipped(_)
+            | SendOutcome::Deferred(_)
+            | SendOutcome::Abandoned
+            | SendOutcome::Held(_) => Health::Untested,
         }
     }
 }
@@ -152,6 +157,13 @@ impl DeliverySender {
         };
         if !recipient.connected_in(&creds.team_id) {
             return SendOutcome::Skipped(SkipReason::RecipientNotConnected);
+        }
+        // The recipient's "only if unread after N seconds": a read meanwhile ends it SKIPPED.
+        if let Some(hold) = recipient.hold_unread {
+            let until = d.created_at.plus(hold);
+            if until > UnixMillis::now() {
+                return SendOutcome::Held(until);
+            }
         }
         let link = LinkUrl::parse(&d.link_url).ok();
         let text = SlackText {

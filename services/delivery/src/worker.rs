@@ -478,6 +478,14 @@ async fn record(ctx: &Context, d: &Delivery, outcome: SendOutcome) {
             metrics::outcome("abandoned", None, None);
             persist(|| store.release(id, owner, UnixMillis::now())).await
         }
+        SendOutcome::Held(until) => {
+            tracing::info!(
+                held_until = until.as_millis(),
+                "held for the recipient to read it in ovice first"
+            );
+            metrics::outcome("held", None, None);
+            persist(|| store.hold(id, owner, until)).await
+        }
     };
     report_write(result);
 }

@@ -26,6 +26,7 @@ pub enum Rpc {
     ListSlackConnections,
     ResolveSlackUsers,
     ReportUserTokenInvalid,
+    UpdateSlackPreferences,
     PublishChatMessage,
     StreamChatMessages,
     EditChatMessage,
@@ -70,7 +71,7 @@ pub enum Policy {
 }
 
 impl Rpc {
-    pub const ALL: [Rpc; 23] = [
+    pub const ALL: [Rpc; 24] = [
         Rpc::PutSlackWorkspace,
         Rpc::GetSlackWorkspace,
         Rpc::DeleteSlackWorkspace,
@@ -84,6 +85,7 @@ impl Rpc {
         Rpc::ListSlackConnections,
         Rpc::ResolveSlackUsers,
         Rpc::ReportUserTokenInvalid,
+        Rpc::UpdateSlackPreferences,
         Rpc::PublishChatMessage,
         Rpc::StreamChatMessages,
         Rpc::EditChatMessage,
@@ -110,7 +112,8 @@ impl Rpc {
             Rpc::EnqueueDirectMessage | Rpc::ChangeDirectMessage => Enqueuer,
             // The item's answer itself hides the org's Slack from visitors (docs/product.md §2.2).
             Rpc::GetSlackConnection => PersonInSpace,
-            Rpc::BeginSlackConnect => AdminOrMemberOfSpace,
+            // Preferences are for people who can connect: never visitors.
+            Rpc::BeginSlackConnect | Rpc::UpdateSlackPreferences => AdminOrMemberOfSpace,
             // Disconnect removes the caller's own link, org-wide: no space is involved.
             Rpc::DisconnectSlack => Person,
             Rpc::PublishChatMessage
@@ -137,7 +140,8 @@ impl Rpc {
             | Rpc::DisconnectSlack
             | Rpc::ListSlackConnections
             | Rpc::ResolveSlackUsers
-            | Rpc::ReportUserTokenInvalid => "AccountLinkService",
+            | Rpc::ReportUserTokenInvalid
+            | Rpc::UpdateSlackPreferences => "AccountLinkService",
             Rpc::PublishChatMessage
             | Rpc::StreamChatMessages
             | Rpc::EditChatMessage

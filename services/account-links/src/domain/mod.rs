@@ -4,6 +4,7 @@
 pub(crate) mod connect;
 mod link;
 pub mod link_event;
+mod preferences;
 mod visibility;
 
 pub use connect::{
@@ -11,4 +12,5 @@ pub use connect::{
     PendingConnect, USER_SCOPES, check_consent,
 };
 pub use link::{Link, LinkRotation, LinkState, legacy_token_context, refresh_context, token_context};
+pub use preferences::{MAX_HOLD_UNREAD, SlackPreferences};
 pub use visibility::item_visible;

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use ovice_slack_model::{OrgId, SlackTeamId, SlackUserId, UnixMillis, UserId};
 use ovice_slack_runtime::db::{Database, DbError};
 
-use crate::domain::{Link, PendingConnect};
+use crate::domain::{Link, PendingConnect, SlackPreferences};
 
 pub use sql::SqlLinkStore;
 
@@ -50,6 +50,20 @@ pub trait LinkStore: Send + Sync + 'static {
     /// The links of these users of the org (any team), in no particular order; users without a
     /// link are absent.
     async fn get_links(&self, org_id: &OrgId, user_ids: &[UserId]) -> Result<Vec<Link>, StoreError>;
+    /// The preferences of these users of the org; users who never set any are absent.
+    async fn get_preferences(
+        &self,
+        org_id: &OrgId,
+        user_ids: &[UserId],
+    ) -> Result<Vec<(UserId, SlackPreferences)>, StoreError>;
+    /// Stores a person's preferences, whole.
+    async fn put_preferences(
+        &self,
+        org_id: &OrgId,
+        user_id: &UserId,
+        preferences: &SlackPreferences,
+        now: UnixMillis,
+    ) -> Result<(), StoreError>;
     /// Stores `link` (replacing the person's earlier one), unless its Slack user is linked to another
     /// ovice user of the org: one Slack account belongs to at most one ovice account (index 2003).
     async fn put_link(&self, link: &Link) -> Result<PutLink, StoreError>;

@@ -8,7 +8,7 @@ use ovice_slack_model::{OrgId, SlackTeamId, SlackUserId, UnixMillis, UserId};
 use ovice_slack_runtime::db::SqlBackend;
 
 use super::{LinkStore, PutLink, SealedLinkToken, StoreError};
-use crate::domain::{Link, LinkRotation, LinkState, PendingConnect};
+use crate::domain::{Link, LinkRotation, LinkState, PendingConnect, SlackPreferences};
 
 pub(super) const INSERT_PENDING: &str = "INSERT INTO slack_connect_states (state_hash, org_id, user_id, email, \
      space_id, team_id, verifier_key_id, verifier_ciphertext, created_at, expires_at) \
@@ -45,6 +45,18 @@ pub(super) fn select_links(count: usize) -> String {
         ids.join(", ")
     )
 }
+
+pub(super) fn select_preferences(count: usize) -> String {
+    let ids: Vec<String> = (2..count + 2).map(|n| format!("${n}")).collect();
+    format!(
+        "SELECT user_id, hold_unread_secs FROM slack_preferences WHERE org_id = $1 AND user_id IN ({})",
+        ids.join(", ")
+    )
+}
+
+pub(super) const PUT_PREFERENCES: &str = "INSERT INTO slack_preferences (org_id, user_id, hold_unread_secs, updated_at) \
+     VALUES ($1, $2, $3, $4) ON CONFLICT (org_id, user_id) DO UPDATE SET \
+     hold_unread_secs = excluded.hold_unread_secs, updated_at = excluded.updated_at";
 
 pub(super) fn links_of_slack_user() -> String {
     format!("SELECT {LINK_COLUMNS} FROM slack_links WHERE slack_team_id = $1 AND slack_user_id = $2")
@@ -236,6 +248,7 @@ where
     for<'r> LinkRow: sqlx::FromRow<'r, DB::Row>,
     for<'r> (String, String, String, Vec<u8>): sqlx::FromRow<'r, DB::Row>,
     for<'r> (String, String): sqlx::FromRow<'r, DB::Row>,
+    for<'r> (String, i64): sqlx::FromRow<'r, DB::Row>,
 {
     async fn due_refreshes(&self, now: UnixMillis, limit: i64) -> Result<Vec<(OrgId, UserId)>, StoreError> {
         let rows: Vec<(String, String)> = sqlx::query_as(DUE_REFRESHES)
@@ -401,6 +414,48 @@ where
             .into_iter()
             .map(Link::try_from)
             .collect()
+    }
+
+    async fn get_preferences(
+        &self,
+        org_id: &OrgId,
+        user_ids: &[UserId],
+    ) -> Result<Vec<(UserId, SlackPreferences)>, StoreError> {
+        if user_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = select_preferences(user_ids.len());
+        let mut query = sqlx::query_as::<_, (String, i64)>(sqlx::AssertSqlSafe(sql)).bind(org_id.as_str());
+        for user_id in user_ids {
+            query = query.bind(user_id.as_str());
+        }
+        query
+            .fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .map(|(user, hold)| {
+                let prefs = SlackPreferences::from_hold_seconds(hold)
+                    .map_err(|e| StoreError::Corrupt(format!("hold of {user}: {e}")))?;
+                Ok((UserId::new(user), prefs))
+            })
+            .collect()
+    }
+
+    async fn put_preferences(
+        &self,
+        org_id: &OrgId,
+        user_id: &UserId,
+        preferences: &SlackPreferences,
+        now: UnixMillis,
+    ) -> Result<(), StoreError> {
+        sqlx::query(PUT_PREFERENCES)
+            .bind(org_id.as_str())
+            .bind(user_id.as_str())
+            .bind(preferences.hold_seconds())
+            .bind(now.as_millis())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     async fn put_link(&self, l: &Link) -> Result<PutLink, StoreError> {

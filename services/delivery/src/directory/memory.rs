@@ -87,6 +87,7 @@ impl StaticDirectory {
                 slack_user_id: slack_user_id.into(),
                 slack_team_id: team_id.into(),
                 user_token: user_token.map(|t| SecretString::from(t.to_owned())),
+                hold_unread: None,
             },
         );
     }

@@ -186,6 +186,15 @@ pub trait OutboxStore: Send + Sync + 'static {
         not_before: UnixMillis,
     ) -> Result<bool, StoreError>;
 
+    /// Gives a claimed row back until `until` for its recipient to read it in ovice first (no attempt
+    /// counted; `held_until` shows it).
+    async fn hold(
+        &self,
+        delivery_id: &DeliveryId,
+        lease_owner: &str,
+        until: UnixMillis,
+    ) -> Result<bool, StoreError>;
+
     /// The org's bot token was rejected: every PENDING row of the org that no worker holds ends
     /// FAILED with `reason`. Returns how many.
     async fn fail_pending_for_org(

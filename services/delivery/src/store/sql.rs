@@ -108,6 +108,9 @@ pub(super) const CHANGE_AGAIN: &str = "UPDATE deliveries SET lease_owner = NULL,
      updated_at = $3, change_due_at = $4, change_error = $5, change_attempts = change_attempts + $6 \
      WHERE delivery_id = $1 AND lease_owner = $2 AND status = 'sent'";
 
+pub(super) const HOLD: &str = "UPDATE deliveries SET lease_owner = NULL, lease_until = NULL, \
+     next_attempt_at = $3, held_until = $3 WHERE delivery_id = $1 AND lease_owner = $2 AND status = 'pending'";
+
 pub(super) const SELECT_BY_ID: &str =
     concat!("SELECT ", columns!(), " FROM deliveries WHERE delivery_id = $1");
 
@@ -661,6 +664,22 @@ where
         }
         tx.commit().await?;
         Ok(ChangeApplied::Applied(after))
+    }
+
+    async fn hold(
+        &self,
+        delivery_id: &DeliveryId,
+        lease_owner: &str,
+        until: UnixMillis,
+    ) -> Result<bool, StoreError> {
+        let _turn = self.writer.turn().await;
+        let done = sqlx::query(HOLD)
+            .bind(delivery_id.as_str())
+            .bind(lease_owner)
+            .bind(until.as_millis())
+            .execute(&self.pool)
+            .await?;
+        Ok(DB::rows_affected(&done) > 0)
     }
 
     async fn claim_changes(&self, claim: Claim<'_>) -> Result<Vec<Delivery>, StoreError> {

@@ -79,7 +79,7 @@ async fn change_one(ctx: &Context, d: &Delivery, stop: &CancellationToken) {
         ChangeOutcome::Refused(error) => {
             tracing::warn!(change = change.as_str(), %error, "Slack refused to change the message; nothing is reposted");
             metrics::slack_change(change.as_str(), "refused");
-            ChangeEnd::Refused { error }
+            ChangeEnd::Refused { change, error }
         }
         ChangeOutcome::Again(error) => {
             let failure = Failure {
@@ -104,6 +104,7 @@ async fn change_one(ctx: &Context, d: &Delivery, stop: &CancellationToken) {
                     tracing::warn!(change = change.as_str(), error = %refused_error, "giving up changing the message in Slack");
                     metrics::slack_change(change.as_str(), "gave_up");
                     ChangeEnd::Refused {
+                        change,
                         error: &refused_error,
                     }
                 }

@@ -66,13 +66,14 @@ pub enum ChangeEffect {
     Changed(Box<Delivery>),
 }
 
-/// What `change` does to `d` at `now`. `held`: a worker holds the row (its send may be under way), so
-/// a delete or read only marks it; the worker's end settles it (see `settle_after_send`).
+/// What `change` does to `d` at `now`. `held`: a worker holds the row (its send may be under way, even
+/// past its lease by our clock), so a delete or read only marks it; the worker's end settles it, or the
+/// next claim skips it (`skip_before_send`).
 pub fn apply_change(d: &Delivery, change: &ChangeKind, now: UnixMillis) -> ChangeEffect {
     if d.life.deleted_at.is_some() {
         return ChangeEffect::Nothing;
     }
-    let held = d.status == DeliveryStatus::Pending && d.lease_until.is_some_and(|until| until > now);
+    let held = d.status == DeliveryStatus::Pending && d.lease_owner.is_some();
     let mut next = d.clone();
     next.updated_at = now;
     match change {
@@ -239,8 +240,11 @@ mod tests {
         let d = changed(apply_change(&held, &ChangeKind::Delete, t(2)));
         assert_eq!(d.status, DeliveryStatus::Pending);
         assert_eq!(skip_before_send(&d), Some(SkipReason::Deleted));
-        // A lease that ran out holds nothing.
+        // Even past its lease: the worker may still be posting; the next claim skips it.
         let d = changed(apply_change(&held, &ChangeKind::Delete, t(100)));
+        assert_eq!(d.status, DeliveryStatus::Pending);
+        // Nobody holding it: ended at once.
+        let d = changed(apply_change(&pending(), &ChangeKind::Delete, t(100)));
         assert_eq!(d.status, DeliveryStatus::Skipped);
     }
 

@@ -100,8 +100,8 @@ pub enum ChangeApplied {
 pub enum ChangeEnd<'a> {
     /// Slack made it; `revision`: the one an update showed.
     Done { change: SlackChange, revision: i64 },
-    /// Slack refused it for good; nothing is reposted.
-    Refused { error: &'a str },
+    /// Slack refused `change` for good; nothing is reposted.
+    Refused { change: SlackChange, error: &'a str },
     /// Tried again at `at`; `attempt`: it counts as an attempt (not a pacing wait).
     Again {
         at: UnixMillis,

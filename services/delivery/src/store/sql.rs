@@ -96,11 +96,11 @@ pub(super) const CHANGE_DONE: &str = "UPDATE deliveries SET lease_owner = NULL, 
      text = CASE WHEN $4 = 'update' AND deleted_at = 0 AND revision > $5 THEN text ELSE '' END \
      WHERE delivery_id = $1 AND lease_owner = $2 AND status = 'sent'";
 
-/// Slack refused the change for good (`$4` why): nothing is reposted and no text kept. A delete that
-/// came after a refused update is still tried.
+/// Slack refused the change for good (`$4` why, `$5` the change refused): nothing is reposted and no
+/// text kept. A delete that came while a refused update was on its way is still tried.
 pub(super) const CHANGE_REFUSED: &str = "UPDATE deliveries SET lease_owner = NULL, lease_until = NULL, \
      updated_at = $3, change_error = $4, change_attempts = 0, change_due_at = $3, text = '', \
-     pending_change = CASE WHEN pending_change = 'update' AND deleted_at > 0 THEN 'delete' ELSE '' END \
+     pending_change = CASE WHEN $5 = 'update' AND deleted_at > 0 THEN 'delete' ELSE '' END \
      WHERE delivery_id = $1 AND lease_owner = $2 AND status = 'sent'";
 
 /// Tried again at `$4` (`$5` the failure; `$6` counts it as an attempt or not).
@@ -108,8 +108,9 @@ pub(super) const CHANGE_AGAIN: &str = "UPDATE deliveries SET lease_owner = NULL,
      updated_at = $3, change_due_at = $4, change_error = $5, change_attempts = change_attempts + $6 \
      WHERE delivery_id = $1 AND lease_owner = $2 AND status = 'sent'";
 
+/// Read or deleted while the hold was being decided: due at once, to be skipped.
 pub(super) const HOLD: &str = "UPDATE deliveries SET lease_owner = NULL, lease_until = NULL, \
-     next_attempt_at = $3, held_until = $3 WHERE delivery_id = $1 AND lease_owner = $2 AND status = 'pending'";
+     next_attempt_at = CASE WHEN read_at > 0 OR deleted_at > 0 THEN 0 ELSE $3 END, held_until = $3 WHERE delivery_id = $1 AND lease_owner = $2 AND status = 'pending'";
 
 pub(super) const SELECT_BY_ID: &str =
     concat!("SELECT ", columns!(), " FROM deliveries WHERE delivery_id = $1");
@@ -246,7 +247,8 @@ pub(super) const ERASE_TEXT_BEFORE: &str = "UPDATE deliveries SET text = '', sen
 
 /// Org `$1`'s unheld pending rows due later than `$2` are due at `$2` (its circuit closed).
 pub(super) const WAKE_ORG: &str = "UPDATE deliveries SET next_attempt_at = $2 \
-     WHERE org_id = $1 AND status = 'pending' AND lease_owner IS NULL AND next_attempt_at > $2";
+     WHERE org_id = $1 AND status = 'pending' AND lease_owner IS NULL AND next_attempt_at > $2 \
+       AND held_until <= $2";
 
 #[derive(sqlx::FromRow)]
 pub(super) struct DeliveryRow {
@@ -709,11 +711,12 @@ where
                 .bind(now.as_millis())
                 .bind(change.as_str())
                 .bind(*revision),
-            ChangeEnd::Refused { error } => sqlx::query(CHANGE_REFUSED)
+            ChangeEnd::Refused { change, error } => sqlx::query(CHANGE_REFUSED)
                 .bind(delivery_id.as_str())
                 .bind(lease_owner)
                 .bind(now.as_millis())
-                .bind(*error),
+                .bind(*error)
+                .bind(change.as_str()),
             ChangeEnd::Again { at, error, attempt } => sqlx::query(CHANGE_AGAIN)
                 .bind(delivery_id.as_str())
                 .bind(lease_owner)

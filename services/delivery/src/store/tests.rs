@@ -1240,6 +1240,7 @@ async fn slacks_changes_are_claimed_once_and_what_came_meanwhile_stays_to_do(#[c
     let got = s.claim_changes(claim("c1", T0 + ms(100), 10)).await.unwrap();
     assert_eq!(got[0].life.change_attempts, 1);
     let refused = ChangeEnd::Refused {
+        change: SlackChange::Update,
         error: "Slack chat.update failed: edit_window_closed",
     };
     assert!(
@@ -1270,4 +1271,29 @@ async fn slacks_changes_are_claimed_once_and_what_came_meanwhile_stays_to_do(#[c
             .unwrap()
             .is_empty()
     );
+
+    // A delete that comes while an update Slack then refuses is on its way still goes.
+    s.insert_if_absent(&delivery("o1", "m2", "bob", T0))
+        .await
+        .unwrap();
+    let claimed = s.claim_due(claim("w1", T0 + ms(300), 10)).await.unwrap();
+    assert!(
+        s.complete(&claimed[0].delivery_id, "w1", &sent(), T0 + ms(300), true)
+            .await
+            .unwrap()
+    );
+    applied(
+        s.apply_change(&edit("o1", "m2", 1, "one"), T0 + ms(301))
+            .await
+            .unwrap(),
+    );
+    let got = s.claim_changes(claim("c1", T0 + ms(301), 10)).await.unwrap();
+    applied(s.apply_change(&delete("o1", "m2"), T0 + ms(302)).await.unwrap());
+    assert!(
+        s.end_change(&got[0].delivery_id, "c1", &refused, T0 + ms(303))
+            .await
+            .unwrap()
+    );
+    let d = s.get(&o("o1"), "m2").await.unwrap().unwrap();
+    assert_eq!(d.life.pending_change, Some(SlackChange::Delete));
 }

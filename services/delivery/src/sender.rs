@@ -165,15 +165,7 @@ impl DeliverySender {
                 return SendOutcome::Held(until);
             }
         }
-        let link = LinkUrl::parse(&d.link_url).ok();
-        let text = SlackText {
-            sender_name: &d.sender_name,
-            sender_is_visitor: d.sender_role == SpaceRole::Visitor,
-            space_name: &d.space_name,
-            text: &d.text,
-            link: link.as_ref(),
-        }
-        .render();
+        let text = slack_text(d);
         // Visitors are never posted as, even should they hold a link.
         if d.sender_role != SpaceRole::Visitor
             && sender.connected_in(&creds.team_id)
@@ -554,6 +546,19 @@ impl DeliverySender {
             Pace::Cancelled => Some(SendOutcome::Abandoned),
         }
     }
+}
+
+/// How the delivery reads in Slack (a post and every later update render the same way).
+fn slack_text(d: &Delivery) -> String {
+    let link = LinkUrl::parse(&d.link_url).ok();
+    SlackText {
+        sender_name: &d.sender_name,
+        sender_is_visitor: d.sender_role == SpaceRole::Visitor,
+        space_name: &d.space_name,
+        text: &d.text,
+        link: link.as_ref(),
+    }
+    .render()
 }
 
 /// What both paths of one attempt share.

@@ -103,23 +103,26 @@ fn resolve_channel(
 
 /// `chat.update`: new text for a message the caller posted, in a conversation given by its id.
 pub fn update(state: &mut State, req: &ApiRequest, now: Instant) -> ApiReply {
-    let limit = Some((LimitClass::Tier3, "chat.update"));
-    let caller = match authenticate(state, req, Some("chat:write"), ACCEPTED, limit, now) {
-        Ok(caller) => caller,
-        Err(reply) => return *reply,
-    };
-    let reply = change(state, req, &caller, Change::Update, now);
-    caller.reply(reply, ACCEPTED)
+    authenticated_change(state, req, Change::Update, now)
 }
 
 /// `chat.delete`: removes a message the caller posted.
 pub fn delete(state: &mut State, req: &ApiRequest, now: Instant) -> ApiReply {
-    let limit = Some((LimitClass::Tier3, "chat.delete"));
+    authenticated_change(state, req, Change::Delete, now)
+}
+
+/// Either method: chat:write, Tier 3 per method.
+fn authenticated_change(state: &mut State, req: &ApiRequest, what: Change, now: Instant) -> ApiReply {
+    let method = match what {
+        Change::Update => "chat.update",
+        Change::Delete => "chat.delete",
+    };
+    let limit = Some((LimitClass::Tier3, method));
     let caller = match authenticate(state, req, Some("chat:write"), ACCEPTED, limit, now) {
         Ok(caller) => caller,
         Err(reply) => return *reply,
     };
-    let reply = change(state, req, &caller, Change::Delete, now);
+    let reply = change(state, req, &caller, what, now);
     caller.reply(reply, ACCEPTED)
 }
 

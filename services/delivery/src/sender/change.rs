@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 use super::DeliverySender;
 use crate::{
     directory::Freshness,
-    domain::{Delivery, DeliveryMode, LinkUrl, SlackChange, SlackText, SpaceRole},
+    domain::{Delivery, DeliveryMode, SlackChange},
     pacer::{Lane, Pace},
 };
 
@@ -76,19 +76,10 @@ impl DeliverySender {
         };
         let result = match change {
             SlackChange::Update => {
-                let link = LinkUrl::parse(&d.link_url).ok();
-                let text = SlackText {
-                    sender_name: &d.sender_name,
-                    sender_is_visitor: d.sender_role == SpaceRole::Visitor,
-                    space_name: &d.space_name,
-                    text: &d.text,
-                    link: link.as_ref(),
-                }
-                .render();
                 let update = UpdateMessage {
                     channel: at.channel,
                     ts: at.ts,
-                    text,
+                    text: super::slack_text(d),
                 };
                 self.slack.chat_update(&token, &update).await.map(|_| ())
             }

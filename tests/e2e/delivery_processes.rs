@@ -396,7 +396,7 @@ async fn one_trace_spans_gateway_delivery_and_the_slack_call() {
 
 /// Publishes as the platform does: a RESOURCE_EXHAUSTED from the per-org limit is waited out as its
 /// RetryInfo says, then the message is published again.
-async fn publish_as_the_platform(
+pub async fn publish_as_the_platform(
     gateway: &mut ChatEventServiceClient<tonic::transport::Channel>,
     m: ChatMessage,
 ) -> PublishChatMessageResponse {

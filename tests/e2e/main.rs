@@ -19,6 +19,7 @@ mod grpcurl_walkthrough;
 mod key_rotation;
 mod limits;
 mod message_life;
+mod message_life_crash;
 mod microservices;
 mod newcomer;
 mod outages;

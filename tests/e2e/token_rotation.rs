@@ -7,19 +7,123 @@
 use std::time::Duration;
 
 use ovice_slack_proto::v1::{
-    ConnectionState, Disposition, GetSlackConnectionRequest, GetSlackWorkspaceRequest,
+    ChatMessageDelete, ChatMessageEdit, ConnectionState, DeleteChatMessageRequest, Disposition,
+    EditChatMessageRequest, GetDeliveryRequest, GetSlackConnectionRequest, GetSlackWorkspaceRequest,
     PublishChatMessageRequest, PutSlackWorkspaceRequest,
     account_link_service_client::AccountLinkServiceClient, chat_event_service_client::ChatEventServiceClient,
+    delivery_service_client::DeliveryServiceClient,
     integration_config_service_client::IntegrationConfigServiceClient,
 };
 use ovice_slack_runtime::{auth::SpaceRole, test_support::fresh_postgres_database};
-use slack_emulator::{Emulator, OAuthAppSeed, TokenKind};
+use slack_emulator::{ChangeKind, Emulator, EmulatorHandle, OAuthAppSeed, TokenKind};
+use tonic::transport::Channel;
 
 use crate::{
     delivery::{message, person, to},
     delivery_processes::{REDIRECT, common_args, recipient, seed, set_up_org, start, users, wait_delivered},
-    support::{Who, process::channel, server::TEST_CLIENT_ID, tokens::authed},
+    support::{Who, process::ServeProcess, process::channel, server::TEST_CLIENT_ID, tokens::authed},
 };
+
+/// After one more expiry, an edit of `edited` and a delete of `deleted` (both sent already) reach
+/// Slack with the token that posted them (`poster`, `kind`): the change path renews an expired token
+/// as a post does, once, and tries again, rather than giving the change up.
+async fn edit_and_delete_across_an_expiry(
+    slack: &EmulatorHandle,
+    process: &ServeProcess,
+    gateway: &mut ChatEventServiceClient<Channel>,
+    (edited, deleted): (&str, &str),
+    (poster, kind): (&str, TokenKind),
+) {
+    let renewals_before = slack.refreshes().len();
+    assert!(slack.expire_rotating_tokens() >= 1);
+    let edit = ChatMessageEdit {
+        org_id: "org-1".into(),
+        message_id: edited.into(),
+        revision: 1,
+        text: format!("[{edited}] edited after the expiry"),
+    };
+    let r = gateway
+        .edit_chat_message(authed(
+            EditChatMessageRequest { edit: Some(edit) },
+            &Who::Platform,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(r.outcome.unwrap().disposition(), Disposition::Accepted);
+    let delete = ChatMessageDelete {
+        org_id: "org-1".into(),
+        message_id: deleted.into(),
+    };
+    let r = gateway
+        .delete_chat_message(authed(
+            DeleteChatMessageRequest { delete: Some(delete) },
+            &Who::Platform,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(r.outcome.unwrap().disposition(), Disposition::Accepted);
+
+    let mut deliveries = DeliveryServiceClient::new(channel(&process.grpc_addr).await);
+    let mut settled = Vec::new();
+    for id in [edited, deleted] {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let d = deliveries
+                .get_delivery(authed(
+                    GetDeliveryRequest {
+                        org_id: "org-1".into(),
+                        message_id: id.into(),
+                    },
+                    &Who::Operator,
+                ))
+                .await
+                .unwrap()
+                .into_inner();
+            if d.pending_change == 0 {
+                assert_eq!(d.change_error, "", "{id}: {d:?}");
+                settled.push(d);
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{id} still waits for Slack: {d:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    assert_eq!(settled[0].slack_revision, 1, "{:?}", settled[0]);
+    assert!(settled[1].removed_from_slack, "{:?}", settled[1]);
+    let shown: Vec<_> = slack
+        .messages()
+        .into_iter()
+        .filter(|m| m.ts == settled[0].slack_ts || m.ts == settled[1].slack_ts)
+        .collect();
+    assert_eq!(shown.len(), 1, "{shown:?}");
+    assert!(
+        shown[0].text.contains("edited after the expiry"),
+        "{}",
+        shown[0].text
+    );
+    let changes: Vec<_> = slack
+        .changes()
+        .into_iter()
+        .filter(|c| c.ts == settled[0].slack_ts || c.ts == settled[1].slack_ts)
+        .collect();
+    assert_eq!(changes.len(), 2, "{changes:?}");
+    assert!(
+        changes.iter().all(|c| c.user == poster && c.token_kind == kind),
+        "{changes:?}"
+    );
+    assert!(changes.iter().any(|c| c.kind == ChangeKind::Deleted));
+    assert_eq!(
+        slack.refreshes().len(),
+        renewals_before + 1,
+        "one renewal for the expiry: {:?}",
+        slack.refreshes()
+    );
+}
 
 /// The org's own app, with token rotation turned on.
 const OWN_APP: &str = "7000.7001";
@@ -157,6 +261,14 @@ async fn a_rotating_bot_token_keeps_delivering_across_three_expiries_with_one_re
         .into_inner();
     assert_eq!(ws.status, ovice_slack_proto::v1::WorkspaceStatus::Active as i32);
     assert!(ws.status_reason.is_empty());
+    edit_and_delete_across_an_expiry(
+        &slack,
+        &processes[0],
+        &mut gateways[0],
+        ("r3m0", "r3m1"),
+        ("U0ACMEOWNBOT", TokenKind::Bot),
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -323,6 +435,14 @@ async fn a_rotating_user_token_keeps_posting_as_the_sender_across_three_expiries
             .all(|c| c.error.as_deref() != Some("token_revoked")),
         "a second renewal revoked a token in use"
     );
+    edit_and_delete_across_an_expiry(
+        &slack,
+        &processes[1],
+        &mut gateways[1],
+        ("u3m0", "u3m1"),
+        ("U0ALICE", TokenKind::User),
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -3,7 +3,10 @@
 //! token that posted it, and records the end; a crashed worker's lease runs out and another takes the
 //! row. An update or delete done twice shows the same in Slack, so a lost answer is simply tried again.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use ovice_slack_model::UnixMillis;
 use tokio_util::sync::CancellationToken;
@@ -14,10 +17,11 @@ use crate::{
     metrics,
     sender::ChangeOutcome,
     store::{ChangeEnd, Claim},
-    worker::Context,
+    worker::{Context, call_deadline},
 };
 
-/// Rows leased per round.
+/// Rows leased per round. They are changed one after another; a row whose turn comes too late
+/// for its lease goes back untouched (`call_deadline`), and the next round takes it.
 const BATCH: u32 = 16;
 
 /// How often the loop looks when it found nothing (changes are rare next to posts).
@@ -25,6 +29,8 @@ const IDLE_POLL: Duration = Duration::from_millis(250);
 
 pub(crate) async fn change_loop(ctx: Arc<Context>, stop: CancellationToken) {
     while !stop.is_cancelled() {
+        // Before the lease starts in the database, so the deadline derived from it is early.
+        let claimed_at = Instant::now();
         let now = UnixMillis::now();
         let claim = Claim {
             worker_id: &ctx.worker_id,
@@ -44,7 +50,9 @@ pub(crate) async fn change_loop(ctx: Arc<Context>, stop: CancellationToken) {
         for d in rows {
             let span =
                 tracing::info_span!("delivery.change", delivery_id = %d.delivery_id, org_id = %d.org_id);
-            change_one(&ctx, &d, &stop).instrument(span).await;
+            change_one(&ctx, &d, call_deadline(&ctx.settings, claimed_at), &stop)
+                .instrument(span)
+                .await;
         }
         if idle {
             tokio::select! {
@@ -55,13 +63,12 @@ pub(crate) async fn change_loop(ctx: Arc<Context>, stop: CancellationToken) {
     }
 }
 
-async fn change_one(ctx: &Context, d: &Delivery, stop: &CancellationToken) {
+async fn change_one(ctx: &Context, d: &Delivery, call_deadline: Instant, stop: &CancellationToken) {
     let Some(change) = d.life.pending_change else {
         return;
     };
-    let outcome = ctx.sender.change_in_slack(d, stop).await;
+    let outcome = ctx.sender.change_in_slack(d, call_deadline, stop).await;
     let now = UnixMillis::now();
-    let again_error;
     let refused_error;
     let end = match &outcome {
         ChangeOutcome::Done(done) => {
@@ -84,7 +91,8 @@ async fn change_one(ctx: &Context, d: &Delivery, stop: &CancellationToken) {
         ChangeOutcome::Again(error) => {
             let failure = Failure {
                 attempts: d.life.change_attempts + 1,
-                window_started_at: d.life.change_due_at.min(d.updated_at),
+                // When the change became due: a retry does not move `updated_at`.
+                window_started_at: d.updated_at,
                 now,
                 slack_down: false,
                 unit: (ctx.jitter)(),
@@ -95,7 +103,7 @@ async fn change_one(ctx: &Context, d: &Delivery, stop: &CancellationToken) {
                     metrics::slack_change(change.as_str(), "retried");
                     ChangeEnd::Again {
                         at: now.plus(wait),
-                        error,
+                        error: Some(error),
                         attempt: true,
                     }
                 }
@@ -110,22 +118,17 @@ async fn change_one(ctx: &Context, d: &Delivery, stop: &CancellationToken) {
                 }
             }
         }
-        ChangeOutcome::Deferred(wait) => {
-            again_error = String::new();
-            ChangeEnd::Again {
-                at: now.plus(*wait),
-                error: &again_error,
-                attempt: false,
-            }
-        }
-        ChangeOutcome::Abandoned => {
-            again_error = String::new();
-            ChangeEnd::Again {
-                at: now,
-                error: &again_error,
-                attempt: false,
-            }
-        }
+        // A pacing wait is no failure: the last one's reason stays shown.
+        ChangeOutcome::Deferred(wait) => ChangeEnd::Again {
+            at: now.plus(*wait),
+            error: None,
+            attempt: false,
+        },
+        ChangeOutcome::Abandoned => ChangeEnd::Again {
+            at: now,
+            error: None,
+            attempt: false,
+        },
     };
     match ctx
         .store

@@ -326,7 +326,7 @@ async fn send_one(
 /// The last moment a Slack call may start: the lease (which began no earlier than `claimed_at`)
 /// must outlast the call's timeout, or another worker could take the row over and post it again.
 /// The configuration guarantees a lease of at least twice the timeout plus the pacing wait.
-fn call_deadline(settings: &WorkerSettings, claimed_at: Instant) -> Instant {
+pub(crate) fn call_deadline(settings: &WorkerSettings, claimed_at: Instant) -> Instant {
     let usable = settings
         .lease
         .saturating_sub(settings.slack_timeout)

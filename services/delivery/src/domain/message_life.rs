@@ -99,7 +99,9 @@ pub fn apply_change(d: &Delivery, change: &ChangeKind, now: UnixMillis) -> Chang
         }
         ChangeKind::Delete => {
             next.life.deleted_at = Some(now);
+            // Nothing of a deleted message is kept, not even who wrote it.
             next.text.clear();
+            next.sender_name.clear();
             match d.status {
                 DeliveryStatus::Pending if !held => skip(&mut next, SkipReason::Deleted),
                 DeliveryStatus::Sent => {
@@ -117,6 +119,7 @@ pub fn apply_change(d: &Delivery, change: &ChangeKind, now: UnixMillis) -> Chang
             next.life.read_at = Some(now);
             if !held {
                 next.text.clear();
+                next.sender_name.clear();
                 skip(&mut next, SkipReason::Read);
             }
         }
@@ -224,10 +227,14 @@ mod tests {
             (d.status, d.skip_reason, d.text.as_str()),
             (DeliveryStatus::Skipped, Some(SkipReason::Deleted), "")
         );
+        assert_eq!(d.sender_name, "");
         let edited = changed(apply_change(&sent(), &edit(1, "v1"), t(2)));
         let d = changed(apply_change(&edited, &ChangeKind::Delete, t(3)));
         assert_eq!(d.life.pending_change, Some(SlackChange::Delete));
-        assert_eq!((d.status, d.text.as_str()), (DeliveryStatus::Sent, ""));
+        assert_eq!(
+            (d.status, d.text.as_str(), d.sender_name.as_str()),
+            (DeliveryStatus::Sent, "", "")
+        );
         assert_eq!(apply_change(&d, &edit(2, "v2"), t(4)), ChangeEffect::Nothing);
         assert_eq!(apply_change(&d, &ChangeKind::Delete, t(4)), ChangeEffect::Nothing);
     }
@@ -260,6 +267,7 @@ mod tests {
             (d.status, d.skip_reason),
             (DeliveryStatus::Skipped, Some(SkipReason::Read))
         );
+        assert_eq!((d.text.as_str(), d.sender_name.as_str()), ("", ""));
         assert_eq!(apply_change(&sent(), &bob, t(2)), ChangeEffect::Nothing);
     }
 }

@@ -102,10 +102,11 @@ pub enum ChangeEnd<'a> {
     Done { change: SlackChange, revision: i64 },
     /// Slack refused `change` for good; nothing is reposted.
     Refused { change: SlackChange, error: &'a str },
-    /// Tried again at `at`; `attempt`: it counts as an attempt (not a pacing wait).
+    /// Tried again at `at`; `attempt`: it counts as an attempt (not a pacing wait). `error`: the
+    /// failure, or none (a pacing wait, a lease too short) to keep the last one shown.
     Again {
         at: UnixMillis,
-        error: &'a str,
+        error: Option<&'a str>,
         attempt: bool,
     },
 }

@@ -72,7 +72,7 @@ pub(super) const SELECT_FOR_CHANGE_TEMPLATE: &str = concat!(
 pub(super) const APPLY_CHANGE: &str = "UPDATE deliveries SET text = $2, status = $3, skip_reason = $4, \
      lease_owner = CASE WHEN $5 = '' THEN NULL ELSE $5 END, lease_until = CASE WHEN $6 = 0 THEN NULL ELSE $6 END, \
      updated_at = $7, revision = $8, deleted_at = $9, read_at = $10, \
-     pending_change = $11, change_due_at = $12, change_attempts = $13 WHERE delivery_id = $1";
+     pending_change = $11, change_due_at = $12, change_attempts = $13, sender_name = $14 WHERE delivery_id = $1";
 
 /// Sent rows whose change Slack still needs, due and not held, oldest due first, leased to `$1`
 /// until `$2`. The outer conditions are repeated on the locked row, as in the claim.
@@ -103,9 +103,10 @@ pub(super) const CHANGE_REFUSED: &str = "UPDATE deliveries SET lease_owner = NUL
      pending_change = CASE WHEN $5 = 'update' AND deleted_at > 0 THEN 'delete' ELSE '' END \
      WHERE delivery_id = $1 AND lease_owner = $2 AND status = 'sent'";
 
-/// Tried again at `$4` (`$5` the failure; `$6` counts it as an attempt or not).
+/// Tried again at `$3` (`$4` the failure, or '' to keep the last; `$5` counts it as an attempt or
+/// not). `updated_at` stays when the change became due: the retry window counts from it.
 pub(super) const CHANGE_AGAIN: &str = "UPDATE deliveries SET lease_owner = NULL, lease_until = NULL, \
-     updated_at = $3, change_due_at = $4, change_error = $5, change_attempts = change_attempts + $6 \
+     change_due_at = $3, change_error = CASE WHEN $4 = '' THEN change_error ELSE $4 END, change_attempts = change_attempts + $5 \
      WHERE delivery_id = $1 AND lease_owner = $2 AND status = 'sent'";
 
 /// Read or deleted while the hold was being decided: due at once, to be skipped.
@@ -655,6 +656,7 @@ where
             .bind(after.life.pending_change.map_or("", SlackChange::as_str))
             .bind(after.life.change_due_at.as_millis())
             .bind(i64::from(after.life.change_attempts))
+            .bind(after.sender_name.as_str())
             .execute(&mut *tx)
             .await?;
         if before.status == DeliveryStatus::Pending && after.status != DeliveryStatus::Pending {
@@ -720,9 +722,8 @@ where
             ChangeEnd::Again { at, error, attempt } => sqlx::query(CHANGE_AGAIN)
                 .bind(delivery_id.as_str())
                 .bind(lease_owner)
-                .bind(now.as_millis())
                 .bind(at.as_millis())
-                .bind(*error)
+                .bind(error.unwrap_or_default())
                 .bind(i64::from(*attempt)),
         };
         let done = query.execute(&self.pool).await?;

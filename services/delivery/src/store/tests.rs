@@ -1223,9 +1223,10 @@ async fn slacks_changes_are_claimed_once_and_what_came_meanwhile_stays_to_do(#[c
     let got = s.claim_changes(claim("c1", T0 + ms(3), 10)).await.unwrap();
     let again = ChangeEnd::Again {
         at: T0 + ms(100),
-        error: "Slack is unavailable",
+        error: Some("Slack is unavailable"),
         attempt: true,
     };
+    let due_since = got[0].updated_at;
     assert!(
         s.end_change(&got[0].delivery_id, "c1", &again, T0 + ms(4))
             .await
@@ -1239,6 +1240,27 @@ async fn slacks_changes_are_claimed_once_and_what_came_meanwhile_stays_to_do(#[c
     );
     let got = s.claim_changes(claim("c1", T0 + ms(100), 10)).await.unwrap();
     assert_eq!(got[0].life.change_attempts, 1);
+    // A pacing wait counts no attempt and keeps the last failure shown; the retry window still
+    // counts from when the change became due.
+    let paced = ChangeEnd::Again {
+        at: T0 + ms(100),
+        error: None,
+        attempt: false,
+    };
+    assert!(
+        s.end_change(&got[0].delivery_id, "c1", &paced, T0 + ms(100))
+            .await
+            .unwrap()
+    );
+    let got = s.claim_changes(claim("c1", T0 + ms(100), 10)).await.unwrap();
+    assert_eq!(
+        (
+            got[0].life.change_attempts,
+            got[0].life.change_error.as_str(),
+            got[0].updated_at
+        ),
+        (1, "Slack is unavailable", due_since)
+    );
     let refused = ChangeEnd::Refused {
         change: SlackChange::Update,
         error: "Slack chat.update failed: edit_window_closed",

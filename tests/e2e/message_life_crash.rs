@@ -30,7 +30,7 @@ const MESSAGES: usize = 40;
 
 /// Every third message is edited once, then deleted; the others get revisions 1, 3, 2 in that order.
 fn deleted(i: usize) -> bool {
-    i % 3 == 0
+    i.is_multiple_of(3)
 }
 
 fn id(i: usize) -> String {
@@ -157,7 +157,7 @@ async fn sigkill_during_a_burst_of_edits_and_deletes_loses_none_and_applies_none
 
     let mut gateway = ChatEventServiceClient::new(channel(&process.grpc_addr).await);
     for i in 0..MESSAGES {
-        let sender = if i % 2 == 0 { "alice" } else { "carol" };
+        let sender = if i.is_multiple_of(2) { "alice" } else { "carol" };
         let m = message(
             &id(i),
             person(sender),
@@ -239,7 +239,7 @@ async fn sigkill_during_a_burst_of_edits_and_deletes_loses_none_and_applies_none
         let ts = &sent[&key].slack_ts;
         assert_eq!(d.change_error, "", "{key}: {d:?}");
         assert_eq!(d.status(), DeliveryStatus::Sent, "{key}");
-        let (user, kind) = if i % 2 == 0 {
+        let (user, kind) = if i.is_multiple_of(2) {
             ("U0ALICE", TokenKind::User)
         } else {
             ("U0ACMEBOT", TokenKind::Bot)

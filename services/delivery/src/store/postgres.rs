@@ -26,6 +26,11 @@ impl OutboxBackend for sqlx::Postgres {
     const PER_ROW: &'static str = " OFFSET 0";
     // The earlier row of a conversation cannot leave PENDING before the insert behind it commits.
     const INSERT_LOCK: &'static str = " FOR SHARE";
+    // The two-key form, in a space of its own (31601 is the outbox's conversations).
+    const LOCK_CONVERSATION_OF_ID: &'static str = "SELECT pg_advisory_xact_lock(31601, \
+         hashtext(org_id || '/' || recipient_user_id)) FROM deliveries WHERE delivery_id = $1";
+    const LOCK_CONVERSATION_OF_MESSAGE: &'static str = "SELECT pg_advisory_xact_lock(31601, \
+         hashtext(org_id || '/' || recipient_user_id)) FROM deliveries WHERE org_id = $1 AND message_id = $2";
     type Writer = PgWriter;
 
     fn writer(pool: sqlx::PgPool) -> PgWriter {
@@ -81,6 +86,10 @@ impl OutboxWriter for PgWriter {
 
     async fn complete(&self, c: Completion) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
+        sqlx::query(<sqlx::Postgres as OutboxBackend>::LOCK_CONVERSATION_OF_ID)
+            .bind(c.delivery_id.as_str())
+            .execute(&mut *tx)
+            .await?;
         let done = Pg::complete(&mut tx, &c).await?;
         tx.commit().await?;
         Ok(done)

@@ -174,7 +174,8 @@ pub(super) const CLAIM_TEMPLATE: &str = concat!(
 );
 
 /// After a row of (`$1` org, `$2` recipient) left PENDING: the oldest pending row of that
-/// conversation is no longer queued.
+/// conversation is no longer queued. Its callers hold the conversation's lock
+/// (`LOCK_CONVERSATION_OF_…`), so each sees what the other ended.
 pub(super) const PROMOTE: &str = "UPDATE deliveries SET queued = 0 WHERE delivery_id = (\
      SELECT delivery_id FROM deliveries WHERE org_id = $1 AND recipient_user_id = $2 AND status = 'pending' \
      ORDER BY sent_at, delivery_id LIMIT 1) AND queued = 1";
@@ -394,6 +395,13 @@ pub(super) trait OutboxBackend: SqlBackend {
     const PER_ROW: &'static str;
     /// Replaces `{lock}` in `INSERT_TEMPLATE`.
     const INSERT_LOCK: &'static str;
+    /// Locks, until the transaction ends, the conversation (org, recipient) of the row `$1`
+    /// (`…_OF_ID`) or of org `$1`'s message `$2` (`…_OF_MESSAGE`); empty where writers are
+    /// serialised anyway (SQLite). Whoever ends a pending row and un-queues the next one holds it,
+    /// taken before any row lock: two such transactions of one conversation under READ COMMITTED
+    /// would otherwise each see the other's row still pending and leave the next one queued.
+    const LOCK_CONVERSATION_OF_ID: &'static str;
+    const LOCK_CONVERSATION_OF_MESSAGE: &'static str;
     type Writer: OutboxWriter;
     fn writer(pool: sqlx::Pool<Self>) -> Self::Writer;
 }
@@ -627,6 +635,13 @@ where
     ) -> Result<ChangeApplied, StoreError> {
         let _turn = self.writer.turn().await;
         let mut tx = self.pool.begin_with(DB::BEGIN_WRITE).await?;
+        if !DB::LOCK_CONVERSATION_OF_MESSAGE.is_empty() {
+            sqlx::query(DB::LOCK_CONVERSATION_OF_MESSAGE)
+                .bind(change.org_id.as_str())
+                .bind(change.message_id.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
         let row: Option<DeliveryRow> =
             sqlx::query_as(sqlx::AssertSqlSafe(self.select_for_change_sql.as_str()))
                 .bind(change.org_id.as_str())

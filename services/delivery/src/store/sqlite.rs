@@ -25,6 +25,8 @@ impl OutboxBackend for sqlx::Sqlite {
     const END_IN: &'static str = ")";
     const PER_ROW: &'static str = "";
     const INSERT_LOCK: &'static str = "";
+    const LOCK_CONVERSATION_OF_ID: &'static str = "";
+    const LOCK_CONVERSATION_OF_MESSAGE: &'static str = "";
     type Writer = SqliteWriter;
 
     fn writer(pool: sqlx::SqlitePool) -> SqliteWriter {

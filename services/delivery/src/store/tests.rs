@@ -1319,3 +1319,57 @@ async fn slacks_changes_are_claimed_once_and_what_came_meanwhile_stays_to_do(#[c
     let d = s.get(&o("o1"), "m2").await.unwrap().unwrap();
     assert_eq!(d.life.pending_change, Some(SlackChange::Delete));
 }
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_delete_of_a_queued_row_while_its_head_ends_leaves_the_next_one_free(#[case] backend: Backend) {
+    let (s, _g) = store(backend).await;
+    // Many conversations, each A (head, being sent) → B (queued) → C (queued): A's send ends while
+    // B is deleted. Whatever the interleaving, C is free to go at once, not after housekeeping.
+    const CONVERSATIONS: usize = 60;
+    for k in 0..CONVERSATIONS {
+        let who = format!("r{k}");
+        for (m, at) in [("a", T0), ("b", T0 + ms(1)), ("c", T0 + ms(2))] {
+            s.insert_if_absent(&delivery("o1", &format!("{m}{k}"), &who, at))
+                .await
+                .unwrap();
+        }
+    }
+    let heads = s
+        .claim_due(claim("w", T0 + ms(10), CONVERSATIONS as u32 * 3))
+        .await
+        .unwrap();
+    assert_eq!(heads.len(), CONVERSATIONS);
+    let mut tasks = tokio::task::JoinSet::new();
+    for head in heads {
+        let (s1, s2) = (s.clone(), s.clone());
+        tasks.spawn(async move {
+            s1.complete(&head.delivery_id, "w", &sent(), T0 + ms(11), true)
+                .await
+                .unwrap()
+        });
+        let queued = format!("b{}", head.message_id.trim_start_matches('a'));
+        tasks.spawn(async move {
+            applied(
+                s2.apply_change(&delete("o1", &queued), T0 + ms(11))
+                    .await
+                    .unwrap(),
+            );
+            true
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        assert!(done.unwrap());
+    }
+    let next = s
+        .claim_due(claim("w", T0 + ms(12), CONVERSATIONS as u32 * 3))
+        .await
+        .unwrap();
+    let mut got = ids(&next);
+    got.sort();
+    let mut want: Vec<String> = (0..CONVERSATIONS).map(|k| format!("c{k}")).collect();
+    want.sort();
+    assert_eq!(got, want, "a C waits behind a message that is no longer pending");
+}

@@ -24,6 +24,10 @@ use crate::{
 /// for its lease goes back untouched (`call_deadline`), and the next round takes it.
 const BATCH: u32 = 16;
 
+/// Rows of one org per round: the others' changes are not held behind one org's burst (each
+/// workspace's Tier 3 pace would make them wait in turn).
+const PER_ORG: u32 = 4;
+
 /// How often the loop looks when it found nothing (changes are rare next to posts).
 const IDLE_POLL: Duration = Duration::from_millis(250);
 
@@ -37,7 +41,7 @@ pub(crate) async fn change_loop(ctx: Arc<Context>, stop: CancellationToken) {
             now,
             lease_until: now.plus(ctx.settings.lease),
             limit: BATCH,
-            per_org: BATCH,
+            per_org: PER_ORG,
         };
         let rows = match ctx.store.claim_changes(claim).await {
             Ok(rows) => rows,

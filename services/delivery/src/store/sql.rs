@@ -74,14 +74,25 @@ pub(super) const APPLY_CHANGE: &str = "UPDATE deliveries SET text = $2, status =
      updated_at = $7, revision = $8, deleted_at = $9, read_at = $10, \
      pending_change = $11, change_due_at = $12, change_attempts = $13, sender_name = $14 WHERE delivery_id = $1";
 
-/// Sent rows whose change Slack still needs, due and not held, oldest due first, leased to `$1`
-/// until `$2`. The outer conditions are repeated on the locked row, as in the claim.
+/// Sent rows whose change Slack still needs, due and not held, leased to `$1` until `$2`: at most
+/// `$5` per org among the `$6` due first, organizations taking turns (one org's burst of edits does not hold the others
+/// back), oldest due first. The outer conditions are repeated on the locked row, as in the claim.
 pub(super) const CLAIM_CHANGES_TEMPLATE: &str = concat!(
     "UPDATE deliveries SET lease_owner = $1, lease_until = $2 WHERE delivery_id {in}\
-       SELECT delivery_id FROM deliveries \
-       WHERE status = 'sent' AND pending_change <> '' AND change_due_at <= $3 \
-         AND (lease_until IS NULL OR lease_until <= $3) \
-       ORDER BY change_due_at LIMIT $4{claim_lock}{end_in} \
+       SELECT d.delivery_id FROM deliveries d \
+       WHERE d.status = 'sent' AND d.pending_change <> '' AND d.change_due_at <= $3 \
+         AND (d.lease_until IS NULL OR d.lease_until <= $3) \
+         AND d.delivery_id {in}\
+           SELECT c.delivery_id FROM (\
+             SELECT delivery_id, change_due_at, \
+                    ROW_NUMBER() OVER (PARTITION BY org_id ORDER BY change_due_at, delivery_id) AS rn \
+             FROM (\
+               SELECT delivery_id, org_id, change_due_at FROM deliveries \
+               WHERE status = 'sent' AND pending_change <> '' AND change_due_at <= $3 \
+                 AND (lease_until IS NULL OR lease_until <= $3) \
+               ORDER BY change_due_at LIMIT $6) due\
+           ) c WHERE c.rn <= $5 ORDER BY c.rn, c.change_due_at, c.delivery_id LIMIT $4{end_in}\
+       {claim_lock}{end_in} \
      AND status = 'sent' AND pending_change <> '' AND (lease_until IS NULL OR lease_until <= $3) RETURNING ",
     columns!()
 );
@@ -708,6 +719,8 @@ where
             .bind(claim.lease_until.as_millis())
             .bind(claim.now.as_millis())
             .bind(i64::from(claim.limit))
+            .bind(i64::from(claim.per_org))
+            .bind(claim_candidates(claim.limit))
             .fetch_all(&self.pool)
             .await?;
         rows.into_iter().map(Delivery::try_from).collect()

@@ -1373,3 +1373,43 @@ async fn a_delete_of_a_queued_row_while_its_head_ends_leaves_the_next_one_free(#
     want.sort();
     assert_eq!(got, want, "a C waits behind a message that is no longer pending");
 }
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn one_orgs_burst_of_changes_does_not_hold_back_anothers(#[case] backend: Backend) {
+    let (s, _g) = store(backend).await;
+    // Org o1 edits 20 sent messages, then o2 edits one.
+    let mut rows = Vec::new();
+    for (org, n) in [("o1", 20), ("o2", 1)] {
+        for k in 0..n {
+            let d = delivery(org, &format!("{org}m{k}"), &format!("r{k}"), T0);
+            s.insert_if_absent(&d).await.unwrap();
+            rows.push((org, d.message_id.clone()));
+        }
+    }
+    let claimed = s.claim_due(claim("w", T0, 100)).await.unwrap();
+    assert_eq!(claimed.len(), 21);
+    for d in &claimed {
+        assert!(s.complete(&d.delivery_id, "w", &sent(), T0, true).await.unwrap());
+    }
+    for (i, (org, message)) in rows.iter().enumerate() {
+        let at = T0 + ms(1 + i as u64);
+        applied(s.apply_change(&edit(org, message, 1, "new"), at).await.unwrap());
+    }
+    let mut turn = claim("c", T0 + ms(100), 5);
+    turn.per_org = 4;
+    let got = s.claim_changes(turn).await.unwrap();
+    let orgs: Vec<&str> = got.iter().map(|d| d.org_id.as_str()).collect();
+    assert_eq!(got.len(), 5, "{orgs:?}");
+    assert_eq!(orgs.iter().filter(|o| **o == "o2").count(), 1, "{orgs:?}");
+    // The oldest of o1 go first.
+    let mut o1: Vec<String> = got
+        .iter()
+        .filter(|d| d.org_id.as_str() == "o1")
+        .map(|d| d.message_id.clone())
+        .collect();
+    o1.sort();
+    assert_eq!(o1, ["o1m0", "o1m1", "o1m2", "o1m3"]);
+}

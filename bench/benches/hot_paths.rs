@@ -10,7 +10,8 @@ use std::{hint::black_box, time::Duration};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use delivery::{
     domain::{
-        ChatMessage, Delivery, LinkUrl, Mention, Sender, SlackText, SpaceRole, UnixMillis, escape_mrkdwn,
+        ChatMessage, Delivery, Language, LinkUrl, Mention, Sender, SlackText, SpaceRole, UnixMillis,
+        escape_mrkdwn,
     },
     store::{Claim, OutboxStore},
 };
@@ -50,6 +51,7 @@ fn jwt(c: &mut Criterion) {
             iat: None,
             nbf: None,
             aud: "ovice-slack".into(),
+            locale: None,
         })
         .unwrap();
     c.bench_function("jwt/verify_hs256", |b| {
@@ -90,6 +92,7 @@ fn format(c: &mut Criterion) {
                     space_name: "Tokyo Office",
                     text: black_box(text),
                     link: Some(&link),
+                    language: Language::Japanese,
                 }
                 .render()
             })

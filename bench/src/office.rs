@@ -100,6 +100,7 @@ impl Tokens {
             iat: None,
             nbf: None,
             aud: "ovice-slack".into(),
+            locale: None,
         };
         f(&mut c);
         Ok(self.minter.mint(&c)?)

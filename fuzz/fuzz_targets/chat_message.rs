@@ -3,7 +3,7 @@
 //! and never panics.
 #![no_main]
 
-use delivery::domain::SlackText;
+use delivery::domain::{Language, SlackText, check_inert};
 use libfuzzer_sys::fuzz_target;
 use ovice_slack_model::{ChatMessage, SpaceRole};
 use ovice_slack_proto::v1 as pb;
@@ -27,16 +27,19 @@ fuzz_target!(|data: &[u8]| {
                 );
             }
             assert!(m.mentions.len() <= 100 && m.text.len() <= 40_000);
-            let rendered = SlackText {
-                sender_name: &m.sender.display_name,
-                sender_is_visitor: m.sender.role == SpaceRole::Visitor,
-                space_name: &m.space_name,
-                text: &m.text,
-                link: m.link_url.as_ref(),
-            }
-            .render();
-            for sequence in ["<!", "<@", "<#"] {
-                assert!(!rendered.contains(sequence), "{rendered:?}");
+            for language in [Language::English, Language::Japanese] {
+                let rendered = SlackText {
+                    sender_name: &m.sender.display_name,
+                    sender_is_visitor: m.sender.role == SpaceRole::Visitor,
+                    space_name: &m.space_name,
+                    text: &m.text,
+                    link: m.link_url.as_ref(),
+                    language,
+                }
+                .render();
+                if let Err(e) = check_inert(&rendered, m.link_url.as_ref()) {
+                    panic!("{e}: {rendered:?}");
+                }
             }
         }
         Err(violations) => {

@@ -22,7 +22,7 @@ use tonic::{Code, transport::Channel};
 use crate::support::{
     SlackUrls, TestServer, Who,
     consent::{CallbackPage, Consent, Decision, with_param},
-    tokens::authed,
+    tokens::{authed, authed_in},
 };
 
 pub const ALICE: Who = Who::Person {
@@ -1017,4 +1017,105 @@ async fn dropped_tokens_are_revoked_with_slack_and_held_ones_are_not(#[case] bac
     );
     assert_eq!(count(&[r#"outcome="gave_up""#]), 0.0, "{scraped}");
     f.stop().await;
+}
+
+/// The page Connect ends on speaks the language of the person's ovice (the token's `locale`), else
+/// the browser's `Accept-Language`, else English; and the language becomes the automatic one of
+/// their Slack messages.
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn the_connect_pages_answer_in_the_persons_language(#[case] backend: Backend) {
+    let mut f = Fixture::start(backend).await;
+    let begin = |who: &Who, locale: Option<&str>| {
+        let request = BeginSlackConnectRequest {
+            org_id: "org-1".into(),
+            space_id: "space-1".into(),
+        };
+        match locale {
+            Some(l) => authed_in(request, who, l),
+            None => authed(request, who),
+        }
+    };
+    let consent = Consent::new();
+    let allow = Decision::Allow {
+        team: "T0ACME",
+        user: "U0ALICE",
+    };
+    // `locale: ja` (even with an English browser): Japanese.
+    let url = f
+        .links
+        .begin_slack_connect(begin(&ALICE, Some("ja-JP")))
+        .await
+        .unwrap()
+        .into_inner()
+        .authorize_url;
+    let page = consent
+        .open_with(&consent.decide(&url, allow).await, Some("en-US,en"))
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.html);
+    assert!(page.html.contains("<html lang=\"ja\">"), "{}", page.html);
+    assert_eq!(
+        page.message,
+        "acme.slack.com の @alice として、ovice アカウント alice@acme.test と連携しました。このウィンドウは閉じてかまいません。"
+    );
+    assert!(
+        page.html.contains("<h1 id=\"title\">Slack と連携しました</h1>"),
+        "{}",
+        page.html
+    );
+    let shown = f
+        .links
+        .get_slack_connection(authed(
+            GetSlackConnectionRequest {
+                org_id: "org-1".into(),
+                space_id: "space-1".into(),
+            },
+            &ALICE,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let prefs = shown.preferences.unwrap();
+    assert_eq!(
+        (prefs.language.as_str(), prefs.effective_language.as_str()),
+        ("", "ja")
+    );
+
+    // No locale claim: the browser decides; a used link answers in it too.
+    let bob_consent = Consent::new();
+    let url = f
+        .links
+        .begin_slack_connect(begin(&BOB, None))
+        .await
+        .unwrap()
+        .into_inner()
+        .authorize_url;
+    let callback = bob_consent
+        .decide(
+            &url,
+            Decision::Allow {
+                team: "T0ACME",
+                user: "U0BOB",
+            },
+        )
+        .await;
+    let page = bob_consent
+        .open_with(&callback, Some("fr, ja;q=0.8, en;q=0.5"))
+        .await;
+    assert!(page.html.contains("<html lang=\"ja\">"), "{}", page.html);
+    let again = bob_consent.open_with(&callback, Some("en-GB")).await;
+    assert_eq!(again.outcome, "state_used");
+    assert!(again.html.contains("<html lang=\"en\">"), "{}", again.html);
+    assert_eq!(
+        again.message,
+        "Each Connect link works once, and this one has been used already."
+    );
+    // Neither: English.
+    let unknown = bob_consent
+        .open_with(&with_param(&callback, "state", "nonsense"), None)
+        .await;
+    assert_eq!(unknown.outcome, "unknown_state");
+    assert!(unknown.html.contains("<html lang=\"en\">"), "{}", unknown.html);
 }

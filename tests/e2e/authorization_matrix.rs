@@ -425,9 +425,7 @@ async fn call(c: &mut Clients, rpc: Rpc, token: Option<&str>, n: usize) -> Resul
                 ovice_slack_proto::v1::UpdateSlackPreferencesRequest {
                     org_id: org(),
                     space_id: "space-1".into(),
-                    preferences: Some(ovice_slack_proto::v1::SlackPreferences {
-                        hold_unread_seconds: 0,
-                    }),
+                    preferences: Some(ovice_slack_proto::v1::SlackPreferences::default()),
                 },
                 token,
             ))

@@ -199,10 +199,11 @@ async fn each_row_of_the_help_page(#[case] backend: Backend) {
     );
     assert!(sent[0].text.contains("Lunch at noon?"), "{}", sent[0].text);
     assert!(sent[0].text.contains("Tokyo Office"), "{}", sent[0].text);
+    // The link back is the blocks' button.
+    let blocks = serde_json::to_string(&sent[0].blocks).unwrap_or_default();
     assert!(
-        sent[0].text.contains("https://app.ovice.example/space-1/chat/m1"),
-        "{}",
-        sent[0].text
+        blocks.contains("\"url\":\"https://app.ovice.example/space-1/chat/m1\""),
+        "{blocks}"
     );
 
     // Sender not connected: the app's bot DMs the recipient.

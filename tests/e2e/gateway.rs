@@ -59,6 +59,7 @@ impl Harness {
                 poll_interval: Duration::from_millis(100),
                 ..DeliveryConfig::default()
             },
+            clock: delivery::Clock::system(),
         };
         let (delivery, workers) = delivery::start(deps, auth.clone(), 1 << 20).await.unwrap();
         let workers = run_workers.then(|| workers.spawn(CancellationToken::new()));
@@ -133,6 +134,7 @@ fn claims(sub: &str, org: Option<&str>, role: Option<OrgRole>, svc: Option<SvcRo
         iat: Some(now),
         nbf: None,
         aud: AUDIENCE.into(),
+        locale: None,
     }
 }
 

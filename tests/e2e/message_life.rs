@@ -384,6 +384,7 @@ async fn set_hold(o: &mut Office, who: &Who, seconds: i32) -> Result<i32, tonic:
         space_id: "space-1".into(),
         preferences: Some(ovice_slack_proto::v1::SlackPreferences {
             hold_unread_seconds: seconds,
+            ..Default::default()
         }),
     };
     o.f.links

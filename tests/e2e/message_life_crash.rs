@@ -256,7 +256,7 @@ async fn sigkill_during_a_burst_of_edits_and_deletes_loses_none_and_applies_none
         let updates: Vec<&str> = of_this
             .iter()
             .filter_map(|c| match &c.kind {
-                ChangeKind::Updated { text } => Some(text.as_str()),
+                ChangeKind::Updated { text, .. } => Some(text.as_str()),
                 ChangeKind::Deleted => None,
             })
             .collect();

@@ -250,7 +250,8 @@ async fn the_readme_walkthrough_works_against_the_demo_and_shows_the_dm_in_slack
     slack_client::install_crypto_provider();
     let http_client = reqwest::Client::new();
     let messages_url = format!("http://{slack}/_emulator/messages");
-    let sent = "Carol in Tokyo Office:\nLunch at *noon*? &lt;!channel&gt; &amp; snacks";
+    // The notification text beside the blocks.
+    let sent = "Carol in Tokyo Office: Lunch at *noon*? &lt;!channel&gt; &amp; snacks";
     eventually("the DM in the emulator", PATIENCE, async || {
         let messages: serde_json::Value = http_client
             .get(&messages_url)
@@ -302,8 +303,16 @@ async fn the_readme_walkthrough_works_against_the_demo_and_shows_the_dm_in_slack
         text.contains("Lunch at noon? <!channel> & snacks"),
         "escaped text shows literally: {text:?}"
     );
+    let context = message
+        .find(Locator::Css(".text .context"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(context, "Carol in Tokyo Office", "who and where, above the text");
     let bold = message
-        .find(Locator::Css(".text b"))
+        .find(Locator::Css(".text .section b"))
         .await
         .unwrap()
         .text()
@@ -314,7 +323,10 @@ async fn the_readme_walkthrough_works_against_the_demo_and_shows_the_dm_in_slack
         message.find(Locator::Css(".text .broadcast")).await.is_err(),
         "<!channel> notifies nobody"
     );
-    let link = message.find(Locator::Css(".text a")).await.unwrap();
+    let link = message
+        .find(Locator::Css(".text .actions a.button"))
+        .await
+        .unwrap();
     assert_eq!(link.text().await.unwrap(), "Open in ovice");
     assert_eq!(
         link.attr("href").await.unwrap().as_deref(),

@@ -248,6 +248,7 @@ pub async fn run_resolved(
                     slack: slack.clone(),
                     directory: Arc::new(directory),
                     config: args.delivery.clone(),
+                    clock: delivery::Clock::system(),
                 };
                 let (server, delivery_workers) = delivery::start(deps, auth.clone(), max_bytes).await?;
                 peers.add_local(target, peer::in_process(server.clone()));

@@ -51,6 +51,7 @@ pub fn mint(args: &TokenArgs) -> anyhow::Result<String> {
         iat: Some(now),
         nbf: None,
         aud: args.auth.jwt_audience.clone(),
+        locale: None,
     };
     Ok(minter.mint(&claims)?)
 }

@@ -2,7 +2,7 @@
 
 use secrecy::SecretString;
 
-use crate::{SlackTeamId, SlackUserId, UserId};
+use crate::{SlackPreferences, SlackTeamId, SlackUserId, UserId};
 
 /// Whether a person's Slack account is linked in an org.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -37,9 +37,8 @@ pub struct ResolvedUser {
     pub slack_team_id: SlackTeamId,
     /// The person's own token: only when CONNECTED, and only when it was asked for.
     pub user_token: Option<SecretString>,
-    /// How long a direct message to them waits for them to read it in ovice first (their
-    /// preference; `None`: forwarded at once).
-    pub hold_unread: Option<std::time::Duration>,
+    /// Their preferences (the defaults when there is no link).
+    pub preferences: SlackPreferences,
 }
 
 impl ResolvedUser {
@@ -50,7 +49,7 @@ impl ResolvedUser {
             slack_user_id: SlackUserId::default(),
             slack_team_id: SlackTeamId::default(),
             user_token: None,
-            hold_unread: None,
+            preferences: SlackPreferences::default(),
         }
     }
 

@@ -2,7 +2,7 @@
 //! one error for "the peer could not answer". Over a [`GrpcChannel`] carrying the service identity.
 
 use ovice_slack_model::{
-    BotCredentials, ConnectionState, OrgId, ResolvedUser, SlackTeamId, SlackUserId, UserId,
+    BotCredentials, ConnectionState, OrgId, ResolvedUser, SlackPreferences, SlackTeamId, SlackUserId, UserId,
 };
 use ovice_slack_proto::v1::{
     self as pb, GetBotCredentialsRequest, ReportUserTokenInvalidRequest, ReportWorkspaceTokenInvalidRequest,
@@ -204,9 +204,14 @@ fn from_proto(id: &UserId, u: &pb::ResolvedSlackUser) -> ResolvedUser {
         slack_user_id: u.slack_user_id.as_str().into(),
         slack_team_id: u.slack_team_id.as_str().into(),
         user_token,
-        hold_unread: u32::try_from(u.hold_unread_seconds)
-            .ok()
-            .filter(|s| *s > 0)
-            .map(|s| std::time::Duration::from_secs(u64::from(s))),
+        // An older account-links sends only the hold.
+        preferences: u.preferences.as_ref().map_or_else(
+            || SlackPreferences {
+                hold_unread: SlackPreferences::hold_from_seconds(i64::from(u.hold_unread_seconds))
+                    .unwrap_or_default(),
+                ..SlackPreferences::default()
+            },
+            SlackPreferences::from_peer,
+        ),
     }
 }

@@ -16,6 +16,7 @@
 //! ```
 
 mod api;
+pub mod blocks;
 mod control;
 pub mod events;
 pub mod faults;

@@ -25,6 +25,11 @@ pub struct RecordedMessage {
     pub token_kind: TokenKind,
     /// Exactly as received.
     pub text: String,
+    /// The Block Kit blocks, as received and accepted (`None`: a text-only message).
+    pub blocks: Option<Vec<serde_json::Value>>,
+    /// Every broadcast (`<!here>`…) or mention (`<@U…>`) Slack would act on in the text or the
+    /// blocks: a forwarded DM must have none.
+    pub alerts: Vec<String>,
     pub ts: String,
     pub unfurl_links: Option<bool>,
     pub unfurl_media: Option<bool>,
@@ -39,7 +44,10 @@ pub struct RecordedMessage {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum ChangeKind {
-    Updated { text: String },
+    Updated {
+        text: String,
+        blocks: Option<Vec<serde_json::Value>>,
+    },
     Deleted,
 }
 

@@ -273,6 +273,16 @@ impl EmulatorHandle {
         self.shared.lock().limiter.set_config(config);
     }
 
+    /// The two members of a DM conversation (empty for an unknown id).
+    pub fn dm_members(&self, channel: &str) -> Vec<String> {
+        self.shared
+            .lock()
+            .ims
+            .get(channel)
+            .map(|im| im.members.to_vec())
+            .unwrap_or_default()
+    }
+
     pub fn messages(&self) -> Vec<RecordedMessage> {
         self.shared.lock().messages.clone()
     }

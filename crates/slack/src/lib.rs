@@ -4,6 +4,7 @@
 //! Tokens and secrets are `secrecy::SecretString` throughout; they travel only in the
 //! `Authorization` header or a form body, never in a URL, an error, a Debug output or a log.
 
+pub mod blocks;
 mod client;
 mod error;
 mod metrics;

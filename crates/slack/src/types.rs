@@ -3,6 +3,8 @@
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
+use crate::blocks::Block;
+
 /// `auth.test`: who a token is, plus the scopes Slack reported in `X-OAuth-Scopes`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthTest {
@@ -212,8 +214,12 @@ pub(crate) struct ChannelBody {
 pub struct PostMessage {
     /// A conversation id (`D…`), or a user id for a bot's DM with that user.
     pub channel: String,
-    /// mrkdwn text, already escaped by the caller.
+    /// mrkdwn text, already escaped by the caller: with blocks, what notifications and clients
+    /// that cannot show blocks read.
     pub text: String,
+    /// The message as Slack shows it (omitted when empty: then `text` is the message).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub blocks: Vec<Block>,
     pub unfurl_links: bool,
     pub unfurl_media: bool,
 }
@@ -224,8 +230,10 @@ pub struct UpdateMessage {
     /// The conversation id the post answered (`D…`; a user id is refused).
     pub channel: String,
     pub ts: String,
-    /// mrkdwn text, already escaped by the caller.
+    /// mrkdwn text, already escaped by the caller (the notification text when there are blocks).
     pub text: String,
+    /// The new blocks; sent even when empty, so an update never keeps blocks of the old text.
+    pub blocks: Vec<Block>,
 }
 
 /// Where a message landed: keep both to edit or delete it later.

@@ -139,6 +139,7 @@ fn post(channel: &str, text: &str) -> PostMessage {
     PostMessage {
         channel: channel.into(),
         text: text.into(),
+        blocks: Vec::new(),
         unfurl_links: false,
         unfurl_media: false,
     }
@@ -552,6 +553,7 @@ fn update(at: &slack_client::PostedMessage, text: &str) -> slack_client::UpdateM
         channel: at.channel.clone(),
         ts: at.ts.clone(),
         text: text.into(),
+        blocks: Vec::new(),
     }
 }
 
@@ -667,14 +669,16 @@ async fn only_the_poster_updates_or_deletes_a_message_and_slack_shows_it_edited_
                 "U0ACMEBOT".to_owned(),
                 slack_emulator::TokenKind::Bot,
                 slack_emulator::ChangeKind::Updated {
-                    text: "edited by the bot".into()
+                    text: "edited by the bot".into(),
+                    blocks: None
                 }
             ),
             (
                 "U0BOB".to_owned(),
                 slack_emulator::TokenKind::User,
                 slack_emulator::ChangeKind::Updated {
-                    text: "edited by Bob".into()
+                    text: "edited by Bob".into(),
+                    blocks: None
                 }
             ),
             (

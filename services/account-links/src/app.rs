@@ -11,8 +11,8 @@ use governor::{
 
 use ovice_slack_events::EmailDigest;
 use ovice_slack_model::{
-    BotCredentials, ConnectionState, OrgId, ResolvedUser, SlackTeamId, SlackUserId, SpaceRole, UnixMillis,
-    UserId,
+    BotCredentials, ConnectionState, Language, OrgId, ResolvedUser, SlackTeamId, SlackUserId, SpaceRole,
+    UnixMillis, UserId,
     token_renewal::{self, RenewWhy, Renewal},
 };
 use ovice_slack_revocation::{Revocations, RevokeReason};
@@ -391,8 +391,9 @@ impl AccountLinks {
             .store
             .get_preferences(org_id, std::slice::from_ref(&me))
             .await?
-            .first()
-            .map(|(_, p)| *p)
+            .into_iter()
+            .next()
+            .map(|(_, p)| p)
             .unwrap_or_default();
         let mut view = ConnectionView {
             visible,
@@ -433,8 +434,24 @@ impl AccountLinks {
         self.store
             .put_preferences(org_id, &me, &preferences, UnixMillis::now())
             .await?;
-        tracing::info!(%org_id, user_id = %me, hold_unread_secs = preferences.hold_seconds(), "slack preferences saved");
-        Ok(preferences)
+        tracing::info!(
+            %org_id,
+            user_id = %me,
+            hold_unread_secs = preferences.hold_seconds(),
+            paused = preferences.paused.is_some(),
+            quiet_hours = preferences.quiet_hours.is_some(),
+            language = preferences.language.map_or("automatic", |l| l.tag()),
+            "slack preferences saved"
+        );
+        // As stored: with the automatic language learned at Connect.
+        let stored = self
+            .store
+            .get_preferences(org_id, std::slice::from_ref(&me))
+            .await?
+            .into_iter()
+            .next()
+            .map_or(preferences, |(_, p)| p);
+        Ok(stored)
     }
 
     /// Starts Connect: a single-use state and a PKCE pair, valid for 10 minutes.
@@ -486,6 +503,12 @@ impl AccountLinks {
         let state = random_state();
         let pkce = Pkce::generate();
         let now = UnixMillis::now();
+        if let Some(language) = caller.language {
+            // The language of the person's ovice: their Slack messages' until they choose one.
+            self.store
+                .put_automatic_language(org_id, &person.1, language, now)
+                .await?;
+        }
         let hash = state_hash(&state);
         let pending = PendingConnect {
             verifier: self.cipher.seal(&pkce.verifier, &format!("connect:{hash}"))?,
@@ -498,6 +521,7 @@ impl AccountLinks {
             created_at: now,
             expires_at: now.plus(CONNECT_TTL),
             used: false,
+            language: caller.language,
         };
         self.store.insert_pending(&pending).await?;
         // Only the newest few windows of a person stay usable; the table cannot grow with clicks.
@@ -528,6 +552,22 @@ impl AccountLinks {
     }
 
     /// The callback: check 1 (state), the exchange, then checks 2–4, and the link.
+    /// The language of the person's ovice when they began the Connect this callback ends (`None`
+    /// when the state is missing or unknown, or their token carried no language).
+    pub async fn language_of_connect(&self, query: &CallbackQuery) -> Option<Language> {
+        let state = query
+            .state
+            .as_deref()
+            .filter(|s| !s.is_empty() && s.len() <= 256)?;
+        match self.store.find_pending(&state_hash(state)).await {
+            Ok(pending) => pending.and_then(|p| p.language),
+            Err(e) => {
+                tracing::warn!(error = %e, "reading the connect's language failed; the page follows the browser");
+                None
+            }
+        }
+    }
+
     pub async fn complete_connect(&self, query: CallbackQuery) -> CallbackOutcome {
         match self.try_complete(query).await {
             Ok(outcome) => outcome,
@@ -837,11 +877,12 @@ impl AccountLinks {
         };
         let links = self.store.get_links(org_id, user_ids).await?;
         let preferences = self.store.get_preferences(org_id, user_ids).await?;
-        let hold_of = |user_id: &UserId| {
+        let preferences_of = |user_id: &UserId| {
             preferences
                 .iter()
                 .find(|(u, _)| u == user_id)
-                .and_then(|(_, p)| p.hold_unread)
+                .map(|(_, p)| p.clone())
+                .unwrap_or_default()
         };
         let mut users = Vec::with_capacity(user_ids.len());
         for user_id in user_ids {
@@ -863,7 +904,7 @@ impl AccountLinks {
                         slack_user_id: link.slack_user_id.clone(),
                         slack_team_id: link.slack_team_id.clone(),
                         user_token,
-                        hold_unread: hold_of(user_id),
+                        preferences: preferences_of(user_id),
                     }
                 }
             });

@@ -32,12 +32,6 @@ impl AccountLinksGrpc {
     }
 }
 
-fn proto_preferences(p: &SlackPreferences) -> pb::SlackPreferences {
-    pb::SlackPreferences {
-        hold_unread_seconds: i32::try_from(p.hold_seconds()).unwrap_or(i32::MAX),
-    }
-}
-
 fn proto_state(s: ConnectionState) -> i32 {
     match s {
         ConnectionState::NotConnected => pb::ConnectionState::NotConnected,
@@ -78,7 +72,7 @@ impl AccountLinkService for AccountLinksGrpc {
             workspace_domain: view.workspace_domain,
             connected_at: view.connected_at.map(UnixMillis::to_proto),
             state_reason: view.state_reason,
-            preferences: view.visible.then(|| proto_preferences(&view.preferences)),
+            preferences: view.visible.then(|| view.preferences.to_proto()),
         }))
     }
 
@@ -92,13 +86,13 @@ impl AccountLinkService for AccountLinksGrpc {
         let Some(wanted) = r.preferences.as_ref() else {
             return Err(invalid_field("preferences", "is required"));
         };
-        let preferences = SlackPreferences::from_hold_seconds(i64::from(wanted.hold_unread_seconds))
-            .map_err(|e| invalid_field("preferences.hold_unread_seconds", e))?;
+        let preferences = SlackPreferences::from_request(wanted, UnixMillis::now())
+            .map_err(FieldViolations::into_status)?;
         let stored = self
             .app
             .update_preferences(&caller, &org, &space, preferences)
             .await?;
-        Ok(Response::new(proto_preferences(&stored)))
+        Ok(Response::new(stored.to_proto()))
     }
 
     async fn begin_slack_connect(
@@ -209,9 +203,8 @@ impl AccountLinkService for AccountLinksGrpc {
                         .map(|t| t.expose_secret().to_owned())
                         .unwrap_or_default(),
                     slack_team_id: u.slack_team_id.into(),
-                    hold_unread_seconds: u
-                        .hold_unread
-                        .map_or(0, |d| i32::try_from(d.as_secs()).unwrap_or(i32::MAX)),
+                    hold_unread_seconds: i32::try_from(u.preferences.hold_seconds()).unwrap_or(i32::MAX),
+                    preferences: Some(u.preferences.to_proto()),
                 })
                 .collect(),
         }))

@@ -6,6 +6,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use maud::{DOCTYPE, PreEscaped, html};
+use ovice_slack_i18n::Language;
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;background:#f6f7f9;color:#1d1c1d;margin:0}\
 main{max-width:32rem;margin:4rem auto;background:#fff;border-radius:12px;padding:2rem;\
@@ -15,6 +16,7 @@ box-shadow:0 1px 4px rgba(0,0,0,.1)}h1{font-size:1.3rem}p{line-height:1.5}.hint{
 pub struct Page {
     pub status: StatusCode,
     pub outcome: &'static str,
+    pub language: Language,
     pub title: String,
     pub message: String,
     pub hint: String,
@@ -24,7 +26,7 @@ impl IntoResponse for Page {
     fn into_response(self) -> Response {
         let html = html! {
             (DOCTYPE)
-            html lang="en" {
+            html lang=(self.language.tag()) {
                 head {
                     meta charset="utf-8";
                     meta name="viewport" content="width=device-width, initial-scale=1";
@@ -49,6 +51,8 @@ impl IntoResponse for Page {
                 (header::CACHE_CONTROL, "no-store"),
                 (header::REFERRER_POLICY, "no-referrer"),
                 (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+                // The page's language follows the person's ovice, then Accept-Language.
+                (header::VARY, "Accept-Language"),
                 (
                     header::CONTENT_SECURITY_POLICY,
                     // No other site may frame the page (clickjacking the consent result).
@@ -71,6 +75,7 @@ mod tests {
         let page = Page {
             status: StatusCode::OK,
             outcome: "connected",
+            language: Language::Japanese,
             title: "<script>".into(),
             message: "\"a\" & 'b'".into(),
             hint: "</p><p>".into(),
@@ -86,5 +91,6 @@ mod tests {
         assert!(html.contains("<h1 id=\"title\">&lt;script&gt;</h1>"), "{html}");
         assert!(html.contains("&quot;a&quot; &amp; 'b'"), "{html}");
         assert!(html.contains("&lt;/p&gt;&lt;p&gt;"), "{html}");
+        assert!(html.contains("<html lang=\"ja\">"), "{html}");
     }
 }

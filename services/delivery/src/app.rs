@@ -1,9 +1,10 @@
 //! The use cases of DeliveryService: who may do what, the accept-time checks, the outbox.
 
+use crate::clock::Clock;
 use std::sync::Arc;
 
 use crate::new_work::NewWork;
-use ovice_slack_model::{DeliveryId, OrgId, UnixMillis, UserId, message_change::MessageChange};
+use ovice_slack_model::{DeliveryId, OrgId, UserId, message_change::MessageChange};
 use ovice_slack_runtime::auth::{Caller, Rpc, Scope};
 
 use crate::{
@@ -41,14 +42,21 @@ pub struct DeliveryApp {
     store: Arc<dyn OutboxStore>,
     directory: CachedDirectory,
     new_work: NewWork,
+    clock: Clock,
 }
 
 impl DeliveryApp {
-    pub fn new(store: Arc<dyn OutboxStore>, directory: CachedDirectory, new_work: NewWork) -> Self {
+    pub fn new(
+        store: Arc<dyn OutboxStore>,
+        directory: CachedDirectory,
+        new_work: NewWork,
+        clock: Clock,
+    ) -> Self {
         Self {
             store,
             directory,
             new_work,
+            clock,
         }
     }
 
@@ -74,7 +82,7 @@ impl DeliveryApp {
             metrics::enqueued("skipped", Some(reason));
             return Ok(Disposition::Skipped(reason));
         }
-        let now = UnixMillis::now();
+        let now = self.clock.now();
         let delivery = Delivery::accept(
             DeliveryId::new(uuid::Uuid::now_v7().to_string()),
             &message,
@@ -101,7 +109,7 @@ impl DeliveryApp {
     /// Stores an edit, delete or read of a published message (committed before the answer). A
     /// change that leaves Slack something to do wakes the workers.
     pub async fn change(&self, change: MessageChange) -> Result<ChangeApplied, DeliveryError> {
-        let applied = self.store.apply_change(&change, UnixMillis::now()).await?;
+        let applied = self.store.apply_change(&change, self.clock.now()).await?;
         let kind = change.kind.name();
         match &applied {
             ChangeApplied::NoDelivery => metrics::change(kind, "no_delivery"),
@@ -194,7 +202,7 @@ impl DeliveryApp {
         delivery_id: &DeliveryId,
     ) -> Result<Delivery, DeliveryError> {
         caller.authorize(Rpc::RetryDelivery, Scope::Org(org_id.as_str()))?;
-        if let Some(d) = self.store.retry(org_id, delivery_id, UnixMillis::now()).await? {
+        if let Some(d) = self.store.retry(org_id, delivery_id, self.clock.now()).await? {
             tracing::info!(%org_id, %delivery_id, operator = %caller.subject, "delivery retried by an operator");
             self.new_work.announce();
             return Ok(d);

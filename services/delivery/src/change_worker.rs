@@ -8,7 +8,6 @@ use std::{
     time::{Duration, Instant},
 };
 
-use ovice_slack_model::UnixMillis;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
@@ -35,7 +34,7 @@ pub(crate) async fn change_loop(ctx: Arc<Context>, stop: CancellationToken) {
     while !stop.is_cancelled() {
         // Before the lease starts in the database, so the deadline derived from it is early.
         let claimed_at = Instant::now();
-        let now = UnixMillis::now();
+        let now = ctx.clock.now();
         let claim = Claim {
             worker_id: &ctx.worker_id,
             now,
@@ -72,7 +71,7 @@ async fn change_one(ctx: &Context, d: &Delivery, call_deadline: Instant, stop: &
         return;
     };
     let outcome = ctx.sender.change_in_slack(d, call_deadline, stop).await;
-    let now = UnixMillis::now();
+    let now = ctx.clock.now();
     let refused_error;
     let end = match &outcome {
         ChangeOutcome::Done(done) => {

@@ -13,7 +13,7 @@ use tonic::{Request, Response, Status};
 
 use crate::{
     app::{DeliveryApp, Disposition},
-    domain::{ChatMessage, Delivery, DeliveryMode, DeliveryStatus, SkipReason, SlackChange},
+    domain::{ChatMessage, Delivery, DeliveryMode, DeliveryStatus, HoldReason, SkipReason, SlackChange},
     store::ChangeApplied,
 };
 
@@ -43,6 +43,7 @@ pub(crate) fn proto_skip_reason(r: SkipReason) -> pb::SkipReason {
         SkipReason::RecipientNotConnected => pb::SkipReason::RecipientNotConnected,
         SkipReason::Deleted => pb::SkipReason::Deleted,
         SkipReason::Read => pb::SkipReason::Read,
+        SkipReason::Paused => pb::SkipReason::Paused,
     }
 }
 
@@ -96,6 +97,13 @@ fn to_proto(d: Delivery) -> pb::Delivery {
         }
         .into(),
         removed_from_slack: d.life.removed_from_slack(d.status),
+        hold_reason: match d.life.hold_reason {
+            None => pb::HoldReason::Unspecified,
+            Some(HoldReason::Unread) => pb::HoldReason::Unread,
+            Some(HoldReason::QuietHours) => pb::HoldReason::QuietHours,
+        }
+        .into(),
+        in_digest: d.life.in_digest,
         change_error: d.life.change_error,
     }
 }

@@ -9,6 +9,7 @@
 pub mod app;
 mod change_worker;
 mod circuits;
+mod clock;
 pub mod config;
 pub mod directory;
 pub mod domain;
@@ -30,6 +31,7 @@ use slack_client::SlackClient;
 use tonic::service::interceptor::InterceptedService;
 
 pub use app::{DeliveryApp, Disposition};
+pub use clock::Clock;
 pub use config::DeliveryConfig;
 pub use directory::{Directory, GrpcDirectory, StaticDirectory};
 pub use error::DeliveryError;
@@ -46,6 +48,8 @@ pub struct Deps {
     /// IntegrationConfigService and AccountLinkService (`GrpcDirectory` in the binary).
     pub directory: Arc<dyn Directory>,
     pub config: DeliveryConfig,
+    /// The outbox's "now" ([`Clock::system`] but in tests).
+    pub clock: Clock,
 }
 
 /// Runs the migrations and builds the service and its workers (not yet running: call
@@ -72,8 +76,9 @@ pub async fn start(
         circuits,
         new_work.clone(),
         deps.config.worker_settings(slack_timeout),
+        deps.clock.clone(),
     );
-    let app = DeliveryApp::new(store, directory, new_work);
+    let app = DeliveryApp::new(store, directory, new_work, deps.clock);
     let server =
         DeliveryServiceServer::new(DeliveryGrpc::new(app)).max_decoding_message_size(max_request_bytes);
     Ok((InterceptedService::new(server, auth), workers))

@@ -23,8 +23,8 @@ use tracing::Instrument;
 use crate::{
     directory::{BotCredentials, CachedDirectory, Freshness, ResolvedUser},
     domain::{
-        Delivery, DeliveryMode, EXPIRED, FailureAction, Health, LinkUrl, SkipReason, SlackText, SpaceRole,
-        TokenOwner, on_slack_failure, skip_before_send,
+        Delivery, DeliveryMode, EXPIRED, FailureAction, Health, HoldReason, Language, LinkUrl, SkipReason,
+        SlackMessage, SlackText, SpaceRole, TokenOwner, Verdict, on_slack_failure, skip_before_send,
     },
     pacer::{Lane, Pace, Pacer},
 };
@@ -36,6 +36,8 @@ pub enum SendOutcome {
         mode: DeliveryMode,
         channel: String,
         ts: String,
+        /// The frame's language.
+        language: Language,
     },
     Skipped(SkipReason),
     /// Slack refused it for good (this recipient, this request).
@@ -61,8 +63,12 @@ pub enum SendOutcome {
     RateLimited(Duration),
     /// Nothing was posted (shutdown, or too little lease left to call Slack safely).
     Abandoned,
-    /// The recipient asked to read it in ovice first: not before then (no attempt counted).
-    Held(UnixMillis),
+    /// A preference of the recipient (read it in ovice first, quiet hours): not before `until` (no
+    /// attempt counted).
+    Held {
+        until: UnixMillis,
+        reason: HoldReason,
+    },
 }
 
 impl SendOutcome {
@@ -78,7 +84,7 @@ impl SendOutcome {
             SendOutcome::Skipped(_)
             | SendOutcome::Deferred(_)
             | SendOutcome::Abandoned
-            | SendOutcome::Held(_) => Health::Untested,
+            | SendOutcome::Held { .. } => Health::Untested,
         }
     }
 }
@@ -130,6 +136,7 @@ impl DeliverySender {
     pub async fn send(
         &self,
         d: &Delivery,
+        now: UnixMillis,
         call_deadline: Instant,
         cancel: &CancellationToken,
     ) -> SendOutcome {
@@ -158,14 +165,29 @@ impl DeliverySender {
         if !recipient.connected_in(&creds.team_id) {
             return SendOutcome::Skipped(SkipReason::RecipientNotConnected);
         }
-        // The recipient's "only if unread after N seconds": a read meanwhile ends it SKIPPED.
-        if let Some(hold) = recipient.hold_unread {
-            let until = d.created_at.plus(hold);
-            if until > UnixMillis::now() {
-                return SendOutcome::Held(until);
+        let preferences = &recipient.preferences;
+        match preferences.verdict(now) {
+            Verdict::Forward => {}
+            Verdict::Paused => return SendOutcome::Skipped(SkipReason::Paused),
+            Verdict::QuietUntil(until) => {
+                return SendOutcome::Held {
+                    until,
+                    reason: HoldReason::QuietHours,
+                };
             }
         }
-        let text = slack_text(d);
+        // The recipient's "only if unread after N seconds": a read meanwhile ends it SKIPPED.
+        if let Some(hold) = preferences.hold_unread {
+            let until = d.created_at.plus(hold);
+            if until > now {
+                return SendOutcome::Held {
+                    until,
+                    reason: HoldReason::Unread,
+                };
+            }
+        }
+        let language = preferences.effective_language();
+        let message = slack_message(d, language);
         // Visitors are never posted as, even should they hold a link.
         if d.sender_role != SpaceRole::Visitor
             && sender.connected_in(&creds.team_id)
@@ -175,7 +197,8 @@ impl DeliverySender {
             let route = Route {
                 d,
                 team_id: creds.team_id.as_str(),
-                text: &text,
+                message: &message,
+                language,
                 call_deadline,
                 cancel,
             };
@@ -186,7 +209,8 @@ impl DeliverySender {
         let route = Route {
             d,
             team_id: creds.team_id.as_str(),
-            text: &text,
+            message: &message,
+            language,
             call_deadline,
             cancel,
         };
@@ -317,12 +341,13 @@ impl DeliverySender {
             if Instant::now() > route.call_deadline {
                 return AsSender::Done(SendOutcome::Abandoned);
             }
-            match self.post(token, &channel, route.text).await {
+            match self.post(token, &channel, route.message).await {
                 Ok(posted) => {
                     return AsSender::Done(SendOutcome::Sent {
                         mode: DeliveryMode::AsSender,
                         channel: posted.channel,
                         ts: posted.ts,
+                        language: route.language,
                     });
                 }
                 Err(e) if e.code() == Some("channel_not_found") => {
@@ -459,11 +484,12 @@ impl DeliverySender {
         if Instant::now() > route.call_deadline {
             return BotPost::Done(SendOutcome::Abandoned);
         }
-        BotPost::Done(match self.post(&creds.bot_token, channel, route.text).await {
+        BotPost::Done(match self.post(&creds.bot_token, channel, route.message).await {
             Ok(posted) => SendOutcome::Sent {
                 mode: DeliveryMode::BotDm,
                 channel: posted.channel,
                 ts: posted.ts,
+                language: route.language,
             },
             Err(e) => match on_slack_failure(&e, TokenOwner::Bot) {
                 FailureAction::Wait(wait) => {
@@ -523,11 +549,12 @@ impl DeliverySender {
         &self,
         token: &SecretString,
         channel: &str,
-        text: &str,
+        message: &SlackMessage,
     ) -> Result<slack_client::PostedMessage, SlackError> {
         let message = PostMessage {
             channel: channel.to_owned(),
-            text: text.to_owned(),
+            text: message.text.clone(),
+            blocks: message.blocks.clone(),
             // A link preview of ovice would only repeat the link.
             unfurl_links: false,
             unfurl_media: false,
@@ -548,8 +575,8 @@ impl DeliverySender {
     }
 }
 
-/// How the delivery reads in Slack (a post and every later update render the same way).
-fn slack_text(d: &Delivery) -> String {
+/// How the delivery reads in Slack, in `language` (a post and every later update render the same way).
+fn slack_message(d: &Delivery, language: Language) -> SlackMessage {
     let link = LinkUrl::parse(&d.link_url).ok();
     SlackText {
         sender_name: &d.sender_name,
@@ -557,6 +584,7 @@ fn slack_text(d: &Delivery) -> String {
         space_name: &d.space_name,
         text: &d.text,
         link: link.as_ref(),
+        language,
     }
     .render()
 }
@@ -565,7 +593,8 @@ fn slack_text(d: &Delivery) -> String {
 struct Route<'a> {
     d: &'a Delivery,
     team_id: &'a str,
-    text: &'a str,
+    message: &'a SlackMessage,
+    language: Language,
     /// No Slack call starts after it.
     call_deadline: Instant,
     cancel: &'a CancellationToken,

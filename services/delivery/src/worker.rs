@@ -6,6 +6,7 @@
 //! interval for work other processes enqueued. On stop it claims nothing more, lets the sends in
 //! flight finish and gives back what was claimed but not yet sent.
 
+use crate::clock::Clock;
 use std::{
     sync::Arc,
     time::{Duration, Instant},
@@ -74,6 +75,8 @@ pub(crate) struct Context {
     pub(crate) settings: WorkerSettings,
     pub(crate) jitter: Jitter,
     pub(crate) worker_id: String,
+    /// The outbox's "now".
+    pub(crate) clock: Clock,
 }
 
 /// Running workers.
@@ -105,6 +108,7 @@ impl DeliveryWorkers {
         circuits: Arc<Circuits>,
         new_work: NewWork,
         settings: WorkerSettings,
+        clock: Clock,
     ) -> Self {
         Self {
             ctx: Context {
@@ -117,6 +121,7 @@ impl DeliveryWorkers {
                 settings,
                 jitter: Arc::new(rand::random::<f64>),
                 worker_id: format!("delivery-{}", uuid::Uuid::new_v4().simple()),
+                clock,
             },
         }
     }
@@ -166,7 +171,7 @@ async fn claim_loop(ctx: Arc<Context>, stop: CancellationToken) {
         if free > 0 {
             // Before the lease starts in the database, so the deadline derived from it is early.
             let claimed_at = Instant::now();
-            let now = UnixMillis::now();
+            let now = ctx.clock.now();
             let claim = Claim {
                 worker_id: &ctx.worker_id,
                 now,
@@ -180,7 +185,7 @@ async fn claim_loop(ctx: Arc<Context>, stop: CancellationToken) {
                     for row in rows {
                         let Ok(permit) = permits.clone().try_acquire_owned() else {
                             // Cannot happen (only this loop takes permits); give the row back.
-                            release(&ctx, &row, UnixMillis::now()).await;
+                            release(&ctx, &row, ctx.clock.now()).await;
                             continue;
                         };
                         sends.spawn(send_one(ctx.clone(), row, claimed_at, permit, stop.clone()));
@@ -195,7 +200,7 @@ async fn claim_loop(ctx: Arc<Context>, stop: CancellationToken) {
                 Ok((pending, oldest)) => {
                     metrics::outbox(
                         pending,
-                        oldest.map_or(Duration::ZERO, |at| UnixMillis::now().since(at)),
+                        oldest.map_or(Duration::ZERO, |at| ctx.clock.now().since(at)),
                     );
                 }
                 Err(e) => tracing::warn!(error = %e, "reading the outbox depth failed"),
@@ -235,7 +240,7 @@ async fn claim_loop(ctx: Arc<Context>, stop: CancellationToken) {
 /// Until the next retry or lease expiry, at most the poll interval.
 async fn next_sleep(ctx: &Context) -> Duration {
     let poll = ctx.settings.poll_interval;
-    let now = UnixMillis::now();
+    let now = ctx.clock.now();
     match ctx.store.next_wakeup(now).await {
         Ok(Some(at)) => at.since(now).min(poll),
         Ok(None) => poll,
@@ -261,7 +266,7 @@ async fn maintenance(ctx: &Context) {
     }
     let retention = ctx.settings.failed_text_retention;
     if !retention.is_zero() {
-        let before = UnixMillis::now().minus(retention);
+        let before = ctx.clock.now().minus(retention);
         match ctx.store.erase_text_before(before).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(
@@ -290,7 +295,7 @@ async fn send_one(
     crate::trace::continue_trace(&span, &d.accepted_trace);
     async {
         let retry = &ctx.settings.retry;
-        if retry.expired(d.window_started_at, UnixMillis::now()) {
+        if retry.expired(d.window_started_at, ctx.clock.now()) {
             expire(&ctx, &d).await;
             return;
         }
@@ -303,14 +308,17 @@ async fn send_one(
             Admission::Wait(wait) => {
                 // Slack fails every call of this org: wait for the probe, no attempt counted.
                 metrics::outcome("waiting_for_slack", None, None);
-                release(&ctx, &d, UnixMillis::now().plus(wait)).await;
+                release(&ctx, &d, ctx.clock.now().plus(wait)).await;
                 return;
             }
         };
-        let outcome = ctx.sender.send(&d, call_deadline(&ctx.settings, claimed_at), &stop).await;
+        let outcome = ctx
+            .sender
+            .send(&d, ctx.clock.now(), call_deadline(&ctx.settings, claimed_at), &stop)
+            .await;
         if ctx.circuits.observe(&d.org_id, outcome.health(), probe) == Transition::Closed {
             // What waited for this org's Slack may go now, at the pace the pacer allows.
-            match ctx.store.wake_org(&d.org_id, UnixMillis::now()).await {
+            match ctx.store.wake_org(&d.org_id, ctx.clock.now()).await {
                 Ok(n) => tracing::info!(count = n, "deliveries that waited for Slack are due again"),
                 Err(e) => tracing::warn!(error = %e, "waking the organization's deliveries failed; they come back at their time"),
             }
@@ -349,7 +357,7 @@ async fn expire(ctx: &Context, d: &Delivery) {
     let owner = ctx.worker_id.as_str();
     let result = persist(|| {
         ctx.store
-            .complete(&d.delivery_id, owner, &outcome, UnixMillis::now(), erase_failed)
+            .complete(&d.delivery_id, owner, &outcome, ctx.clock.now(), erase_failed)
     })
     .await;
     report_write(result);
@@ -361,29 +369,35 @@ async fn record(ctx: &Context, d: &Delivery, outcome: SendOutcome) {
     let id = &d.delivery_id;
     let erase_failed = ctx.settings.failed_text_retention.is_zero();
     let result = match outcome {
-        SendOutcome::Sent { mode, channel, ts } => {
+        SendOutcome::Sent {
+            mode,
+            channel,
+            ts,
+            language,
+        } => {
             tracing::info!(mode = mode.as_str(), channel = %channel, ts = %ts, "delivered to Slack");
             metrics::outcome("sent", Some(mode), None);
-            metrics::sent_after(UnixMillis::now().since(d.created_at));
+            metrics::sent_after(ctx.clock.now().since(d.created_at));
             let outcome = Outcome::Sent {
                 mode,
                 channel,
                 ts,
                 revision: d.life.revision,
+                language,
             };
-            persist(|| store.complete(id, owner, &outcome, UnixMillis::now(), erase_failed)).await
+            persist(|| store.complete(id, owner, &outcome, ctx.clock.now(), erase_failed)).await
         }
         SendOutcome::Skipped(reason) => {
             tracing::info!(reason = reason.as_str(), "skipped at send time");
             metrics::outcome("skipped", None, Some(reason));
             let outcome = Outcome::Skipped(reason);
-            persist(|| store.complete(id, owner, &outcome, UnixMillis::now(), erase_failed)).await
+            persist(|| store.complete(id, owner, &outcome, ctx.clock.now(), erase_failed)).await
         }
         SendOutcome::Failed { mode, error } => {
             tracing::warn!(error = %error, "delivery failed permanently");
             metrics::outcome("failed", mode, None);
             let outcome = Outcome::Failed { mode, error };
-            persist(|| store.complete(id, owner, &outcome, UnixMillis::now(), erase_failed)).await
+            persist(|| store.complete(id, owner, &outcome, ctx.clock.now(), erase_failed)).await
         }
         SendOutcome::Retry {
             mode,
@@ -398,7 +412,7 @@ async fn record(ctx: &Context, d: &Delivery, outcome: SendOutcome) {
                 metrics::ambiguous(mode);
             }
             let attempts = d.attempts.saturating_add(1);
-            let now = UnixMillis::now();
+            let now = ctx.clock.now();
             let failure = Failure {
                 attempts,
                 window_started_at: d.window_started_at,
@@ -418,7 +432,7 @@ async fn record(ctx: &Context, d: &Delivery, outcome: SendOutcome) {
                         error: &error,
                         ambiguous,
                     };
-                    persist(|| store.reschedule(id, owner, &again, UnixMillis::now())).await
+                    persist(|| store.reschedule(id, owner, &again, ctx.clock.now())).await
                 }
                 RetryDecision::Dead => {
                     tracing::warn!(error = %error, attempts, "retries ran out while Slack answered other calls: delivery is DEAD");
@@ -428,7 +442,7 @@ async fn record(ctx: &Context, d: &Delivery, outcome: SendOutcome) {
                         error,
                         ambiguous,
                     };
-                    persist(|| store.complete(id, owner, &outcome, UnixMillis::now(), erase_failed)).await
+                    persist(|| store.complete(id, owner, &outcome, ctx.clock.now(), erase_failed)).await
                 }
                 RetryDecision::Expired => {
                     let error = expired_reason(ctx.settings.retry.retry_for, &error);
@@ -440,7 +454,7 @@ async fn record(ctx: &Context, d: &Delivery, outcome: SendOutcome) {
                         attempted: true,
                         ambiguous,
                     };
-                    persist(|| store.complete(id, owner, &outcome, UnixMillis::now(), erase_failed)).await
+                    persist(|| store.complete(id, owner, &outcome, ctx.clock.now(), erase_failed)).await
                 }
             }
         }
@@ -450,10 +464,10 @@ async fn record(ctx: &Context, d: &Delivery, outcome: SendOutcome) {
                 mode: Some(DeliveryMode::BotDm),
                 error: error.clone(),
             };
-            let mine = persist(|| store.complete(id, owner, &outcome, UnixMillis::now(), erase_failed)).await;
+            let mine = persist(|| store.complete(id, owner, &outcome, ctx.clock.now(), erase_failed)).await;
             // Every other pending delivery of the org would hit the same wall: end them now rather
             // than let each retry against Slack.
-            match persist(|| store.fail_pending_for_org(&d.org_id, &error, UnixMillis::now(), erase_failed))
+            match persist(|| store.fail_pending_for_org(&d.org_id, &error, ctx.clock.now(), erase_failed))
                 .await
             {
                 Ok(n) => {
@@ -466,25 +480,26 @@ async fn record(ctx: &Context, d: &Delivery, outcome: SendOutcome) {
         }
         SendOutcome::Deferred(wait) => {
             metrics::outcome("deferred", None, None);
-            let at = UnixMillis::now().plus(wait);
+            let at = ctx.clock.now().plus(wait);
             persist(|| store.release(id, owner, at)).await
         }
         SendOutcome::RateLimited(wait) => {
             metrics::outcome("rate_limited", None, None);
-            let at = UnixMillis::now().plus(wait);
+            let at = ctx.clock.now().plus(wait);
             persist(|| store.release(id, owner, at)).await
         }
         SendOutcome::Abandoned => {
             metrics::outcome("abandoned", None, None);
-            persist(|| store.release(id, owner, UnixMillis::now())).await
+            persist(|| store.release(id, owner, ctx.clock.now())).await
         }
-        SendOutcome::Held(until) => {
+        SendOutcome::Held { until, reason } => {
             tracing::info!(
                 held_until = until.as_millis(),
-                "held for the recipient to read it in ovice first"
+                reason = reason.as_str(),
+                "held by a preference of the recipient"
             );
             metrics::outcome("held", None, None);
-            persist(|| store.hold(id, owner, until)).await
+            persist(|| store.hold(id, owner, until, reason)).await
         }
     };
     report_write(result);

@@ -70,7 +70,16 @@ impl Consent {
 
     /// Follows Slack's redirect to the callback and returns the page's status, outcome and text.
     pub async fn open(&self, callback: &Url) -> CallbackPage {
-        let response = self.http.get(callback.clone()).send().await.unwrap();
+        self.open_with(callback, None).await
+    }
+
+    /// As `open`, from a browser that sends `Accept-Language`.
+    pub async fn open_with(&self, callback: &Url, accept_language: Option<&str>) -> CallbackPage {
+        let mut request = self.http.get(callback.clone());
+        if let Some(languages) = accept_language {
+            request = request.header("accept-language", languages);
+        }
+        let response = request.send().await.unwrap();
         let status = response.status();
         let html = response.text().await.unwrap();
         let outcome = between(&html, "data-outcome=\"", "\"").to_owned();

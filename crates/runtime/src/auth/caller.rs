@@ -1,4 +1,4 @@
-use ovice_slack_model::SpaceRole;
+use ovice_slack_model::{Language, SpaceRole};
 
 use super::claims::{Claims, OrgRole, SvcRole};
 use crate::target::TargetSet;
@@ -19,6 +19,8 @@ pub struct Caller {
     /// The targets a service caller speaks for, from the service key that signed its token; `None`
     /// for every token the platform's keys verified.
     pub service: Option<TargetSet>,
+    /// From the `locale` claim, when it names a language ovice-slack speaks.
+    pub language: Option<Language>,
 }
 
 /// A refusal, with a message the caller can act on (mapped to PERMISSION_DENIED).
@@ -40,6 +42,7 @@ impl Caller {
             space_role: c.space_role,
             svc_role: c.svc_role,
             service,
+            language: c.locale.as_deref().and_then(Language::from_tag),
         }
     }
 }

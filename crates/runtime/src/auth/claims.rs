@@ -50,4 +50,9 @@ pub struct Claims {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nbf: Option<i64>,
     pub aud: String,
+    /// The language of the person's ovice, a BCP 47 tag (`ja`, `en-US`). It chooses the language of
+    /// the pages Connect ends on and the automatic language of their Slack messages; a language
+    /// ovice-slack does not speak counts as absent (English).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
 }

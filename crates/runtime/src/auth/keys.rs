@@ -278,6 +278,7 @@ mod tests {
             iat: None,
             nbf: None,
             aud: aud.into(),
+            locale: None,
         }
     }
 
@@ -498,6 +499,7 @@ mod proptests {
                 iat: None,
                 nbf: None,
                 aud: "ovice-slack".into(),
+                locale: None,
             }
         }
     }

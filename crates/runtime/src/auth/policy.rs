@@ -322,6 +322,7 @@ mod tests {
             space_role: None,
             svc_role: None,
             service: None,
+            language: None,
         }
     }
 

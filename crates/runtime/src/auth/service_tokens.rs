@@ -50,6 +50,7 @@ impl ServiceTokens {
             iat: Some(now),
             nbf: None,
             aud: self.audience.clone(),
+            locale: None,
         })?;
         *cached = Some((token.clone(), exp));
         Ok(format!("Bearer {token}"))

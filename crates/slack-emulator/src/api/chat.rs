@@ -3,7 +3,9 @@
 
 use std::time::Instant;
 
-use serde_json::json;
+use serde_json::{Value, json};
+
+use crate::web::mrkdwn::Inline;
 
 use super::{ApiReply, ApiRequest, Caller, authenticate, parse_bool};
 use crate::limits::LimitClass;
@@ -32,15 +34,10 @@ fn post(state: &mut State, req: &ApiRequest, caller: &Caller, now: Instant) -> A
         return ApiReply::err("channel_not_found");
     };
     let text = req.arg("text").unwrap_or("");
-    let has_blocks = ["blocks", "attachments"]
-        .iter()
-        .any(|k| req.arg(k).is_some_and(|v| !v.is_empty()));
-    if text.is_empty() && !has_blocks {
-        return ApiReply::err("no_text");
-    }
-    if text.chars().count() > MAX_TEXT_CHARS {
-        return ApiReply::err("msg_too_long");
-    }
+    let blocks = match read_blocks(req, text) {
+        Ok(blocks) => blocks,
+        Err(reply) => return *reply,
+    };
     let channel = match resolve_channel(state, &team_id, &me, is_bot, target) {
         Ok(channel) => channel,
         Err(code) => return ApiReply::err(code),
@@ -57,7 +54,9 @@ fn post(state: &mut State, req: &ApiRequest, caller: &Caller, now: Instant) -> A
         bot_id: caller.info.bot_id().map(str::to_owned),
         is_bot,
         token_kind: caller.info.kind(),
+        alerts: alerts(text, blocks.as_deref()),
         text: text.to_owned(),
+        blocks: blocks.clone(),
         ts: ts.clone(),
         unfurl_links: parse_bool(req.arg("unfurl_links")),
         unfurl_media: parse_bool(req.arg("unfurl_media")),
@@ -68,6 +67,9 @@ fn post(state: &mut State, req: &ApiRequest, caller: &Caller, now: Instant) -> A
     if let (Some(bot_id), Some(m)) = (caller.info.bot_id(), message.as_object_mut()) {
         m.insert("bot_id".into(), json!(bot_id));
         m.insert("app_id".into(), json!(caller.info.app_id()));
+    }
+    if let (Some(blocks), Some(m)) = (&blocks, message.as_object_mut()) {
+        m.insert("blocks".into(), json!(blocks));
     }
     ApiReply::ok(json!({"channel": channel, "ts": ts, "message": message}))
 }
@@ -147,17 +149,14 @@ fn change(state: &mut State, req: &ApiRequest, caller: &Caller, what: Change, no
         _ => return ApiReply::err("channel_not_found"),
     }
     let text = req.arg("text").unwrap_or("");
-    if what == Change::Update {
-        let has_blocks = ["blocks", "attachments"]
-            .iter()
-            .any(|k| req.arg(k).is_some_and(|v| !v.is_empty()));
-        if text.is_empty() && !has_blocks {
-            return ApiReply::err("no_text");
+    let blocks = if what == Change::Update {
+        match read_blocks(req, text) {
+            Ok(blocks) => blocks,
+            Err(reply) => return *reply,
         }
-        if text.chars().count() > MAX_TEXT_CHARS {
-            return ApiReply::err("msg_too_long");
-        }
-    }
+    } else {
+        None
+    };
     let Some(index) = state
         .messages
         .iter()
@@ -192,14 +191,21 @@ fn change(state: &mut State, req: &ApiRequest, caller: &Caller, what: Change, no
             let edited_ts = state.next_ts();
             let message = &mut state.messages[index];
             message.text = text.to_owned();
+            // Slack replaces the blocks too: an update without them leaves only the text.
+            message.blocks = blocks.clone();
+            message.alerts = alerts(text, blocks.as_deref());
             message.edited_ts = Some(edited_ts.clone());
             let mut shown = json!({"type": "message", "text": text, "user": me, "ts": ts, "team": team_id,
                 "edited": {"user": me, "ts": edited_ts}});
             if let (Some(bot_id), Some(m)) = (caller.info.bot_id(), shown.as_object_mut()) {
                 m.insert("bot_id".into(), json!(bot_id));
             }
+            if let (Some(blocks), Some(m)) = (&blocks, shown.as_object_mut()) {
+                m.insert("blocks".into(), json!(blocks));
+            }
             state.changes.push(record(ChangeKind::Updated {
                 text: text.to_owned(),
+                blocks,
             }));
             ApiReply::ok(json!({"channel": channel, "ts": ts, "text": text, "message": shown}))
         }
@@ -208,5 +214,57 @@ fn change(state: &mut State, req: &ApiRequest, caller: &Caller, what: Change, no
             state.changes.push(record(ChangeKind::Deleted));
             ApiReply::ok(json!({"channel": channel, "ts": ts}))
         }
+    }
+}
+
+/// `text` and `blocks` as both methods check them: refused blocks, no text where there are no
+/// blocks, or text over Slack's limit.
+fn read_blocks(req: &ApiRequest, text: &str) -> Result<Option<Vec<Value>>, Box<ApiReply>> {
+    let blocks = match crate::blocks::parse(req.arg("blocks")) {
+        Ok(blocks) => blocks,
+        Err(e) => {
+            let messages = e.messages();
+            return Err(Box::new(ApiReply::err(e.code()).with(
+                json!({"errors": messages, "response_metadata": {"messages": messages}}),
+            )));
+        }
+    };
+    let has_attachments = req.arg("attachments").is_some_and(|v| !v.is_empty());
+    if text.is_empty() && blocks.is_none() && !has_attachments {
+        return Err(Box::new(ApiReply::err("no_text")));
+    }
+    if text.chars().count() > MAX_TEXT_CHARS {
+        return Err(Box::new(ApiReply::err("msg_too_long")));
+    }
+    Ok(blocks)
+}
+
+/// What in the message would notify people beyond the conversation: each broadcast (`<!here>`…)
+/// or mention (`<@U…>`) Slack would act on, in the text or in the blocks as Slack reads them.
+fn alerts(text: &str, blocks: Option<&[Value]>) -> Vec<String> {
+    let mut mrkdwn = vec![text.to_owned()];
+    mrkdwn.extend(
+        crate::blocks::texts(blocks.unwrap_or_default())
+            .into_iter()
+            .filter(|(_, is_mrkdwn)| *is_mrkdwn)
+            .map(|(t, _)| t),
+    );
+    let mut out = Vec::new();
+    for t in mrkdwn {
+        for part in crate::web::mrkdwn::parse(&t, &|_| None) {
+            collect_alerts(&part, &mut out);
+        }
+    }
+    out
+}
+
+fn collect_alerts(part: &Inline, out: &mut Vec<String>) {
+    match part {
+        Inline::Broadcast(b) => out.push(b.clone()),
+        Inline::Mention { user_id, .. } => out.push(format!("@{user_id}")),
+        Inline::Bold(n) | Inline::Italic(n) | Inline::Strike(n) => {
+            n.iter().for_each(|p| collect_alerts(p, out))
+        }
+        _ => {}
     }
 }

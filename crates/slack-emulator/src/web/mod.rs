@@ -111,7 +111,80 @@ struct MessageView {
     author_id: String,
     is_app: bool,
     parts: Vec<Inline>,
+    /// Shown instead of the text when the message has blocks (Slack shows `text` only in
+    /// notifications then).
+    blocks: Vec<BlockView>,
     edited: bool,
+}
+
+/// One block as a Slack client shows it.
+enum BlockView {
+    Context(Vec<Vec<Inline>>),
+    Section(Vec<Inline>),
+    Buttons(Vec<(String, String)>),
+    Divider,
+    Header(String),
+}
+
+fn block_views(blocks: &[serde_json::Value], name_of: &dyn Fn(&str) -> Option<String>) -> Vec<BlockView> {
+    use serde_json::Value;
+    let text_of = |t: &Value| -> Vec<Inline> {
+        let text = t.get("text").and_then(Value::as_str).unwrap_or_default();
+        match t.get("type").and_then(Value::as_str) {
+            Some("mrkdwn") => {
+                let verbatim = t.get("verbatim").and_then(Value::as_bool).unwrap_or(false);
+                mrkdwn::parse(&crate::blocks::as_slack_reads(text, verbatim), name_of)
+            }
+            _ => vec![Inline::Text(text.to_owned())],
+        }
+    };
+    blocks
+        .iter()
+        .filter_map(|b| {
+            let elements = || b.get("elements").and_then(Value::as_array).into_iter().flatten();
+            Some(match b.get("type").and_then(Value::as_str)? {
+                "context" => BlockView::Context(elements().map(text_of).collect()),
+                "section" => BlockView::Section(b.get("text").map(text_of).unwrap_or_default()),
+                "actions" => BlockView::Buttons(
+                    elements()
+                        .map(|e| {
+                            let label = e
+                                .get("text")
+                                .map(|t| mrkdwn::plain(&text_of(t)))
+                                .unwrap_or_default();
+                            let url = e.get("url").and_then(Value::as_str).unwrap_or("#").to_owned();
+                            (label, url)
+                        })
+                        .collect(),
+                ),
+                "divider" => BlockView::Divider,
+                "header" => BlockView::Header(
+                    b.get("text")
+                        .map(|t| mrkdwn::plain(&text_of(t)))
+                        .unwrap_or_default(),
+                ),
+                _ => return None,
+            })
+        })
+        .collect()
+}
+
+fn render_blocks(blocks: &[BlockView]) -> Markup {
+    html! {
+        @for b in blocks {
+            @match b {
+                BlockView::Context(items) => div.block.context { @for i in items { span { (render(i)) } } },
+                BlockView::Section(parts) => div.block.section { (render(parts)) },
+                BlockView::Buttons(buttons) => div.block.actions {
+                    @for (label, url) in buttons {
+                        a.button href=(url) rel="noopener noreferrer" target="_blank" { (label) }
+                    }
+                },
+                BlockView::Divider => hr.block;,
+                BlockView::Header(t) => div.block.header { (t) },
+            }
+        }
+    }
 }
 
 async fn client(
@@ -142,6 +215,11 @@ async fn client(
                         author_id: m.user.clone(),
                         is_app: m.is_bot,
                         parts: mrkdwn::parse(&m.text, &name_of),
+                        blocks: m
+                            .blocks
+                            .as_deref()
+                            .map(|b| block_views(b, &name_of))
+                            .unwrap_or_default(),
                         edited: m.edited_ts.is_some(),
                     }
                 })
@@ -189,7 +267,7 @@ async fn client(
                                             " " time title=(m.ts) { (m.time) }
                                         }
                                         div.text {
-                                            (render(&m.parts))
+                                            @if m.blocks.is_empty() { (render(&m.parts)) } @else { (render_blocks(&m.blocks)) }
                                             // Slack marks a changed message after its text.
                                             @if m.edited { " " span.edited { "(edited / 編集済み)" } }
                                         }
@@ -291,6 +369,10 @@ justify-content:center;font-weight:bold}\
 .text{white-space:normal;line-height:1.45}.text a{color:#1264a3}\
 .mention{background:#e8f5fa;color:#1264a3;border-radius:3px;padding:0 2px}\
 .broadcast{background:#fef3c7;color:#7c4a03}\
+.block{margin:2px 0}.context{color:#616061;font-size:13px}.context span{margin-right:8px}\
+.section{white-space:pre-wrap}.header{font-weight:bold;font-size:17px}\
+.actions{margin-top:6px}.button{display:inline-block;border:1px solid #bbb;border-radius:4px;\
+padding:3px 12px;color:#1d1c1d!important;text-decoration:none;font-weight:bold;font-size:13px}\
 code{background:#f6f6f6;border:1px solid #ddd;border-radius:3px;color:#e01e5a;padding:0 3px}\
 pre{background:#f6f6f6;border:1px solid #ddd;border-radius:4px;padding:8px}";
 

@@ -1,4 +1,4 @@
-use ovice_slack_model::{OrgId, SlackTeamId, UnixMillis, UserId};
+use ovice_slack_model::{Language, OrgId, SlackTeamId, UnixMillis, UserId};
 use ovice_slack_secrets::SealedToken;
 
 /// The user scopes Connect asks for (docs/product.md §2.2): post as the person into their DMs
@@ -31,6 +31,8 @@ pub struct PendingConnect {
     pub created_at: UnixMillis,
     pub expires_at: UnixMillis,
     pub used: bool,
+    /// The language of the person's ovice when they began: the pages Connect ends on use it.
+    pub language: Option<Language>,
 }
 
 /// What Slack's `oauth.v2.access` and `users.lookupByEmail` said, as plain data.

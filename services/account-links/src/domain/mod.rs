@@ -4,7 +4,6 @@
 pub(crate) mod connect;
 mod link;
 pub mod link_event;
-mod preferences;
 mod visibility;
 
 pub use connect::{
@@ -12,5 +11,6 @@ pub use connect::{
     PendingConnect, USER_SCOPES, check_consent,
 };
 pub use link::{Link, LinkRotation, LinkState, legacy_token_context, refresh_context, token_context};
-pub use preferences::{MAX_HOLD_UNREAD, SlackPreferences};
+// A person's preferences are shared with delivery, which decides by them: one home in the model.
+pub use ovice_slack_model::preferences::{MAX_HOLD_UNREAD, SlackPreferences};
 pub use visibility::item_visible;

@@ -7,7 +7,7 @@ mod tests;
 
 use std::sync::Arc;
 
-use ovice_slack_model::{OrgId, SlackTeamId, SlackUserId, UnixMillis, UserId};
+use ovice_slack_model::{Language, OrgId, SlackTeamId, SlackUserId, UnixMillis, UserId};
 use ovice_slack_runtime::db::{Database, DbError};
 
 use crate::domain::{Link, PendingConnect, SlackPreferences};
@@ -56,6 +56,15 @@ pub trait LinkStore: Send + Sync + 'static {
         org_id: &OrgId,
         user_ids: &[UserId],
     ) -> Result<Vec<(UserId, SlackPreferences)>, StoreError>;
+
+    /// Records the language of the person's ovice (learned at Connect); their choices stay.
+    async fn put_automatic_language(
+        &self,
+        org_id: &OrgId,
+        user_id: &UserId,
+        language: Language,
+        now: UnixMillis,
+    ) -> Result<(), StoreError>;
     /// Stores a person's preferences, whole.
     async fn put_preferences(
         &self,

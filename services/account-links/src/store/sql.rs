@@ -4,18 +4,18 @@
 use ovice_slack_events::EmailDigest;
 use ovice_slack_secrets::SealedToken;
 
-use ovice_slack_model::{OrgId, SlackTeamId, SlackUserId, UnixMillis, UserId};
+use ovice_slack_model::{Language, OrgId, QuietHours, SlackTeamId, SlackUserId, UnixMillis, UserId};
 use ovice_slack_runtime::db::SqlBackend;
 
 use super::{LinkStore, PutLink, SealedLinkToken, StoreError};
 use crate::domain::{Link, LinkRotation, LinkState, PendingConnect, SlackPreferences};
 
 pub(super) const INSERT_PENDING: &str = "INSERT INTO slack_connect_states (state_hash, org_id, user_id, email, \
-     space_id, team_id, verifier_key_id, verifier_ciphertext, created_at, expires_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+     space_id, team_id, verifier_key_id, verifier_ciphertext, created_at, expires_at, language) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
 
 pub(super) const SELECT_PENDING: &str = "SELECT state_hash, org_id, user_id, email, space_id, team_id, \
-     verifier_key_id, verifier_ciphertext, created_at, expires_at, used_at FROM slack_connect_states \
+     verifier_key_id, verifier_ciphertext, created_at, expires_at, used_at, language FROM slack_connect_states \
      WHERE state_hash = $1";
 
 pub(super) const SPEND_PENDING: &str = "UPDATE slack_connect_states SET used_at = $2 \
@@ -49,14 +49,23 @@ pub(super) fn select_links(count: usize) -> String {
 pub(super) fn select_preferences(count: usize) -> String {
     let ids: Vec<String> = (2..count + 2).map(|n| format!("${n}")).collect();
     format!(
-        "SELECT user_id, hold_unread_secs FROM slack_preferences WHERE org_id = $1 AND user_id IN ({})",
+        "SELECT user_id, hold_unread_secs, paused, paused_until, quiet_start, quiet_end, quiet_time_zone, \
+         language, automatic_language FROM slack_preferences WHERE org_id = $1 AND user_id IN ({})",
         ids.join(", ")
     )
 }
 
-pub(super) const PUT_PREFERENCES: &str = "INSERT INTO slack_preferences (org_id, user_id, hold_unread_secs, updated_at) \
-     VALUES ($1, $2, $3, $4) ON CONFLICT (org_id, user_id) DO UPDATE SET \
-     hold_unread_secs = excluded.hold_unread_secs, updated_at = excluded.updated_at";
+/// Everything the person chooses; `automatic_language` stays (it is learned, not chosen).
+pub(super) const PUT_PREFERENCES: &str = "INSERT INTO slack_preferences (org_id, user_id, hold_unread_secs, updated_at, \
+     paused, paused_until, quiet_start, quiet_end, quiet_time_zone, language) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (org_id, user_id) DO UPDATE SET \
+     hold_unread_secs = excluded.hold_unread_secs, updated_at = excluded.updated_at, paused = excluded.paused, \
+     paused_until = excluded.paused_until, quiet_start = excluded.quiet_start, quiet_end = excluded.quiet_end, \
+     quiet_time_zone = excluded.quiet_time_zone, language = excluded.language";
+
+/// The language of the person's ovice, learned when they begin Connect; their choices stay.
+pub(super) const PUT_AUTOMATIC_LANGUAGE: &str = "INSERT INTO slack_preferences (org_id, user_id, updated_at, automatic_language) \
+     VALUES ($1, $2, $3, $4) ON CONFLICT (org_id, user_id) DO UPDATE SET automatic_language = excluded.automatic_language";
 
 pub(super) fn links_of_slack_user() -> String {
     format!("SELECT {LINK_COLUMNS} FROM slack_links WHERE slack_team_id = $1 AND slack_user_id = $2")
@@ -136,6 +145,7 @@ pub(super) struct PendingRow {
     created_at: i64,
     expires_at: i64,
     used_at: Option<i64>,
+    language: String,
 }
 
 impl From<PendingRow> for PendingConnect {
@@ -154,6 +164,7 @@ impl From<PendingRow> for PendingConnect {
             created_at: UnixMillis::from_millis(r.created_at),
             expires_at: UnixMillis::from_millis(r.expires_at),
             used: r.used_at.is_some(),
+            language: Language::from_tag(&r.language),
         }
     }
 }
@@ -246,6 +257,7 @@ where
     for<'q> &'q Vec<u8>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     for<'r> PendingRow: sqlx::FromRow<'r, DB::Row>,
     for<'r> LinkRow: sqlx::FromRow<'r, DB::Row>,
+    for<'r> PreferencesRow: sqlx::FromRow<'r, DB::Row>,
     for<'r> (String, String, String, Vec<u8>): sqlx::FromRow<'r, DB::Row>,
     for<'r> (String, String): sqlx::FromRow<'r, DB::Row>,
     for<'r> (String, i64): sqlx::FromRow<'r, DB::Row>,
@@ -345,6 +357,7 @@ where
             .bind(&p.verifier.ciphertext)
             .bind(p.created_at.as_millis())
             .bind(p.expires_at.as_millis())
+            .bind(p.language.map_or("", Language::tag))
             .execute(&self.pool)
             .await?;
         Ok(())
@@ -425,7 +438,7 @@ where
             return Ok(Vec::new());
         }
         let sql = select_preferences(user_ids.len());
-        let mut query = sqlx::query_as::<_, (String, i64)>(sqlx::AssertSqlSafe(sql)).bind(org_id.as_str());
+        let mut query = sqlx::query_as::<_, PreferencesRow>(sqlx::AssertSqlSafe(sql)).bind(org_id.as_str());
         for user_id in user_ids {
             query = query.bind(user_id.as_str());
         }
@@ -433,12 +446,25 @@ where
             .fetch_all(&self.pool)
             .await?
             .into_iter()
-            .map(|(user, hold)| {
-                let prefs = SlackPreferences::from_hold_seconds(hold)
-                    .map_err(|e| StoreError::Corrupt(format!("hold of {user}: {e}")))?;
-                Ok((UserId::new(user), prefs))
-            })
+            .map(PreferencesRow::into_preferences)
             .collect()
+    }
+
+    async fn put_automatic_language(
+        &self,
+        org_id: &OrgId,
+        user_id: &UserId,
+        language: Language,
+        now: UnixMillis,
+    ) -> Result<(), StoreError> {
+        sqlx::query(PUT_AUTOMATIC_LANGUAGE)
+            .bind(org_id.as_str())
+            .bind(user_id.as_str())
+            .bind(now.as_millis())
+            .bind(language.tag())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     async fn put_preferences(
@@ -453,6 +479,12 @@ where
             .bind(user_id.as_str())
             .bind(preferences.hold_seconds())
             .bind(now.as_millis())
+            .bind(i64::from(preferences.paused.is_some()))
+            .bind(preferences.paused.flatten().map_or(0, UnixMillis::as_millis))
+            .bind(preferences.quiet_hours.map(|q| q.start()).unwrap_or_default())
+            .bind(preferences.quiet_hours.map(|q| q.end()).unwrap_or_default())
+            .bind(preferences.quiet_hours.map_or("", |q| q.time_zone()))
+            .bind(preferences.language.map_or("", Language::tag))
             .execute(&self.pool)
             .await?;
         Ok(())
@@ -649,5 +681,44 @@ where
             .execute(&self.pool)
             .await?;
         Ok(DB::rows_affected(&r) == 1)
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct PreferencesRow {
+    user_id: String,
+    hold_unread_secs: i64,
+    paused: i64,
+    paused_until: i64,
+    quiet_start: String,
+    quiet_end: String,
+    quiet_time_zone: String,
+    language: String,
+    automatic_language: String,
+}
+
+impl PreferencesRow {
+    /// Rows were checked when written: anything that no longer reads is reported, not guessed.
+    fn into_preferences(self) -> Result<(UserId, SlackPreferences), StoreError> {
+        let corrupt = |what: &str, e: String| StoreError::Corrupt(format!("{what} of {}: {e}", self.user_id));
+        let hold_unread =
+            SlackPreferences::hold_from_seconds(self.hold_unread_secs).map_err(|e| corrupt("hold", e))?;
+        let quiet_hours = if self.quiet_time_zone.is_empty() {
+            None
+        } else {
+            Some(
+                QuietHours::parse(&self.quiet_start, &self.quiet_end, &self.quiet_time_zone)
+                    .map_err(|e| corrupt("quiet hours", e.reason))?,
+            )
+        };
+        let prefs = SlackPreferences {
+            hold_unread,
+            paused: (self.paused != 0)
+                .then_some((self.paused_until > 0).then(|| UnixMillis::from_millis(self.paused_until))),
+            quiet_hours,
+            language: Language::from_tag(&self.language),
+            automatic_language: Language::from_tag(&self.automatic_language),
+        };
+        Ok((UserId::new(self.user_id), prefs))
     }
 }

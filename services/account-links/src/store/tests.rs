@@ -40,6 +40,7 @@ fn pending(hash: &str, expires_at: i64) -> PendingConnect {
         created_at: t(1),
         expires_at: t(expires_at),
         used: false,
+        language: Some(ovice_slack_model::Language::Japanese),
     }
 }
 

@@ -87,9 +87,25 @@ impl StaticDirectory {
                 slack_user_id: slack_user_id.into(),
                 slack_team_id: team_id.into(),
                 user_token: user_token.map(|t| SecretString::from(t.to_owned())),
-                hold_unread: None,
+                preferences: Default::default(),
             },
         );
+    }
+
+    /// Sets a linked user's preferences (as AccountLinkService would return them).
+    pub fn set_preferences(
+        &self,
+        org_id: &str,
+        user_id: &str,
+        preferences: ovice_slack_model::SlackPreferences,
+    ) {
+        if let Some(u) = self
+            .world()
+            .users
+            .get_mut(&(org_id.to_owned(), user_id.to_owned()))
+        {
+            u.preferences = preferences;
+        }
     }
 
     pub fn unlink_user(&self, org_id: &str, user_id: &str) {

@@ -19,6 +19,8 @@ pub enum SkipReason {
     Deleted,
     /// Read by the recipient in ovice before it was sent.
     Read,
+    /// The recipient had paused forwarding when it was due.
+    Paused,
 }
 
 impl SkipReason {

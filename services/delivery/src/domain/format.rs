@@ -1,19 +1,23 @@
-//! How a message reads in Slack (docs/product.md §2.3): who sent it, the space, the text and a link back, with
+//! How a message reads in Slack (docs/product.md §2.3): Block Kit blocks (who and where, the text, a
+//! button back to ovice) and the notification text beside them, in the recipient's language, with
 //! everything from ovice escaped for mrkdwn so no sender can trigger `@channel`, `@here` or a mention.
 
-use std::fmt::Write as _;
-
+use ovice_slack_i18n::{Arg, Language, Text};
 use ovice_slack_model::LinkUrl;
+use slack_client::blocks::{Block, Button, MAX_SECTION_TEXT, TextObject};
 
-/// Slack advises keeping a message under 4,000 characters; the text is cut well below that so the
-/// header and the link always fit.
-pub const MAX_SLACK_TEXT_CHARS: usize = 3_000;
+/// The sender's text is cut at this many characters of escaped mrkdwn, so that with the marker
+/// it fits one section block (3,000).
+pub const MAX_SLACK_TEXT_CHARS: usize = 2_900;
 
-/// Appended to a cut text.
-pub const SHORTENED_MARKER: &str = "… (shortened, open in ovice for the full message)";
+/// The notification text shows the start of the message: a phone shows a few lines at most.
+pub const MAX_NOTIFICATION_TEXT_CHARS: usize = 300;
 
 /// Names (sender, space) are cut at this many characters of Slack text.
 const MAX_NAME_CHARS: usize = 80;
+
+/// The button's `action_id` (Slack requires one; the button only opens its link).
+pub const OPEN_ACTION_ID: &str = "open_in_ovice";
 
 /// Escapes Slack's three control characters. Slack then shows `<!channel>` or `<@U1>` as the
 /// literal text it is instead of notifying anyone.
@@ -47,7 +51,14 @@ fn escape_within(text: &str, limit: usize) -> (String, bool) {
     (out, false)
 }
 
-/// The parts of a Slack message; `render` makes the mrkdwn text.
+/// A message as it goes to Slack: the blocks people see and the `text` their notifications read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SlackMessage {
+    pub text: String,
+    pub blocks: Vec<Block>,
+}
+
+/// The parts of a Slack message; `render` makes the blocks and the notification text.
 #[derive(Clone, Copy, Debug)]
 pub struct SlackText<'a> {
     pub sender_name: &'a str,
@@ -55,37 +66,145 @@ pub struct SlackText<'a> {
     pub space_name: &'a str,
     pub text: &'a str,
     pub link: Option<&'a LinkUrl>,
+    /// The recipient's: the frame around the sender's words is in it.
+    pub language: Language,
 }
 
 impl SlackText<'_> {
-    pub fn render(&self) -> String {
-        let mut out = String::new();
-        let name = name_or(self.sender_name, "Someone");
-        out.push_str(&name);
-        if self.sender_is_visitor {
-            out.push_str(" (visitor)");
+    pub fn render(&self) -> SlackMessage {
+        let (who, space) = (self.who(), self.space());
+        let context = Text::FrameContext.render(
+            self.language,
+            &[("who", Arg::Str(&who)), ("space", Arg::Str(&space))],
+        );
+        let mut blocks = vec![
+            Block::Context {
+                elements: vec![TextObject::verbatim(context)],
+            },
+            Block::Section {
+                text: TextObject::verbatim(self.body(MAX_SLACK_TEXT_CHARS, true)),
+            },
+        ];
+        if let Some(link) = self.link {
+            blocks.push(Block::Actions {
+                elements: vec![Button::link(
+                    Text::FrameOpen.plain(self.language),
+                    link.as_str().to_owned(),
+                    OPEN_ACTION_ID,
+                )],
+            });
         }
-        out.push_str(" in ");
-        out.push_str(&name_or(self.space_name, "ovice"));
-        out.push_str(":\n");
-        if self.text.trim().is_empty() {
-            out.push_str("(open the message in ovice to read it)");
+        let preview = self.body(MAX_NOTIFICATION_TEXT_CHARS, false);
+        let text = Text::FrameFallback.render(
+            self.language,
+            &[
+                ("who", Arg::Str(&who)),
+                ("space", Arg::Str(&space)),
+                ("text", Arg::Str(&preview)),
+            ],
+        );
+        SlackMessage { text, blocks }
+    }
+
+    /// The sender's name, escaped and marked when a visitor.
+    fn who(&self) -> String {
+        let name = name_or(self.sender_name, || Text::FrameSomeone.plain(self.language));
+        if self.sender_is_visitor {
+            Text::FrameVisitor.render(self.language, &[("name", Arg::Str(&name))])
         } else {
-            let (text, cut) = escape_within(self.text, MAX_SLACK_TEXT_CHARS);
-            out.push_str(&text);
-            if cut {
-                out.push_str(SHORTENED_MARKER);
+            name
+        }
+    }
+
+    fn space(&self) -> String {
+        name_or(self.space_name, || "ovice".to_owned())
+    }
+
+    /// The sender's text, escaped and cut at `limit` with the long marker or a bare `…`.
+    fn body(&self, limit: usize, long_marker: bool) -> String {
+        if self.text.trim().is_empty() {
+            return Text::FrameEmpty.plain(self.language);
+        }
+        let (mut text, cut) = escape_within(self.text, limit);
+        if cut {
+            if long_marker {
+                text.push_str(&Text::FrameShortened.plain(self.language));
+            } else {
+                text.push('…');
             }
         }
-        if let Some(link) = self.link {
-            // `&` is escaped like everywhere else in the text; Slack unescapes it in the URL.
-            let _ = write!(out, "\n<{}|Open in ovice>", escape_mrkdwn(link.as_str()));
-        }
-        out
+        text
     }
 }
 
-fn name_or(name: &str, fallback: &str) -> String {
+/// Everything that must hold of a message whatever the sender wrote: returns what broke. One home
+/// for the guarantee, checked by the unit and property tests and the fuzz targets.
+pub fn check_inert(message: &SlackMessage, link: Option<&LinkUrl>) -> Result<(), String> {
+    inert(&message.text).map_err(|e| format!("text: {e}"))?;
+    if message.blocks.len() > slack_client::blocks::MAX_BLOCKS {
+        return Err(format!("{} blocks", message.blocks.len()));
+    }
+    for (i, block) in message.blocks.iter().enumerate() {
+        let texts: Vec<&TextObject> = match block {
+            Block::Context { elements } => elements.iter().collect(),
+            Block::Section { text } => vec![text],
+            Block::Actions { elements } => {
+                for button in elements {
+                    let url = link.map(LinkUrl::as_str);
+                    if url != Some(button.url.as_str()) {
+                        return Err(format!("block {i}: a button to {:?}", button.url));
+                    }
+                }
+                elements.iter().map(|b| &b.text).collect()
+            }
+            Block::Divider => Vec::new(),
+        };
+        for t in texts {
+            match t {
+                TextObject::Mrkdwn { text, verbatim } => {
+                    if !verbatim {
+                        return Err(format!("block {i}: mrkdwn that Slack would parse"));
+                    }
+                    if text.chars().count() > MAX_SECTION_TEXT {
+                        return Err(format!("block {i}: {} characters", text.chars().count()));
+                    }
+                    inert(text).map_err(|e| format!("block {i}: {e}"))?;
+                }
+                TextObject::PlainText { text, .. } => {
+                    if text.contains(['<', '>']) {
+                        return Err(format!("block {i}: markup in a label: {text:?}"));
+                    }
+                }
+            }
+            if t_is_empty(t) {
+                return Err(format!("block {i}: an empty text"));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn t_is_empty(t: &TextObject) -> bool {
+    match t {
+        TextObject::Mrkdwn { text, .. } | TextObject::PlainText { text, .. } => text.is_empty(),
+    }
+}
+
+/// No `<` or `>` at all (the frame adds no markup), and every `&` starts one of the three entities.
+fn inert(s: &str) -> Result<(), String> {
+    if s.contains(['<', '>']) {
+        return Err(format!("markup in {s:?}"));
+    }
+    for (i, _) in s.match_indices('&') {
+        let rest = &s[i..];
+        if !(rest.starts_with("&amp;") || rest.starts_with("&lt;") || rest.starts_with("&gt;")) {
+            return Err(format!("a bare & at {i} in {s:?}"));
+        }
+    }
+    Ok(())
+}
+
+fn name_or(name: &str, fallback: impl FnOnce() -> String) -> String {
     // A name is one line: newlines, control characters and bidi overrides would let a sender fake
     // the header layout in Slack.
     let name: String = name
@@ -102,7 +221,7 @@ fn name_or(name: &str, fallback: &str) -> String {
         .collect();
     let name = name.trim();
     if name.is_empty() {
-        return fallback.to_owned();
+        return fallback();
     }
     let (escaped, cut) = escape_within(name, MAX_NAME_CHARS);
     if cut { format!("{escaped}…") } else { escaped }
@@ -110,104 +229,196 @@ fn name_or(name: &str, fallback: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use strum::IntoEnumIterator;
+
     use super::*;
 
     #[test]
     fn names_stay_on_one_line() {
-        assert_eq!(name_or("Mallory\n*Boss*:\u{202E}", "x"), "Mallory *Boss*:");
-        assert_eq!(name_or("\n\t", "Someone"), "Someone");
+        let fallback = || "x".to_owned();
+        assert_eq!(name_or("Mallory\n*Boss*:\u{202E}", fallback), "Mallory *Boss*:");
+        assert_eq!(name_or("\n\t", || "Someone".to_owned()), "Someone");
     }
 
-    fn text<'a>(text: &'a str, link: Option<&'a LinkUrl>) -> SlackText<'a> {
+    fn dm<'a>(text: &'a str, link: Option<&'a LinkUrl>, language: Language) -> SlackText<'a> {
         SlackText {
             sender_name: "Alice",
             sender_is_visitor: false,
             space_name: "Lobby",
             text,
             link,
+            language,
         }
     }
 
-    #[test]
-    fn control_characters_arrive_as_literal_text() {
-        assert_eq!(
-            escape_mrkdwn("<!channel> <!here> <@U123> & a>b"),
-            "&lt;!channel&gt; &lt;!here&gt; &lt;@U123&gt; &amp; a&gt;b"
-        );
-        let rendered = SlackText {
-            sender_name: "<!here> Mallory & co",
-            sender_is_visitor: true,
-            space_name: "<@U1>",
-            text: "hi <!channel>",
-            link: None,
-        }
-        .render();
-        assert_eq!(
-            rendered,
-            "&lt;!here&gt; Mallory &amp; co (visitor) in &lt;@U1&gt;:\nhi &lt;!channel&gt;"
-        );
+    fn section(m: &SlackMessage) -> &str {
+        m.blocks
+            .iter()
+            .find_map(|b| match b {
+                Block::Section {
+                    text: TextObject::Mrkdwn { text, .. },
+                } => Some(text.as_str()),
+                _ => None,
+            })
+            .unwrap_or_default()
     }
 
     #[test]
-    fn a_message_shows_sender_space_text_and_link() {
+    fn a_message_is_context_section_and_button_with_a_notification_text() {
         let link = LinkUrl::parse("https://ovice.example/space/1?m=2&x=3").unwrap();
+        let m = dm("See you at 3 & <b>", Some(&link), Language::English).render();
+        assert_eq!(m.text, "Alice in Lobby: See you at 3 &amp; &lt;b&gt;");
         assert_eq!(
-            text("See you at 3", Some(&link)).render(),
-            "Alice in Lobby:\nSee you at 3\n<https://ovice.example/space/1?m=2&amp;x=3|Open in ovice>"
+            m.blocks,
+            vec![
+                Block::Context {
+                    elements: vec![TextObject::verbatim("*Alice* in Lobby".into())]
+                },
+                Block::Section {
+                    text: TextObject::verbatim("See you at 3 &amp; &lt;b&gt;".into())
+                },
+                Block::Actions {
+                    elements: vec![Button::link(
+                        "Open in ovice".into(),
+                        // A URL in JSON, not mrkdwn: sent as it is.
+                        "https://ovice.example/space/1?m=2&x=3".into(),
+                        OPEN_ACTION_ID
+                    )]
+                },
+            ]
         );
+        assert_eq!(check_inert(&m, Some(&link)), Ok(()));
+        // No link, no button; an empty text and names get the stand-ins.
         let empty = SlackText {
             sender_name: " ",
-            sender_is_visitor: false,
             space_name: "",
-            text: "",
-            link: None,
-        };
+            ..dm("", None, Language::English)
+        }
+        .render();
+        assert_eq!(empty.blocks.len(), 2);
+        assert_eq!(section(&empty), "(open the message in ovice to read it)");
         assert_eq!(
-            empty.render(),
-            "Someone in ovice:\n(open the message in ovice to read it)"
+            empty.text,
+            "Someone in ovice: (open the message in ovice to read it)"
         );
     }
 
     #[test]
-    fn long_text_is_cut_on_a_char_boundary_with_a_marker() {
-        let long = "é".repeat(MAX_SLACK_TEXT_CHARS + 10);
-        let rendered = text(&long, None).render();
-        assert!(rendered.ends_with(SHORTENED_MARKER));
-        let body = rendered
-            .strip_prefix("Alice in Lobby:\n")
-            .unwrap()
-            .strip_suffix(SHORTENED_MARKER)
-            .unwrap();
-        assert_eq!(body.chars().count(), MAX_SLACK_TEXT_CHARS);
-        // Entities are never split: the cut text stays well-formed.
-        let amps = "&".repeat(MAX_SLACK_TEXT_CHARS);
-        let rendered = text(&amps, None).render();
-        let body = rendered
-            .strip_prefix("Alice in Lobby:\n")
-            .unwrap()
-            .strip_suffix(SHORTENED_MARKER)
-            .unwrap();
-        assert_eq!(body, "&amp;".repeat(MAX_SLACK_TEXT_CHARS / 5));
-        // Exactly at the limit: not cut.
-        let exact = "a".repeat(MAX_SLACK_TEXT_CHARS);
-        assert!(!text(&exact, None).render().contains(SHORTENED_MARKER));
+    fn japanese_and_english_differ_only_in_the_frame() {
+        let link = LinkUrl::parse("https://ovice.example/s/1").unwrap();
+        let visitor = |language| SlackText {
+            sender_is_visitor: true,
+            ..dm("明日の会議 <!here> & agenda", Some(&link), language)
+        };
+        let (en, ja) = (
+            visitor(Language::English).render(),
+            visitor(Language::Japanese).render(),
+        );
+        assert_eq!(section(&en), section(&ja));
+        assert_eq!(section(&en), "明日の会議 &lt;!here&gt; &amp; agenda");
+        let frame = |m: &SlackMessage| -> Vec<String> {
+            m.blocks
+                .iter()
+                .filter_map(|b| match b {
+                    Block::Context { elements } => match elements.first() {
+                        Some(TextObject::Mrkdwn { text, .. }) => Some(text.clone()),
+                        _ => None,
+                    },
+                    Block::Actions { elements } => elements.first().map(|b| match &b.text {
+                        TextObject::PlainText { text, .. } | TextObject::Mrkdwn { text, .. } => {
+                            format!("{text} → {}", b.url)
+                        }
+                    }),
+                    _ => None,
+                })
+                .collect()
+        };
+        assert_eq!(
+            frame(&en),
+            [
+                "*Alice (visitor)* in Lobby",
+                "Open in ovice → https://ovice.example/s/1"
+            ]
+        );
+        assert_eq!(
+            frame(&ja),
+            [
+                "*Alice（ゲスト）*（Lobby）",
+                "ovice で開く → https://ovice.example/s/1"
+            ]
+        );
+        assert_eq!(
+            en.text,
+            "Alice (visitor) in Lobby: 明日の会議 &lt;!here&gt; &amp; agenda"
+        );
+        assert_eq!(
+            ja.text,
+            "Alice（ゲスト）（Lobby）: 明日の会議 &lt;!here&gt; &amp; agenda"
+        );
+        // The same blocks in the same order; only the frame's words differ.
+        assert_eq!(en.blocks.len(), ja.blocks.len());
+    }
+
+    #[test]
+    fn long_text_is_cut_on_a_char_boundary_with_the_marker_and_fits_a_section() {
+        for language in Language::iter() {
+            let marker = Text::FrameShortened.plain(language);
+            let long = "é".repeat(MAX_SLACK_TEXT_CHARS + 10);
+            let m = dm(&long, None, language).render();
+            let body = section(&m);
+            assert!(body.chars().count() <= MAX_SECTION_TEXT, "{language}");
+            let kept = body.strip_suffix(marker.as_str()).unwrap();
+            assert_eq!(kept.chars().count(), MAX_SLACK_TEXT_CHARS);
+            // The notification shows the start, cut with a bare ellipsis.
+            assert!(
+                m.text
+                    .ends_with(&format!("{}…", "é".repeat(MAX_NOTIFICATION_TEXT_CHARS)))
+            );
+            // Entities are never split: the cut text stays well-formed.
+            let amps = "&".repeat(MAX_SLACK_TEXT_CHARS);
+            let m = dm(&amps, None, language).render();
+            let kept = section(&m).strip_suffix(marker.as_str()).unwrap();
+            assert_eq!(kept, "&amp;".repeat(MAX_SLACK_TEXT_CHARS / 5));
+            assert_eq!(check_inert(&m, None), Ok(()));
+            // Exactly at the limit: not cut.
+            let exact = "a".repeat(MAX_SLACK_TEXT_CHARS);
+            assert_eq!(section(&dm(&exact, None, language).render()), exact);
+        }
     }
 
     #[test]
     fn long_names_are_cut() {
         let name = "n".repeat(200);
-        let rendered = SlackText {
+        let m = SlackText {
             sender_name: &name,
-            ..text("x", None)
+            ..dm("x", None, Language::English)
         }
         .render();
-        assert!(rendered.starts_with(&format!("{}… in Lobby", "n".repeat(80))));
+        assert!(m.text.starts_with(&format!("{}… in Lobby", "n".repeat(80))));
     }
 
     #[test]
-    fn rendered_text_never_contains_an_unescaped_control_sequence() {
-        // A deterministic sweep over tricky inputs (a property test in spirit): whatever the
-        // sender writes, the only `<` in the output is the link we add.
+    fn the_check_catches_what_would_act_in_slack() {
+        let link = LinkUrl::parse("https://o.example/x").unwrap();
+        let good = dm("hi", Some(&link), Language::English).render();
+        let mut bad = good.clone();
+        bad.text.push_str(" <!here>");
+        assert!(check_inert(&bad, Some(&link)).is_err());
+        let mut bad = good.clone();
+        bad.blocks[1] = Block::Section {
+            text: TextObject::Mrkdwn {
+                text: "hi".into(),
+                verbatim: false,
+            },
+        };
+        assert!(check_inert(&bad, Some(&link)).is_err());
+        // A button to anywhere but the message's link.
+        assert!(check_inert(&good, None).is_err());
+    }
+
+    #[test]
+    fn rendered_message_never_contains_an_unescaped_control_sequence() {
+        // A deterministic sweep over tricky inputs (a property test in spirit).
         let pieces = [
             "<",
             ">",
@@ -223,24 +434,23 @@ mod tests {
             "\n",
             "*",
         ];
+        let link = LinkUrl::parse("https://o.example/x").unwrap();
         for a in pieces {
             for b in pieces {
                 for c in pieces {
                     let input = format!("{a}{b}{c}{a}");
-                    let link = LinkUrl::parse("https://o.example/x").unwrap();
-                    let rendered = SlackText {
-                        sender_name: &input,
-                        sender_is_visitor: false,
-                        space_name: &input,
-                        text: &input,
-                        link: Some(&link),
+                    for language in Language::iter() {
+                        let m = SlackText {
+                            sender_name: &input,
+                            sender_is_visitor: false,
+                            space_name: &input,
+                            text: &input,
+                            link: Some(&link),
+                            language,
+                        }
+                        .render();
+                        assert_eq!(check_inert(&m, Some(&link)), Ok(()), "{input:?}");
                     }
-                    .render();
-                    let without_link = rendered
-                        .strip_suffix("\n<https://o.example/x|Open in ovice>")
-                        .unwrap();
-                    assert!(!without_link.contains('<'), "{input:?} -> {rendered:?}");
-                    assert!(!without_link.contains('>'), "{input:?} -> {rendered:?}");
                 }
             }
         }
@@ -249,8 +459,8 @@ mod tests {
 
 #[cfg(test)]
 mod proptests {
-    //! Whatever a sender writes (text, display name, space name), nothing in the Slack text can act
-    //! as a Slack control sequence, and the text stays within its cap.
+    //! Whatever a sender writes (text, display name, space name), nothing in the blocks or the
+    //! notification text can act as a Slack control sequence, and every text stays within its cap.
     use proptest::prelude::*;
 
     use super::*;
@@ -263,6 +473,7 @@ mod proptests {
             Just("&".to_owned()),
             Just("<!channel>".to_owned()),
             Just("<!here|here>".to_owned()),
+            Just("@here".to_owned()),
             Just("<!subteam^S1>".to_owned()),
             Just("<@U0ALICE>".to_owned()),
             Just("<#C0GENERAL|general>".to_owned()),
@@ -294,35 +505,23 @@ mod proptests {
         s.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
     }
 
-    /// Every `&` starts one of the three entities we write; no `<` or `>` at all.
-    fn assert_inert(s: &str) -> Result<(), TestCaseError> {
-        prop_assert!(!s.contains('<') && !s.contains('>'), "{s:?}");
-        for (i, _) in s.match_indices('&') {
-            let rest = &s[i..];
-            prop_assert!(
-                rest.starts_with("&amp;") || rest.starts_with("&lt;") || rest.starts_with("&gt;"),
-                "a bare & at {i} in {s:?}"
-            );
-        }
-        Ok(())
-    }
-
     proptest! {
         #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
         #[test]
         fn escaping_is_inert_and_lossless(input in tricky()) {
             let escaped = escape_mrkdwn(&input);
-            assert_inert(&escaped)?;
+            prop_assert_eq!(inert(&escaped), Ok(()));
             prop_assert_eq!(unescape(&escaped), input);
         }
 
         #[test]
-        fn rendered_text_has_no_control_sequence_and_stays_within_the_cap(
+        fn rendered_message_has_no_control_sequence_and_stays_within_the_caps(
             sender in tricky(),
             space in tricky(),
             text in tricky(),
             visitor in any::<bool>(),
+            japanese in any::<bool>(),
             link in prop::option::of(prop_oneof![
                 any::<String>(),
                 "https?://[a-z]{1,10}\\.example/[ -~]{0,60}",
@@ -330,50 +529,43 @@ mod proptests {
             ]),
         ) {
             let link = link.and_then(|l| LinkUrl::parse(&l).ok());
-            let rendered = SlackText {
+            let language = if japanese { Language::Japanese } else { Language::English };
+            let m = SlackText {
                 sender_name: &sender,
                 sender_is_visitor: visitor,
                 space_name: &space,
                 text: &text,
                 link: link.as_ref(),
+                language,
             }
             .render();
-            // The only markup is the link we add at the end, itself free of `<`, `>`, `|` and spaces.
-            let (body, link_part) = match &link {
-                Some(l) => {
-                    let suffix = format!("\n<{}|Open in ovice>", escape_mrkdwn(l.as_str()));
-                    prop_assert!(rendered.ends_with(&suffix), "{rendered:?}");
-                    let inner = escape_mrkdwn(l.as_str());
-                    prop_assert!(!inner.contains(['<', '>', '|']) && !inner.contains(char::is_whitespace));
-                    prop_assert!(inner.starts_with("http://") || inner.starts_with("https://"));
-                    (&rendered[..rendered.len() - suffix.len()], inner)
-                }
-                None => (rendered.as_str(), String::new()),
-            };
-            assert_inert(body)?;
-            for sequence in ["<!", "<@", "<#"] {
-                prop_assert!(!rendered.contains(sequence), "{sequence} in {rendered:?}");
-            }
-            // Header: two names of at most 80 characters (+ `…`), then the text within its cap.
-            let (sender_name, space_name) = (name_or(&sender, "Someone"), name_or(&space, "ovice"));
-            for name in [&sender_name, &space_name] {
+            prop_assert_eq!(check_inert(&m, link.as_ref()), Ok(()));
+            for name in [name_or(&sender, String::new), name_or(&space, String::new)] {
                 prop_assert!(name.chars().count() <= MAX_NAME_CHARS + 1, "{name:?}");
             }
-            let visitor_mark = if visitor { " (visitor)" } else { "" };
-            let header = format!("{sender_name}{visitor_mark} in {space_name}:\n");
-            let message = body.strip_prefix(header.as_str());
-            prop_assert!(message.is_some(), "{body:?} does not start with {header:?}");
-            let message = message.unwrap_or_default();
-            let kept = message.strip_suffix(SHORTENED_MARKER).unwrap_or(message);
-            prop_assert!(kept.chars().count() <= MAX_SLACK_TEXT_CHARS);
             if !text.trim().is_empty() {
-                // What survives is exactly the start of what the sender wrote.
+                // What the section keeps is exactly the start of what the sender wrote.
+                let marker = Text::FrameShortened.plain(language);
+                let body = section_text(&m);
+                let kept = body.strip_suffix(marker.as_str()).unwrap_or(&body);
+                prop_assert!(kept.chars().count() <= MAX_SLACK_TEXT_CHARS);
                 prop_assert!(text.starts_with(&unescape(kept)));
-                prop_assert_eq!(message.ends_with(SHORTENED_MARKER), unescape(kept) != text);
+                prop_assert_eq!(body.ends_with(marker.as_str()), unescape(kept) != text);
             }
-            // Everything together stays far below Slack's hard limit of 40,000 characters.
-            prop_assert!(rendered.chars().count() <= body.chars().count() + link_part.len() + 20);
-            prop_assert!(rendered.chars().count() < 40_000);
+            // The notification text stays short: the frame, two names, the preview.
+            prop_assert!(m.text.chars().count() <= 2 * (MAX_NAME_CHARS + 1) + MAX_NOTIFICATION_TEXT_CHARS + 40);
         }
+    }
+
+    fn section_text(m: &SlackMessage) -> String {
+        m.blocks
+            .iter()
+            .find_map(|b| match b {
+                Block::Section {
+                    text: TextObject::Mrkdwn { text, .. },
+                } => Some(text.clone()),
+                _ => None,
+            })
+            .unwrap_or_default()
     }
 }

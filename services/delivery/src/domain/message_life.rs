@@ -8,7 +8,7 @@
 //! - revisions arrive in any order and more than once: only a higher one counts, so each is applied
 //!   at most once and the highest wins; a delete ends every edit still waiting.
 
-use ovice_slack_model::{UnixMillis, UserId, message_change::ChangeKind};
+use ovice_slack_model::{Language, UnixMillis, UserId, message_change::ChangeKind};
 
 use super::{Delivery, DeliveryStatus, SkipReason};
 
@@ -37,13 +37,35 @@ pub struct MessageLife {
     pub slack_revision: i64,
     pub deleted_at: Option<UnixMillis>,
     pub read_at: Option<UnixMillis>,
-    /// Held until then by the recipient's "only if unread" preference.
+    /// Held until then by a preference of the recipient (`hold_reason`).
     pub held_until: Option<UnixMillis>,
     pub pending_change: Option<SlackChange>,
     pub change_due_at: UnixMillis,
     pub change_attempts: u32,
     /// Why Slack refused the last change (nothing is reposted).
     pub change_error: String,
+    /// Why it waits or waited (`held_until`).
+    pub hold_reason: Option<HoldReason>,
+    /// The language Slack shows it in (SENT only).
+    pub slack_language: Option<Language>,
+    /// Sent in one digest message with others held with it (same `slack_ts`).
+    pub in_digest: bool,
+}
+
+/// Why a pending delivery waits before it is sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString)]
+#[strum(serialize_all = "snake_case")]
+pub enum HoldReason {
+    /// The recipient's "only if unread after N seconds".
+    Unread,
+    /// The recipient's quiet hours.
+    QuietHours,
+}
+
+impl HoldReason {
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
 }
 
 impl MessageLife {

@@ -13,11 +13,14 @@ mod slack_failure;
 pub use circuit::{Admission, Circuit, CircuitPolicy, Health, Transition};
 pub use classify::{Classification, SkipReason, classify};
 pub use delivery::{Delivery, DeliveryMode, DeliveryStatus};
-pub use format::{MAX_SLACK_TEXT_CHARS, SHORTENED_MARKER, SlackText, escape_mrkdwn};
-pub use message_life::{ChangeEffect, MessageLife, SlackChange, apply_change, skip_before_send};
+pub use format::{
+    MAX_NOTIFICATION_TEXT_CHARS, MAX_SLACK_TEXT_CHARS, OPEN_ACTION_ID, SlackMessage, SlackText, check_inert,
+    escape_mrkdwn,
+};
+pub use message_life::{ChangeEffect, HoldReason, MessageLife, SlackChange, apply_change, skip_before_send};
 pub use ovice_slack_model::{
-    ChatMessage, DeliveryId, GroupKind, LinkUrl, LinkUrlError, Mention, OrgId, Sender, SlackTeamId,
-    SlackUserId, SpaceRole, UnixMillis, UserId,
+    ChatMessage, DeliveryId, GroupKind, Language, LinkUrl, LinkUrlError, Mention, OrgId, QuietHours, Sender,
+    SlackPreferences, SlackTeamId, SlackUserId, SpaceRole, UnixMillis, UserId, Verdict,
 };
 pub use pacing::{Rate, Slot, closed_until, take_slot};
 pub use retry::{Failure, RetryDecision, RetryPolicy, expired_reason};

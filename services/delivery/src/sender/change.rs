@@ -168,10 +168,13 @@ impl DeliverySender {
         };
         match change {
             SlackChange::Update => {
+                // In the language it was posted in: an edit changes the words, not the frame.
+                let message = super::slack_message(d, d.life.slack_language.unwrap_or_default());
                 let update = UpdateMessage {
                     channel: at.channel,
                     ts: at.ts,
-                    text: super::slack_text(d),
+                    text: message.text,
+                    blocks: message.blocks,
                 };
                 self.slack.chat_update(token, &update).await.map(|_| ())
             }

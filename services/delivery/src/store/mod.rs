@@ -23,7 +23,7 @@ use tokio_util::sync::CancellationToken;
 use ovice_slack_model::{DeliveryId, OrgId, UnixMillis, message_change::MessageChange};
 use ovice_slack_runtime::db::Database;
 
-use crate::domain::{Delivery, DeliveryMode, DeliveryStatus, SkipReason, SlackChange};
+use crate::domain::{Delivery, DeliveryMode, DeliveryStatus, HoldReason, Language, SkipReason, SlackChange};
 
 use sql::SqlOutboxStore;
 
@@ -63,6 +63,8 @@ pub enum Outcome {
         channel: String,
         ts: String,
         revision: i64,
+        /// The language the frame was written in (edits keep it).
+        language: Language,
     },
     Skipped(SkipReason),
     Failed {
@@ -194,6 +196,7 @@ pub trait OutboxStore: Send + Sync + 'static {
         delivery_id: &DeliveryId,
         lease_owner: &str,
         until: UnixMillis,
+        reason: HoldReason,
     ) -> Result<bool, StoreError>;
 
     /// The org's bot token was rejected: every PENDING row of the org that no worker holds ends

@@ -12,8 +12,8 @@ use super::{Again, ChangeApplied, ChangeEnd, Claim, OutboxStore, Outcome, StoreE
 use ovice_slack_model::{DeliveryId, OrgId, UnixMillis, message_change::MessageChange};
 
 use crate::domain::{
-    ChangeEffect, Delivery, DeliveryMode, DeliveryStatus, MessageLife, SkipReason, SlackChange, SpaceRole,
-    apply_change,
+    ChangeEffect, Delivery, DeliveryMode, DeliveryStatus, HoldReason, Language, MessageLife, SkipReason,
+    SlackChange, SpaceRole, apply_change,
 };
 
 /// The columns an accept writes (the rest start at their defaults).
@@ -32,7 +32,7 @@ macro_rules! columns {
         concat!(
             insert_columns!(),
             ", revision, slack_revision, deleted_at, read_at, held_until, pending_change, change_due_at, \
-             change_attempts, change_error"
+             change_attempts, change_error, hold_reason, slack_language, in_digest"
         )
     };
 }
@@ -120,9 +120,12 @@ pub(super) const CHANGE_AGAIN: &str = "UPDATE deliveries SET lease_owner = NULL,
      change_due_at = $3, change_error = CASE WHEN $4 = '' THEN change_error ELSE $4 END, change_attempts = change_attempts + $5 \
      WHERE delivery_id = $1 AND lease_owner = $2 AND status = 'sent'";
 
-/// Read or deleted while the hold was being decided: due at once, to be skipped.
+/// Read or deleted while the hold was being decided: due at once, to be skipped. `$4`: why. The
+/// retry window starts again when the hold ends: waiting by choice is not failing to deliver.
 pub(super) const HOLD: &str = "UPDATE deliveries SET lease_owner = NULL, lease_until = NULL, \
-     next_attempt_at = CASE WHEN read_at > 0 OR deleted_at > 0 THEN 0 ELSE $3 END, held_until = $3 WHERE delivery_id = $1 AND lease_owner = $2 AND status = 'pending'";
+     next_attempt_at = CASE WHEN read_at > 0 OR deleted_at > 0 THEN 0 ELSE $3 END, held_until = $3, hold_reason = $4, \
+     window_started_at = $3 \
+     WHERE delivery_id = $1 AND lease_owner = $2 AND status = 'pending'";
 
 pub(super) const SELECT_BY_ID: &str =
     concat!("SELECT ", columns!(), " FROM deliveries WHERE delivery_id = $1");
@@ -214,6 +217,7 @@ pub(super) const COMPLETE: &str = "UPDATE deliveries SET status = $3, \
      text = CASE WHEN $11 AND NOT ($3 = 'sent' AND revision > $13 AND deleted_at = 0) THEN '' ELSE text END, \
      sender_name = CASE WHEN $11 AND $3 <> 'sent' THEN '' ELSE sender_name END, \
      slack_revision = CASE WHEN $3 = 'sent' THEN $13 ELSE slack_revision END, \
+     slack_language = CASE WHEN $3 = 'sent' THEN $14 ELSE slack_language END, \
      pending_change = CASE WHEN $3 <> 'sent' THEN '' WHEN deleted_at > 0 THEN 'delete' \
        WHEN revision > $13 THEN 'update' ELSE '' END, \
      change_due_at = $10 \
@@ -301,6 +305,9 @@ pub(super) struct DeliveryRow {
     change_due_at: i64,
     change_attempts: i64,
     change_error: String,
+    hold_reason: String,
+    slack_language: String,
+    in_digest: i64,
 }
 
 impl TryFrom<DeliveryRow> for Delivery {
@@ -345,6 +352,12 @@ impl TryFrom<DeliveryRow> for Delivery {
             change_due_at: UnixMillis::from_millis(r.change_due_at),
             change_attempts,
             change_error: r.change_error,
+            hold_reason: match r.hold_reason.as_str() {
+                "" => None,
+                h => Some(h.parse::<HoldReason>().map_err(|_| corrupt("hold reason", h))?),
+            },
+            slack_language: Language::from_tag(&r.slack_language),
+            in_digest: r.in_digest != 0,
         };
         Ok(Delivery {
             delivery_id: r.delivery_id.into(),
@@ -701,12 +714,14 @@ where
         delivery_id: &DeliveryId,
         lease_owner: &str,
         until: UnixMillis,
+        reason: HoldReason,
     ) -> Result<bool, StoreError> {
         let _turn = self.writer.turn().await;
         let done = sqlx::query(HOLD)
             .bind(delivery_id.as_str())
             .bind(lease_owner)
             .bind(until.as_millis())
+            .bind(reason.as_str())
             .execute(&self.pool)
             .await?;
         Ok(DB::rows_affected(&done) > 0)
@@ -951,6 +966,10 @@ where
             .bind(match c.outcome {
                 Outcome::Sent { revision, .. } => revision,
                 _ => 0,
+            })
+            .bind(match c.outcome {
+                Outcome::Sent { language, .. } => language.tag(),
+                _ => "",
             })
             .fetch_optional(&mut *conn)
             .await?;

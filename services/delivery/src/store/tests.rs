@@ -78,6 +78,7 @@ fn sent() -> Outcome {
         channel: "D1".into(),
         ts: "1.000001".into(),
         revision: 0,
+        language: crate::domain::Language::Japanese,
     }
 }
 
@@ -1123,6 +1124,7 @@ async fn changes_during_and_after_the_send_leave_slack_one_thing_to_do(#[case] b
             channel: "D1".into(),
             ts: format!("1.00000{}", d.message_id.len()),
             revision: d.life.revision,
+            language: crate::domain::Language::English,
         };
         assert!(
             s.complete(&d.delivery_id, "w1", &sent, T0 + ms(2), true)

@@ -47,6 +47,8 @@ pub struct Harness {
     pub directory: Arc<StaticDirectory>,
     pub store: Arc<dyn OutboxStore>,
     pub server: delivery::Server,
+    /// The outbox's clock: `advance` it to cross quiet hours or a pause's end.
+    pub clock: delivery::Clock,
     keys: TestKeys,
     workers: Option<DeliveryWorkers>,
     running: Option<DeliveryWorkersHandle>,
@@ -77,11 +79,13 @@ impl Harness {
         let (db, guard) = fresh_database(backend).await.unwrap();
         let keys = TestKeys::new("a-test-secret-of-at-least-32-bytes!!", AUDIENCE, &["gateway"]).unwrap();
         let auth = AuthInterceptor::new(Arc::new(keys.verifier()));
+        let clock = delivery::Clock::system();
         let deps = Deps {
             db: db.clone(),
             slack: client,
             directory: directory.clone(),
             config,
+            clock: clock.clone(),
         };
         let (server, workers) = delivery::start(deps, auth, 1024 * 1024).await.unwrap();
         let store = open(&db).await.unwrap();
@@ -90,6 +94,7 @@ impl Harness {
             directory,
             store,
             server,
+            clock,
             keys,
             workers: Some(workers.with_jitter(Arc::new(|| 0.5))),
             running: None,
@@ -137,6 +142,26 @@ impl Harness {
             })
             .await
             .map(tonic::Response::into_inner)
+    }
+
+    /// Reports an edit of `message_id` (of `ORG`) as the gateway would; it must be accepted.
+    pub async fn edit(&self, message_id: &str, revision: i64, text: &str) {
+        let r = self
+            .service()
+            .change_direct_message(pb::ChangeDirectMessageRequest {
+                change: Some(pb::change_direct_message_request::Change::Edit(
+                    pb::ChatMessageEdit {
+                        org_id: ORG.into(),
+                        message_id: message_id.into(),
+                        revision,
+                        text: text.into(),
+                    },
+                )),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(r.disposition(), pb::Disposition::Accepted, "{r:?}");
     }
 
     pub async fn accepted(&self, message: pb::ChatMessage) -> String {
@@ -280,6 +305,7 @@ pub fn claims(
         iat: Some(now),
         nbf: None,
         aud: AUDIENCE.into(),
+        locale: None,
     }
 }
 

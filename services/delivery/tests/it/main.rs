@@ -3,4 +3,5 @@
 
 mod api;
 mod harness;
+mod preferences;
 mod sending;

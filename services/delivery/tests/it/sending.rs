@@ -40,12 +40,24 @@ async fn a_sender_without_slack_reaches_the_recipient_by_bot_dm_as_literal_text(
         (m.channel.as_str(), m.ts.as_str()),
         (d.slack_channel_id.as_str(), d.slack_ts.as_str())
     );
+    // The notification text, and the blocks Slack shows: who and where, the text, the button.
     assert_eq!(
         m.text,
-        "alice (ovice) in Design Room:\nping &lt;!channel&gt; &lt;!here&gt; &lt;@U123&gt; &amp; co\n\
-         <https://ovice.example/spaces/1/messages/m1|Open in ovice>"
+        "alice (ovice) in Design Room: ping &lt;!channel&gt; &lt;!here&gt; &lt;@U123&gt; &amp; co"
     );
-    assert_eq!(m.unfurl_links, Some(false));
+    assert_eq!(
+        m.blocks,
+        Some(vec![
+            serde_json::json!({"type": "context", "elements": [{"type": "mrkdwn", "text": "*alice (ovice)* in Design Room", "verbatim": true}]}),
+            serde_json::json!({"type": "section", "text": {"type": "mrkdwn", "verbatim": true,
+                "text": "ping &lt;!channel&gt; &lt;!here&gt; &lt;@U123&gt; &amp; co"}}),
+            serde_json::json!({"type": "actions", "elements": [{"type": "button", "action_id": "open_in_ovice",
+                "text": {"type": "plain_text", "text": "Open in ovice", "emoji": true},
+                "url": "https://ovice.example/spaces/1/messages/m1"}]}),
+        ])
+    );
+    assert_eq!(m.alerts, Vec::<String>::new());
+    assert_eq!((m.unfurl_links, m.unfurl_media), (Some(false), Some(false)));
     // The text is private: gone from the store once sent; channel and ts stay, and the sender's
     // name, to show an edit under it.
     let stored = h.stored("m1").await.unwrap();
@@ -152,7 +164,7 @@ async fn a_rate_limited_burst_arrives_complete_in_order_and_never_early() {
     assert_eq!(sent.len(), N, "nothing arrives twice");
     let texts: Vec<String> = sent
         .iter()
-        .map(|m| m.text.lines().nth(1).unwrap().to_owned())
+        .map(|m| m.text.split(": ").nth(1).unwrap().to_owned())
         .collect();
     let expected: Vec<String> = (0..N).map(|i| format!("message {i:02}")).collect();
     assert_eq!(texts, expected, "in order");
@@ -538,7 +550,7 @@ async fn exhausted_retries_end_dead_and_an_operator_retry_sends_the_message() {
     let messages = h.slack.messages();
     assert_eq!(messages.len(), 1);
     assert!(
-        messages[0].text.contains("\neventually\n"),
+        messages[0].text.ends_with(": eventually"),
         "the text was kept for the retry"
     );
 }

@@ -1,0 +1,61 @@
+# ovice-slack, English. Every id here exists in ja/ovice-slack.ftl with the same values ($…);
+# the i18n crate's tests fail otherwise. Values are inserted already escaped for where they go.
+
+## The Slack message
+
+frame-context = *{ $who }* in { $space }
+frame-visitor = { $name } (visitor)
+frame-someone = Someone
+frame-fallback = { $who } in { $space }: { $text }
+frame-open = Open in ovice
+frame-empty = (open the message in ovice to read it)
+frame-shortened = … (shortened, open in ovice for the full message)
+digest-title = { $count ->
+    [one] 1 message arrived during your quiet hours
+   *[other] { $count } messages arrived during your quiet hours
+}
+
+## The pages Connect ends on: the title, then .message (what happened) and .hint (what to do).
+
+connect-connected = Slack connected
+    .message = Connected as @{ $slack_user } in { $domain }.slack.com to your ovice account { $ovice_account } — you can close this window.
+    .hint = Direct messages you receive in ovice will now also appear in your Slack direct messages, in every space of your organization.
+connect-slack-unavailable = Slack is not reachable
+    .message = Slack could not be reached to finish connecting your account. Nothing was changed.
+    .hint = Wait a moment, then close this window and click "Connect" again.
+connect-failed = Something went wrong
+    .message = Your Slack account could not be connected because of a problem on our side. Nothing was changed.
+    .hint = Try again in a few minutes; if it keeps happening, tell your ovice administrator.
+connect-missing-state = This link is incomplete
+    .message = The address Slack sent you back to is missing its sign-in information.
+    .hint = Close this window and click "Connect" in Personal Integration Settings again.
+connect-unknown-state = This link is not valid
+    .message = This sign-in link was not issued by ovice for your account.
+    .hint = Close this window and click "Connect" in Personal Integration Settings again.
+connect-state-used = This link was already used
+    .message = Each Connect link works once, and this one has been used already.
+    .hint = Close this window and click "Connect" in Personal Integration Settings again.
+connect-state-expired = This link has expired
+    .message = Connect links work for 10 minutes, and this one is older.
+    .hint = Close this window and click "Connect" in Personal Integration Settings again.
+connect-cancelled = Connecting Slack was cancelled
+    .message = You cancelled on Slack's page, so your Slack account was not connected. Nothing was changed.
+    .hint = You can close this window. To connect later, click "Connect" in Personal Integration Settings.
+connect-slack-error = Slack did not complete the connection
+    .message = Slack answered "{ $code }", so your account was not connected.
+    .hint = Close this window and click "Connect" in Personal Integration Settings again.
+connect-wrong-workspace = Wrong Slack workspace
+    .message = You chose the workspace "{ $chosen }", but your organization uses { $domain }.slack.com.
+    .hint = Click "Connect" again and pick that workspace in the drop-down at the top right of Slack's page.
+connect-no-slack-account = No matching Slack account
+    .message = No Slack account with the email { $email } exists in { $domain }.slack.com.
+    .hint = Ask your Slack administrator to invite that address, or use the same email in ovice and Slack, then connect again.
+connect-email-mismatch = A different Slack account clicked Allow
+    .message = In { $domain }.slack.com the email { $email } belongs to another Slack account than the one that clicked Allow.
+    .hint = Sign in to Slack as the account with that email, then click "Connect" again.
+connect-slack-account-taken = This Slack account is already connected
+    .message = @{ $slack_user } in { $domain }.slack.com is already connected to another ovice account of your organization, so it was not connected to this one.
+    .hint = If that Slack account is yours, disconnect it from the other ovice account first, or ask your ovice administrator.
+connect-workspace-gone = Slack is no longer set up
+    .message = Your organization's Slack settings were removed while you were connecting.
+    .hint = Ask an organization owner to set up Slack again.

@@ -475,3 +475,179 @@ async fn a_hold_for_unread_messages_forwards_only_what_is_still_unread_after_it(
     assert!(texts[0].contains("[r2] still unread"), "{texts:?}");
     o.stop().await;
 }
+
+/// Bob's whole preferences, as Personal Integration Settings sends them.
+async fn set_preferences(
+    o: &mut Office,
+    who: &Who,
+    org_id: &str,
+    preferences: ovice_slack_proto::v1::SlackPreferences,
+) -> Result<ovice_slack_proto::v1::SlackPreferences, tonic::Status> {
+    let request = ovice_slack_proto::v1::UpdateSlackPreferencesRequest {
+        org_id: org_id.into(),
+        space_id: "space-1".into(),
+        preferences: Some(preferences),
+    };
+    o.f.links
+        .update_slack_preferences(authed(request, who))
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+/// Through every process: Bob pauses and sets quiet hours and Japanese in his settings; a DM while
+/// paused ends SKIPPED (paused) without reaching Slack; after he resumes, the next DM reaches him with
+/// a Japanese frame. Visitors and other organizations are refused; each wrong field is named.
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread")]
+async fn preferences_set_in_personal_settings_decide_what_reaches_slack(#[case] backend: Backend) {
+    use crate::account_linking::BOB;
+    use ovice_slack_proto::v1::{QuietHours, SlackPreferences};
+    let mut o = Office::start(backend).await;
+    let paused_japanese = SlackPreferences {
+        paused: true,
+        quiet_hours: Some(QuietHours {
+            start: "22:00".into(),
+            end: "07:00".into(),
+            time_zone: "Asia/Tokyo".into(),
+        }),
+        language: "ja".into(),
+        ..Default::default()
+    };
+    let visitor = Who::Person {
+        org: "org-1",
+        user: "vera",
+        email: "vera@acme.test",
+        space: "space-1",
+        role: ovice_slack_runtime::auth::SpaceRole::Visitor,
+    };
+    let refused = set_preferences(&mut o, &visitor, "org-1", paused_japanese.clone())
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::PermissionDenied, "{refused:?}");
+    {
+        use tonic_types::StatusExt;
+        let told = refused.get_details_localized_message().unwrap();
+        assert!(told.message.starts_with("You cannot do this here"), "{told:?}");
+    }
+    let refused = set_preferences(&mut o, &BOB, "org-2", paused_japanese.clone())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refused.code(),
+        tonic::Code::PermissionDenied,
+        "another org: {refused:?}"
+    );
+    let wrong = SlackPreferences {
+        paused: false,
+        paused_until: Some(prost_types::Timestamp { seconds: 1, nanos: 0 }),
+        quiet_hours: Some(QuietHours {
+            start: "22:00".into(),
+            end: "7am".into(),
+            time_zone: "Tokyo".into(),
+        }),
+        language: "fr".into(),
+        ..Default::default()
+    };
+    let refused = set_preferences(&mut o, &BOB, "org-1", wrong.clone())
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::InvalidArgument, "{refused:?}");
+    for field in [
+        "preferences.paused_until",
+        "preferences.quiet_hours.end",
+        "preferences.language",
+    ] {
+        assert!(refused.message().contains(field), "{field}: {refused:?}");
+    }
+    // What Bob reads, in the language of his ovice (`locale: ja`): a LocalizedMessage beside the
+    // English message.
+    use tonic_types::StatusExt;
+    let english = refused.get_details_localized_message().unwrap();
+    assert_eq!(english.locale, "en");
+    assert!(
+        english
+            .message
+            .starts_with("Some settings are not valid: preferences.paused_until"),
+        "{english:?}"
+    );
+    let request = ovice_slack_proto::v1::UpdateSlackPreferencesRequest {
+        org_id: "org-1".into(),
+        space_id: "space-1".into(),
+        preferences: Some(wrong),
+    };
+    let refused_ja =
+        o.f.links
+            .update_slack_preferences(crate::support::tokens::authed_in(request, &BOB, "ja"))
+            .await
+            .unwrap_err();
+    let japanese = refused_ja.get_details_localized_message().unwrap();
+    assert_eq!(japanese.locale, "ja");
+    assert!(
+        japanese
+            .message
+            .starts_with("正しくない設定があります：preferences.paused_until"),
+        "{japanese:?}"
+    );
+    assert_eq!(
+        refused_ja.message(),
+        refused.message(),
+        "operators read the same English message"
+    );
+    let stored = set_preferences(&mut o, &BOB, "org-1", paused_japanese.clone())
+        .await
+        .unwrap();
+    assert_eq!(
+        stored,
+        SlackPreferences {
+            effective_language: "ja".into(),
+            ..paused_japanese
+        }
+    );
+    let shown =
+        o.f.links
+            .get_slack_connection(authed(
+                ovice_slack_proto::v1::GetSlackConnectionRequest {
+                    org_id: "org-1".into(),
+                    space_id: "space-1".into(),
+                },
+                &BOB,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+    assert_eq!(shown.preferences, Some(stored));
+
+    o.publish(message("p1", person("alice"), vec![to("bob")], "while paused"))
+        .await;
+    let p1 = o.settled("p1").await;
+    assert_eq!(
+        (p1.status(), p1.skip_reason()),
+        (DeliveryStatus::Skipped, SkipReason::Paused)
+    );
+    assert!(o.f.slack.messages().is_empty());
+
+    // Resumed, quiet hours off: the next one goes, framed in Japanese.
+    set_preferences(
+        &mut o,
+        &BOB,
+        "org-1",
+        SlackPreferences {
+            language: "ja".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    o.publish(message("p2", person("alice"), vec![to("bob")], "after the pause"))
+        .await;
+    let p2 = o.settled("p2").await;
+    assert_eq!(p2.status(), DeliveryStatus::Sent, "{p2:?}");
+    let sent = o.f.slack.messages();
+    assert_eq!(sent.len(), 1);
+    let blocks = serde_json::to_string(&sent[0].blocks).unwrap_or_default();
+    assert!(blocks.contains("ovice で開く"), "{blocks}");
+    assert!(sent[0].text.ends_with(": after the pause"), "{}", sent[0].text);
+    o.stop().await;
+}

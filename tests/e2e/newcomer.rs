@@ -242,6 +242,7 @@ async fn the_readme_walkthrough_works_against_the_demo_and_shows_the_dm_in_slack
         ("Alice connected", "CONNECTION_STATE_CONNECTED"),
         ("DM published", "DISPOSITION_ACCEPTED"),
         ("delivery inspected", "\"messageId\": \"m-1\""),
+        ("Japanese chosen", "\"effectiveLanguage\": \"ja\""),
     ] {
         assert!(stdout.contains(expected), "{step}: {expected:?} not in\n{stdout}");
     }
@@ -266,6 +267,25 @@ async fn the_readme_walkthrough_works_against_the_demo_and_shows_the_dm_in_slack
             .unwrap()
             .iter()
             .any(|m| m["text"].as_str().is_some_and(|t| t.starts_with(sent)) && m["is_bot"] == true)
+            .then_some(())
+    })
+    .await;
+    // And the second, framed in Japanese.
+    let sent_ja = "Carol（東京オフィス）: 明日の定例は *10時* からです";
+    eventually("the Japanese DM in the emulator", PATIENCE, async || {
+        let messages: serde_json::Value = http_client
+            .get(&messages_url)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        messages
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["text"] == sent_ja)
             .then_some(())
     })
     .await;
@@ -332,6 +352,18 @@ async fn the_readme_walkthrough_works_against_the_demo_and_shows_the_dm_in_slack
         link.attr("href").await.unwrap().as_deref(),
         Some("https://app.ovice.example/space-1/chat/m-1")
     );
+    // The second DM, after Alice chose Japanese: the same frame in Japanese, Carol's words as written.
+    let texts = client
+        .find_all(Locator::Css(
+            "main[data-user=U0ALICE] .conversation .message .text",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(texts.len(), 2, "two DMs from Carol");
+    let japanese = texts[1].text().await.unwrap();
+    assert!(japanese.contains("Carol（東京オフィス）"), "{japanese:?}");
+    assert!(japanese.contains("明日の定例は 10時 からです"), "{japanese:?}");
+    assert!(japanese.contains("ovice で開く"), "{japanese:?}");
 
     // The screenshot: an artifact of every run, and the one under docs/ when asked for.
     let png = client.screenshot().await.unwrap();

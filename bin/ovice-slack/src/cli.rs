@@ -140,6 +140,9 @@ pub struct TokenArgs {
     /// Non-human caller role.
     #[arg(long, value_enum)]
     pub svc_role: Option<SvcRole>,
+    /// The language of the person's ovice (a BCP 47 tag such as `ja`): the `locale` claim.
+    #[arg(long)]
+    pub locale: Option<String>,
     /// Lifetime in seconds.
     #[arg(long, default_value_t = 3600)]
     pub ttl: i64,

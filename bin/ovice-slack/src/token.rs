@@ -51,7 +51,7 @@ pub fn mint(args: &TokenArgs) -> anyhow::Result<String> {
         iat: Some(now),
         nbf: None,
         aud: args.auth.jwt_audience.clone(),
-        locale: None,
+        locale: args.locale.clone(),
     };
     Ok(minter.mint(&claims)?)
 }

@@ -48,6 +48,19 @@ pub enum Text {
     ConnectEmailMismatch,
     ConnectSlackAccountTaken,
     ConnectWorkspaceGone,
+    // Errors a person may see, as a `google.rpc.LocalizedMessage` beside the English status message.
+    ErrorDenied,
+    ErrorNotConfigured,
+    ErrorWorkspaceTokenInvalid,
+    ErrorConnectNotConfigured,
+    ErrorNoEmail,
+    ErrorEmailNotVerified,
+    /// `$seconds` until a new start is allowed.
+    ErrorTooManyConnects,
+    ErrorUnavailable,
+    ErrorInternal,
+    /// `$fields`: the request's fields that were wrong.
+    ErrorInvalidSettings,
 }
 
 impl Text {

@@ -1,5 +1,7 @@
+use ovice_slack_i18n::{Arg, Language, Text};
 use ovice_slack_runtime::auth::AccessDenied;
-use tonic::Status;
+use tonic::{Code, Status};
+use tonic_types::StatusExt;
 
 use crate::store::StoreError;
 
@@ -61,7 +63,6 @@ impl From<LinkError> for Status {
             LinkError::TooManyConnects { retry_after, .. } => {
                 let mut details = tonic_types::ErrorDetails::new();
                 details.set_retry_info(Some(retry_after));
-                use tonic_types::StatusExt;
                 Status::with_error_details(tonic::Code::ResourceExhausted, e.to_string(), details)
             }
             LinkError::PeerUnavailable(_) | LinkError::SlackUnavailable(_) => {
@@ -81,4 +82,57 @@ impl From<LinkError> for Status {
             }
         }
     }
+}
+
+impl LinkError {
+    /// The status a person's call gets: with the text for them, in their language (`for_person`).
+    pub fn into_person_status(self, language: Option<Language>) -> Status {
+        let text = match &self {
+            LinkError::NotConfigured(_) => Some(Text::ErrorNotConfigured),
+            LinkError::WorkspaceTokenInvalid(_) => Some(Text::ErrorWorkspaceTokenInvalid),
+            LinkError::ConnectNotConfigured => Some(Text::ErrorConnectNotConfigured),
+            LinkError::NoEmail => Some(Text::ErrorNoEmail),
+            LinkError::EmailNotVerified => Some(Text::ErrorEmailNotVerified),
+            _ => None,
+        };
+        let language = language.unwrap_or_default();
+        match text {
+            Some(t) => localized(Status::from(self), language, t.plain(language)),
+            None => for_person(Status::from(self), Some(language)),
+        }
+    }
+}
+
+/// What a person reads of an error, in their language: the same status, with a
+/// `google.rpc.LocalizedMessage` (locale and text) beside the English message operators and logs see.
+pub fn for_person(status: Status, language: Option<Language>) -> Status {
+    let language = language.unwrap_or_default();
+    let details = status.get_error_details();
+    let text = match status.code() {
+        Code::PermissionDenied | Code::Unauthenticated => Text::ErrorDenied.plain(language),
+        Code::InvalidArgument => {
+            let fields: Vec<String> = details
+                .bad_request()
+                .map(|b| b.field_violations.iter().map(|v| v.field.clone()).collect())
+                .unwrap_or_default();
+            let fields = fields.join(", ");
+            Text::ErrorInvalidSettings.render(language, &[("fields", Arg::Str(&fields))])
+        }
+        Code::ResourceExhausted => {
+            let seconds = details
+                .retry_info()
+                .and_then(|r| r.retry_delay)
+                .map_or(60, |d| d.as_secs().max(1));
+            Text::ErrorTooManyConnects.render(language, &[("seconds", Arg::Count(seconds))])
+        }
+        Code::Unavailable | Code::DeadlineExceeded => Text::ErrorUnavailable.plain(language),
+        _ => Text::ErrorInternal.plain(language),
+    };
+    localized(status, language, text)
+}
+
+fn localized(status: Status, language: Language, text: String) -> Status {
+    let mut details = status.get_error_details();
+    details.set_localized_message(language.tag(), text);
+    Status::with_error_details(status.code(), status.message(), details)
 }

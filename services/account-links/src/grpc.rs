@@ -12,12 +12,13 @@ use ovice_slack_proto::v1::{
     ResolveSlackUsersRequest, ResolveSlackUsersResponse, ResolvedSlackUser, SlackConnection,
     SlackConnectionEntry, UpdateSlackPreferencesRequest, account_link_service_server::AccountLinkService,
 };
-use ovice_slack_runtime::auth::caller_of;
+use ovice_slack_runtime::auth::{Caller, caller_of};
 use secrecy::ExposeSecret;
 use tonic::{Request, Response, Status};
 
 use crate::app::AccountLinks;
 use crate::domain::{LinkState, SlackPreferences};
+use crate::error::{LinkError, for_person};
 
 const MAX_ID: usize = 128;
 const MAX_RESOLVE: usize = 100;
@@ -30,6 +31,20 @@ impl AccountLinksGrpc {
     pub fn new(app: AccountLinks) -> Self {
         Self { app }
     }
+}
+
+/// How a person's call reports errors: in their language (the token's `locale`) as well.
+fn errors_for(
+    caller: &Caller,
+) -> (
+    impl Fn(Status) -> Status + Copy,
+    impl Fn(LinkError) -> Status + Copy,
+) {
+    let language = caller.language;
+    (
+        move |s: Status| for_person(s, language),
+        move |e: LinkError| e.into_person_status(language),
+    )
 }
 
 fn proto_state(s: ConnectionState) -> i32 {
@@ -61,8 +76,10 @@ impl AccountLinkService for AccountLinksGrpc {
         request: Request<GetSlackConnectionRequest>,
     ) -> Result<Response<SlackConnection>, Status> {
         let caller = caller_of(&request)?;
-        let (org, space) = org_and_space(&request.get_ref().org_id, &request.get_ref().space_id)?;
-        let view = self.app.connection(&caller, &org, &space).await?;
+        let (person, link) = errors_for(&caller);
+        let (org, space) =
+            org_and_space(&request.get_ref().org_id, &request.get_ref().space_id).map_err(person)?;
+        let view = self.app.connection(&caller, &org, &space).await.map_err(link)?;
         Ok(Response::new(SlackConnection {
             visible: view.visible,
             available: view.available,
@@ -81,17 +98,19 @@ impl AccountLinkService for AccountLinksGrpc {
         request: Request<UpdateSlackPreferencesRequest>,
     ) -> Result<Response<pb::SlackPreferences>, Status> {
         let caller = caller_of(&request)?;
+        let (person, link) = errors_for(&caller);
         let r = request.get_ref();
-        let (org, space) = org_and_space(&r.org_id, &r.space_id)?;
+        let (org, space) = org_and_space(&r.org_id, &r.space_id).map_err(person)?;
         let Some(wanted) = r.preferences.as_ref() else {
-            return Err(invalid_field("preferences", "is required"));
+            return Err(person(invalid_field("preferences", "is required")));
         };
-        let preferences = SlackPreferences::from_request(wanted, UnixMillis::now())
-            .map_err(FieldViolations::into_status)?;
+        let preferences =
+            SlackPreferences::from_request(wanted, UnixMillis::now()).map_err(|v| person(v.into_status()))?;
         let stored = self
             .app
             .update_preferences(&caller, &org, &space, preferences)
-            .await?;
+            .await
+            .map_err(link)?;
         Ok(Response::new(stored.to_proto()))
     }
 
@@ -100,8 +119,14 @@ impl AccountLinkService for AccountLinksGrpc {
         request: Request<BeginSlackConnectRequest>,
     ) -> Result<Response<BeginSlackConnectResponse>, Status> {
         let caller = caller_of(&request)?;
-        let (org, space) = org_and_space(&request.get_ref().org_id, &request.get_ref().space_id)?;
-        let (url, expires_at) = self.app.begin_connect(&caller, &org, &space).await?;
+        let (person, link) = errors_for(&caller);
+        let (org, space) =
+            org_and_space(&request.get_ref().org_id, &request.get_ref().space_id).map_err(person)?;
+        let (url, expires_at) = self
+            .app
+            .begin_connect(&caller, &org, &space)
+            .await
+            .map_err(link)?;
         Ok(Response::new(BeginSlackConnectResponse {
             authorize_url: url.to_string(),
             expires_at: Some(expires_at.to_proto()),
@@ -113,8 +138,9 @@ impl AccountLinkService for AccountLinksGrpc {
         request: Request<DisconnectSlackRequest>,
     ) -> Result<Response<DisconnectSlackResponse>, Status> {
         let caller = caller_of(&request)?;
-        let org = org(&request.get_ref().org_id)?;
-        let disconnected = self.app.disconnect(&caller, &org).await?;
+        let (person, link) = errors_for(&caller);
+        let org = org(&request.get_ref().org_id).map_err(person)?;
+        let disconnected = self.app.disconnect(&caller, &org).await.map_err(link)?;
         Ok(Response::new(DisconnectSlackResponse { disconnected }))
     }
 

@@ -12,9 +12,9 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::{
-    domain::{Delivery, Failure, RetryDecision},
+    domain::{Delivery, Failure, RetryDecision, SlackChange},
     metrics,
-    sender::ChangeOutcome,
+    sender::{ChangeOutcome, digest_message},
     store::{ChangeEnd, Claim},
     worker::{Context, call_deadline},
 };
@@ -70,7 +70,11 @@ async fn change_one(ctx: &Context, d: &Delivery, call_deadline: Instant, stop: &
     let Some(change) = d.life.pending_change else {
         return;
     };
-    let outcome = ctx.sender.change_in_slack(d, call_deadline, stop).await;
+    let outcome = if d.life.in_digest {
+        change_digest(ctx, d, change, call_deadline, stop).await
+    } else {
+        ctx.sender.change_in_slack(d, None, call_deadline, stop).await
+    };
     let now = ctx.clock.now();
     let refused_error;
     let end = match &outcome {
@@ -146,4 +150,49 @@ async fn change_one(ctx: &Context, d: &Delivery, call_deadline: Instant, stop: &
             tracing::error!(error = %e, "storing a message change's end failed; it is tried again when its lease runs out")
         }
     }
+}
+
+/// A message a digest carried changed (only a delete or read reaches here: a digest shows no text).
+/// The digest is shown again without it, or deleted once it names none. Two of its messages deleted
+/// at once each show it again; each then reads what it shows once more and repeats until they agree,
+/// so the last update Slack gets names what is left.
+async fn change_digest(
+    ctx: &Context,
+    d: &Delivery,
+    change: SlackChange,
+    call_deadline: Instant,
+    stop: &CancellationToken,
+) -> ChangeOutcome {
+    let language = d.life.slack_language.unwrap_or_default();
+    let store = &ctx.store;
+    let members = || store.digest_members(&d.org_id, &d.slack_channel_id, &d.slack_ts);
+    let mut shown = match members().await {
+        Ok(m) => m,
+        Err(e) => return ChangeOutcome::Again(format!("reading the digest failed: {e}")),
+    };
+    for _ in 0..3 {
+        if shown.is_empty() {
+            // Nothing left to show: the digest goes (`chat.delete`).
+            return ctx.sender.change_in_slack(d, None, call_deadline, stop).await;
+        }
+        let rows: Vec<&Delivery> = shown.iter().collect();
+        let message = digest_message(&rows, language);
+        let outcome = ctx
+            .sender
+            .change_in_slack(d, Some(&message), call_deadline, stop)
+            .await;
+        if outcome != ChangeOutcome::Done(change) {
+            return outcome;
+        }
+        let now_shown = match members().await {
+            Ok(m) => m,
+            Err(_) => return outcome,
+        };
+        let ids = |rows: &[Delivery]| rows.iter().map(|r| r.delivery_id.clone()).collect::<Vec<_>>();
+        if ids(&now_shown) == ids(&shown) {
+            return outcome;
+        }
+        shown = now_shown;
+    }
+    ChangeOutcome::Again("the digest changed while it was being updated".into())
 }

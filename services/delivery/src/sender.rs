@@ -24,7 +24,8 @@ use crate::{
     directory::{BotCredentials, CachedDirectory, Freshness, ResolvedUser},
     domain::{
         Delivery, DeliveryMode, EXPIRED, FailureAction, Health, HoldReason, Language, LinkUrl, SkipReason,
-        SlackMessage, SlackText, SpaceRole, TokenOwner, Verdict, on_slack_failure, skip_before_send,
+        SlackMessage, SlackText, SpaceRole, TokenOwner, Verdict, on_slack_failure, render_digest,
+        skip_before_send,
     },
     pacer::{Lane, Pace, Pacer},
 };
@@ -132,10 +133,12 @@ impl DeliverySender {
     }
 
     /// One attempt. No Slack call starts after `call_deadline` (the lease must outlast the call,
-    /// or another worker could send the message a second time).
+    /// or another worker could send the message a second time). With `digest` (queued rows behind
+    /// `d` that waited with it), one bot DM names them all.
     pub async fn send(
         &self,
         d: &Delivery,
+        digest: &[Delivery],
         now: UnixMillis,
         call_deadline: Instant,
         cancel: &CancellationToken,
@@ -187,6 +190,20 @@ impl DeliverySender {
             }
         }
         let language = preferences.effective_language();
+        if !digest.is_empty() {
+            let mut rows = vec![d];
+            rows.extend(digest);
+            let message = digest_message(&rows, language);
+            let route = Route {
+                d,
+                team_id: creds.team_id.as_str(),
+                message: &message,
+                language,
+                call_deadline,
+                cancel,
+            };
+            return self.bot_dm(&route, &creds, recipient).await;
+        }
         let message = slack_message(d, language);
         // Visitors are never posted as, even should they hold a link.
         if d.sender_role != SpaceRole::Visitor
@@ -587,6 +604,24 @@ fn slack_message(d: &Delivery, language: Language) -> SlackMessage {
         language,
     }
     .render()
+}
+
+/// One digest for `rows` (in order), in `language`: who and where of each, no text.
+pub(crate) fn digest_message(rows: &[&Delivery], language: Language) -> SlackMessage {
+    let links: Vec<Option<LinkUrl>> = rows.iter().map(|d| LinkUrl::parse(&d.link_url).ok()).collect();
+    let entries: Vec<SlackText<'_>> = rows
+        .iter()
+        .zip(&links)
+        .map(|(d, link)| SlackText {
+            sender_name: &d.sender_name,
+            sender_is_visitor: d.sender_role == SpaceRole::Visitor,
+            space_name: &d.space_name,
+            text: "",
+            link: link.as_ref(),
+            language,
+        })
+        .collect();
+    render_digest(&entries, language)
 }
 
 /// What both paths of one attempt share.

@@ -23,7 +23,8 @@ use tracing::Instrument;
 use crate::{
     circuits::Circuits,
     domain::{
-        Admission, Delivery, DeliveryMode, Failure, RetryDecision, RetryPolicy, Transition, expired_reason,
+        Admission, DIGEST_MAX, DIGEST_MIN, Delivery, DeliveryId, DeliveryMode, Failure, HoldReason,
+        RetryDecision, RetryPolicy, Transition, expired_reason,
     },
     metrics,
     new_work::NewWork,
@@ -312,9 +313,11 @@ async fn send_one(
                 return;
             }
         };
+        let now = ctx.clock.now();
+        let digest = digest_candidates(&ctx, &d, now).await;
         let outcome = ctx
             .sender
-            .send(&d, ctx.clock.now(), call_deadline(&ctx.settings, claimed_at), &stop)
+            .send(&d, &digest, now, call_deadline(&ctx.settings, claimed_at), &stop)
             .await;
         if ctx.circuits.observe(&d.org_id, outcome.health(), probe) == Transition::Closed {
             // What waited for this org's Slack may go now, at the pace the pacer allows.
@@ -324,11 +327,61 @@ async fn send_one(
             }
             ctx.new_work.announce();
         }
-        record(&ctx, &d, outcome).await;
+        match outcome {
+            SendOutcome::Sent {
+                mode,
+                channel,
+                ts,
+                language,
+            } if !digest.is_empty() => {
+                let outcome = Outcome::Sent {
+                    mode,
+                    channel,
+                    ts,
+                    revision: d.life.revision,
+                    language,
+                };
+                record_digest(&ctx, &d, &digest, &outcome).await;
+            }
+            outcome => record(&ctx, &d, outcome).await,
+        }
     }
     .instrument(span)
     .await;
     drop(permit);
+}
+
+/// The rows queued behind `d` that waited with it for the end of quiet hours, when there are
+/// enough of them for a digest (empty otherwise, and whenever the outbox cannot say).
+async fn digest_candidates(ctx: &Context, d: &Delivery, now: UnixMillis) -> Vec<Delivery> {
+    let ended_quiet_hours = d.life.hold_reason == Some(HoldReason::QuietHours)
+        && d.life.held_until.is_some_and(|until| until <= now);
+    if !ended_quiet_hours {
+        return Vec::new();
+    }
+    let limit = u32::try_from(DIGEST_MAX - 1).unwrap_or(u32::MAX);
+    match ctx.store.queued_behind(d, limit).await {
+        Ok(rows) if rows.len() + 1 >= DIGEST_MIN => rows,
+        Ok(_) => Vec::new(),
+        Err(e) => {
+            tracing::warn!(error = %e, "reading what waited with the message failed; it goes alone");
+            Vec::new()
+        }
+    }
+}
+
+/// A digest went out: the head and the rows it carried are SENT in one transaction.
+async fn record_digest(ctx: &Context, d: &Delivery, members: &[Delivery], outcome: &Outcome) {
+    let ids: Vec<DeliveryId> = members.iter().map(|m| m.delivery_id.clone()).collect();
+    tracing::info!(count = ids.len() + 1, "delivered to Slack as one digest");
+    for _ in 0..=ids.len() {
+        metrics::outcome("sent", Some(DeliveryMode::BotDm), None);
+    }
+    let owner = ctx.worker_id.as_str();
+    let store = &ctx.store;
+    let result =
+        persist(|| store.complete_digest(&d.delivery_id, owner, outcome, &ids, ctx.clock.now())).await;
+    report_write(result);
 }
 
 /// The last moment a Slack call may start: the lease (which began no earlier than `claimed_at`)

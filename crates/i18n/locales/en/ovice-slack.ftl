@@ -59,3 +59,16 @@ connect-slack-account-taken = This Slack account is already connected
 connect-workspace-gone = Slack is no longer set up
     .message = Your organization's Slack settings were removed while you were connecting.
     .hint = Ask an organization owner to set up Slack again.
+
+## Errors a person may see (the platform shows the google.rpc.LocalizedMessage of an error)
+
+error-denied = You cannot do this here: open Personal Integration Settings in a space where you are a member or an admin.
+error-not-configured = Slack is not set up for your organization yet: ask an organization owner to set it up.
+error-workspace-token-invalid = Your organization's Slack connection no longer works: ask an organization owner to set it up again.
+error-connect-not-configured = Connecting Slack is not available yet: tell your ovice administrator.
+error-no-email = Your ovice account has no email address, so it cannot be matched to a Slack account.
+error-email-not-verified = Verify your email address in ovice first: a Slack account is matched by a verified email only.
+error-too-many-connects = You started connecting many times in a minute: use the newest Connect window, or try again in { $seconds } s.
+error-unavailable = The service is busy or cannot reach Slack right now: try again shortly.
+error-internal = Something went wrong on our side: try again later, and tell your ovice administrator if it keeps happening.
+error-invalid-settings = Some settings are not valid: { $fields }.

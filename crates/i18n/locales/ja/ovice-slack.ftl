@@ -56,3 +56,16 @@ connect-slack-account-taken = この Slack アカウントはすでに連携さ�
 connect-workspace-gone = Slack が設定されていません
     .message = 連携の途中で、組織の Slack 設定が削除されました。
     .hint = 組織のオーナーに Slack をもう一度設定するよう依頼してください。
+
+## 利用者に表示されるエラー（プラットフォームはエラーの google.rpc.LocalizedMessage を表示します）
+
+error-denied = ここではこの操作はできません。メンバーまたは管理者であるスペースで個人の連携設定を開いてください。
+error-not-configured = 組織の Slack はまだ設定されていません。組織のオーナーに設定を依頼してください。
+error-workspace-token-invalid = 組織の Slack 接続が使えなくなっています。組織のオーナーにもう一度設定するよう依頼してください。
+error-connect-not-configured = Slack との連携はまだ利用できません。ovice の管理者にお知らせください。
+error-no-email = ovice アカウントにメールアドレスがないため、Slack アカウントと照合できません。
+error-email-not-verified = 先に ovice でメールアドレスを確認してください。Slack アカウントは確認済みのメールアドレスでのみ照合されます。
+error-too-many-connects = 1 分間に何度も連携を始めています。最新の連携ウィンドウを使うか、{ $seconds } 秒後にもう一度お試しください。
+error-unavailable = 現在サービスが混み合っているか、Slack に接続できません。しばらくしてからもう一度お試しください。
+error-internal = こちら側で問題が発生しました。後でもう一度お試しください。繰り返し起きる場合は ovice の管理者にお知らせください。
+error-invalid-settings = 正しくない設定があります：{ $fields }。

@@ -137,9 +137,48 @@ impl SlackText<'_> {
     }
 }
 
+/// More than three messages waiting for the end of quiet hours go out as one digest.
+pub const DIGEST_MIN: usize = 4;
+/// A digest names at most this many messages; the rest go in the next one.
+pub const DIGEST_MAX: usize = 10;
+
+/// One Slack message for messages that waited together (quiet hours): a title, then for each who
+/// wrote it, where, and a button to it in ovice. It shows no text, so no later edit makes it stale,
+/// and nothing of the messages has to be kept to show it again after one is deleted.
+pub fn render_digest(entries: &[SlackText<'_>], language: Language) -> SlackMessage {
+    let count = u64::try_from(entries.len()).unwrap_or(u64::MAX);
+    let title = Text::DigestTitle.render(language, &[("count", Arg::Count(count))]);
+    let mut blocks = vec![Block::Section {
+        text: TextObject::verbatim(format!("*{title}*")),
+    }];
+    for (i, e) in entries.iter().take(DIGEST_MAX).enumerate() {
+        let (who, space) = (e.who(), e.space());
+        blocks.push(Block::Context {
+            elements: vec![TextObject::verbatim(
+                Text::FrameContext.render(language, &[("who", Arg::Str(&who)), ("space", Arg::Str(&space))]),
+            )],
+        });
+        if let Some(link) = e.link {
+            blocks.push(Block::Actions {
+                elements: vec![Button::link(
+                    Text::FrameOpen.plain(language),
+                    link.as_str().to_owned(),
+                    &format!("{OPEN_ACTION_ID}_{i}"),
+                )],
+            });
+        }
+    }
+    SlackMessage { text: title, blocks }
+}
+
 /// Everything that must hold of a message whatever the sender wrote: returns what broke. One home
 /// for the guarantee, checked by the unit and property tests and the fuzz targets.
 pub fn check_inert(message: &SlackMessage, link: Option<&LinkUrl>) -> Result<(), String> {
+    check_inert_with_links(message, link.as_slice())
+}
+
+/// As [`check_inert`], for a message whose buttons may lead to any of `links` (a digest).
+pub fn check_inert_with_links(message: &SlackMessage, links: &[&LinkUrl]) -> Result<(), String> {
     inert(&message.text).map_err(|e| format!("text: {e}"))?;
     if message.blocks.len() > slack_client::blocks::MAX_BLOCKS {
         return Err(format!("{} blocks", message.blocks.len()));
@@ -150,8 +189,7 @@ pub fn check_inert(message: &SlackMessage, link: Option<&LinkUrl>) -> Result<(),
             Block::Section { text } => vec![text],
             Block::Actions { elements } => {
                 for button in elements {
-                    let url = link.map(LinkUrl::as_str);
-                    if url != Some(button.url.as_str()) {
+                    if !links.iter().any(|l| l.as_str() == button.url) {
                         return Err(format!("block {i}: a button to {:?}", button.url));
                     }
                 }
@@ -395,6 +433,32 @@ mod tests {
         }
         .render();
         assert!(m.text.starts_with(&format!("{}… in Lobby", "n".repeat(80))));
+    }
+
+    #[test]
+    fn a_digest_names_who_and_where_with_a_button_each_and_no_text() {
+        let links: Vec<LinkUrl> = (0..12)
+            .map(|i| LinkUrl::parse(&format!("https://o.example/m{i}")).unwrap())
+            .collect();
+        let entries: Vec<SlackText<'_>> = links
+            .iter()
+            .map(|l| SlackText {
+                sender_name: "<!here> Mallory",
+                ..dm("secret text", Some(l), Language::Japanese)
+            })
+            .collect();
+        let m = render_digest(&entries[..5], Language::Japanese);
+        assert_eq!(m.text, "おやすみ時間中に 5 件のメッセージが届きました");
+        assert_eq!(m.blocks.len(), 1 + 2 * 5);
+        let all: Vec<&LinkUrl> = links.iter().collect();
+        assert_eq!(check_inert_with_links(&m, &all), Ok(()));
+        let json = format!("{:?}", m.blocks);
+        assert!(!json.contains("secret text"), "a digest shows no text: {json}");
+        assert!(json.contains("*&lt;!here&gt; Mallory*（Lobby）"), "{json}");
+        // Twelve waiting: the digest names ten, within Slack's 50 blocks.
+        let m = render_digest(&entries, Language::English);
+        assert_eq!(m.blocks.len(), 1 + 2 * DIGEST_MAX);
+        assert_eq!(m.text, "12 messages arrived during your quiet hours");
     }
 
     #[test]

@@ -108,6 +108,8 @@ pub fn apply_change(d: &Delivery, change: &ChangeKind, now: UnixMillis) -> Chang
                 // Sent with the newest text (a held row's send posts what it read; its end sees the
                 // higher revision and asks for an update).
                 DeliveryStatus::Pending => next.text = text.clone(),
+                // A digest shows who and where, not the text: Slack already shows what is true.
+                DeliveryStatus::Sent if d.life.in_digest => next.life.slack_revision = *revision,
                 DeliveryStatus::Sent => {
                     next.text = text.clone();
                     next.life.pending_change = Some(SlackChange::Update);

@@ -14,8 +14,8 @@ pub use circuit::{Admission, Circuit, CircuitPolicy, Health, Transition};
 pub use classify::{Classification, SkipReason, classify};
 pub use delivery::{Delivery, DeliveryMode, DeliveryStatus};
 pub use format::{
-    MAX_NOTIFICATION_TEXT_CHARS, MAX_SLACK_TEXT_CHARS, OPEN_ACTION_ID, SlackMessage, SlackText, check_inert,
-    escape_mrkdwn,
+    DIGEST_MAX, DIGEST_MIN, MAX_NOTIFICATION_TEXT_CHARS, MAX_SLACK_TEXT_CHARS, OPEN_ACTION_ID, SlackMessage,
+    SlackText, check_inert, check_inert_with_links, escape_mrkdwn, render_digest,
 };
 pub use message_life::{ChangeEffect, HoldReason, MessageLife, SlackChange, apply_change, skip_before_send};
 pub use ovice_slack_model::{

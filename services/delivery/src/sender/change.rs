@@ -14,7 +14,10 @@ use tokio_util::sync::CancellationToken;
 use super::DeliverySender;
 use crate::{
     directory::{BotCredentials, Freshness},
-    domain::{Delivery, DeliveryMode, EXPIRED, FailureAction, SlackChange, TokenOwner, on_slack_failure},
+    domain::{
+        Delivery, DeliveryMode, EXPIRED, FailureAction, SlackChange, SlackMessage, TokenOwner,
+        on_slack_failure,
+    },
     pacer::{Lane, Pace},
 };
 
@@ -41,9 +44,13 @@ impl DeliverySender {
     /// One try to bring the sent message `d` up to date in Slack (`d.life.pending_change`). No Slack
     /// call starts after `call_deadline` (the lease must outlast it, or another worker could change
     /// the message at the same time, and an older revision land after a newer one).
+    ///
+    /// With `replacement`, the Slack message is updated to it whatever the change (a digest shown
+    /// again without a deleted message); the outcome still names the row's change.
     pub async fn change_in_slack(
         &self,
         d: &Delivery,
+        replacement: Option<&SlackMessage>,
         call_deadline: Instant,
         cancel: &CancellationToken,
     ) -> ChangeOutcome {
@@ -55,9 +62,9 @@ impl DeliverySender {
             Some(DeliveryMode::AsSender) => TokenOwner::Sender,
             None => return ChangeOutcome::Refused("how the message was sent is not recorded".into()),
         };
-        let method = match change {
-            SlackChange::Update => "chat.update",
-            SlackChange::Delete => "chat.delete",
+        let method = match (change, replacement) {
+            (SlackChange::Update, _) | (_, Some(_)) => "chat.update",
+            (SlackChange::Delete, None) => "chat.delete",
         };
         let mut expired: Option<SecretString> = None;
         loop {
@@ -92,7 +99,7 @@ impl DeliverySender {
             if Instant::now() > call_deadline {
                 return ChangeOutcome::Abandoned;
             }
-            let error = match self.change_call(d, change, &token).await {
+            let error = match self.change_call(d, change, &token, replacement).await {
                 Ok(()) => return ChangeOutcome::Done(change),
                 // Gone already (deleted in Slack, or by an earlier try whose answer was lost).
                 Err(SlackError::Api { code, .. })
@@ -161,11 +168,21 @@ impl DeliverySender {
         d: &Delivery,
         change: SlackChange,
         token: &SecretString,
+        replacement: Option<&SlackMessage>,
     ) -> Result<(), SlackError> {
         let at = PostedMessage {
             channel: d.slack_channel_id.clone(),
             ts: d.slack_ts.clone(),
         };
+        if let Some(message) = replacement {
+            let update = UpdateMessage {
+                channel: at.channel,
+                ts: at.ts,
+                text: message.text.clone(),
+                blocks: message.blocks.clone(),
+            };
+            return self.slack.chat_update(token, &update).await.map(|_| ());
+        }
         match change {
             SlackChange::Update => {
                 // In the language it was posted in: an edit changes the words, not the frame.

@@ -189,6 +189,29 @@ pub trait OutboxStore: Send + Sync + 'static {
         not_before: UnixMillis,
     ) -> Result<bool, StoreError>;
 
+    /// Ends the claimed `head` as `outcome` (SENT) together with the queued `members` that the same
+    /// Slack message carried (a digest); members a delete or read ended meanwhile stay as they are,
+    /// and the head is then due for an update of the digest.
+    async fn complete_digest(
+        &self,
+        head: &DeliveryId,
+        lease_owner: &str,
+        outcome: &Outcome,
+        members: &[DeliveryId],
+        now: UnixMillis,
+    ) -> Result<bool, StoreError>;
+
+    /// Up to `limit` rows queued behind `head` in its conversation, in order.
+    async fn queued_behind(&self, head: &Delivery, limit: u32) -> Result<Vec<Delivery>, StoreError>;
+
+    /// The rows a digest message (org, channel, ts) still shows, in order.
+    async fn digest_members(
+        &self,
+        org_id: &OrgId,
+        channel: &str,
+        ts: &str,
+    ) -> Result<Vec<Delivery>, StoreError>;
+
     /// Gives a claimed row back until `until` for its recipient to read it in ovice first (no attempt
     /// counted; `held_until` shows it).
     async fn hold(

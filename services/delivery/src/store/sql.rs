@@ -72,7 +72,8 @@ pub(super) const SELECT_FOR_CHANGE_TEMPLATE: &str = concat!(
 pub(super) const APPLY_CHANGE: &str = "UPDATE deliveries SET text = $2, status = $3, skip_reason = $4, \
      lease_owner = CASE WHEN $5 = '' THEN NULL ELSE $5 END, lease_until = CASE WHEN $6 = 0 THEN NULL ELSE $6 END, \
      updated_at = $7, revision = $8, deleted_at = $9, read_at = $10, \
-     pending_change = $11, change_due_at = $12, change_attempts = $13, sender_name = $14 WHERE delivery_id = $1";
+     pending_change = $11, change_due_at = $12, change_attempts = $13, sender_name = $14, slack_revision = $15 \
+     WHERE delivery_id = $1";
 
 /// Sent rows whose change Slack still needs, due and not held, leased to `$1` until `$2`: at most
 /// `$5` per org among the `$6` due first, organizations taking turns (one org's burst of edits does not hold the others
@@ -190,7 +191,10 @@ pub(super) const CLAIM_TEMPLATE: &str = concat!(
 /// After a row of (`$1` org, `$2` recipient) left PENDING: the oldest pending row of that
 /// conversation is no longer queued. Its callers hold the conversation's lock
 /// (`LOCK_CONVERSATION_OF_…`), so each sees what the other ended.
-pub(super) const PROMOTE: &str = "UPDATE deliveries SET queued = 0 WHERE delivery_id = (\
+/// `$3`: the ended row's retry window start. The next row's window starts no earlier: a message that
+/// waited behind one held by a preference (quiet hours) was not failing to be delivered meanwhile.
+pub(super) const PROMOTE: &str = "UPDATE deliveries SET queued = 0, \
+     window_started_at = CASE WHEN window_started_at < $3 THEN $3 ELSE window_started_at END WHERE delivery_id = (\
      SELECT delivery_id FROM deliveries WHERE org_id = $1 AND recipient_user_id = $2 AND status = 'pending' \
      ORDER BY sent_at, delivery_id LIMIT 1) AND queued = 1";
 
@@ -221,7 +225,37 @@ pub(super) const COMPLETE: &str = "UPDATE deliveries SET status = $3, \
      pending_change = CASE WHEN $3 <> 'sent' THEN '' WHEN deleted_at > 0 THEN 'delete' \
        WHEN revision > $13 THEN 'update' ELSE '' END, \
      change_due_at = $10 \
-     WHERE delivery_id = $1 AND lease_owner = $2 AND status = 'pending' RETURNING org_id, recipient_user_id";
+     WHERE delivery_id = $1 AND lease_owner = $2 AND status = 'pending' RETURNING org_id, recipient_user_id, window_started_at";
+
+/// The queued rows behind `$3` in its conversation, in order: what a digest may carry.
+pub(super) const QUEUED_BEHIND: &str = concat!(
+    "SELECT ",
+    columns!(),
+    " FROM deliveries WHERE org_id = $1 AND recipient_user_id = $2 AND status = 'pending' AND queued = 1 \
+     AND lease_owner IS NULL AND delivery_id <> $3 ORDER BY sent_at, delivery_id LIMIT $4"
+);
+
+/// A queued row a digest carried: SENT in the same Slack message, keeping no text (a digest shows
+/// who and where, so no later edit changes it). Only while still queued and not ended by a delete or
+/// read meanwhile. `$2` mode, `$3` channel, `$4` ts, `$5` now, `$6` language.
+pub(super) const DIGEST_MEMBER: &str = "UPDATE deliveries SET status = 'sent', queued = 0, mode = $2, \
+     attempts = attempts + 1, last_error = '', slack_channel_id = $3, slack_ts = $4, updated_at = $5, \
+     text = '', slack_revision = revision, slack_language = $6, in_digest = 1, pending_change = '', \
+     change_due_at = $5, hold_reason = 'quiet_hours' \
+     WHERE delivery_id = $1 AND status = 'pending' AND queued = 1 AND lease_owner IS NULL";
+
+/// The head of a digest; `$2`: a member ended meanwhile, so the digest must be shown again without it.
+pub(super) const DIGEST_HEAD: &str = "UPDATE deliveries SET in_digest = 1, text = '', slack_revision = revision, \
+     pending_change = CASE WHEN pending_change = 'delete' THEN 'delete' WHEN $2 THEN 'update' ELSE '' END \
+     WHERE delivery_id = $1";
+
+/// The rows a digest message still shows (not deleted), in order.
+pub(super) const DIGEST_MEMBERS: &str = concat!(
+    "SELECT ",
+    columns!(),
+    " FROM deliveries WHERE org_id = $1 AND slack_channel_id = $2 AND slack_ts = $3 AND status = 'sent' \
+     AND in_digest = 1 AND deleted_at = 0 ORDER BY sent_at, delivery_id"
+);
 
 pub(super) const RESCHEDULE: &str = "UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = $3, \
      mode = CASE WHEN $4 = '' THEN mode ELSE $4 END, last_error = $5, \
@@ -571,8 +605,55 @@ where
                 outcome: outcome.clone(),
                 now,
                 erase_failed_text,
+                digest_members: Vec::new(),
             })
             .await
+    }
+
+    async fn complete_digest(
+        &self,
+        head: &DeliveryId,
+        lease_owner: &str,
+        outcome: &Outcome,
+        members: &[DeliveryId],
+        now: UnixMillis,
+    ) -> Result<bool, StoreError> {
+        self.writer
+            .complete(Completion {
+                delivery_id: head.clone(),
+                lease_owner: lease_owner.to_owned(),
+                outcome: outcome.clone(),
+                now,
+                erase_failed_text: true,
+                digest_members: members.to_vec(),
+            })
+            .await
+    }
+
+    async fn queued_behind(&self, head: &Delivery, limit: u32) -> Result<Vec<Delivery>, StoreError> {
+        let rows: Vec<DeliveryRow> = sqlx::query_as(QUEUED_BEHIND)
+            .bind(head.org_id.as_str())
+            .bind(head.recipient_user_id.as_str())
+            .bind(head.delivery_id.as_str())
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.into_iter().map(Delivery::try_from).collect()
+    }
+
+    async fn digest_members(
+        &self,
+        org_id: &OrgId,
+        channel: &str,
+        ts: &str,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        let rows: Vec<DeliveryRow> = sqlx::query_as(DIGEST_MEMBERS)
+            .bind(org_id.as_str())
+            .bind(channel)
+            .bind(ts)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.into_iter().map(Delivery::try_from).collect()
     }
 
     async fn reschedule(
@@ -696,12 +777,14 @@ where
             .bind(after.life.change_due_at.as_millis())
             .bind(i64::from(after.life.change_attempts))
             .bind(after.sender_name.as_str())
+            .bind(after.life.slack_revision)
             .execute(&mut *tx)
             .await?;
         if before.status == DeliveryStatus::Pending && after.status != DeliveryStatus::Pending {
             sqlx::query(PROMOTE)
                 .bind(after.org_id.as_str())
                 .bind(after.recipient_user_id.as_str())
+                .bind(before.window_started_at.as_millis())
                 .execute(&mut *tx)
                 .await?;
         }
@@ -836,6 +919,8 @@ pub(super) struct Completion {
     pub outcome: Outcome,
     pub now: UnixMillis,
     pub erase_failed_text: bool,
+    /// Queued rows of the same conversation that the same Slack message (a digest) carried.
+    pub digest_members: Vec<DeliveryId>,
 }
 
 /// The arguments of `OutboxStore::reschedule`.
@@ -875,6 +960,7 @@ where
     for<'q> bool: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     for<'r> DeliveryRow: sqlx::FromRow<'r, DB::Row>,
     for<'r> (String, String): sqlx::FromRow<'r, DB::Row>,
+    for<'r> (String, String, i64): sqlx::FromRow<'r, DB::Row>,
 {
     /// Stores `d` unless its message id is known; `(row, true)` when new. `insert_sql` is
     /// `INSERT_TEMPLATE` with the backend's lock.
@@ -926,6 +1012,40 @@ where
         Ok((row, false))
     }
 
+    /// The rest of a digest's completion, in the head's transaction (after its COMPLETE, before the
+    /// next row is un-queued, so that one is the first not carried).
+    async fn mark_digest(conn: &mut DB::Connection, c: &Completion) -> Result<(), StoreError> {
+        let Outcome::Sent {
+            mode,
+            channel,
+            ts,
+            language,
+            ..
+        } = &c.outcome
+        else {
+            return Ok(());
+        };
+        let mut marked = 0usize;
+        for member in &c.digest_members {
+            let done = sqlx::query(DIGEST_MEMBER)
+                .bind(member.as_str())
+                .bind(mode_str(Some(*mode)))
+                .bind(channel.as_str())
+                .bind(ts.as_str())
+                .bind(c.now.as_millis())
+                .bind(language.tag())
+                .execute(&mut *conn)
+                .await?;
+            marked += usize::try_from(DB::rows_affected(&done)).unwrap_or(0);
+        }
+        sqlx::query(DIGEST_HEAD)
+            .bind(c.delivery_id.as_str())
+            .bind(marked < c.digest_members.len())
+            .execute(&mut *conn)
+            .await?;
+        Ok(())
+    }
+
     pub(super) async fn complete(conn: &mut DB::Connection, c: &Completion) -> Result<bool, StoreError> {
         let (mode, attempt, error, skip, channel, ts) = match &c.outcome {
             Outcome::Sent {
@@ -950,7 +1070,7 @@ where
             Outcome::Sent { .. } | Outcome::Skipped(_) => true,
             Outcome::Failed { .. } | Outcome::Dead { .. } | Outcome::Expired { .. } => c.erase_failed_text,
         };
-        let ended: Option<(String, String)> = sqlx::query_as(COMPLETE)
+        let ended: Option<(String, String, i64)> = sqlx::query_as(COMPLETE)
             .bind(c.delivery_id.as_str())
             .bind(&c.lease_owner)
             .bind(c.outcome.status().as_str())
@@ -973,12 +1093,16 @@ where
             })
             .fetch_optional(&mut *conn)
             .await?;
-        if let Some((org_id, recipient)) = &ended {
+        if let (Some(_), false) = (&ended, c.digest_members.is_empty()) {
+            Self::mark_digest(conn, c).await?;
+        }
+        if let Some((org_id, recipient, window_started_at)) = &ended {
             // A statement of its own: on PostgreSQL it sees a row whose insert held the ended
             // row's lock until it committed.
             sqlx::query(PROMOTE)
                 .bind(org_id)
                 .bind(recipient)
+                .bind(*window_started_at)
                 .execute(&mut *conn)
                 .await?;
         }

@@ -164,6 +164,24 @@ impl Harness {
         assert_eq!(r.disposition(), pb::Disposition::Accepted, "{r:?}");
     }
 
+    /// Reports that `message_id` (of `ORG`) was deleted in ovice; it must be accepted.
+    pub async fn delete(&self, message_id: &str) {
+        let r = self
+            .service()
+            .change_direct_message(pb::ChangeDirectMessageRequest {
+                change: Some(pb::change_direct_message_request::Change::Delete(
+                    pb::ChatMessageDelete {
+                        org_id: ORG.into(),
+                        message_id: message_id.into(),
+                    },
+                )),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(r.disposition(), pb::Disposition::Accepted, "{r:?}");
+    }
+
     pub async fn accepted(&self, message: pb::ChatMessage) -> String {
         let r = self.enqueue(message).await.unwrap();
         assert_eq!(r.disposition(), pb::Disposition::Accepted, "{r:?}");

@@ -180,3 +180,149 @@ async fn the_frame_is_in_the_recipients_language_and_edits_keep_it(#[case] backe
     assert!(blocks(&updated).contains("ovice で開く"), "{}", blocks(&updated));
     assert!(blocks(&updated).contains("明後日 10時に"), "{}", blocks(&updated));
 }
+
+fn quiet_in_tokyo() -> SlackPreferences {
+    SlackPreferences {
+        quiet_hours: Some(QuietHours::parse("22:00", "07:00", "Asia/Tokyo").unwrap()),
+        ..SlackPreferences::default()
+    }
+}
+
+/// Publishes `ids` at 23:00 in Tokyo and waits until the first is held (the others queue behind it).
+async fn held_overnight(h: &Harness, ids: &[&str]) -> UnixMillis {
+    h.clock.set(at("2026-12-05T23:00:00+09:00"));
+    for (i, id) in ids.iter().enumerate() {
+        h.accepted(message(
+            id,
+            if i % 2 == 0 { "alice" } else { "carol" },
+            &["bob"],
+            &format!("night note {i}"),
+        ))
+        .await;
+    }
+    ovice_slack_runtime::test_support::eventually("the first is held", Duration::from_secs(20), || async {
+        h.delivery(ids[0]).await.held_until.is_some().then_some(())
+    })
+    .await;
+    at("2026-12-06T07:00:00+09:00")
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn five_messages_held_by_quiet_hours_arrive_as_one_digest(#[case] backend: Backend) {
+    let h = with_bob(backend, quiet_in_tokyo()).await;
+    let ids = ["m1", "m2", "m3", "m4", "m5"];
+    let seven = held_overnight(&h, &ids).await;
+    assert_eq!(h.slack.messages().len(), 0);
+    h.clock.set(seven);
+    let mut ts = Vec::new();
+    for id in ids {
+        let d = h.wait_for(id, St::Sent).await;
+        assert!(d.in_digest, "{id}");
+        assert_eq!(d.hold_reason(), pb::HoldReason::QuietHours, "{id}");
+        assert_eq!(d.mode(), pb::DeliveryMode::BotDm, "{id}");
+        ts.push(d.slack_ts);
+    }
+    assert!(ts.iter().all(|t| *t == ts[0]), "one Slack message: {ts:?}");
+    let sent = h.slack.messages();
+    assert_eq!(sent.len(), 1, "one digest, not five pings");
+    assert_eq!(sent[0].text, "5 messages arrived during your quiet hours");
+    let blocks = sent[0].blocks.clone().unwrap();
+    assert_eq!(
+        blocks.len(),
+        1 + 2 * 5,
+        "a title, then who and where and a button for each"
+    );
+    let json = serde_json::to_string(&blocks).unwrap();
+    assert!(!json.contains("night note"), "a digest shows no text: {json}");
+    assert!(json.contains("*carol (ovice)* in Design Room"), "{json}");
+    for id in ids {
+        assert!(
+            json.contains(&format!("https://ovice.example/spaces/1/messages/{id}")),
+            "{id}: {json}"
+        );
+    }
+    assert_eq!(sent[0].alerts, Vec::<String>::new());
+    // No text is kept for any of them.
+    for id in ids {
+        assert_eq!(h.stored(id).await.unwrap().text, "", "{id}");
+    }
+
+    // An edit changes nothing a digest shows: no Slack call.
+    h.edit("m2", 1, "edited at night").await;
+    // A delete shows the digest again without it; deleting the rest deletes the digest.
+    h.delete("m3").await;
+    let shown_again = ovice_slack_runtime::test_support::eventually(
+        "the digest without m3",
+        Duration::from_secs(20),
+        || async {
+            let m = h.slack.messages().into_iter().next()?;
+            (m.edited_ts.is_some()).then_some(m)
+        },
+    )
+    .await;
+    let json = serde_json::to_string(&shown_again.blocks).unwrap();
+    assert_eq!(shown_again.text, "4 messages arrived during your quiet hours");
+    assert!(!json.contains("messages/m3"), "{json}");
+    assert!(json.contains("messages/m2"), "{json}");
+    ovice_slack_runtime::test_support::eventually("m3 removed", Duration::from_secs(20), || async {
+        h.delivery("m3").await.removed_from_slack.then_some(())
+    })
+    .await;
+    for id in ["m1", "m2", "m4", "m5"] {
+        h.delete(id).await;
+    }
+    ovice_slack_runtime::test_support::eventually("the digest deleted", Duration::from_secs(20), || async {
+        h.slack.messages().is_empty().then_some(())
+    })
+    .await;
+    let changes = h.slack.changes();
+    let updates = changes
+        .iter()
+        .filter(|c| matches!(c.kind, slack_emulator::ChangeKind::Updated { .. }))
+        .count();
+    let deletes = changes
+        .iter()
+        .filter(|c| c.kind == slack_emulator::ChangeKind::Deleted)
+        .count();
+    assert_eq!(deletes, 1, "{changes:?}");
+    assert!(
+        (1..=5).contains(&updates),
+        "the edit made none, each delete at most one: {changes:?}"
+    );
+    for id in ids {
+        ovice_slack_runtime::test_support::eventually(
+            &format!("{id} removed"),
+            Duration::from_secs(20),
+            || async { h.delivery(id).await.removed_from_slack.then_some(()) },
+        )
+        .await;
+    }
+    let deletes = h
+        .slack
+        .changes()
+        .iter()
+        .filter(|c| c.kind == slack_emulator::ChangeKind::Deleted)
+        .count();
+    assert_eq!(deletes, 1, "the digest is deleted once");
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn three_messages_held_by_quiet_hours_go_one_by_one(#[case] backend: Backend) {
+    let h = with_bob(backend, quiet_in_tokyo()).await;
+    let ids = ["m1", "m2", "m3"];
+    let seven = held_overnight(&h, &ids).await;
+    h.clock.set(seven);
+    for id in ids {
+        let d = h.wait_for(id, St::Sent).await;
+        assert!(!d.in_digest, "{id}");
+    }
+    let sent = h.slack.messages();
+    assert_eq!(sent.len(), 3);
+    assert!(sent.iter().all(|m| m.text.contains("night note")), "{sent:?}");
+}

@@ -253,26 +253,9 @@ async fn the_readme_walkthrough_works_against_the_demo_and_shows_the_dm_in_slack
     let messages_url = format!("http://{slack}/_emulator/messages");
     // The notification text beside the blocks.
     let sent = "Carol in Tokyo Office: Lunch at *noon*? &lt;!channel&gt; &amp; snacks";
-    eventually("the DM in the emulator", PATIENCE, async || {
-        let messages: serde_json::Value = http_client
-            .get(&messages_url)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        messages
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|m| m["text"].as_str().is_some_and(|t| t.starts_with(sent)) && m["is_bot"] == true)
-            .then_some(())
-    })
-    .await;
     // And the second, framed in Japanese.
     let sent_ja = "Carol（東京オフィス）: 明日の定例は *10時* からです";
-    eventually("the Japanese DM in the emulator", PATIENCE, async || {
+    eventually("both DMs in the emulator", PATIENCE, async || {
         let messages: serde_json::Value = http_client
             .get(&messages_url)
             .send()
@@ -281,12 +264,12 @@ async fn the_readme_walkthrough_works_against_the_demo_and_shows_the_dm_in_slack
             .json()
             .await
             .unwrap();
-        messages
-            .as_array()
-            .unwrap()
+        let messages = messages.as_array().unwrap();
+        let english = messages
             .iter()
-            .any(|m| m["text"] == sent_ja)
-            .then_some(())
+            .any(|m| m["text"].as_str().is_some_and(|t| t.starts_with(sent)) && m["is_bot"] == true);
+        let japanese = messages.iter().any(|m| m["text"] == sent_ja);
+        (english && japanese).then_some(())
     })
     .await;
 

@@ -190,39 +190,13 @@ impl DeliverySender {
             }
         }
         let language = preferences.effective_language();
-        if !digest.is_empty() {
+        let message = if digest.is_empty() {
+            slack_message(d, language)
+        } else {
             let mut rows = vec![d];
             rows.extend(digest);
-            let message = digest_message(&rows, language);
-            let route = Route {
-                d,
-                team_id: creds.team_id.as_str(),
-                message: &message,
-                language,
-                call_deadline,
-                cancel,
-            };
-            return self.bot_dm(&route, &creds, recipient).await;
-        }
-        let message = slack_message(d, language);
-        // Visitors are never posted as, even should they hold a link.
-        if d.sender_role != SpaceRole::Visitor
-            && sender.connected_in(&creds.team_id)
-            && sender.slack_user_id != recipient.slack_user_id
-            && let Some(token) = &sender.user_token
-        {
-            let route = Route {
-                d,
-                team_id: creds.team_id.as_str(),
-                message: &message,
-                language,
-                call_deadline,
-                cancel,
-            };
-            if let AsSender::Done(outcome) = self.as_sender(&route, sender, recipient, token).await {
-                return outcome;
-            }
-        }
+            digest_message(&rows, language)
+        };
         let route = Route {
             d,
             team_id: creds.team_id.as_str(),
@@ -231,6 +205,16 @@ impl DeliverySender {
             call_deadline,
             cancel,
         };
+        // A digest is the app's own message; visitors are never posted as, even should they hold a link.
+        if digest.is_empty()
+            && d.sender_role != SpaceRole::Visitor
+            && sender.connected_in(&creds.team_id)
+            && sender.slack_user_id != recipient.slack_user_id
+            && let Some(token) = &sender.user_token
+            && let AsSender::Done(outcome) = self.as_sender(&route, sender, recipient, token).await
+        {
+            return outcome;
+        }
         self.bot_dm(&route, &creds, recipient).await
     }
 

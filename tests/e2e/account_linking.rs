@@ -629,6 +629,30 @@ async fn a_differing_redirect_uri_or_slack_down_links_nothing(#[case] backend: B
     );
     assert!(page.message.contains("bad_redirect_uri"), "{}", page.message);
 
+    // The authorize URL altered to ask for a bot scope instead of the person's: Slack grants no
+    // user token, so there is nobody to link.
+    let url = url::Url::parse(&f.begin(&ALICE).await).unwrap();
+    let no_user_scope = with_param(&with_param(&url, "user_scope", ""), "scope", "chat:write");
+    let cb = consent
+        .decide(
+            no_user_scope.as_str(),
+            Decision::Allow {
+                team: "T0ACME",
+                user: "U0ALICE",
+            },
+        )
+        .await;
+    let page = consent.open(&cb).await;
+    assert_eq!(
+        (page.status, page.outcome.as_str()),
+        (StatusCode::FORBIDDEN, "no_user_grant")
+    );
+    assert!(
+        page.message.contains("no access to your own Slack account"),
+        "{}",
+        page.message
+    );
+
     // Slack is down during the exchange.
     let url = f.begin(&ALICE).await;
     let cb = consent

@@ -569,7 +569,7 @@ async fn preferences_set_in_personal_settings_decide_what_reaches_slack(#[case] 
     assert!(
         english
             .message
-            .starts_with("Some settings are not valid: preferences.paused_until"),
+            .starts_with("Some settings are not valid: the end of the pause, the end of quiet hours, the time zone of quiet hours, the language."),
         "{english:?}"
     );
     let request = ovice_slack_proto::v1::UpdateSlackPreferencesRequest {
@@ -587,7 +587,7 @@ async fn preferences_set_in_personal_settings_decide_what_reaches_slack(#[case] 
     assert!(
         japanese
             .message
-            .starts_with("正しくない設定があります：preferences.paused_until"),
+            .starts_with("無効な設定があります：一時停止の終了日時、おやすみ時間の終了時刻、おやすみ時間のタイムゾーン、言語。"),
         "{japanese:?}"
     );
     assert_eq!(
@@ -648,6 +648,6 @@ async fn preferences_set_in_personal_settings_decide_what_reaches_slack(#[case] 
     assert_eq!(sent.len(), 1);
     let blocks = serde_json::to_string(&sent[0].blocks).unwrap_or_default();
     assert!(blocks.contains("ovice で開く"), "{blocks}");
-    assert!(sent[0].text.ends_with(": after the pause"), "{}", sent[0].text);
+    assert_eq!(sent[0].text, "Tokyo OfficeのAlice：after the pause");
     o.stop().await;
 }

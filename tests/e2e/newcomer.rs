@@ -254,7 +254,7 @@ async fn the_readme_walkthrough_works_against_the_demo_and_shows_the_dm_in_slack
     // The notification text beside the blocks.
     let sent = "Carol in Tokyo Office: Lunch at *noon*? &lt;!channel&gt; &amp; snacks";
     // And the second, framed in Japanese.
-    let sent_ja = "Carol（東京オフィス）: 明日の定例は *10時* からです";
+    let sent_ja = "東京オフィスのCarol：明日の定例は *10時* からです";
     eventually("both DMs in the emulator", PATIENCE, async || {
         let messages: serde_json::Value = http_client
             .get(&messages_url)
@@ -344,7 +344,7 @@ async fn the_readme_walkthrough_works_against_the_demo_and_shows_the_dm_in_slack
         .unwrap();
     assert_eq!(texts.len(), 2, "two DMs from Carol");
     let japanese = texts[1].text().await.unwrap();
-    assert!(japanese.contains("Carol（東京オフィス）"), "{japanese:?}");
+    assert!(japanese.contains("東京オフィスの Carol"), "{japanese:?}");
     assert!(japanese.contains("明日の定例は 10時 からです"), "{japanese:?}");
     assert!(japanese.contains("ovice で開く"), "{japanese:?}");
 

@@ -181,6 +181,11 @@ async fn the_same_event_delivered_three_times_acts_once(#[case] backend: Backend
     assert!(first.acknowledged(), "{first:?}");
     let c = connection_becomes(&mut f, &ALICE, ConnectionState::NeedsReconnect).await;
     assert_eq!(c.state_reason, "tokens_revoked");
+    assert!(
+        c.state_message
+            .starts_with("Slack no longer accepts ovice's access"),
+        "{c:?}"
+    );
     let second = f.slack.redeliver_event(&first.event_id).await.unwrap();
     assert!(second.acknowledged() && second.retry_num == 1, "{second:?}");
 
@@ -332,6 +337,26 @@ async fn a_changed_email_or_a_deactivated_account_is_reflected_in_the_link(#[cas
     assert!(moved[0].acknowledged(), "{moved:?}");
     let c = connection_becomes(&mut f, &ALICE, ConnectionState::NeedsReconnect).await;
     assert_eq!(c.state_reason, "slack_email_changed");
+    // What the item tells Alice, in the language of her ovice.
+    let in_japanese = f
+        .links
+        .get_slack_connection(crate::support::tokens::authed_in(
+            GetSlackConnectionRequest {
+                org_id: "org-1".into(),
+                space_id: "space-1".into(),
+            },
+            &ALICE,
+            "ja",
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        in_japanese
+            .state_message
+            .starts_with("Slack アカウントのメールアドレスが変わったため"),
+        "{in_japanese:?}"
+    );
 
     let gone = f.slack.deactivate_user("T0ACME", "U0BOB").await.unwrap();
     assert!(gone[0].acknowledged(), "{gone:?}");

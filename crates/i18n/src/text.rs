@@ -47,6 +47,7 @@ pub enum Text {
     ConnectNoSlackAccount,
     ConnectEmailMismatch,
     ConnectSlackAccountTaken,
+    ConnectNoUserGrant,
     ConnectWorkspaceGone,
     // Errors a person may see, as a `google.rpc.LocalizedMessage` beside the English status message.
     ErrorDenied,
@@ -59,8 +60,21 @@ pub enum Text {
     ErrorTooManyConnects,
     ErrorUnavailable,
     ErrorInternal,
-    /// `$fields`: the request's fields that were wrong.
+    /// `$fields`: the settings that were wrong, each named by a `Field…` text.
     ErrorInvalidSettings,
+    // The settings a person can get wrong, as `ErrorInvalidSettings` names them.
+    FieldHoldUnread,
+    FieldPausedUntil,
+    FieldQuietHoursStart,
+    FieldQuietHoursEnd,
+    FieldQuietHoursTimeZone,
+    FieldLanguage,
+    /// Between the items of a list.
+    ListSeparator,
+    // Why the Slack item asks the person to connect again.
+    ReconnectAccessEnded,
+    ReconnectAppUninstalled,
+    ReconnectEmailChanged,
 }
 
 impl Text {

@@ -119,26 +119,40 @@ pub struct QuietHoursError {
 }
 
 impl QuietHours {
-    /// From `"HH:MM"`, `"HH:MM"` and an IANA zone name.
-    pub fn parse(start: &str, end: &str, zone: &str) -> Result<Self, QuietHoursError> {
-        let time = |field: &'static str, s: &str| {
-            NaiveTime::parse_from_str(s.trim(), "%H:%M").map_err(|_| QuietHoursError {
-                field,
-                reason: format!("{s:?} is not a time as HH:MM (00:00 to 23:59)"),
-            })
+    /// From `"HH:MM"`, `"HH:MM"` and an IANA zone name; each wrong field is named.
+    pub fn parse(start: &str, end: &str, zone: &str) -> Result<Self, Vec<QuietHoursError>> {
+        let mut errors = Vec::new();
+        let mut time = |field: &'static str, s: &str| {
+            NaiveTime::parse_from_str(s.trim(), "%H:%M")
+                .map_err(|_| {
+                    errors.push(QuietHoursError {
+                        field,
+                        reason: format!("{s:?} is not a time as HH:MM (00:00 to 23:59)"),
+                    })
+                })
+                .ok()
         };
-        let (start, end) = (time("start", start)?, time("end", end)?);
-        if start == end {
-            return Err(QuietHoursError {
+        let (start, end) = (time("start", start), time("end", end));
+        if start.is_some() && start == end {
+            errors.push(QuietHoursError {
                 field: "end",
                 reason: "must differ from start".to_owned(),
             });
         }
-        let zone = zone.trim().parse::<Tz>().map_err(|_| QuietHoursError {
-            field: "time_zone",
-            reason: format!("{zone:?} is not an IANA time zone name such as Asia/Tokyo"),
-        })?;
-        Ok(Self { start, end, zone })
+        let zone = zone
+            .trim()
+            .parse::<Tz>()
+            .map_err(|_| {
+                errors.push(QuietHoursError {
+                    field: "time_zone",
+                    reason: format!("{zone:?} is not an IANA time zone name such as Asia/Tokyo"),
+                })
+            })
+            .ok();
+        match (start, end, zone) {
+            (Some(start), Some(end), Some(zone)) if errors.is_empty() => Ok(Self { start, end, zone }),
+            _ => Err(errors),
+        }
     }
 
     pub fn start(&self) -> String {
@@ -234,7 +248,11 @@ mod api {
                 .unwrap_or_default();
             let quiet_hours = p.quiet_hours.as_ref().and_then(|q| {
                 QuietHours::parse(&q.start, &q.end, &q.time_zone)
-                    .map_err(|e| v.add(format!("preferences.quiet_hours.{}", e.field), e.reason))
+                    .map_err(|errors| {
+                        for e in errors {
+                            v.add(format!("preferences.quiet_hours.{}", e.field), e.reason);
+                        }
+                    })
                     .ok()
             });
             let language = match p.language.trim() {
@@ -369,12 +387,19 @@ mod tests {
 
     #[test]
     fn bad_quiet_hours_say_which_field() {
-        let field = |s, e, z| QuietHours::parse(s, e, z).unwrap_err().field;
-        assert_eq!(field("25:00", "07:00", "Asia/Tokyo"), "start");
-        assert_eq!(field("22:00", "7", "Asia/Tokyo"), "end");
-        assert_eq!(field("22:00", "22:00", "Asia/Tokyo"), "end");
-        assert_eq!(field("22:00", "07:00", "Tokyo"), "time_zone");
-        assert_eq!(field("22:00", "07:00", ""), "time_zone");
+        let fields = |s, e, z| {
+            QuietHours::parse(s, e, z)
+                .unwrap_err()
+                .into_iter()
+                .map(|e| e.field)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(fields("25:00", "07:00", "Asia/Tokyo"), ["start"]);
+        assert_eq!(fields("22:00", "7", "Asia/Tokyo"), ["end"]);
+        assert_eq!(fields("22:00", "22:00", "Asia/Tokyo"), ["end"]);
+        assert_eq!(fields("22:00", "07:00", "Tokyo"), ["time_zone"]);
+        assert_eq!(fields("22:00", "07:00", ""), ["time_zone"]);
+        assert_eq!(fields("9pm", "7am", "Tokyo"), ["start", "end", "time_zone"]);
     }
 
     #[test]

@@ -48,7 +48,8 @@ impl BlocksError {
     }
 }
 
-/// The blocks of a request (`None` when there are none), or why Slack refuses them.
+/// The blocks of a request (`None` when the argument is absent, an empty list for `[]`: chat.update
+/// keeps the old blocks for the first and removes them for the second), or why Slack refuses them.
 pub fn parse(raw: Option<&str>) -> Result<Option<Vec<Value>>, BlocksError> {
     let Some(raw) = raw.map(str::trim).filter(|r| !r.is_empty()) else {
         return Ok(None);
@@ -58,9 +59,6 @@ pub fn parse(raw: Option<&str>) -> Result<Option<Vec<Value>>, BlocksError> {
     };
     if blocks.iter().any(|b| !b.is_object()) {
         return Err(BlocksError::Format);
-    }
-    if blocks.is_empty() {
-        return Ok(None);
     }
     let mut check = Check::default();
     if blocks.len() > MAX_BLOCKS {
@@ -140,6 +138,36 @@ impl Check {
                 ),
             }
         }
+        if let Some(accessory) = block.get("accessory") {
+            let at = format!("{at}/accessory");
+            match accessory.get("type").and_then(Value::as_str) {
+                Some("button") => self.button(&at, accessory, &mut HashSet::new()),
+                Some("image") => self.image(&at, accessory),
+                Some(other) => self.error(
+                    &format!("{at}/type"),
+                    format!("unsupported type: {other} (not emulated)"),
+                ),
+                None => self.error(&at, "missing required field: type"),
+            }
+        }
+    }
+
+    /// An image element: a URL and the text read in its place.
+    fn image(&mut self, at: &str, e: &Value) {
+        for field in ["image_url", "alt_text"] {
+            if e.get(field).and_then(Value::as_str).is_none_or(str::is_empty) {
+                self.error(at, format!("missing required field: {field}"));
+            }
+        }
+        if e.get("image_url")
+            .and_then(Value::as_str)
+            .is_some_and(|u| u.chars().count() > MAX_BUTTON_URL)
+        {
+            self.error(
+                &format!("{at}/image_url"),
+                format!("must be at most {MAX_BUTTON_URL} characters"),
+            );
+        }
     }
 
     fn context(&mut self, at: &str, block: &Map<String, Value>) {
@@ -155,13 +183,7 @@ impl Check {
         for (i, e) in elements.iter().enumerate() {
             let at = format!("{at}/elements/{i}");
             match e.get("type").and_then(Value::as_str) {
-                Some("image") => {
-                    for field in ["image_url", "alt_text"] {
-                        if e.get(field).and_then(Value::as_str).is_none_or(str::is_empty) {
-                            self.error(&at, format!("missing required field: {field}"));
-                        }
-                    }
-                }
+                Some("image") => self.image(&at, e),
                 _ => self.text_object(&at, e, MAX_SECTION_TEXT, None),
             }
         }
@@ -229,6 +251,16 @@ impl Check {
             self.error(
                 &format!("{at}/value"),
                 format!("must be a string of at most {MAX_BUTTON_VALUE} characters"),
+            );
+        }
+        if let Some(label) = e.get("accessibility_label")
+            && label
+                .as_str()
+                .is_none_or(|s| s.is_empty() || s.chars().count() > MAX_BUTTON_TEXT)
+        {
+            self.error(
+                &format!("{at}/accessibility_label"),
+                format!("must be a string of 1 to {MAX_BUTTON_TEXT} characters"),
             );
         }
         if let Some(style) = e.get("style")
@@ -349,8 +381,6 @@ mod tests {
             {"type": "divider"}
         ]);
         assert_eq!(check(ok).map(|b| b.map(|b| b.len())), Ok(Some(4)));
-        assert_eq!(parse(None), Ok(None));
-        assert_eq!(parse(Some("[]")), Ok(None));
     }
 
     #[test]
@@ -431,6 +461,37 @@ mod tests {
             errors(json!([{"type": "divider", "block_id": "a"}, {"type": "divider", "block_id": "a"}])),
             ["[ERROR] duplicate block_id [json-pointer:/blocks/1/block_id]"]
         );
+        // A section's accessory is checked like the element it is.
+        let with_accessory = |accessory: Value| json!([{"type": "section", "text": {"type": "mrkdwn", "text": "x"}, "accessory": accessory}]);
+        assert_eq!(
+            errors(with_accessory(
+                json!({"type": "button", "text": {"type": "plain_text", "text": "x".repeat(76)}})
+            )),
+            ["[ERROR] must be less than 76 characters [json-pointer:/blocks/0/accessory/text/text]"]
+        );
+        assert_eq!(
+            errors(with_accessory(
+                json!({"type": "image", "image_url": "https://o.example/a.png"})
+            )),
+            ["[ERROR] missing required field: alt_text [json-pointer:/blocks/0/accessory]"]
+        );
+        assert!(
+            check(with_accessory(
+                json!({"type": "button", "text": {"type": "plain_text", "text": "Open"}, "url": "https://o.example/"})
+            ))
+            .is_ok()
+        );
+        assert_eq!(
+            errors(button("ok", json!({"accessibility_label": "x".repeat(76)}))).len(),
+            1
+        );
+    }
+
+    #[test]
+    fn an_empty_list_is_kept_apart_from_no_blocks() {
+        assert_eq!(parse(None), Ok(None));
+        assert_eq!(parse(Some(" ")), Ok(None));
+        assert_eq!(parse(Some("[]")), Ok(Some(vec![])));
     }
 
     #[test]

@@ -26,10 +26,11 @@ async fn auth_test_describes_a_bot_token_and_reports_its_scopes() {
 }
 
 #[tokio::test]
-async fn auth_test_accepts_the_token_as_a_form_or_query_argument() {
+async fn auth_test_accepts_the_token_as_a_form_argument_but_not_in_the_query_string() {
     let h = common::start().await;
     let a = h.call("auth.test", None, &[("token", "xoxb-globex-good")]).await;
     assert_eq!(a.body["team_id"], "T0GLOBEX");
+    // Slack stopped reading tokens from the query string for apps made since February 2021.
     let resp = h
         .http
         .get(h.url("auth.test"))
@@ -37,7 +38,7 @@ async fn auth_test_accepts_the_token_as_a_form_or_query_argument() {
         .send()
         .await
         .unwrap();
-    assert_eq!(common::answer(resp).await.body["team_id"], "T0ACME");
+    assert_eq!(common::answer(resp).await.error(), Some("not_authed"));
 }
 
 #[tokio::test]
@@ -414,6 +415,75 @@ async fn post_message_errors() {
     assert_eq!(denied.error(), Some("missing_scope"));
     assert_eq!(denied.body["needed"], "chat:write");
     assert!(h.slack.messages().is_empty());
+}
+
+#[tokio::test]
+async fn update_keeps_the_blocks_it_is_not_given_and_caps_the_text_at_4000() {
+    let h = common::start().await;
+    let section = |t: &str| json!([{"type": "section", "text": {"type": "mrkdwn", "text": t}}]).to_string();
+    let posted = h
+        .call(
+            "chat.postMessage",
+            Some("xoxb-acme-good"),
+            &[
+                ("channel", "U0ALICE"),
+                ("text", "v1"),
+                ("blocks", &section("v1 shown")),
+            ],
+        )
+        .await;
+    let channel = posted.body["channel"].as_str().unwrap().to_owned();
+    let ts = posted.body["ts"].as_str().unwrap().to_owned();
+    let update = |args: Vec<(&'static str, String)>| {
+        let (h, channel, ts) = (&h, channel.clone(), ts.clone());
+        async move {
+            let mut all = vec![("channel", channel), ("ts", ts)];
+            all.extend(args);
+            let borrowed: Vec<(&str, &str)> = all.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            h.call("chat.update", Some("xoxb-acme-good"), &borrowed).await
+        }
+    };
+    let blocks_now = || h.slack.messages()[0].blocks.clone();
+    // Text alone: Slack keeps (and keeps showing) the old blocks.
+    assert_eq!(update(vec![("text", "v2".into())]).await.body["ok"], true);
+    assert_eq!(h.slack.messages()[0].text, "v2");
+    assert_eq!(
+        blocks_now(),
+        Some(serde_json::from_str::<Vec<serde_json::Value>>(&section("v1 shown")).unwrap())
+    );
+    // New blocks replace them; `[]` removes them.
+    update(vec![("text", "v3".into()), ("blocks", section("v3 shown"))]).await;
+    assert_eq!(
+        blocks_now(),
+        Some(serde_json::from_str::<Vec<serde_json::Value>>(&section("v3 shown")).unwrap())
+    );
+    update(vec![("text", "v4".into()), ("blocks", "[]".into())]).await;
+    assert_eq!(blocks_now(), None);
+    assert_eq!(
+        update(vec![("text", "x".repeat(4_001))]).await.error(),
+        Some("msg_too_long")
+    );
+    assert_eq!(
+        update(vec![("text", String::new()), ("blocks", "[]".into())])
+            .await
+            .error(),
+        Some("no_text")
+    );
+    assert_eq!(h.slack.messages()[0].text, "v4");
+    // Once Alice is deactivated her DM is archived, whichever id names it.
+    assert!(h.slack.set_user_deleted("T0ACME", "U0ALICE", true));
+    let by_dm_id = h
+        .call(
+            "chat.postMessage",
+            Some("xoxb-acme-good"),
+            &[("channel", channel.as_str()), ("text", "hi")],
+        )
+        .await;
+    assert_eq!(by_dm_id.error(), Some("is_archived"));
+    assert_eq!(
+        update(vec![("text", "v5".into())]).await.error(),
+        Some("is_inactive")
+    );
 }
 
 #[tokio::test]

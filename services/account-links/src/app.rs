@@ -615,7 +615,8 @@ impl AccountLinks {
             }));
         }
         let Some(code) = query.code.filter(|c| !c.is_empty() && c.len() <= 512) else {
-            return Ok(Refused(ConnectRefusal::SlackDenied("no code".into())));
+            // Neither a code nor an error: the address was cut, like one without its state.
+            return Ok(Refused(ConnectRefusal::MissingState));
         };
         let verifier = self.cipher.open(&pending.verifier, &format!("connect:{hash}"))?;
         let exchange = self
@@ -640,9 +641,8 @@ impl AccountLinks {
             }
         };
         let Some(user_token) = access.authed_user_token.clone() else {
-            return Ok(Refused(ConnectRefusal::SlackDenied(
-                "no user token granted".into(),
-            )));
+            tracing::warn!(%org_id, %user_id, "oauth.v2.access granted no user token");
+            return Ok(Refused(ConnectRefusal::NoUserGrant));
         };
         let grantee = (
             SlackTeamId::from(access.team_id.clone()),

@@ -145,6 +145,12 @@ fn page_for(outcome: CallbackOutcome, language: Language) -> Page {
                     ("domain", Arg::Str(&domain)),
                 ],
             ),
+            ConnectRefusal::NoUserGrant => page(
+                StatusCode::FORBIDDEN,
+                "no_user_grant",
+                Text::ConnectNoUserGrant,
+                &[],
+            ),
             ConnectRefusal::WorkspaceGone => page(
                 StatusCode::CONFLICT,
                 "workspace_gone",

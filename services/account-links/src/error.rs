@@ -111,11 +111,19 @@ pub fn for_person(status: Status, language: Option<Language>) -> Status {
     let text = match status.code() {
         Code::PermissionDenied | Code::Unauthenticated => Text::ErrorDenied.plain(language),
         Code::InvalidArgument => {
-            let fields: Vec<String> = details
+            let mut fields: Vec<String> = details
                 .bad_request()
-                .map(|b| b.field_violations.iter().map(|v| v.field.clone()).collect())
+                .map(|b| {
+                    b.field_violations
+                        .iter()
+                        .map(|v| {
+                            setting_label(&v.field).map_or_else(|| v.field.clone(), |t| t.plain(language))
+                        })
+                        .collect()
+                })
                 .unwrap_or_default();
-            let fields = fields.join(", ");
+            fields.dedup();
+            let fields = fields.join(&Text::ListSeparator.plain(language));
             Text::ErrorInvalidSettings.render(language, &[("fields", Arg::Str(&fields))])
         }
         Code::ResourceExhausted => {
@@ -129,6 +137,19 @@ pub fn for_person(status: Status, language: Option<Language>) -> Status {
         _ => Text::ErrorInternal.plain(language),
     };
     localized(status, language, text)
+}
+
+/// The name a person knows a setting by; other fields (ids the platform sends) keep their path.
+fn setting_label(field: &str) -> Option<Text> {
+    Some(match field {
+        "preferences.hold_unread_seconds" => Text::FieldHoldUnread,
+        "preferences.paused_until" => Text::FieldPausedUntil,
+        "preferences.quiet_hours.start" => Text::FieldQuietHoursStart,
+        "preferences.quiet_hours.end" => Text::FieldQuietHoursEnd,
+        "preferences.quiet_hours.time_zone" => Text::FieldQuietHoursTimeZone,
+        "preferences.language" => Text::FieldLanguage,
+        _ => return None,
+    })
 }
 
 fn localized(status: Status, language: Language, text: String) -> Status {

@@ -17,6 +17,7 @@ use secrecy::ExposeSecret;
 use tonic::{Request, Response, Status};
 
 use crate::app::AccountLinks;
+use crate::domain::link_event::reconnect_text;
 use crate::domain::{LinkState, SlackPreferences};
 use crate::error::{LinkError, for_person};
 
@@ -88,6 +89,11 @@ impl AccountLinkService for AccountLinksGrpc {
             slack_user_name: view.slack_user_name,
             workspace_domain: view.workspace_domain,
             connected_at: view.connected_at.map(UnixMillis::to_proto),
+            state_message: if view.state == ConnectionState::NeedsReconnect {
+                reconnect_text(&view.state_reason).plain(caller.language.unwrap_or_default())
+            } else {
+                String::new()
+            },
             state_reason: view.state_reason,
             preferences: view.visible.then(|| view.preferences.to_proto()),
         }))

@@ -56,6 +56,9 @@ connect-email-mismatch = A different Slack account clicked Allow
 connect-slack-account-taken = This Slack account is already connected
     .message = @{ $slack_user } in { $domain }.slack.com is already connected to another ovice account of your organization, so it was not connected to this one.
     .hint = If that Slack account is yours, disconnect it from the other ovice account first, or ask your ovice administrator.
+connect-no-user-grant = Slack did not give access to your account
+    .message = Slack's answer gave ovice no access to your own Slack account, so it was not connected. Nothing was changed.
+    .hint = Close this window, click "Connect" in Personal Integration Settings again, and click Allow on Slack's page.
 connect-workspace-gone = Slack is no longer set up
     .message = Your organization's Slack settings were removed while you were connecting.
     .hint = Ask an organization owner to set up Slack again.
@@ -72,3 +75,19 @@ error-too-many-connects = You started connecting many times in a minute: use the
 error-unavailable = The service is busy or cannot reach Slack right now: try again shortly.
 error-internal = Something went wrong on our side: try again later, and tell your ovice administrator if it keeps happening.
 error-invalid-settings = Some settings are not valid: { $fields }.
+
+## The settings a person can get wrong, as error-invalid-settings names them
+
+field-hold-unread = the wait for unread messages
+field-paused-until = the end of the pause
+field-quiet-hours-start = the start of quiet hours
+field-quiet-hours-end = the end of quiet hours
+field-quiet-hours-time-zone = the time zone of quiet hours
+field-language = the language
+list-separator = {", "}
+
+## Why the Slack item asks to connect again (SlackConnection.state_message)
+
+reconnect-access-ended = Slack no longer accepts ovice's access to your Slack account: click "Connect" to connect again.
+reconnect-app-uninstalled = The ovice app was removed from your Slack workspace: click "Connect" to connect again once an owner has installed it.
+reconnect-email-changed = The email of your Slack account changed, so it may no longer be yours: click "Connect" to connect again.

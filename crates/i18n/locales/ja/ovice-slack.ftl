@@ -3,10 +3,11 @@
 
 ## Slack のメッセージ
 
-frame-context = *{ $who }*（{ $space }）
+# 太字の * の前には空白が要ります（Slack は和文に接した * を太字にしません）。
+frame-context = { $space }の *{ $who }*
 frame-visitor = { $name }（ゲスト）
 frame-someone = ovice のユーザー
-frame-fallback = { $who }（{ $space }）: { $text }
+frame-fallback = { $space }の{ $who }：{ $text }
 frame-open = ovice で開く
 frame-empty = （ovice でメッセージを開いて読んでください）
 frame-shortened = …（省略されました。全文は ovice で読めます）
@@ -16,9 +17,9 @@ digest-title = おやすみ時間中に { $count } 件のメッセージが届�
 
 connect-connected = Slack と連携しました
     .message = { $domain }.slack.com の @{ $slack_user } として、ovice アカウント { $ovice_account } と連携しました。このウィンドウは閉じてかまいません。
-    .hint = これから ovice で受け取るダイレクトメッセージは、組織のすべてのスペースで Slack のダイレクトメッセージにも届きます。
+    .hint = これから、組織のどのスペースで受け取った ovice のダイレクトメッセージも、Slack のダイレクトメッセージに届きます。
 connect-slack-unavailable = Slack に接続できません
-    .message = 連携を完了するための Slack への接続ができませんでした。何も変更されていません。
+    .message = Slack に接続できなかったため、連携を完了できませんでした。何も変更されていません。
     .hint = しばらく待ってから、このウィンドウを閉じて、もう一度「連携」をクリックしてください。
 connect-failed = 問題が発生しました
     .message = こちら側の問題により Slack アカウントを連携できませんでした。何も変更されていません。
@@ -33,12 +34,12 @@ connect-state-used = このリンクは使用済みです
     .message = 連携のリンクは一度しか使えません。このリンクはすでに使われています。
     .hint = このウィンドウを閉じて、個人の連携設定でもう一度「連携」をクリックしてください。
 connect-state-expired = このリンクは有効期限が切れています
-    .message = 連携のリンクの有効期限は 10 分です。このリンクはそれより前に発行されました。
+    .message = 連携のリンクの有効期限は 10 分です。このリンクは発行から 10 分以上たっています。
     .hint = このウィンドウを閉じて、個人の連携設定でもう一度「連携」をクリックしてください。
 connect-cancelled = Slack との連携をキャンセルしました
     .message = Slack のページでキャンセルされたため、Slack アカウントは連携されていません。何も変更されていません。
     .hint = このウィンドウは閉じてかまいません。後で連携するには、個人の連携設定で「連携」をクリックしてください。
-connect-slack-error = Slack が連携を完了しませんでした
+connect-slack-error = Slack で連携を完了できませんでした
     .message = Slack が「{ $code }」と応答したため、アカウントは連携されていません。
     .hint = このウィンドウを閉じて、個人の連携設定でもう一度「連携」をクリックしてください。
 connect-wrong-workspace = Slack ワークスペースが違います
@@ -53,7 +54,10 @@ connect-email-mismatch = 「許可する」をクリックしたのは別の Sla
 connect-slack-account-taken = この Slack アカウントはすでに連携されています
     .message = { $domain }.slack.com の @{ $slack_user } は、組織の別の ovice アカウントとすでに連携しているため、このアカウントとは連携されていません。
     .hint = その Slack アカウントがあなたのものであれば、先に別の ovice アカウントとの連携を解除するか、ovice の管理者にご相談ください。
-connect-workspace-gone = Slack が設定されていません
+connect-no-user-grant = Slack からあなたのアカウントへのアクセスが許可されませんでした
+    .message = Slack の応答に、あなたの Slack アカウントへのアクセスが含まれていなかったため、連携されていません。何も変更されていません。
+    .hint = このウィンドウを閉じて、個人の連携設定でもう一度「連携」をクリックし、Slack のページで「許可する」をクリックしてください。
+connect-workspace-gone = Slack の設定が削除されました
     .message = 連携の途中で、組織の Slack 設定が削除されました。
     .hint = 組織のオーナーに Slack をもう一度設定するよう依頼してください。
 
@@ -64,8 +68,24 @@ error-not-configured = 組織の Slack はまだ設定されていません。�
 error-workspace-token-invalid = 組織の Slack 接続が使えなくなっています。組織のオーナーにもう一度設定するよう依頼してください。
 error-connect-not-configured = Slack との連携はまだ利用できません。ovice の管理者にお知らせください。
 error-no-email = ovice アカウントにメールアドレスがないため、Slack アカウントと照合できません。
-error-email-not-verified = 先に ovice でメールアドレスを確認してください。Slack アカウントは確認済みのメールアドレスでのみ照合されます。
-error-too-many-connects = 1 分間に何度も連携を始めています。最新の連携ウィンドウを使うか、{ $seconds } 秒後にもう一度お試しください。
+error-email-not-verified = 先に ovice でメールアドレスの認証を済ませてください。Slack アカウントは認証済みのメールアドレスでのみ照合されます。
+error-too-many-connects = 短時間に何度も連携を開始しました。最新の連携ウィンドウを使うか、{ $seconds } 秒後にもう一度お試しください。
 error-unavailable = 現在サービスが混み合っているか、Slack に接続できません。しばらくしてからもう一度お試しください。
 error-internal = こちら側で問題が発生しました。後でもう一度お試しください。繰り返し起きる場合は ovice の管理者にお知らせください。
-error-invalid-settings = 正しくない設定があります：{ $fields }。
+error-invalid-settings = 無効な設定があります：{ $fields }。
+
+## 利用者が誤りうる設定（error-invalid-settings が名前を挙げます）
+
+field-hold-unread = 未読メッセージの待ち時間
+field-paused-until = 一時停止の終了日時
+field-quiet-hours-start = おやすみ時間の開始時刻
+field-quiet-hours-end = おやすみ時間の終了時刻
+field-quiet-hours-time-zone = おやすみ時間のタイムゾーン
+field-language = 言語
+list-separator = 、
+
+## Slack の項目がもう一度の連携を求める理由（SlackConnection.state_message）
+
+reconnect-access-ended = Slack が、あなたの Slack アカウントへの ovice のアクセスを受け付けなくなりました。「連携」をクリックして、もう一度連携してください。
+reconnect-app-uninstalled = Slack ワークスペースから ovice アプリが削除されました。オーナーがアプリをインストールし直したら、「連携」をクリックしてもう一度連携してください。
+reconnect-email-changed = Slack アカウントのメールアドレスが変わったため、そのアカウントがあなたのものではなくなった可能性があります。「連携」をクリックして、もう一度連携してください。

@@ -14,8 +14,10 @@ use crate::state::State;
 
 const ACCEPTED: &[&str] = &["chat:write", "chat:write:user", "chat:write:bot"];
 
-/// Slack truncates at 40,000 characters and rejects longer text with `msg_too_long`.
-const MAX_TEXT_CHARS: usize = 40_000;
+/// chat.postMessage's `text` limit: longer is refused with `msg_too_long`.
+const MAX_POST_TEXT_CHARS: usize = 40_000;
+/// chat.update's: "The `text` field cannot exceed 4,000 characters" (`msg_too_long`).
+const MAX_UPDATE_TEXT_CHARS: usize = 4_000;
 
 pub fn post_message(state: &mut State, req: &ApiRequest, now: Instant) -> ApiReply {
     let caller = match authenticate(state, req, Some("chat:write"), ACCEPTED, None, now) {
@@ -34,8 +36,9 @@ fn post(state: &mut State, req: &ApiRequest, caller: &Caller, now: Instant) -> A
         return ApiReply::err("channel_not_found");
     };
     let text = req.arg("text").unwrap_or("");
-    let blocks = match read_blocks(req, text) {
-        Ok(blocks) => blocks,
+    // An empty list is no blocks.
+    let blocks = match read_blocks(req, text, MAX_POST_TEXT_CHARS) {
+        Ok(blocks) => blocks.filter(|b| !b.is_empty()),
         Err(reply) => return *reply,
     };
     let channel = match resolve_channel(state, &team_id, &me, is_bot, target) {
@@ -84,7 +87,13 @@ fn resolve_channel(
 ) -> Result<String, &'static str> {
     if target.starts_with('D') {
         return match state.ims.get(target) {
-            Some(im) if im.team_id == team_id && im.members.iter().any(|m| m == me) => Ok(target.to_owned()),
+            Some(im) if im.team_id == team_id && im.members.iter().any(|m| m == me) => {
+                if peer_deactivated(state, target, me) {
+                    Err("is_archived")
+                } else {
+                    Ok(target.to_owned())
+                }
+            }
             _ => Err("channel_not_found"),
         };
     }
@@ -101,6 +110,16 @@ fn resolve_channel(
     }
     // Public and private channels are not emulated.
     Err("channel_not_found")
+}
+
+/// Whether the other person of DM `channel` has been deactivated: Slack archives that DM.
+fn peer_deactivated(state: &State, channel: &str, me: &str) -> bool {
+    state.ims.get(channel).is_some_and(|im| {
+        im.members
+            .iter()
+            .filter(|m| m.as_str() != me)
+            .any(|m| state.user(&im.team_id, m).is_some_and(|u| u.deleted))
+    })
 }
 
 /// `chat.update`: new text for a message the caller posted, in a conversation given by its id.
@@ -148,9 +167,13 @@ fn change(state: &mut State, req: &ApiRequest, caller: &Caller, what: Change, no
         Some(im) if im.team_id == team_id && im.members.contains(&me) => {}
         _ => return ApiReply::err("channel_not_found"),
     }
+    // "The message cannot be edited within a frozen, archived or deleted channel."
+    if what == Change::Update && peer_deactivated(state, channel, &me) {
+        return ApiReply::err("is_inactive");
+    }
     let text = req.arg("text").unwrap_or("");
     let blocks = if what == Change::Update {
-        match read_blocks(req, text) {
+        match read_blocks(req, text, MAX_UPDATE_TEXT_CHARS) {
             Ok(blocks) => blocks,
             Err(reply) => return *reply,
         }
@@ -191,7 +214,13 @@ fn change(state: &mut State, req: &ApiRequest, caller: &Caller, what: Change, no
             let edited_ts = state.next_ts();
             let message = &mut state.messages[index];
             message.text = text.to_owned();
-            // Slack replaces the blocks too: an update without them leaves only the text.
+            // Without `blocks` Slack keeps the old ones (and shows them, not the new text); `[]`
+            // removes them.
+            let blocks = match blocks {
+                None => message.blocks.clone(),
+                Some(b) if b.is_empty() => None,
+                Some(b) => Some(b),
+            };
             message.blocks = blocks.clone();
             message.alerts = alerts(text, blocks.as_deref());
             message.edited_ts = Some(edited_ts.clone());
@@ -219,7 +248,7 @@ fn change(state: &mut State, req: &ApiRequest, caller: &Caller, what: Change, no
 
 /// `text` and `blocks` as both methods check them: refused blocks, no text where there are no
 /// blocks, or text over Slack's limit.
-fn read_blocks(req: &ApiRequest, text: &str) -> Result<Option<Vec<Value>>, Box<ApiReply>> {
+fn read_blocks(req: &ApiRequest, text: &str, max_text: usize) -> Result<Option<Vec<Value>>, Box<ApiReply>> {
     let blocks = match crate::blocks::parse(req.arg("blocks")) {
         Ok(blocks) => blocks,
         Err(e) => {
@@ -230,10 +259,11 @@ fn read_blocks(req: &ApiRequest, text: &str) -> Result<Option<Vec<Value>>, Box<A
         }
     };
     let has_attachments = req.arg("attachments").is_some_and(|v| !v.is_empty());
-    if text.is_empty() && blocks.is_none() && !has_attachments {
+    let has_blocks = blocks.as_ref().is_some_and(|b| !b.is_empty());
+    if text.is_empty() && !has_blocks && !has_attachments {
         return Err(Box::new(ApiReply::err("no_text")));
     }
-    if text.chars().count() > MAX_TEXT_CHARS {
+    if text.chars().count() > max_text {
         return Err(Box::new(ApiReply::err("msg_too_long")));
     }
     Ok(blocks)

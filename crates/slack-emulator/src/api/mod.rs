@@ -39,6 +39,9 @@ pub fn routes() -> Router<Arc<Shared>> {
 #[derive(Debug, Default)]
 pub struct ApiRequest {
     params: HashMap<String, String>,
+    /// The `token` of a form body: Slack no longer reads a token from the query string (apps made
+    /// since February 2021 get `not_authed`), so one there is ignored.
+    body_token: Option<String>,
     /// Arguments that came in a JSON body; only methods that accept JSON read them.
     json: HashMap<String, String>,
     bearer: Option<String>,
@@ -59,12 +62,12 @@ impl ApiRequest {
             .map(String::as_str)
     }
 
-    /// Slack takes the token from the Authorization header, or else a `token` argument (never
-    /// from a JSON body: JSON requires the header).
+    /// Slack takes the token from the Authorization header, or else a `token` argument of a form
+    /// body (never the query string, never a JSON body: JSON requires the header).
     pub(crate) fn token(&self) -> Option<&str> {
         self.bearer
             .as_deref()
-            .or_else(|| self.form_arg("token"))
+            .or(self.body_token.as_deref())
             .filter(|t| !t.is_empty())
     }
 
@@ -354,6 +357,7 @@ async fn parse_request(req: Request) -> Result<ApiRequest, ApiReply> {
         "application/x-www-form-urlencoded" => {
             let pairs: Vec<(String, String)> =
                 serde_urlencoded::from_bytes(&bytes).map_err(|_| ApiReply::err("invalid_form_data"))?;
+            api.body_token = pairs.iter().find(|(k, _)| k == "token").map(|(_, v)| v.clone());
             api.params.extend(pairs);
         }
         "application/json" => {

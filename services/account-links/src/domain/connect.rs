@@ -74,6 +74,8 @@ pub enum ConnectRefusal {
     NoSlackAccount { email: String, domain: String },
     #[error("the email belongs to another Slack user")]
     EmailOfAnotherUser { email: String, domain: String },
+    #[error("Slack granted no user token")]
+    NoUserGrant,
     #[error("Slack is no longer set up for the organization")]
     WorkspaceGone,
     #[error("the Slack account is connected to another ovice account of the organization")]

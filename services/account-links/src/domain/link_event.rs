@@ -10,6 +10,17 @@ pub const REASON_TOKENS_REVOKED: &str = "tokens_revoked";
 pub const REASON_APP_UNINSTALLED: &str = "app_uninstalled";
 pub const REASON_EMAIL_CHANGED: &str = "slack_email_changed";
 
+/// What the person reads about a link that needs connecting again, by its reason: what Slack told
+/// us, or the error code Slack refused the token with (`token_revoked`, `token_expired`, …).
+pub fn reconnect_text(reason: &str) -> ovice_slack_i18n::Text {
+    use ovice_slack_i18n::Text;
+    match reason {
+        REASON_APP_UNINSTALLED => Text::ReconnectAppUninstalled,
+        REASON_EMAIL_CHANGED => Text::ReconnectEmailChanged,
+        _ => Text::ReconnectAccessEnded,
+    }
+}
+
 /// What to do to one link.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LinkChange {

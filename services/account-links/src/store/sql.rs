@@ -707,8 +707,12 @@ impl PreferencesRow {
             None
         } else {
             Some(
-                QuietHours::parse(&self.quiet_start, &self.quiet_end, &self.quiet_time_zone)
-                    .map_err(|e| corrupt("quiet hours", e.reason))?,
+                QuietHours::parse(&self.quiet_start, &self.quiet_end, &self.quiet_time_zone).map_err(
+                    |e| {
+                        let reasons: Vec<String> = e.into_iter().map(|e| e.reason).collect();
+                        corrupt("quiet hours", reasons.join("; "))
+                    },
+                )?,
             )
         };
         let prefs = SlackPreferences {

@@ -381,7 +381,7 @@ mod tests {
         assert_eq!(
             frame(&ja),
             [
-                "*Alice（ゲスト）*（Lobby）",
+                "Lobbyの *Alice（ゲスト）*",
                 "ovice で開く → https://ovice.example/s/1"
             ]
         );
@@ -391,7 +391,7 @@ mod tests {
         );
         assert_eq!(
             ja.text,
-            "Alice（ゲスト）（Lobby）: 明日の会議 &lt;!here&gt; &amp; agenda"
+            "LobbyのAlice（ゲスト）：明日の会議 &lt;!here&gt; &amp; agenda"
         );
         // The same blocks in the same order; only the frame's words differ.
         assert_eq!(en.blocks.len(), ja.blocks.len());
@@ -454,7 +454,7 @@ mod tests {
         assert_eq!(check_inert_with_links(&m, &all), Ok(()));
         let json = format!("{:?}", m.blocks);
         assert!(!json.contains("secret text"), "a digest shows no text: {json}");
-        assert!(json.contains("*&lt;!here&gt; Mallory*（Lobby）"), "{json}");
+        assert!(json.contains("Lobbyの *&lt;!here&gt; Mallory*"), "{json}");
         // Twelve waiting: the digest names ten, within Slack's 50 blocks.
         let m = render_digest(&entries, Language::English);
         assert_eq!(m.blocks.len(), 1 + 2 * DIGEST_MAX);

@@ -138,7 +138,7 @@ async fn the_frame_is_in_the_recipients_language_and_edits_keep_it(#[case] backe
     let blocks = |m: &slack_emulator::RecordedMessage| serde_json::to_string(&m.blocks).unwrap();
     assert!(blocks(&ja).contains("ovice で開く"), "{}", blocks(&ja));
     assert!(
-        blocks(&ja).contains("*alice (ovice)*（Design Room）"),
+        blocks(&ja).contains("Design Roomの *alice (ovice)*"),
         "{}",
         blocks(&ja)
     );
@@ -148,7 +148,7 @@ async fn the_frame_is_in_the_recipients_language_and_edits_keep_it(#[case] backe
         "{}",
         blocks(&en)
     );
-    assert_eq!(ja.text, "alice (ovice)（Design Room）: 明日 &lt;!here&gt; 10時に");
+    assert_eq!(ja.text, "Design Roomのalice (ovice)：明日 &lt;!here&gt; 10時に");
     assert_eq!(en.text, "alice (ovice) in Design Room: 明日 &lt;!here&gt; 10時に");
     for m in [&ja, &en] {
         assert_eq!(m.alerts, Vec::<String>::new(), "nothing in it notifies anyone");

@@ -470,6 +470,19 @@ async fn update_keeps_the_blocks_it_is_not_given_and_caps_the_text_at_4000() {
         Some("no_text")
     );
     assert_eq!(h.slack.messages()[0].text, "v4");
+    for (attachments, error) in [
+        ("[]", Some("no_text")),
+        ("nope", Some("invalid_attachments")),
+        ("[1]", Some("invalid_attachments")),
+    ] {
+        let a = update(vec![
+            ("text", String::new()),
+            ("blocks", "[]".into()),
+            ("attachments", attachments.into()),
+        ])
+        .await;
+        assert_eq!(a.error(), error, "{attachments}");
+    }
     // Once Alice is deactivated her DM is archived, whichever id names it.
     assert!(h.slack.set_user_deleted("T0ACME", "U0ALICE", true));
     let by_dm_id = h
@@ -501,6 +514,21 @@ async fn unknown_methods_and_bad_bodies() {
         .await
         .unwrap();
     assert_eq!(common::answer(resp).await.error(), Some("invalid_json"));
+    for (content_type, error) in [
+        (None, "missing_post_type"),
+        (Some("text/plain"), "invalid_post_type"),
+    ] {
+        let mut post = h
+            .http
+            .post(h.url("auth.test"))
+            .bearer_auth("xoxb-acme-good")
+            .body("x=1");
+        if let Some(t) = content_type {
+            post = post.header("content-type", t);
+        }
+        let resp = post.send().await.unwrap();
+        assert_eq!(common::answer(resp).await.error(), Some(error));
+    }
 }
 
 #[tokio::test]

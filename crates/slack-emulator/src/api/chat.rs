@@ -258,7 +258,19 @@ fn read_blocks(req: &ApiRequest, text: &str, max_text: usize) -> Result<Option<V
             )));
         }
     };
-    let has_attachments = req.arg("attachments").is_some_and(|v| !v.is_empty());
+    // Attachments count as content only as a non-empty JSON array of objects, at most 100.
+    let has_attachments = match req.arg("attachments").map(str::trim).filter(|v| !v.is_empty()) {
+        None => false,
+        Some(raw) => match serde_json::from_str::<Value>(raw) {
+            Ok(Value::Array(items)) if items.iter().all(Value::is_object) => {
+                if items.len() > 100 {
+                    return Err(Box::new(ApiReply::err("too_many_attachments")));
+                }
+                !items.is_empty()
+            }
+            _ => return Err(Box::new(ApiReply::err("invalid_attachments"))),
+        },
+    };
     let has_blocks = blocks.as_ref().is_some_and(|b| !b.is_empty());
     if text.is_empty() && !has_blocks && !has_attachments {
         return Err(Box::new(ApiReply::err("no_text")));

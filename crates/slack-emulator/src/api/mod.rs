@@ -375,6 +375,8 @@ async fn parse_request(req: Request) -> Result<ApiRequest, ApiReply> {
                 })
                 .collect();
         }
+        // A body without a Content-Type is `missing_post_type`; any other type `invalid_post_type`.
+        "" => return Err(ApiReply::err("missing_post_type")),
         _ => return Err(ApiReply::err("invalid_post_type")),
     }
     Ok(api)

@@ -220,6 +220,11 @@ async fn each_bad_token_or_domain_gets_its_own_readable_error(#[case] backend: B
         "{}",
         lacking.message()
     );
+    assert_eq!(
+        lacking.get_details_localized_message().unwrap().message,
+        "The bot token lacks the scopes users:read.email: add them under Bot Token Scopes and \
+         reinstall the app."
+    );
     assert_eq!(violation_fields(&lacking), ["access_token"]);
 
     let wrong_domain = c
@@ -244,6 +249,40 @@ async fn each_bad_token_or_domain_gets_its_own_readable_error(#[case] backend: B
         .unwrap_err();
     assert_eq!(malformed.code(), Code::InvalidArgument);
     assert_eq!(violation_fields(&malformed), ["workspace_domain", "access_token"]);
+    // What the owner reads: a LocalizedMessage in the language of their ovice (English by default),
+    // every refused field in one text, never the token.
+    let told = malformed.get_details_localized_message().unwrap();
+    assert_eq!(told.locale, "en");
+    assert_eq!(
+        told.message,
+        "The workspace domain is not valid: enter only the \"acme\" part of acme.slack.com. \
+         This is not a Bot User OAuth Token: it starts with \"xoxb-\" (copy it from OAuth & \
+         Permissions → Bot User OAuth Token, not the user token)."
+    );
+    let in_japanese = c
+        .put_slack_workspace(crate::support::tokens::authed_in(
+            put("org-1", "xoxp-user-token", "acme.slack.com/messages"),
+            &owner,
+            "ja",
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        in_japanese.message(),
+        malformed.message(),
+        "operators read English"
+    );
+    let told = in_japanese.get_details_localized_message().unwrap();
+    assert_eq!(told.locale, "ja");
+    assert!(
+        told.message
+            .starts_with("ワークスペースのドメインが正しくありません。")
+            && told
+                .message
+                .contains("これは Bot User OAuth Token ではありません。")
+            && !told.message.contains("xoxp-user-token"),
+        "{told:?}"
+    );
 
     let unknown = c
         .put_slack_workspace(authed(put("org-1", "xoxb-no-such-token", "acme"), &owner))
@@ -266,6 +305,11 @@ async fn each_bad_token_or_domain_gets_its_own_readable_error(#[case] backend: B
         revoked.message().contains("token_revoked"),
         "{}",
         revoked.message()
+    );
+    assert_eq!(
+        revoked.get_details_localized_message().unwrap().message,
+        "Slack refused the bot token (token_revoked): the app was uninstalled or the token \
+         revoked: reinstall the app and copy the new token."
     );
 
     for status in [&lacking, &wrong_domain, &malformed, &unknown, &revoked] {

@@ -75,6 +75,38 @@ pub enum Text {
     ReconnectAccessEnded,
     ReconnectAppUninstalled,
     ReconnectEmailChanged,
+    // What an organization owner reads when the Slack settings are refused.
+    OwnerDomainInvalid,
+    OwnerTokenMissing,
+    OwnerTokenNotBot,
+    /// `$code`, `$advice` (an `Advice…` text).
+    OwnerTokenRejected,
+    /// `$expected`, `$actual`: workspace hosts.
+    OwnerTokenWrongWorkspace,
+    /// `$scopes`.
+    OwnerTokenMissingScopes,
+    OwnerRefreshTokenMissing,
+    OwnerRefreshTokenMalformed,
+    OwnerClientCredentialMissing,
+    OwnerNotRotating,
+    /// `$code`, `$advice` (an `Advice…` text).
+    OwnerRenewalRejected,
+    OwnerSigningSecretIsToken,
+    OwnerSigningSecretMalformed,
+    OwnerNotConfigured,
+    OwnerSlackUnavailable,
+    OwnerDenied,
+    OwnerInternal,
+    /// `$fields`: the request's fields that were wrong.
+    OwnerInvalidRequest,
+    // What to do about Slack's refusal of a bot token or of its renewal.
+    AdviceCopyAgain,
+    AdviceReinstall,
+    AdviceBotDeactivated,
+    AdviceUseBotToken,
+    AdviceRefreshTokenSpent,
+    AdviceClientCredentials,
+    AdviceCheckToken,
 }
 
 impl Text {

@@ -7,6 +7,7 @@ pub mod config;
 pub mod data_dir;
 pub mod db;
 pub mod http;
+pub mod localized;
 pub mod metrics;
 pub mod peer;
 pub mod peer_clients;

@@ -1,5 +1,6 @@
 use ovice_slack_i18n::{Arg, Language, Text};
 use ovice_slack_runtime::auth::AccessDenied;
+use ovice_slack_runtime::localized::{violated_fields, with_localized_message as localized};
 use tonic::{Code, Status};
 use tonic_types::StatusExt;
 
@@ -111,17 +112,10 @@ pub fn for_person(status: Status, language: Option<Language>) -> Status {
     let text = match status.code() {
         Code::PermissionDenied | Code::Unauthenticated => Text::ErrorDenied.plain(language),
         Code::InvalidArgument => {
-            let mut fields: Vec<String> = details
-                .bad_request()
-                .map(|b| {
-                    b.field_violations
-                        .iter()
-                        .map(|v| {
-                            setting_label(&v.field).map_or_else(|| v.field.clone(), |t| t.plain(language))
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
+            let mut fields: Vec<String> = violated_fields(&status)
+                .into_iter()
+                .map(|f| setting_label(&f).map_or(f, |t| t.plain(language)))
+                .collect();
             fields.dedup();
             let fields = fields.join(&Text::ListSeparator.plain(language));
             Text::ErrorInvalidSettings.render(language, &[("fields", Arg::Str(&fields))])
@@ -150,10 +144,4 @@ fn setting_label(field: &str) -> Option<Text> {
         "preferences.language" => Text::FieldLanguage,
         _ => return None,
     })
-}
-
-fn localized(status: Status, language: Language, text: String) -> Status {
-    let mut details = status.get_error_details();
-    details.set_localized_message(language.tag(), text);
-    Status::with_error_details(status.code(), status.message(), details)
 }

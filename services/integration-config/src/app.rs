@@ -321,7 +321,7 @@ impl IntegrationConfig {
             field,
             refusal: RotationRefusal::RejectedBySlack {
                 code: code.to_owned(),
-                advice: advice_for(code).to_owned(),
+                advice: advice_for(code),
             },
         };
         let renewed = match self
@@ -418,7 +418,7 @@ impl IntegrationConfig {
             Err(SlackError::Api { code, .. }) => {
                 let detail = format!(
                     "renewing the rotating bot token was refused (`{code}`): {}; delivery stopped until an owner puts a working token",
-                    advice_for(&code)
+                    advice_for(&code).plain(ovice_slack_i18n::Language::English)
                 );
                 renewals().add(1, &[KeyValue::new("outcome", "refused")]);
                 self.mark_invalid(&stored, &code, TOKEN_RENEWAL_ACTOR, detail)

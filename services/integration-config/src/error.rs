@@ -1,4 +1,6 @@
+use ovice_slack_i18n::{Arg, Language, Text};
 use ovice_slack_runtime::auth::AccessDenied;
+use ovice_slack_runtime::localized::{violated_fields, with_localized_message};
 use tonic::Status;
 
 use crate::{domain::TokenRefusal, store::StoreError};
@@ -27,6 +29,54 @@ pub enum ConfigError {
     Store(#[from] StoreError),
     #[error("the stored token cannot be decrypted: {0}")]
     Cipher(#[from] ovice_slack_secrets::CipherError),
+}
+
+impl ConfigError {
+    /// What an organization owner reads of this error, in `language`.
+    pub fn owner_text(&self, language: Language) -> String {
+        match self {
+            ConfigError::Denied(_) => Text::OwnerDenied.plain(language),
+            ConfigError::InvalidDomain(_) => Text::OwnerDomainInvalid.plain(language),
+            ConfigError::InvalidToken(r) => r.owner_text(language),
+            ConfigError::InvalidRotation { refusal, .. } => refusal.owner_text(language),
+            ConfigError::InvalidSigningSecret(r) => r.owner_text(language),
+            ConfigError::NotConfigured(_) => Text::OwnerNotConfigured.plain(language),
+            ConfigError::SlackUnavailable(_) => Text::OwnerSlackUnavailable.plain(language),
+            ConfigError::Store(_) | ConfigError::Cipher(_) => Text::OwnerInternal.plain(language),
+        }
+    }
+
+    /// The status of an owner-facing call: the English message, and what the owner reads in their
+    /// language beside it.
+    pub fn into_owner_status(self, language: Option<Language>) -> Status {
+        let language = language.unwrap_or_default();
+        let text = self.owner_text(language);
+        with_localized_message(Status::from(self), language, text)
+    }
+}
+
+/// The status of everything refused in one request (`errors`: each wrong field of a put), or of
+/// the request's own fields (`status`, when `errors` is empty), with what the owner reads.
+pub fn for_owner(status: Status, errors: &[ConfigError], language: Option<Language>) -> Status {
+    use tonic::Code;
+    let language = language.unwrap_or_default();
+    let text = if errors.is_empty() {
+        match status.code() {
+            Code::InvalidArgument => {
+                let fields = violated_fields(&status).join(", ");
+                Text::OwnerInvalidRequest.render(language, &[("fields", Arg::Str(&fields))])
+            }
+            Code::PermissionDenied | Code::Unauthenticated => Text::OwnerDenied.plain(language),
+            Code::NotFound => Text::OwnerNotConfigured.plain(language),
+            Code::Unavailable | Code::DeadlineExceeded => Text::OwnerSlackUnavailable.plain(language),
+            _ => Text::OwnerInternal.plain(language),
+        }
+    } else {
+        let texts: Vec<String> = errors.iter().map(|e| e.owner_text(language)).collect();
+        // Japanese sentences end in 。 and follow each other without a space.
+        texts.join(if language == Language::Japanese { "" } else { " " })
+    };
+    with_localized_message(status, language, text)
 }
 
 impl From<ConfigError> for Status {

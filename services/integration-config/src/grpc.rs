@@ -18,7 +18,7 @@ use tonic::{Request, Response, Status};
 use crate::{
     app::{AppCredentials, IntegrationConfig, PutWorkspace},
     domain::{Workspace, WorkspaceStatus},
-    error::ConfigError,
+    error::{ConfigError, for_owner},
 };
 
 const MAX_ID: usize = 128;
@@ -67,10 +67,32 @@ fn proto_status(s: WorkspaceStatus) -> ProtoStatus {
     }
 }
 
-impl TryFrom<&PutSlackWorkspaceRequest> for PutWorkspace {
-    type Error = Status;
+/// A put refused before Slack is asked: the status (every wrong field named) and the refusals the
+/// owner reads, in their language, beside it.
+pub struct PutRefused {
+    status: Status,
+    refusals: Vec<ConfigError>,
+}
 
-    fn try_from(r: &PutSlackWorkspaceRequest) -> Result<Self, Status> {
+impl From<Status> for PutRefused {
+    fn from(status: Status) -> Self {
+        Self {
+            status,
+            refusals: Vec::new(),
+        }
+    }
+}
+
+impl PutRefused {
+    fn into_owner_status(self, language: Option<ovice_slack_i18n::Language>) -> Status {
+        for_owner(self.status, &self.refusals, language)
+    }
+}
+
+impl TryFrom<&PutSlackWorkspaceRequest> for PutWorkspace {
+    type Error = PutRefused;
+
+    fn try_from(r: &PutSlackWorkspaceRequest) -> Result<Self, PutRefused> {
         let mut v = FieldViolations::new();
         let org = OrgId::new(required(&mut v, "org_id", &r.org_id, MAX_ID));
         let rotation = AppCredentials {
@@ -81,18 +103,33 @@ impl TryFrom<&PutSlackWorkspaceRequest> for PutWorkspace {
         };
         match PutWorkspace::new(org, &r.access_token, &r.workspace_domain, rotation) {
             Ok(put) if v.is_empty() => Ok(put),
-            Ok(_) => Err(v.into_status()),
-            Err(errors) => {
-                for e in errors {
+            Ok(_) => Err(v.into_status().into()),
+            Err(mut errors) => {
+                // Not a field's problem: that alone is the answer.
+                if let Some(i) = errors.iter().position(|e| {
+                    !matches!(
+                        e,
+                        ConfigError::InvalidDomain(_)
+                            | ConfigError::InvalidToken(_)
+                            | ConfigError::InvalidRotation { .. }
+                            | ConfigError::InvalidSigningSecret(_)
+                    )
+                }) {
+                    return Err(Status::from(errors.swap_remove(i)).into());
+                }
+                for e in &errors {
                     match e {
-                        ConfigError::InvalidDomain(msg) => v.add("workspace_domain", msg),
+                        ConfigError::InvalidDomain(msg) => v.add("workspace_domain", msg.clone()),
                         ConfigError::InvalidToken(r) => v.add("access_token", r.to_string()),
-                        ConfigError::InvalidRotation { field, refusal } => v.add(field, refusal.to_string()),
+                        ConfigError::InvalidRotation { field, refusal } => v.add(*field, refusal.to_string()),
                         ConfigError::InvalidSigningSecret(r) => v.add("signing_secret", r.to_string()),
-                        other => return Err(other.into()),
+                        _ => {}
                     }
                 }
-                Err(v.into_status())
+                Err(PutRefused {
+                    status: v.into_status(),
+                    refusals: errors,
+                })
             }
         }
     }
@@ -105,14 +142,21 @@ impl IntegrationConfigService for IntegrationConfigGrpc {
         request: Request<PutSlackWorkspaceRequest>,
     ) -> Result<Response<SlackWorkspace>, Status> {
         let caller = caller_of(&request)?;
+        let language = caller.language;
         // Authorization before validation, so a stranger learns nothing from the error messages
         // (the request carries a token). The app does not check again.
-        caller.authorize(
-            Rpc::PutSlackWorkspace,
-            Scope::Org(request.get_ref().org_id.trim()),
-        )?;
-        let put = PutWorkspace::try_from(request.get_ref())?;
-        let ws = self.app.put(&caller, put).await?;
+        caller
+            .authorize(
+                Rpc::PutSlackWorkspace,
+                Scope::Org(request.get_ref().org_id.trim()),
+            )
+            .map_err(|d| ConfigError::from(d).into_owner_status(language))?;
+        let put = PutWorkspace::try_from(request.get_ref()).map_err(|r| r.into_owner_status(language))?;
+        let ws = self
+            .app
+            .put(&caller, put)
+            .await
+            .map_err(|e| e.into_owner_status(language))?;
         Ok(Response::new(to_proto(ws)))
     }
 
@@ -121,9 +165,18 @@ impl IntegrationConfigService for IntegrationConfigGrpc {
         request: Request<GetSlackWorkspaceRequest>,
     ) -> Result<Response<SlackWorkspace>, Status> {
         let caller = caller_of(&request)?;
-        let org = org_id(&request.get_ref().org_id)?;
-        let ws = self.app.get(&caller, &org).await?;
-        let check = self.app.last_check(&ws).await?;
+        let language = caller.language;
+        let org = org_id(&request.get_ref().org_id).map_err(|s| for_owner(s, &[], language))?;
+        let ws = self
+            .app
+            .get(&caller, &org)
+            .await
+            .map_err(|e| e.into_owner_status(language))?;
+        let check = self
+            .app
+            .last_check(&ws)
+            .await
+            .map_err(|e| e.into_owner_status(language))?;
         let mut answer = to_proto(ws);
         if let Some(check) = check {
             answer.checked_at = Some(check.checked_at.to_proto());
@@ -137,8 +190,13 @@ impl IntegrationConfigService for IntegrationConfigGrpc {
         request: Request<DeleteSlackWorkspaceRequest>,
     ) -> Result<Response<DeleteSlackWorkspaceResponse>, Status> {
         let caller = caller_of(&request)?;
-        let org = org_id(&request.get_ref().org_id)?;
-        let deleted = self.app.delete(&caller, &org).await?;
+        let language = caller.language;
+        let org = org_id(&request.get_ref().org_id).map_err(|s| for_owner(s, &[], language))?;
+        let deleted = self
+            .app
+            .delete(&caller, &org)
+            .await
+            .map_err(|e| e.into_owner_status(language))?;
         Ok(Response::new(DeleteSlackWorkspaceResponse { deleted }))
     }
 

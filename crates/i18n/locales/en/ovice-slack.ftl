@@ -91,3 +91,34 @@ list-separator = {", "}
 reconnect-access-ended = Slack no longer accepts ovice's access to your Slack account: click "Connect" to connect again.
 reconnect-app-uninstalled = The ovice app was removed from your Slack workspace: click "Connect" to connect again once an owner has installed it.
 reconnect-email-changed = The email of your Slack account changed, so it may no longer be yours: click "Connect" to connect again.
+
+## What an organization owner reads when the Slack settings are refused (IntegrationConfigService)
+
+owner-domain-invalid = The workspace domain is not valid: enter only the "acme" part of acme.slack.com.
+owner-token-missing = The bot token is required: paste the Bot User OAuth Token (xoxb-…) from your Slack app's OAuth & Permissions page.
+owner-token-not-bot = This is not a Bot User OAuth Token: it starts with "xoxb-" (copy it from OAuth & Permissions → Bot User OAuth Token, not the user token).
+owner-token-rejected = Slack refused the bot token ({ $code }): { $advice }.
+owner-token-wrong-workspace = The bot token belongs to { $actual }, not { $expected }: check the domain, or install the app in { $expected }.
+owner-token-missing-scopes = The bot token lacks the scopes { $scopes }: add them under Bot Token Scopes and reinstall the app.
+owner-refresh-token-missing = A rotating token (xoxe.xoxb-…) needs its refresh token (xoxe-1-…): paste the one Slack issued with it, or delivery stops within 12 hours.
+owner-refresh-token-malformed = The refresh token is not a Slack refresh token: it starts with "xoxe-" (copy it from the same install as the token).
+owner-client-credential-missing = A rotating token (xoxe.xoxb-…) needs the app's client id and client secret: copy them from Basic Information → App Credentials.
+owner-not-rotating = This token does not expire, so leave the refresh token, client id and client secret empty.
+owner-renewal-rejected = Slack refused to renew the token ({ $code }): { $advice }.
+owner-signing-secret-is-token = The signing secret field holds a Slack token: copy the Signing Secret from Basic Information → App Credentials.
+owner-signing-secret-malformed = This is not a Slack signing secret: it is 32 letters and digits, from Basic Information → App Credentials → Signing Secret.
+owner-not-configured = Slack is not set up for this organization yet.
+owner-slack-unavailable = Slack could not be reached to check the token: try again shortly.
+owner-denied = Only the owners of this organization can manage its Slack settings.
+owner-internal = Something went wrong on our side: try again later, and tell your ovice administrator if it keeps happening.
+owner-invalid-request = The request is not valid: { $fields }.
+
+## What to do about Slack's refusal of a bot token or of its renewal (follows a colon)
+
+advice-copy-again = copy the Bot User OAuth Token again from your Slack app
+advice-reinstall = the app was uninstalled or the token revoked: reinstall the app and copy the new token
+advice-bot-deactivated = the app's bot user was deactivated: reinstall the app
+advice-use-bot-token = use the Bot User OAuth Token (xoxb-…)
+advice-refresh-token-spent = the refresh token was already used or revoked: reinstall the app and put the new token and refresh token
+advice-client-credentials = the client id or client secret is not the app's: copy both again from Basic Information → App Credentials
+advice-check-token = check the token and try again

@@ -89,3 +89,35 @@ list-separator = 、
 reconnect-access-ended = Slack が、あなたの Slack アカウントへの ovice のアクセスを受け付けなくなりました。「連携」をクリックして、もう一度連携してください。
 reconnect-app-uninstalled = Slack ワークスペースから ovice アプリが削除されました。オーナーがアプリをインストールし直したら、「連携」をクリックしてもう一度連携してください。
 reconnect-email-changed = Slack アカウントのメールアドレスが変わったため、そのアカウントがあなたのものではなくなった可能性があります。「連携」をクリックして、もう一度連携してください。
+
+## Slack の設定が受け付けられなかったときに組織のオーナーが読む文（IntegrationConfigService）
+## Slack アプリの管理画面は英語のみのため、画面上の名前（OAuth & Permissions など）は英語のままにします。
+
+owner-domain-invalid = ワークスペースのドメインが正しくありません。acme.slack.com の「acme」の部分だけを入力してください。
+owner-token-missing = ボットトークンは必須です。Slack アプリの OAuth & Permissions ページにある Bot User OAuth Token（xoxb-…）を貼り付けてください。
+owner-token-not-bot = これは Bot User OAuth Token ではありません。「xoxb-」で始まるトークンを、OAuth & Permissions → Bot User OAuth Token からコピーしてください（ユーザートークンではありません）。
+owner-token-rejected = Slack がボットトークンを受け付けませんでした（{ $code }）：{ $advice }
+owner-token-wrong-workspace = このボットトークンは { $expected } ではなく { $actual } のものです。ドメインを確認するか、{ $expected } にアプリをインストールしてください。
+owner-token-missing-scopes = ボットトークンにスコープ { $scopes } がありません。Bot Token Scopes に追加して、アプリをインストールし直してください。
+owner-refresh-token-missing = ローテーションするトークン（xoxe.xoxb-…）にはリフレッシュトークン（xoxe-1-…）が必要です。一緒に発行されたものを貼り付けてください。ないと 12 時間以内に配信が止まります。
+owner-refresh-token-malformed = Slack のリフレッシュトークンではありません。「xoxe-」で始まるものを、トークンと同じインストールからコピーしてください。
+owner-client-credential-missing = ローテーションするトークン（xoxe.xoxb-…）にはアプリの client id と client secret が必要です。Basic Information → App Credentials からコピーしてください。
+owner-not-rotating = このトークンは期限切れにならないため、リフレッシュトークン、client id、client secret は空にしてください。
+owner-renewal-rejected = Slack がトークンの更新を受け付けませんでした（{ $code }）：{ $advice }
+owner-signing-secret-is-token = 署名シークレットの欄に Slack のトークンが入っています。Basic Information → App Credentials の Signing Secret をコピーしてください。
+owner-signing-secret-malformed = Slack の署名シークレットではありません。Basic Information → App Credentials → Signing Secret にある 32 文字の英数字です。
+owner-not-configured = この組織の Slack はまだ設定されていません。
+owner-slack-unavailable = トークンを確認するための Slack に接続できませんでした。しばらくしてからもう一度お試しください。
+owner-denied = この組織の Slack 設定を管理できるのは組織のオーナーだけです。
+owner-internal = こちら側で問題が発生しました。後でもう一度お試しください。繰り返し起きる場合は ovice の管理者にお知らせください。
+owner-invalid-request = リクエストが正しくありません：{ $fields }。
+
+## ボットトークンやその更新を Slack が受け付けなかったときにすること（コロンの後に続きます）
+
+advice-copy-again = Slack アプリから Bot User OAuth Token をもう一度コピーしてください。
+advice-reinstall = アプリがアンインストールされたか、トークンが取り消されました。アプリをインストールし直して、新しいトークンをコピーしてください。
+advice-bot-deactivated = アプリのボットユーザーが無効になりました。アプリをインストールし直してください。
+advice-use-bot-token = Bot User OAuth Token（xoxb-…）を使ってください。
+advice-refresh-token-spent = リフレッシュトークンはすでに使われたか取り消されています。アプリをインストールし直して、新しいトークンとリフレッシュトークンを入力してください。
+advice-client-credentials = client id または client secret がこのアプリのものではありません。Basic Information → App Credentials から両方をもう一度コピーしてください。
+advice-check-token = トークンを確認して、もう一度お試しください。

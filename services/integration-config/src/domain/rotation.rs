@@ -1,6 +1,8 @@
 //! What PutSlackWorkspace needs for a bot token that expires (token rotation). When it is renewed
 //! is `ovice_slack_model::token_renewal`.
 
+use ovice_slack_i18n::{Arg, Language, Text};
+
 /// What a PutSlackWorkspace of a rotating token must carry to renew it, each named when missing.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum RotationRefusal {
@@ -19,8 +21,27 @@ pub enum RotationRefusal {
     MissingClientCredential,
     #[error("is only used with a rotating token (xoxe.xoxb-…); this token does not expire: leave it empty")]
     NotRotating,
-    #[error("was refused by Slack when renewing the token ({code}): {advice}")]
-    RejectedBySlack { code: String, advice: String },
+    #[error("was refused by Slack when renewing the token ({code}): {}", .advice.plain(Language::English))]
+    RejectedBySlack { code: String, advice: Text },
+}
+
+impl RotationRefusal {
+    /// What the owner reads, in `language`.
+    pub fn owner_text(&self, language: Language) -> String {
+        match self {
+            Self::MissingRefreshToken => Text::OwnerRefreshTokenMissing.plain(language),
+            Self::NotRefreshToken => Text::OwnerRefreshTokenMalformed.plain(language),
+            Self::MissingClientCredential => Text::OwnerClientCredentialMissing.plain(language),
+            Self::NotRotating => Text::OwnerNotRotating.plain(language),
+            Self::RejectedBySlack { code, advice } => Text::OwnerRenewalRejected.render(
+                language,
+                &[
+                    ("code", Arg::Str(code)),
+                    ("advice", Arg::Str(&advice.plain(language))),
+                ],
+            ),
+        }
+    }
 }
 
 /// The fields of a put that renew a rotating token, checked against the token's kind. Returns the

@@ -15,6 +15,17 @@ pub enum SigningSecretRefusal {
     Malformed,
 }
 
+impl SigningSecretRefusal {
+    /// What the owner reads, in `language`.
+    pub fn owner_text(&self, language: ovice_slack_i18n::Language) -> String {
+        use ovice_slack_i18n::Text;
+        match self {
+            Self::IsAToken => Text::OwnerSigningSecretIsToken.plain(language),
+            Self::Malformed => Text::OwnerSigningSecretMalformed.plain(language),
+        }
+    }
+}
+
 pub fn check_signing_secret(secret: &str) -> Result<(), SigningSecretRefusal> {
     let secret = secret.trim();
     if secret.starts_with("xox") {

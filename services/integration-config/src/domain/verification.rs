@@ -1,3 +1,4 @@
+use ovice_slack_i18n::{Arg, Language, Text};
 use ovice_slack_model::{SlackTeamId, SlackUserId};
 
 use super::WorkspaceDomain;
@@ -37,8 +38,8 @@ pub enum TokenRefusal {
          Bot User OAuth Token, not the user token)"
     )]
     NotBotToken,
-    #[error("was rejected by Slack ({code}): {advice}")]
-    RejectedBySlack { code: String, advice: &'static str },
+    #[error("was rejected by Slack ({code}): {}", .advice.plain(Language::English))]
+    RejectedBySlack { code: String, advice: Text },
     #[error(
         "belongs to the workspace {actual}, not {expected}: check the domain or install the app in {expected}"
     )]
@@ -75,23 +76,42 @@ pub fn rejection(code: &str) -> TokenRefusal {
     }
 }
 
-/// What an owner does about Slack's refusal `code` of a token or of its renewal.
-pub fn advice_for(code: &str) -> &'static str {
+/// What an owner does about Slack's refusal `code` of a token or of its renewal (the words are in
+/// the i18n crate, in Japanese and English).
+pub fn advice_for(code: &str) -> Text {
     match code {
-        "invalid_auth" | "not_authed" => "copy the Bot User OAuth Token again from your Slack app",
-        "token_revoked" | "token_expired" => {
-            "the app was uninstalled or the token revoked: reinstall the app and copy the new token"
-        }
-        "account_inactive" => "the app's bot user was deactivated: reinstall the app",
-        "not_allowed_token_type" => "use the Bot User OAuth Token (xoxb-…)",
+        "invalid_auth" | "not_authed" => Text::AdviceCopyAgain,
+        "token_revoked" | "token_expired" => Text::AdviceReinstall,
+        "account_inactive" => Text::AdviceBotDeactivated,
+        "not_allowed_token_type" => Text::AdviceUseBotToken,
         // Renewing a rotating token (oauth.v2.access).
-        "invalid_refresh_token" => {
-            "the refresh token was already used or revoked: reinstall the app and put the new token and refresh token"
+        "invalid_refresh_token" => Text::AdviceRefreshTokenSpent,
+        "invalid_client_id" | "bad_client_secret" => Text::AdviceClientCredentials,
+        _ => Text::AdviceCheckToken,
+    }
+}
+
+impl TokenRefusal {
+    /// What the owner reads, in `language`.
+    pub fn owner_text(&self, language: Language) -> String {
+        match self {
+            Self::Missing => Text::OwnerTokenMissing.plain(language),
+            Self::NotBotToken => Text::OwnerTokenNotBot.plain(language),
+            Self::RejectedBySlack { code, advice } => Text::OwnerTokenRejected.render(
+                language,
+                &[
+                    ("code", Arg::Str(code)),
+                    ("advice", Arg::Str(&advice.plain(language))),
+                ],
+            ),
+            Self::WrongWorkspace { expected, actual } => Text::OwnerTokenWrongWorkspace.render(
+                language,
+                &[("expected", Arg::Str(expected)), ("actual", Arg::Str(actual))],
+            ),
+            Self::MissingScopes(scopes) => {
+                Text::OwnerTokenMissingScopes.render(language, &[("scopes", Arg::Str(&scopes.join(", ")))])
+            }
         }
-        "invalid_client_id" | "bad_client_secret" => {
-            "the client id or client secret is not the app's: copy both again from Basic Information → App Credentials"
-        }
-        _ => "check the token and try again",
     }
 }
 

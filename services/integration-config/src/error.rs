@@ -79,15 +79,24 @@ pub fn for_owner(status: Status, errors: &[ConfigError], language: Option<Langua
     with_localized_message(status, language, text)
 }
 
+impl ConfigError {
+    /// The request field this error is about and what is wrong with it; `None` when it is not a
+    /// field's problem.
+    pub fn field_violation(&self) -> Option<(&'static str, String)> {
+        Some(match self {
+            ConfigError::InvalidDomain(msg) => ("workspace_domain", msg.clone()),
+            ConfigError::InvalidToken(r) => ("access_token", r.to_string()),
+            ConfigError::InvalidRotation { field, refusal } => (*field, refusal.to_string()),
+            ConfigError::InvalidSigningSecret(r) => ("signing_secret", r.to_string()),
+            _ => return None,
+        })
+    }
+}
+
 impl From<ConfigError> for Status {
     fn from(e: ConfigError) -> Self {
-        use ovice_slack_model::validation::invalid_field;
         match e {
             ConfigError::Denied(d) => d.into(),
-            ConfigError::InvalidDomain(msg) => invalid_field("workspace_domain", msg),
-            ConfigError::InvalidToken(r) => invalid_field("access_token", r.to_string()),
-            ConfigError::InvalidRotation { field, refusal } => invalid_field(field, refusal.to_string()),
-            ConfigError::InvalidSigningSecret(r) => invalid_field("signing_secret", r.to_string()),
             ConfigError::NotConfigured(_) => Status::not_found(e.to_string()),
             ConfigError::SlackUnavailable(_) => Status::unavailable(e.to_string()),
             // Internals go to the log, not to the caller.
@@ -98,6 +107,11 @@ impl From<ConfigError> for Status {
             ConfigError::Cipher(err) => {
                 tracing::error!(error = %err, "token decryption failed");
                 Status::internal("the stored token cannot be decrypted; an owner should put the token again")
+            }
+            // The four field errors.
+            field => {
+                let (name, problem) = field.field_violation().unwrap_or(("request", field.to_string()));
+                ovice_slack_model::validation::invalid_field(name, problem)
             }
         }
     }

@@ -106,25 +106,11 @@ impl TryFrom<&PutSlackWorkspaceRequest> for PutWorkspace {
             Ok(_) => Err(v.into_status().into()),
             Err(mut errors) => {
                 // Not a field's problem: that alone is the answer.
-                if let Some(i) = errors.iter().position(|e| {
-                    !matches!(
-                        e,
-                        ConfigError::InvalidDomain(_)
-                            | ConfigError::InvalidToken(_)
-                            | ConfigError::InvalidRotation { .. }
-                            | ConfigError::InvalidSigningSecret(_)
-                    )
-                }) {
+                if let Some(i) = errors.iter().position(|e| e.field_violation().is_none()) {
                     return Err(Status::from(errors.swap_remove(i)).into());
                 }
-                for e in &errors {
-                    match e {
-                        ConfigError::InvalidDomain(msg) => v.add("workspace_domain", msg.clone()),
-                        ConfigError::InvalidToken(r) => v.add("access_token", r.to_string()),
-                        ConfigError::InvalidRotation { field, refusal } => v.add(*field, refusal.to_string()),
-                        ConfigError::InvalidSigningSecret(r) => v.add("signing_secret", r.to_string()),
-                        _ => {}
-                    }
+                for (field, problem) in errors.iter().filter_map(ConfigError::field_violation) {
+                    v.add(field, problem);
                 }
                 Err(PutRefused {
                     status: v.into_status(),
